@@ -1,0 +1,12 @@
+//! Masthead's domain: the words of the newsroom and the rules that need no I/O.
+//!
+//! Nothing here touches the network, the disk or the database: types are
+//! parsed once at the edge (`Slug::parse`, `ContentType::parse`) and the rest
+//! of the code works with values that are already valid.
+
+pub mod access;
+pub mod content;
+pub mod settings;
+
+pub use access::Decision;
+pub use content::{AccessLevel, ArticleStatus, ContentType, Slug};

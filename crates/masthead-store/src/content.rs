@@ -1,0 +1,1107 @@
+//! Articles, topics, authors and pages.
+//!
+//! Reader-facing queries only ever see published articles whose publish time
+//! has come (`VISIBLE`). An article's body is read in exactly one place,
+//! [`find_body`], which takes the access decision: no other query here
+//! selects `article_blocks`.
+
+use crate::db::{get_opt_u32, get_u32};
+use crate::settings::{bump_counter, CONTENT};
+use crate::{Backend, Db, Result, StoreError, Tx};
+use masthead_core::content::{
+    AccessLevel, Article, ArticleStatus, ArticleSummary, Author, AuthorRef, Body, ContentType,
+    LeadImage, Media, MediaVariant, Page, SearchHit, Slug, Topic, TopicRef,
+};
+use masthead_core::Decision;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// The reader-visibility predicate on `articles a`, with the time as `$1`.
+const VISIBLE: &str = "a.status = 'published' AND a.published_at <= $1";
+
+const SUMMARY_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.content_type, \
+     a.access_level, a.published_at, a.updated_at, a.lead_media_id, a.lead_alt, \
+     a.lead_caption, a.lead_credit";
+
+fn ts(secs: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+// ---------------------------------------------------------------------------
+// Writes
+
+/// An article as an importer or editor hands it over.
+#[derive(Debug, Clone)]
+pub struct NewArticle {
+    pub slug: Slug,
+    pub headline: String,
+    pub standfirst: String,
+    pub dateline: String,
+    pub content_type: ContentType,
+    pub access_level: AccessLevel,
+    pub preview_blocks: Option<u32>,
+    pub status: ArticleStatus,
+    pub published_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub body_markdown: Option<String>,
+    /// Sanitized HTML, one entry per top-level block.
+    pub blocks: Vec<String>,
+    /// Plain text of the body, for the search index.
+    pub body_text: String,
+    pub lead: Option<NewLead>,
+    pub author_ids: Vec<i64>,
+    pub topic_ids: Vec<i64>,
+    /// Slugs this article was published under before; each answers 301.
+    pub previous_slugs: Vec<Slug>,
+    /// Hash of the source file, so a re-import of unchanged input is a no-op.
+    pub source_hash: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub media_id: i64,
+    pub alt: String,
+    pub caption: String,
+    pub credit: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created(i64),
+    Updated(i64),
+    Unchanged(i64),
+}
+
+/// Creates or updates the article with this slug, keeping a revision of
+/// each version and scheduling its publication when it is scheduled.
+pub async fn upsert_article(db: &Db, a: &NewArticle, now: i64) -> Result<Upserted> {
+    let mut tx = db.begin().await?;
+    let out = upsert_article_in(&mut tx, db.backend(), a, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Writes many articles in one transaction (bulk imports, benchmarks).
+pub async fn upsert_articles(db: &Db, list: &[NewArticle], now: i64) -> Result<Vec<Upserted>> {
+    let mut tx = db.begin().await?;
+    let mut out = Vec::with_capacity(list.len());
+    for a in list {
+        out.push(upsert_article_in(&mut tx, db.backend(), a, now).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn upsert_article_in(
+    tx: &mut Tx,
+    backend: Backend,
+    a: &NewArticle,
+    now: i64,
+) -> Result<Upserted> {
+    let existing = sqlx::query("SELECT id, revision, source_hash FROM articles WHERE slug = $1")
+        .bind(a.slug.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let updated_at = a.updated_at.or(a.published_at).unwrap_or(now);
+    let published_at = match a.status {
+        ArticleStatus::Draft => a.published_at,
+        _ => Some(a.published_at.unwrap_or(now)),
+    };
+    // A scheduled article whose time has already come is simply published.
+    let status = match (a.status, published_at) {
+        (ArticleStatus::Scheduled, Some(t)) if t <= now => ArticleStatus::Published,
+        (s, _) => s,
+    };
+    let block_count = i64::try_from(a.blocks.len()).unwrap_or(i64::MAX);
+    let preview = a.preview_blocks.map(i64::from);
+    let (lead_id, lead_alt, lead_caption, lead_credit) = match &a.lead {
+        Some(l) => (
+            Some(l.media_id),
+            l.alt.as_str(),
+            l.caption.as_str(),
+            l.credit.as_str(),
+        ),
+        None => (None, "", "", ""),
+    };
+
+    let (id, revision, outcome) = match existing {
+        Some(row) => {
+            let id: i64 = row.try_get("id")?;
+            let hash: Option<String> = row.try_get("source_hash")?;
+            if a.source_hash.is_some() && hash == a.source_hash {
+                return Ok(Upserted::Unchanged(id));
+            }
+            let revision: i64 = row.try_get::<i64, _>("revision")? + 1;
+            sqlx::query(
+                "UPDATE articles SET headline = $2, standfirst = $3, dateline = $4, content_type = $5, \
+                 access_level = $6, preview_blocks = $7, status = $8, published_at = $9, updated_at = $10, \
+                 revision = $11, body_markdown = $12, block_count = $13, lead_media_id = $14, lead_alt = $15, \
+                 lead_caption = $16, lead_credit = $17, source_hash = $18 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(&a.headline)
+            .bind(&a.standfirst)
+            .bind(&a.dateline)
+            .bind(a.content_type.as_str())
+            .bind(a.access_level.as_str())
+            .bind(preview)
+            .bind(status.as_str())
+            .bind(published_at)
+            .bind(updated_at)
+            .bind(revision)
+            .bind(a.body_markdown.as_deref())
+            .bind(block_count)
+            .bind(lead_id)
+            .bind(lead_alt)
+            .bind(lead_caption)
+            .bind(lead_credit)
+            .bind(a.source_hash.as_deref())
+            .execute(&mut **tx)
+            .await?;
+            for table in ["article_blocks", "article_authors", "article_topics"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE article_id = $1"))
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM article_search WHERE article_id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            (id, revision, Upserted::Updated(id))
+        }
+        None => {
+            let row = sqlx::query(
+                "INSERT INTO articles (slug, headline, standfirst, dateline, content_type, access_level, \
+                 preview_blocks, status, published_at, updated_at, created_at, revision, body_markdown, \
+                 block_count, lead_media_id, lead_alt, lead_caption, lead_credit, source_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16, $17, $18) \
+                 RETURNING id",
+            )
+            .bind(a.slug.as_str())
+            .bind(&a.headline)
+            .bind(&a.standfirst)
+            .bind(&a.dateline)
+            .bind(a.content_type.as_str())
+            .bind(a.access_level.as_str())
+            .bind(preview)
+            .bind(status.as_str())
+            .bind(published_at)
+            .bind(updated_at)
+            .bind(now)
+            .bind(a.body_markdown.as_deref())
+            .bind(block_count)
+            .bind(lead_id)
+            .bind(lead_alt)
+            .bind(lead_caption)
+            .bind(lead_credit)
+            .bind(a.source_hash.as_deref())
+            .fetch_one(&mut **tx)
+            .await?;
+            let id: i64 = row.try_get("id")?;
+            (id, 1, Upserted::Created(id))
+        }
+    };
+
+    for (i, html) in a.blocks.iter().enumerate() {
+        sqlx::query("INSERT INTO article_blocks (article_id, position, html) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(i as i64)
+            .bind(html)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (i, author) in a.author_ids.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO article_authors (article_id, author_id, position) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(author)
+        .bind(i as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for (i, topic) in a.topic_ids.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO article_topics (article_id, topic_id, position) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(topic)
+        .bind(i as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let search_sql = match backend {
+        Backend::Sqlite => {
+            "INSERT INTO article_search (rowid, article_id, headline, standfirst, body) VALUES ($1, $1, $2, $3, $4)"
+        }
+        Backend::Postgres => {
+            "INSERT INTO article_search (article_id, headline, standfirst, body) VALUES ($1, $2, $3, $4)"
+        }
+    };
+    sqlx::query(search_sql)
+        .bind(id)
+        .bind(&a.headline)
+        .bind(&a.standfirst)
+        .bind(&a.body_text)
+        .execute(&mut **tx)
+        .await?;
+    for old in &a.previous_slugs {
+        if old == &a.slug {
+            continue;
+        }
+        add_redirect(tx, old.as_str(), id).await?;
+    }
+    // The slug may have been a redirect once (renamed back): it is live now.
+    sqlx::query("DELETE FROM article_redirects WHERE old_slug = $1")
+        .bind(a.slug.as_str())
+        .execute(&mut **tx)
+        .await?;
+
+    let snapshot = serde_json::json!({
+        "slug": a.slug.as_str(),
+        "headline": a.headline,
+        "standfirst": a.standfirst,
+        "dateline": a.dateline,
+        "content_type": a.content_type.as_str(),
+        "access_level": a.access_level.as_str(),
+        "preview_blocks": a.preview_blocks,
+        "status": status.as_str(),
+        "published_at": published_at,
+        "body_markdown": a.body_markdown,
+        "blocks": a.blocks,
+        "author_ids": a.author_ids,
+        "topic_ids": a.topic_ids,
+        "lead_media_id": lead_id,
+    });
+    sqlx::query(
+        "INSERT INTO article_revisions (article_id, revision, created_at, snapshot) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(revision)
+    .bind(now)
+    .bind(snapshot.to_string())
+    .execute(&mut **tx)
+    .await?;
+
+    if status == ArticleStatus::Scheduled {
+        if let Some(at) = published_at {
+            let payload = serde_json::json!({ "article_id": id }).to_string();
+            let key = format!("publish:{id}");
+            crate::jobs::insert_job(
+                tx,
+                &crate::jobs::NewJob {
+                    kind: PUBLISH_JOB,
+                    payload: &payload,
+                    unique_key: Some(&key),
+                    run_at: at,
+                    max_attempts: 10,
+                },
+                now,
+            )
+            .await?;
+        }
+    }
+    bump_counter(tx, CONTENT).await?;
+    Ok(outcome)
+}
+
+/// The job kind that publishes a scheduled article.
+pub const PUBLISH_JOB: &str = "publish_article";
+
+async fn add_redirect(tx: &mut Tx, old_slug: &str, article_id: i64) -> Result<()> {
+    let live = sqlx::query("SELECT id FROM articles WHERE slug = $1 AND id <> $2")
+        .bind(old_slug)
+        .bind(article_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if live.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "{old_slug:?} is the slug of another article"
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO article_redirects (old_slug, article_id) VALUES ($1, $2) \
+         ON CONFLICT (old_slug) DO UPDATE SET article_id = excluded.article_id",
+    )
+    .bind(old_slug)
+    .bind(article_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives an article a new slug; the old one answers with a 301 from now on.
+pub async fn update_article_slug(db: &Db, id: i64, new_slug: &Slug, now: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query("SELECT slug FROM articles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("article"))?;
+    let old: String = row.try_get("slug")?;
+    if old == new_slug.as_str() {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let taken = sqlx::query("SELECT id FROM articles WHERE slug = $1")
+        .bind(new_slug.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "slug {:?} is taken",
+            new_slug.as_str()
+        )));
+    }
+    sqlx::query(
+        "UPDATE articles SET slug = $2, updated_at = $3, revision = revision + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(new_slug.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM article_redirects WHERE old_slug = $1")
+        .bind(new_slug.as_str())
+        .execute(&mut *tx)
+        .await?;
+    add_redirect(&mut tx, &old, id).await?;
+    bump_counter(&mut tx, CONTENT).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Publishes a scheduled article whose time has come. Returns whether it
+/// changed anything (a second run, or an unpublished article, does not).
+pub async fn publish_scheduled(db: &Db, id: i64, now: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE articles SET status = 'published', revision = revision + 1 \
+         WHERE id = $1 AND status = 'scheduled' AND published_at <= $2",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n > 0 {
+        bump_counter(&mut tx, CONTENT).await?;
+    }
+    tx.commit().await?;
+    Ok(n > 0)
+}
+
+pub struct NewTopic<'a> {
+    pub slug: &'a Slug,
+    pub name: &'a str,
+    pub description: &'a str,
+}
+
+pub async fn upsert_topic(db: &Db, t: &NewTopic<'_>, now: i64) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(
+        "INSERT INTO topics (slug, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (slug) DO UPDATE SET name = excluded.name, description = excluded.description, \
+         updated_at = excluded.updated_at RETURNING id",
+    )
+    .bind(t.slug.as_str())
+    .bind(t.name)
+    .bind(t.description)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    bump_counter(&mut tx, CONTENT).await?;
+    tx.commit().await?;
+    Ok(row.try_get("id")?)
+}
+
+pub struct NewAuthor<'a> {
+    pub slug: &'a Slug,
+    pub name: &'a str,
+    pub bio_html: &'a str,
+    pub avatar_media_id: Option<i64>,
+}
+
+pub async fn upsert_author(db: &Db, a: &NewAuthor<'_>, now: i64) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(
+        "INSERT INTO authors (slug, name, bio_html, avatar_media_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) \
+         ON CONFLICT (slug) DO UPDATE SET name = excluded.name, bio_html = excluded.bio_html, \
+         avatar_media_id = excluded.avatar_media_id, updated_at = excluded.updated_at RETURNING id",
+    )
+    .bind(a.slug.as_str())
+    .bind(a.name)
+    .bind(a.bio_html)
+    .bind(a.avatar_media_id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    bump_counter(&mut tx, CONTENT).await?;
+    tx.commit().await?;
+    Ok(row.try_get("id")?)
+}
+
+pub struct NewPage<'a> {
+    pub slug: &'a Slug,
+    pub title: &'a str,
+    pub body_html: &'a str,
+    pub body_markdown: Option<&'a str>,
+    pub source_hash: Option<&'a str>,
+}
+
+/// Creates a page or adds a new numbered version of it. Versions are kept
+/// forever: consent records point at them.
+pub async fn upsert_page(db: &Db, p: &NewPage<'_>, now: i64) -> Result<(i64, i64, bool)> {
+    let mut tx = db.begin().await?;
+    let existing =
+        sqlx::query("SELECT id, current_version, source_hash FROM pages WHERE slug = $1")
+            .bind(p.slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (id, version) = match existing {
+        Some(row) => {
+            let id: i64 = row.try_get("id")?;
+            let version: i64 = row.try_get("current_version")?;
+            let hash: Option<String> = row.try_get("source_hash")?;
+            if p.source_hash.is_some() && hash.as_deref() == p.source_hash {
+                tx.rollback().await?;
+                return Ok((id, version, false));
+            }
+            sqlx::query(
+                "UPDATE pages SET title = $2, current_version = $3, updated_at = $4, source_hash = $5 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(p.title)
+            .bind(version + 1)
+            .bind(now)
+            .bind(p.source_hash)
+            .execute(&mut *tx)
+            .await?;
+            (id, version + 1)
+        }
+        None => {
+            let row = sqlx::query(
+                "INSERT INTO pages (slug, title, current_version, updated_at, source_hash) \
+                 VALUES ($1, $2, 1, $3, $4) RETURNING id",
+            )
+            .bind(p.slug.as_str())
+            .bind(p.title)
+            .bind(now)
+            .bind(p.source_hash)
+            .fetch_one(&mut *tx)
+            .await?;
+            (row.try_get("id")?, 1)
+        }
+    };
+    sqlx::query(
+        "INSERT INTO page_versions (page_id, version, title, body_html, body_markdown, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(p.title)
+    .bind(p.body_html)
+    .bind(p.body_markdown)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    bump_counter(&mut tx, CONTENT).await?;
+    tx.commit().await?;
+    Ok((id, version, true))
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+/// A published article by its current slug, for readers.
+pub async fn find_article(db: &Db, slug: &str, now: i64) -> Result<Option<Article>> {
+    let sql = format!("SELECT a.* FROM articles a WHERE a.slug = $2 AND {VISIBLE}");
+    let Some(row) = sqlx::query(&sql)
+        .bind(now)
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(article_from_row(db, &row).await?))
+}
+
+/// Any article by id, whatever its status (staff and jobs).
+pub async fn find_article_by_id(db: &Db, id: i64) -> Result<Option<Article>> {
+    let Some(row) = sqlx::query("SELECT a.* FROM articles a WHERE a.id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(article_from_row(db, &row).await?))
+}
+
+/// Where an old slug now lives, when the article is visible.
+pub async fn find_redirect(db: &Db, old_slug: &str, now: i64) -> Result<Option<String>> {
+    let sql = format!(
+        "SELECT a.slug FROM article_redirects r JOIN articles a ON a.id = r.article_id \
+         WHERE r.old_slug = $2 AND {VISIBLE}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(now)
+        .bind(old_slug)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.try_get("slug")).transpose()?)
+}
+
+/// THE gate for article text: the body blocks that `decision` lets through,
+/// and how many there are in all. Every route that can carry article text
+/// gets it here.
+pub async fn find_body(db: &Db, article: &Article, decision: Decision) -> Result<Body> {
+    let visible = decision.visible_blocks(article.block_count);
+    let rows = sqlx::query(
+        "SELECT html FROM article_blocks WHERE article_id = $1 AND position < $2 ORDER BY position",
+    )
+    .bind(article.id)
+    .bind(i64::from(visible))
+    .fetch_all(db.pool())
+    .await?;
+    let blocks = rows
+        .iter()
+        .map(|r| r.try_get("html"))
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(Body {
+        blocks,
+        total: article.block_count,
+    })
+}
+
+async fn article_from_row(db: &Db, row: &AnyRow) -> Result<Article> {
+    let id: i64 = row.try_get("id")?;
+    let lead = lead_from_row(row)?;
+    let media = load_media(db, lead.iter().map(|l| l.0).collect()).await?;
+    let authors = sqlx::query(
+        "SELECT au.id, au.slug, au.name FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
+         WHERE aa.article_id = $1 ORDER BY aa.position",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(AuthorRef {
+            id: r.try_get("id")?,
+            slug: r.try_get("slug")?,
+            name: r.try_get("name")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let topics = sqlx::query(
+        "SELECT t.id, t.slug, t.name FROM article_topics at JOIN topics t ON t.id = at.topic_id \
+         WHERE at.article_id = $1 ORDER BY at.position",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(TopicRef {
+            id: r.try_get("id")?,
+            slug: r.try_get("slug")?,
+            name: r.try_get("name")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let status: String = row.try_get("status")?;
+    Ok(Article {
+        id,
+        slug: row.try_get("slug")?,
+        headline: row.try_get("headline")?,
+        standfirst: row.try_get("standfirst")?,
+        dateline: row.try_get("dateline")?,
+        content_type: parse_type(row)?,
+        access_level: parse_access(row)?,
+        preview_blocks: get_opt_u32(row, "preview_blocks")?,
+        status: ArticleStatus::parse(&status).map_err(|e| corrupt("status", e))?,
+        published_at: row.try_get::<Option<i64>, _>("published_at")?.map(ts),
+        updated_at: ts(row.try_get("updated_at")?),
+        revision: row.try_get("revision")?,
+        block_count: get_u32(row, "block_count")?,
+        lead_image: attach_media(lead, &media),
+        authors,
+        topics,
+    })
+}
+
+type LeadParts = (i64, String, String, String);
+
+fn lead_from_row(row: &AnyRow) -> Result<Option<LeadParts>> {
+    let id: Option<i64> = row.try_get("lead_media_id")?;
+    Ok(match id {
+        Some(id) => Some((
+            id,
+            row.try_get("lead_alt")?,
+            row.try_get("lead_caption")?,
+            row.try_get("lead_credit")?,
+        )),
+        None => None,
+    })
+}
+
+fn attach_media(lead: Option<LeadParts>, media: &HashMap<i64, Media>) -> Option<LeadImage> {
+    let (id, alt, caption, credit) = lead?;
+    Some(LeadImage {
+        media: media.get(&id)?.clone(),
+        alt,
+        caption,
+        credit,
+    })
+}
+
+fn parse_type(row: &AnyRow) -> Result<ContentType> {
+    let s: String = row.try_get("content_type")?;
+    ContentType::parse(&s).map_err(|e| corrupt("content_type", e))
+}
+
+fn parse_access(row: &AnyRow) -> Result<AccessLevel> {
+    let s: String = row.try_get("access_level")?;
+    AccessLevel::parse(&s).map_err(|e| corrupt("access_level", e))
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Media rows with their variants, for a set of ids, in two queries.
+pub async fn load_media(db: &Db, mut ids: Vec<i64>) -> Result<HashMap<i64, Media>> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let list = placeholders(1, ids.len());
+    let sql = format!("SELECT id, hash, mime, ext, width, height FROM media WHERE id IN ({list})");
+    let mut q = sqlx::query(&sql);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    for r in q.fetch_all(db.pool()).await? {
+        let id: i64 = r.try_get("id")?;
+        out.insert(
+            id,
+            Media {
+                id,
+                hash: r.try_get("hash")?,
+                mime: r.try_get("mime")?,
+                ext: r.try_get("ext")?,
+                width: get_u32(&r, "width")?,
+                height: get_u32(&r, "height")?,
+                variants: Vec::new(),
+            },
+        );
+    }
+    let sql = format!(
+        "SELECT media_id, width, height, ext FROM media_variants WHERE media_id IN ({list}) ORDER BY media_id, width"
+    );
+    let mut q = sqlx::query(&sql);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    for r in q.fetch_all(db.pool()).await? {
+        let id: i64 = r.try_get("media_id")?;
+        if let Some(m) = out.get_mut(&id) {
+            m.variants.push(MediaVariant {
+                width: get_u32(&r, "width")?,
+                height: get_u32(&r, "height")?,
+                ext: r.try_get("ext")?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Which articles a listing shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Listing {
+    #[default]
+    All,
+    ContentType(ContentType),
+    Topic(i64),
+    Author(i64),
+}
+
+/// A page of visible articles, newest first. Returns up to `limit` rows and
+/// whether more exist (one extra row is fetched rather than counting).
+pub async fn list_articles(
+    db: &Db,
+    listing: Listing,
+    now: i64,
+    offset: u64,
+    limit: u32,
+) -> Result<(Vec<ArticleSummary>, bool)> {
+    let (join, filter) = match listing {
+        Listing::All => ("", String::new()),
+        Listing::ContentType(_) => ("", " AND a.content_type = $4".to_string()),
+        Listing::Topic(_) => (
+            " JOIN article_topics x ON x.article_id = a.id",
+            " AND x.topic_id = $4".to_string(),
+        ),
+        Listing::Author(_) => (
+            " JOIN article_authors x ON x.article_id = a.id",
+            " AND x.author_id = $4".to_string(),
+        ),
+    };
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM articles a{join} WHERE {VISIBLE}{filter} \
+         ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(now)
+        .bind(i64::from(limit) + 1)
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    q = match listing {
+        Listing::All => q,
+        Listing::ContentType(t) => q.bind(t.as_str()),
+        Listing::Topic(id) | Listing::Author(id) => q.bind(id),
+    };
+    let rows = q.fetch_all(db.pool()).await?;
+    let more = rows.len() > limit as usize;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    Ok((summaries_from_rows(db, rows).await?, more))
+}
+
+/// Visible articles sharing a topic with `article`, newest first.
+pub async fn list_related(
+    db: &Db,
+    article: &Article,
+    now: i64,
+    limit: u32,
+) -> Result<Vec<ArticleSummary>> {
+    if article.topics.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = placeholders(4, article.topics.len());
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM articles a WHERE {VISIBLE} AND a.id <> $2 AND a.id IN \
+         (SELECT article_id FROM article_topics WHERE topic_id IN ({list})) \
+         ORDER BY a.published_at DESC, a.id DESC LIMIT $3"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(now)
+        .bind(article.id)
+        .bind(i64::from(limit));
+    for t in &article.topics {
+        q = q.bind(t.id);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    summaries_from_rows(db, &rows).await
+}
+
+async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSummary>> {
+    let mut leads = Vec::with_capacity(rows.len());
+    let mut ids = Vec::with_capacity(rows.len());
+    for r in rows {
+        leads.push(lead_from_row(r)?);
+        ids.push(r.try_get::<i64, _>("id")?);
+    }
+    let media = load_media(db, leads.iter().flatten().map(|l| l.0).collect()).await?;
+    let mut authors: HashMap<i64, Vec<AuthorRef>> = HashMap::new();
+    if !ids.is_empty() {
+        let sql = format!(
+            "SELECT aa.article_id, au.id, au.slug, au.name FROM article_authors aa \
+             JOIN authors au ON au.id = aa.author_id WHERE aa.article_id IN ({}) \
+             ORDER BY aa.article_id, aa.position",
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            authors
+                .entry(r.try_get("article_id")?)
+                .or_default()
+                .push(AuthorRef {
+                    id: r.try_get("id")?,
+                    slug: r.try_get("slug")?,
+                    name: r.try_get("name")?,
+                });
+        }
+    }
+    rows.iter()
+        .zip(leads)
+        .map(|(r, lead)| {
+            let id: i64 = r.try_get("id")?;
+            Ok(ArticleSummary {
+                id,
+                slug: r.try_get("slug")?,
+                headline: r.try_get("headline")?,
+                standfirst: r.try_get("standfirst")?,
+                content_type: parse_type(r)?,
+                access_level: parse_access(r)?,
+                published_at: r.try_get::<Option<i64>, _>("published_at")?.map(ts),
+                updated_at: ts(r.try_get("updated_at")?),
+                lead_image: attach_media(lead, &media),
+                authors: authors.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Full-text search over visible articles, best match first. Results carry
+/// only headline and standfirst: never body text.
+pub async fn search_articles(
+    db: &Db,
+    query: &str,
+    now: i64,
+    offset: u64,
+    limit: u32,
+) -> Result<(Vec<SearchHit>, bool)> {
+    let rows = match db.backend() {
+        Backend::Sqlite => {
+            let Some(fts) = fts5_query(query) else {
+                return Ok((Vec::new(), false));
+            };
+            let sql = format!(
+                "SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
+                 FROM article_search s JOIN articles a ON a.id = s.rowid \
+                 WHERE article_search MATCH $2 AND {VISIBLE} \
+                 ORDER BY bm25(article_search, 0.0, 8.0, 3.0, 1.0), a.id DESC LIMIT $3 OFFSET $4"
+            );
+            sqlx::query(&sql)
+                .bind(now)
+                .bind(fts)
+                .bind(i64::from(limit) + 1)
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(db.pool())
+                .await?
+        }
+        Backend::Postgres => {
+            if fts5_query(query).is_none() {
+                return Ok((Vec::new(), false));
+            }
+            let sql = format!(
+                "SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
+                 FROM article_search s JOIN articles a ON a.id = s.article_id \
+                 WHERE s.document @@ websearch_to_tsquery('english', $2) AND {VISIBLE} \
+                 ORDER BY ts_rank(s.document, websearch_to_tsquery('english', $2)) DESC, a.id DESC \
+                 LIMIT $3 OFFSET $4"
+            );
+            sqlx::query(&sql)
+                .bind(now)
+                .bind(query)
+                .bind(i64::from(limit) + 1)
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(db.pool())
+                .await?
+        }
+    };
+    let more = rows.len() > limit as usize;
+    let hits = rows
+        .iter()
+        .take(limit as usize)
+        .map(|r| {
+            Ok(SearchHit {
+                slug: r.try_get("slug")?,
+                headline: r.try_get("headline")?,
+                standfirst: r.try_get("standfirst")?,
+                content_type: parse_type(r)?,
+                published_at: r.try_get::<Option<i64>, _>("published_at")?.map(ts),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((hits, more))
+}
+
+/// Turns reader input into a safe FTS5 query: up to 12 words, each quoted
+/// (so no operator or column filter can be injected), all required.
+pub fn fts5_query(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(12)
+        .map(|w| format!("\"{}\"", w.chars().take(64).collect::<String>()))
+        .collect();
+    if words.is_empty() {
+        None
+    } else {
+        Some(words.join(" "))
+    }
+}
+
+pub async fn find_topic(db: &Db, slug: &str) -> Result<Option<Topic>> {
+    let row =
+        sqlx::query("SELECT id, slug, name, description, updated_at FROM topics WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(db.pool())
+            .await?;
+    row.map(|r| topic_from_row(&r)).transpose()
+}
+
+pub async fn list_topics(db: &Db) -> Result<Vec<Topic>> {
+    sqlx::query("SELECT id, slug, name, description, updated_at FROM topics ORDER BY name")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(topic_from_row)
+        .collect()
+}
+
+fn topic_from_row(r: &AnyRow) -> Result<Topic> {
+    Ok(Topic {
+        id: r.try_get("id")?,
+        slug: r.try_get("slug")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        updated_at: ts(r.try_get("updated_at")?),
+    })
+}
+
+pub async fn find_author(db: &Db, slug: &str) -> Result<Option<Author>> {
+    let row = sqlx::query(
+        "SELECT id, slug, name, bio_html, avatar_media_id, updated_at FROM authors WHERE slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let avatar_id: Option<i64> = r.try_get("avatar_media_id")?;
+    let mut media = load_media(db, avatar_id.into_iter().collect()).await?;
+    Ok(Some(Author {
+        id: r.try_get("id")?,
+        slug: r.try_get("slug")?,
+        name: r.try_get("name")?,
+        bio_html: r.try_get("bio_html")?,
+        avatar: avatar_id.and_then(|id| media.remove(&id)),
+        updated_at: ts(r.try_get("updated_at")?),
+    }))
+}
+
+pub async fn list_authors(db: &Db) -> Result<Vec<(String, String)>> {
+    sqlx::query("SELECT slug, name FROM authors ORDER BY name")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("slug")?, r.try_get("name")?)))
+        .collect()
+}
+
+pub async fn find_author_id(db: &Db, slug: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM authors WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
+}
+
+pub async fn find_topic_id(db: &Db, slug: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM topics WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
+}
+
+/// The current version of a page.
+pub async fn find_page(db: &Db, slug: &str) -> Result<Option<Page>> {
+    let row = sqlx::query(
+        "SELECT p.id, p.slug, v.title, v.version, v.body_html, p.updated_at FROM pages p \
+         JOIN page_versions v ON v.page_id = p.id AND v.version = p.current_version WHERE p.slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        Ok(Page {
+            id: r.try_get("id")?,
+            slug: r.try_get("slug")?,
+            title: r.try_get("title")?,
+            version: r.try_get("version")?,
+            body_html: r.try_get("body_html")?,
+            updated_at: ts(r.try_get("updated_at")?),
+        })
+    })
+    .transpose()
+}
+
+/// How many articles exist at all (any status): "is this database empty?".
+pub async fn count_articles(db: &Db) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM articles")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+pub async fn count_visible(db: &Db, now: i64) -> Result<i64> {
+    let sql = format!("SELECT COUNT(*) AS n FROM articles a WHERE {VISIBLE}");
+    let row = sqlx::query(&sql).bind(now).fetch_one(db.pool()).await?;
+    Ok(row.try_get("n")?)
+}
+
+/// One sitemap line: where and when last modified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SitemapEntry {
+    pub slug: String,
+    pub headline: String,
+    pub published_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+}
+
+/// Visible articles in a stable order (oldest first), for sitemap parts,
+/// and the Google News sitemap with `since`.
+pub async fn list_sitemap_entries(
+    db: &Db,
+    now: i64,
+    since: Option<i64>,
+    offset: u64,
+    limit: u32,
+) -> Result<Vec<SitemapEntry>> {
+    let sql = format!(
+        "SELECT a.slug, a.headline, a.published_at, a.updated_at FROM articles a \
+         WHERE {VISIBLE} AND a.published_at >= $2 ORDER BY a.id LIMIT $3 OFFSET $4"
+    );
+    sqlx::query(&sql)
+        .bind(now)
+        .bind(since.unwrap_or(i64::MIN))
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SitemapEntry {
+                slug: r.try_get("slug")?,
+                headline: r.try_get("headline")?,
+                published_at: ts(r.try_get::<Option<i64>, _>("published_at")?.unwrap_or(0)),
+                updated_at: ts(r.try_get("updated_at")?),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts5_query;
+
+    #[test]
+    fn fts_queries_quote_every_word_and_drop_operators() {
+        assert_eq!(fts5_query("sea wall"), Some("\"sea\" \"wall\"".into()));
+        assert_eq!(
+            fts5_query("headline:x OR \"y* NEAR(z"),
+            Some("\"headline\" \"x\" \"OR\" \"y\" \"NEAR\" \"z\"".into())
+        );
+        assert_eq!(fts5_query("  ** -- "), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! Media rows: one per distinct file (by content hash) and its variants.
+
+use crate::db::get_u32;
+use crate::{Db, Result};
+use masthead_core::content::{Media, MediaVariant};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct NewMedia<'a> {
+    pub hash: &'a str,
+    pub mime: &'a str,
+    pub ext: &'a str,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub original_name: &'a str,
+    pub variants: Vec<MediaVariant>,
+    pub variant_bytes: Vec<u64>,
+}
+
+/// Inserts a media row and its variants, or returns the existing id when a
+/// file with the same hash is already stored.
+pub async fn insert_media(db: &Db, m: &NewMedia<'_>, now: i64) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    if let Some(row) = sqlx::query("SELECT id FROM media WHERE hash = $1")
+        .bind(m.hash)
+        .fetch_optional(&mut *tx)
+        .await?
+    {
+        tx.rollback().await?;
+        return Ok(row.try_get("id")?);
+    }
+    let row = sqlx::query(
+        "INSERT INTO media (hash, mime, ext, width, height, bytes, original_name, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(m.hash)
+    .bind(m.mime)
+    .bind(m.ext)
+    .bind(i64::from(m.width))
+    .bind(i64::from(m.height))
+    .bind(i64::try_from(m.bytes).unwrap_or(i64::MAX))
+    .bind(m.original_name)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    for (v, bytes) in m.variants.iter().zip(&m.variant_bytes) {
+        sqlx::query(
+            "INSERT INTO media_variants (media_id, width, height, mime, ext, bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(i64::from(v.width))
+        .bind(i64::from(v.height))
+        .bind(m.mime)
+        .bind(&v.ext)
+        .bind(i64::try_from(*bytes).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn find_media(db: &Db, id: i64) -> Result<Option<Media>> {
+    let row = sqlx::query("SELECT id, hash, mime, ext, width, height FROM media WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        Some(row) => Ok(Some(media_with_variants(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Finds what `/media/{hash}…` may serve: the original's extension and the
+/// widths of its variants.
+pub async fn find_media_by_hash(db: &Db, hash: &str) -> Result<Option<Media>> {
+    let row = sqlx::query("SELECT id, hash, mime, ext, width, height FROM media WHERE hash = $1")
+        .bind(hash)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        Some(row) => Ok(Some(media_with_variants(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn media_with_variants(db: &Db, row: &AnyRow) -> Result<Media> {
+    let id: i64 = row.try_get("id")?;
+    let variants = sqlx::query(
+        "SELECT width, height, ext FROM media_variants WHERE media_id = $1 ORDER BY width",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|v| {
+        Ok(MediaVariant {
+            width: get_u32(v, "width")?,
+            height: get_u32(v, "height")?,
+            ext: v.try_get("ext")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    Ok(Media {
+        id,
+        hash: row.try_get("hash")?,
+        mime: row.try_get("mime")?,
+        ext: row.try_get("ext")?,
+        width: get_u32(row, "width")?,
+        height: get_u32(row, "height")?,
+        variants,
+    })
+}

@@ -1,0 +1,117 @@
+//! Versioned migrations, one folder per backend with the same version
+//! numbers. Each applies in its own transaction and is recorded in
+//! `schema_migrations`.
+
+use crate::{Backend, Db, Result};
+use sqlx::{Executor, Row};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "content",
+    sqlite: include_str!("../migrations/sqlite/0001_content.sql"),
+    postgres: include_str!("../migrations/postgres/0001_content.sql"),
+}];
+
+/// Brings the schema up to date. Safe to run from several processes at
+/// once: PostgreSQL serialises on an advisory lock, SQLite on its write lock.
+pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
+    let mut applied = Vec::new();
+    let mut conn = db.pool().acquire().await?;
+    if db.backend() == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_lock(727274)").await?;
+    }
+    let result = async {
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        drop(conn);
+        for m in MIGRATIONS {
+            let mut tx = db.begin().await?;
+            let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_some() {
+                continue;
+            }
+            let sql = match db.backend() {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            tx.execute(sqlx::raw_sql(sql)).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(jiff::Timestamp::now().as_second())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+            applied.push(m.version);
+        }
+        Ok::<_, crate::StoreError>(())
+    }
+    .await;
+    if db.backend() == Backend::Postgres {
+        let mut conn = db.pool().acquire().await?;
+        // The lock is per session; unlock on whichever connection holds it.
+        conn.execute("SELECT pg_advisory_unlock_all()").await?;
+    }
+    result?;
+    Ok(applied)
+}
+
+/// The migrated schema as sorted `table.column` names, for comparing the
+/// two backends. Full-text internals are left out: FTS5's shadow tables on
+/// SQLite and the stored `tsvector` column on PostgreSQL.
+pub async fn schema_columns(db: &Db) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    match db.backend() {
+        Backend::Sqlite => {
+            let tables = sqlx::query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'article_search_%'",
+            )
+            .fetch_all(db.pool())
+            .await?;
+            for t in tables {
+                let table: String = t.try_get("name")?;
+                let cols = sqlx::query("SELECT name FROM pragma_table_info($1)")
+                    .bind(&table)
+                    .fetch_all(db.pool())
+                    .await?;
+                for c in cols {
+                    let col: String = c.try_get("name")?;
+                    out.push(format!("{table}.{col}"));
+                }
+            }
+        }
+        Backend::Postgres => {
+            let rows = sqlx::query(
+                "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+                 WHERE table_schema = current_schema() \
+                 AND NOT (table_name = 'article_search' AND column_name = 'document')",
+            )
+            .fetch_all(db.pool())
+            .await?;
+            for r in rows {
+                let t: String = r.try_get("t")?;
+                let c: String = r.try_get("c")?;
+                out.push(format!("{t}.{c}"));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

@@ -1,0 +1,64 @@
+//! Publication settings rows and the change counters that caches poll.
+
+use crate::{Db, Result, Tx};
+use sqlx::Row;
+
+/// Counter bumped by every content write; render caches compare against it.
+pub const CONTENT: &str = "content";
+/// Counter bumped by every settings write.
+pub const SETTINGS: &str = "settings";
+
+pub async fn list_settings(db: &Db) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT key, value FROM settings ORDER BY key")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+        .collect()
+}
+
+pub async fn update_setting(db: &Db, key: &str, value: &str, now: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    bump_counter(&mut tx, SETTINGS).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds one to a named counter inside the caller's transaction.
+pub async fn bump_counter(tx: &mut Tx, name: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+    )
+    .bind(name)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("value")?)
+}
+
+/// The current values of the content and settings counters.
+pub async fn find_counters(db: &Db) -> Result<(i64, i64)> {
+    let rows = sqlx::query("SELECT name, value FROM counters")
+        .fetch_all(db.pool())
+        .await?;
+    let (mut content, mut settings) = (0, 0);
+    for r in rows {
+        let name: String = r.try_get("name")?;
+        let value: i64 = r.try_get("value")?;
+        match name.as_str() {
+            CONTENT => content = value,
+            SETTINGS => settings = value,
+            _ => {}
+        }
+    }
+    Ok((content, settings))
+}

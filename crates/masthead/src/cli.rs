@@ -1,0 +1,235 @@
+//! The command line: `masthead serve | migrate | import | settings | generate`.
+
+use crate::app::{AppState, Server};
+use crate::config::{Config, FileConfig, Overrides};
+use crate::content::import::{ImportOptions, Importer};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "masthead",
+    version,
+    about = "A news publishing platform for reader-funded newsrooms"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./masthead.toml when present)
+    #[arg(long, global = true, env = "MASTHEAD_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory: the SQLite database, media and outbox live here
+    #[arg(long, global = true, env = "MASTHEAD_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (default: a SQLite file in the data directory)
+    #[arg(long, global = true, env = "MASTHEAD_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the site (and run the job worker)
+    Serve {
+        /// Address to listen on
+        #[arg(long, env = "MASTHEAD_LISTEN", value_name = "ADDR")]
+        listen: Option<String>,
+        /// Public URL of the site; every absolute link is built from it
+        #[arg(long, env = "MASTHEAD_BASE_URL", value_name = "URL")]
+        base_url: Option<String>,
+        /// Directory whose templates/ and static/ override the built-in theme
+        #[arg(long, env = "MASTHEAD_THEME_DIR", value_name = "DIR")]
+        theme_dir: Option<PathBuf>,
+        /// Seed the demo publication into an empty database first
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit
+    Migrate,
+    /// Import Markdown files with front matter (articles, pages, topics, authors)
+    Import {
+        /// Directory to read *.md files from, recursively
+        dir: PathBuf,
+    },
+    /// Read or change publication settings
+    Settings {
+        #[command(subcommand)]
+        action: SettingsAction,
+    },
+    /// Fill the database with N generated articles (for benchmarks)
+    #[command(hide = true)]
+    Generate {
+        #[arg(long)]
+        articles: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SettingsAction {
+    /// Show every setting, marking the ones locked by configuration
+    List,
+    /// Change one setting
+    Set { key: String, value: String },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MASTHEAD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let mut over = Overrides {
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+        ..Default::default()
+    };
+    match cli.command {
+        Command::Serve {
+            listen,
+            base_url,
+            theme_dir,
+            demo,
+        } => {
+            over.listen = listen;
+            over.base_url = base_url;
+            over.theme_dir = theme_dir;
+            let config = Config::build(file, over)?;
+            serve(config, demo).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let config = Config::build(file, over)?;
+            let db = masthead_store::Db::connect(&config.database_url, Default::default()).await?;
+            let applied = masthead_store::migrate(&db).await?;
+            println!("migrations applied: {applied:?}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { dir } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            let mut importer = Importer::new(
+                state.db(),
+                state.media(),
+                state.processor(),
+                ImportOptions {
+                    shift_seconds: 0,
+                    progress: true,
+                },
+            );
+            let report = importer.import_dir(&dir).await?;
+            for e in &report.errors {
+                eprintln!("{e}");
+            }
+            println!(
+                "imported: {} created, {} updated, {} unchanged, {} with errors",
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.errors.len()
+            );
+            Ok(if report.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Settings { action } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            match action {
+                SettingsAction::List => {
+                    let s = state.settings().get();
+                    for key in masthead_core::settings::KEYS {
+                        let locked = if s.locked.contains(*key) {
+                            "  (locked by configuration)"
+                        } else {
+                            ""
+                        };
+                        println!(
+                            "{key} = {:?}{locked}",
+                            s.publication.get(key).unwrap_or_default()
+                        );
+                    }
+                }
+                SettingsAction::Set { key, value } => {
+                    state.settings().set(state.db(), &key, &value).await?;
+                    println!("{key} updated");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate { articles } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            crate::content::generate::generate(state.db(), articles).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let base = config.base_url.clone();
+    let state = AppState::build(config).await?;
+    if demo {
+        let dir = crate::content::demo::default_dir();
+        match crate::content::demo::seed(state.db(), state.media(), state.processor(), &dir, true)
+            .await?
+        {
+            Some(report) => {
+                for e in &report.errors {
+                    tracing::warn!("demo: {e}");
+                }
+                tracing::info!(created = report.created, "seeded the demo publication");
+                state.refresh_counters().await?;
+            }
+            None => tracing::info!("the database already has content; serving what is there"),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let server = Server::start(state, listener, true).await?;
+    tracing::info!(addr = %server.addr, "Masthead is serving {}", base.as_str());
+    let stop = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        ctrl_c.await?;
+        Ok::<_, std::io::Error>(())
+    };
+    stop.await?;
+    tracing::info!("shutting down: finishing requests in flight");
+    server.stop().await
+}

@@ -1,0 +1,258 @@
+//! Operator configuration: fixed at start, built from defaults, then an
+//! optional `masthead.toml`, then `MASTHEAD_*` environment variables, then
+//! command-line flags (clap folds the last two together).
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// A secret value whose `Debug` and `Display` never show it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+/// The public origin of the site, without a trailing slash. Every absolute
+/// URL the app writes starts with it; `Host` and `X-Forwarded-*` are never
+/// consulted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(s: &str) -> anyhow::Result<BaseUrl> {
+        let s = s.trim().trim_end_matches('/');
+        let rest = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+            .context("base URL must start with http:// or https://")?;
+        if rest.is_empty()
+            || rest.contains(['?', '#', ' ', '"', '<', '>', '\\'])
+            || rest.contains('/') && !rest.split('/').skip(1).all(|p| !p.is_empty())
+        {
+            bail!("base URL {s:?} must be an origin with an optional path, such as https://news.example.com");
+        }
+        Ok(BaseUrl(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// An absolute URL for a site path that starts with `/`.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{}", self.0, path)
+    }
+
+    /// The host part, for the Google News sitemap and logs.
+    pub fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map(|x| x.1).unwrap_or(&self.0);
+        rest.split('/').next().unwrap_or(rest)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub base_url: BaseUrl,
+    /// A directory whose templates and static files override the built-in
+    /// theme, file by file.
+    pub theme_dir: Option<PathBuf>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Publication settings fixed by the operator: shown as locked and
+    /// never taken from the database.
+    pub locked_settings: BTreeMap<String, String>,
+    pub log_requests: bool,
+    /// Connections in the database pool.
+    pub db_connections: u32,
+}
+
+/// What `masthead.toml` may contain. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub base_url: Option<String>,
+    pub theme_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpAddr>,
+    pub log_requests: Option<bool>,
+    pub db_connections: Option<u32>,
+    /// `[publication]` table: locked publication settings.
+    #[serde(default)]
+    pub publication: BTreeMap<String, String>,
+}
+
+impl FileConfig {
+    /// Reads the TOML file named by `--config`, or `./masthead.toml` when it
+    /// exists and none was named.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("masthead.toml"), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .with_context(|| format!("reading configuration file {}", path.display())),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(FileConfig::default())
+            }
+            Err(e) => Err(e).with_context(|| format!("opening {}", path.display())),
+        }
+    }
+}
+
+/// Inputs from flags and the environment (clap has already merged them).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub base_url: Option<String>,
+    pub theme_dir: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn build(file: FileConfig, over: Overrides) -> anyhow::Result<Config> {
+        let data_dir = over
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("masthead-data"));
+        let database_url = match over.database_url.or(file.database_url) {
+            Some(url) => url,
+            None => format!("sqlite://{}", data_dir.join("masthead.db").display()),
+        };
+        let listen_text = over
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen: SocketAddr = listen_text.parse().with_context(|| {
+            format!("listen address {listen_text:?} must look like 127.0.0.1:8080")
+        })?;
+        let base_url = match over.base_url.or(file.base_url) {
+            Some(u) => BaseUrl::parse(&u)?,
+            None => BaseUrl::parse(&format!("http://{listen}"))?,
+        };
+        let mut locked = file.publication;
+        for (key, value) in std::env::vars() {
+            if let Some(k) = key.strip_prefix("MASTHEAD_PUBLICATION_") {
+                locked.insert(k.to_ascii_lowercase(), value);
+            }
+        }
+        for key in locked.keys() {
+            if !masthead_core::settings::KEYS.contains(&key.as_str()) {
+                bail!(
+                    "unknown publication setting {key:?}; known: {}",
+                    masthead_core::settings::KEYS.join(", ")
+                );
+            }
+        }
+        Ok(Config {
+            data_dir,
+            database_url,
+            listen,
+            base_url,
+            theme_dir: over.theme_dir.or(file.theme_dir),
+            trusted_proxies: file.trusted_proxies,
+            locked_settings: locked,
+            log_requests: file.log_requests.unwrap_or(true),
+            db_connections: file.db_connections.unwrap_or(8),
+        })
+    }
+
+    /// A configuration for tests and tools: everything under `data_dir`.
+    pub fn for_data_dir(data_dir: &Path, database_url: &str) -> Config {
+        Config {
+            data_dir: data_dir.to_path_buf(),
+            database_url: database_url.to_string(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            base_url: BaseUrl("http://127.0.0.1".to_string()),
+            theme_dir: None,
+            trusted_proxies: Vec::new(),
+            locked_settings: BTreeMap::new(),
+            log_requests: false,
+            db_connections: 8,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_origins_without_trailing_slash() {
+        let b = BaseUrl::parse("https://news.example.com/").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.join("/a"), "https://news.example.com/a");
+        assert!(b.is_https());
+        assert_eq!(b.host(), "news.example.com");
+        assert!(BaseUrl::parse("http://127.0.0.1:8080/news").is_ok());
+        for bad in [
+            "news.example.com",
+            "ftp://x",
+            "https://",
+            "https://x/?a",
+            "https://x//y",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new("sk_live_123");
+        assert_eq!(format!("{s:?}"), "Secret(**redacted**)");
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/m\"\n[publication]\nname = \"The Ledger\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = Config::build(
+            file,
+            Overrides {
+                listen: Some("127.0.0.1:9100".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.base_url.as_str(), "http://127.0.0.1:9100");
+        assert_eq!(c.database_url, "sqlite:///srv/m/masthead.db");
+        assert_eq!(
+            c.locked_settings.get("name").map(String::as_str),
+            Some("The Ledger")
+        );
+        assert!(
+            toml::from_str::<FileConfig>("listn = 1").is_err(),
+            "typos are errors"
+        );
+    }
+}

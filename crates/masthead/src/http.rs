@@ -1,0 +1,465 @@
+//! The HTTP layer shared by every route: errors, the response finisher
+//! (security headers, cache policy, ETag, compression, conditional GET,
+//! themed error pages) and request logging.
+
+use crate::app::AppState;
+use crate::cache::CachedPage;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The one error type of the HTTP layer. Handlers return it; the finisher
+/// renders it as a themed page. A 5xx never shows its cause to the reader;
+/// the cause is logged with the request id.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("page not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<masthead_store::StoreError> for AppError {
+    fn from(e: masthead_store::StoreError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<minijinja::Error> for AppError {
+    fn from(e: minijinja::Error) -> Self {
+        AppError::Internal(anyhow::anyhow!("template: {e:#}"))
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Marks a response as an error page for the finisher to theme.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub message: String,
+    /// The logged cause of a 5xx; never shown.
+    pub cause: Option<String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (message, cause) = match &self {
+            AppError::Internal(e) => (
+                "Something went wrong on our side. Please try again in a moment.".to_string(),
+                Some(format!("{e:#}")),
+            ),
+            other => (other.to_string(), None),
+        };
+        let mut res = status.into_response();
+        res.extensions_mut().insert(ErrorPage {
+            status,
+            message,
+            cause,
+        });
+        res
+    }
+}
+
+pub type AppResult<T = Response> = Result<T, AppError>;
+
+/// A strong validator over the exact bytes of a representation.
+pub fn etag_for(bytes: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(&Sha256::digest(bytes)[..12]))
+}
+
+fn etag_with_suffix(etag: &str, suffix: &str) -> String {
+    format!("{}-{suffix}\"", etag.trim_end_matches('"'))
+}
+
+/// Whether `If-None-Match` matches `etag` (weak comparison, as RFC 9110
+/// asks for GET).
+pub fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    let Some(v) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let want = etag.trim_start_matches("W/");
+    v.split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == want)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+/// Picks br over gzip when the client accepts it (q > 0).
+pub fn negotiate(headers: &HeaderMap) -> Encoding {
+    let Some(v) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Encoding::Identity;
+    };
+    let mut gzip = false;
+    let mut br = false;
+    for part in v.split(',') {
+        let mut it = part.split(';');
+        let name = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if q <= 0.0 {
+            continue;
+        }
+        match name.as_str() {
+            "br" => br = true,
+            "gzip" | "x-gzip" => gzip = true,
+            _ => {}
+        }
+    }
+    if br {
+        Encoding::Brotli
+    } else if gzip {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+pub fn gzip(bytes: &[u8]) -> Bytes {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(bytes);
+    Bytes::from(enc.finish().unwrap_or_default())
+}
+
+pub fn brotli(bytes: &[u8], quality: u32) -> Bytes {
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 16 * 1024, quality, 22);
+        let _ = w.write_all(bytes);
+    }
+    Bytes::from(out)
+}
+
+fn compressible(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.starts_with("text/")
+                || ct.starts_with("application/json")
+                || ct.starts_with("application/xml")
+                || ct.starts_with("application/rss+xml")
+                || ct.starts_with("application/atom+xml")
+                || ct.starts_with("application/javascript")
+        })
+}
+
+/// The client address: the peer, or, when the peer is a trusted proxy, the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut addr = peer;
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(s) = value.to_str() else { return peer };
+        for part in s.rsplit(',') {
+            match part.trim().parse::<IpAddr>() {
+                Ok(ip) if trusted.contains(&ip) => addr = ip,
+                Ok(ip) => return ip,
+                Err(_) => return addr,
+            }
+        }
+    }
+    addr
+}
+
+/// The path as it may appear in a log: no query string, and any long
+/// token-like segment masked.
+pub fn loggable_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.len() >= 24
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+                && seg.bytes().any(|b| b.is_ascii_digit())
+                && seg.contains(|c: char| c.is_ascii_uppercase() || c == '_')
+            {
+                ":token"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
+
+const CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+    font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Cookies that make a response reader-specific.
+const READER_COOKIES: &[&str] = &["masthead_session", "masthead_meter", "masthead_staff"];
+
+fn has_reader_cookie(headers: &HeaderMap) -> bool {
+    headers.get_all(header::COOKIE).iter().any(|v| {
+        v.to_str().is_ok_and(|s| {
+            s.split(';').any(|c| {
+                let name = c.trim().split('=').next().unwrap_or("");
+                READER_COOKIES.contains(&name)
+            })
+        })
+    })
+}
+
+/// Finishes every response. See the module docs.
+pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let headers = req.headers().clone();
+    let reader_specific = has_reader_cookie(&headers);
+    let _peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| client_ip(c.0.ip(), &headers, &state.config().trusted_proxies));
+
+    let mut res = next.run(req).await;
+
+    if let Some(page) = res.extensions_mut().remove::<ErrorPage>() {
+        if let Some(cause) = &page.cause {
+            tracing::error!(request_id = id, path = %loggable_path(&path), cause = %cause, "request failed");
+        }
+        res = crate::site::render_error(&state, page.status, &page.message);
+    }
+
+    let status = res.status();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if state.config().base_url.is_https() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        let shared = status.is_success() && !reader_specific && !h.contains_key(header::SET_COOKIE);
+        let policy = if shared {
+            "public, max-age=60"
+        } else if status.is_success() || status.is_redirection() {
+            "private, no-cache"
+        } else {
+            "no-store"
+        };
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    } else if reader_specific || h.contains_key(header::SET_COOKIE) {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    }
+
+    let res = if status == StatusCode::OK && (method == Method::GET || method == Method::HEAD) {
+        encode_and_validate(res, &headers).await
+    } else {
+        res
+    };
+    if state.config().log_requests {
+        tracing::info!(
+            request_id = id,
+            method = %method,
+            path = %loggable_path(&path),
+            status = res.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+    }
+    res
+}
+
+/// Adds the ETag, picks an encoding, and answers 304 when the client's copy
+/// is current. The ETag names the bytes actually sent: each encoding has its
+/// own.
+async fn encode_and_validate(res: Response, req_headers: &HeaderMap) -> Response {
+    let (mut parts, body) = res.into_parts();
+    let cached = parts.extensions.remove::<Arc<CachedPage>>();
+    let bytes = match &cached {
+        Some(page) => page.body.clone(),
+        None => match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+            Ok(b) => b,
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+    };
+    let identity_etag = match (&cached, parts.headers.get(header::ETAG)) {
+        (Some(page), _) => page.etag.clone(),
+        (None, Some(e)) => e.to_str().unwrap_or_default().to_string(),
+        (None, None) => etag_for(&bytes),
+    };
+    let can_compress = compressible(parts.headers.get(header::CONTENT_TYPE)) && bytes.len() > 512;
+    let encoding = if can_compress {
+        negotiate(req_headers)
+    } else {
+        Encoding::Identity
+    };
+    let (sent, etag) = match encoding {
+        Encoding::Identity => (bytes, identity_etag),
+        Encoding::Gzip => {
+            let b = match &cached {
+                Some(p) => p.gzip.get_or_init(|| gzip(&p.body)).clone(),
+                None => gzip(&bytes),
+            };
+            parts
+                .headers
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            (b, etag_with_suffix(&identity_etag, "gz"))
+        }
+        Encoding::Brotli => {
+            let b = match &cached {
+                Some(p) => p.brotli.get_or_init(|| brotli(&p.body, 9)).clone(),
+                None => brotli(&bytes, 5),
+            };
+            parts
+                .headers
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+            (b, etag_with_suffix(&identity_etag, "br"))
+        }
+    };
+    if can_compress {
+        parts
+            .headers
+            .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        parts.headers.insert(header::ETAG, v);
+    }
+    if if_none_match(req_headers, &etag) {
+        let mut not_modified = Response::new(Body::empty());
+        *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
+        for name in [
+            header::ETAG,
+            header::CACHE_CONTROL,
+            header::VARY,
+            header::CONTENT_SECURITY_POLICY,
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::EXPIRES,
+        ] {
+            if let Some(v) = parts.headers.get(&name) {
+                not_modified.headers_mut().insert(name, v.clone());
+            }
+        }
+        return not_modified;
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(sent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                *k,
+                HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("")),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn brotli_wins_over_gzip_and_q0_refuses() {
+        assert_eq!(
+            negotiate(&headers(&[("accept-encoding", "gzip, br")])),
+            Encoding::Brotli
+        );
+        assert_eq!(
+            negotiate(&headers(&[("accept-encoding", "gzip, br;q=0")])),
+            Encoding::Gzip
+        );
+        assert_eq!(
+            negotiate(&headers(&[("accept-encoding", "deflate")])),
+            Encoding::Identity
+        );
+        assert_eq!(negotiate(&headers(&[])), Encoding::Identity);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_accepts_lists() {
+        let h = headers(&[("if-none-match", "\"a\", W/\"b\"")]);
+        assert!(if_none_match(&h, "\"b\""));
+        assert!(!if_none_match(&h, "\"c\""));
+        assert!(if_none_match(&headers(&[("if-none-match", "*")]), "\"x\""));
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let h = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.1")]);
+        assert_eq!(client_ip(proxy, &h, &[proxy]).to_string(), "203.0.113.9");
+        assert_eq!(client_ip(proxy, &h, &[]), proxy);
+        let spoof = headers(&[("x-forwarded-for", "nonsense")]);
+        assert_eq!(client_ip(proxy, &spoof, &[proxy]), proxy);
+    }
+
+    #[test]
+    fn logs_never_show_tokens() {
+        assert_eq!(
+            loggable_path("/unsubscribe/AbC123_def456GHI789jkl012mno"),
+            "/unsubscribe/:token"
+        );
+        assert_eq!(
+            loggable_path("/council-approves-harbour-seawall-plan-2026"),
+            "/council-approves-harbour-seawall-plan-2026"
+        );
+    }
+
+    #[test]
+    fn compressed_representations_have_their_own_etags() {
+        assert_eq!(etag_with_suffix("\"abc\"", "br"), "\"abc-br\"");
+    }
+}

@@ -1,0 +1,86 @@
+//! The job worker: claims due jobs from the database and runs them.
+//!
+//! `run_one` is the step function: tests call it until it reports no work,
+//! the server's worker loop calls it forever.
+
+use crate::app::AppState;
+use masthead_store::jobs::{self, Job};
+use std::time::Duration;
+
+const LEASE_SECS: i64 = 300;
+
+/// Claims and runs one due job. Returns whether there was one.
+pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
+    let db = state.db();
+    let owner = state.worker_id();
+    let now = jiff::Timestamp::now().as_second();
+    let Some(job) = jobs::claim_job(db, owner, now, LEASE_SECS).await? else {
+        return Ok(false);
+    };
+    // No transaction is open here: the job may take its time.
+    match run(state, &job).await {
+        Ok(()) => {
+            jobs::finish_job(db, &job, owner, jiff::Timestamp::now().as_second()).await?;
+        }
+        Err(e) => {
+            tracing::warn!(job = job.id, kind = %job.kind, error = %format!("{e:#}"), "job failed");
+            jobs::fail_job(
+                db,
+                &job,
+                owner,
+                &format!("{e:#}"),
+                jiff::Timestamp::now().as_second(),
+            )
+            .await?;
+        }
+    }
+    Ok(true)
+}
+
+async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
+    match job.kind.as_str() {
+        masthead_store::content::PUBLISH_JOB => {
+            let payload: serde_json::Value = serde_json::from_str(&job.payload)?;
+            let id = payload["article_id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("publish job without article_id"))?;
+            let now = jiff::Timestamp::now().as_second();
+            if masthead_store::content::publish_scheduled(state.db(), id, now).await? {
+                tracing::info!(article = id, "published scheduled article");
+                state.refresh_counters().await?;
+            }
+            Ok(())
+        }
+        other => anyhow::bail!("unknown job kind {other:?}"),
+    }
+}
+
+/// The in-process worker beside the server: runs due jobs, then sleeps
+/// until the next one is due (at most a second, so jobs enqueued by other
+/// processes start promptly).
+pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let ran = match run_one(&state).await {
+            Ok(ran) => ran,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "job worker error");
+                false
+            }
+        };
+        if ran {
+            continue;
+        }
+        let wait = match jobs::find_next_run_at(state.db()).await {
+            Ok(Some(at)) => {
+                let secs = at - jiff::Timestamp::now().as_second();
+                Duration::from_millis((secs.clamp(0, 1) * 1000) as u64)
+            }
+            _ => Duration::from_secs(1),
+        }
+        .max(Duration::from_millis(200));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Masthead: a self-hosted news publishing platform in one binary.
+//!
+//! `main.rs` only parses the command line; everything runs from here so the
+//! integration tests can build as many apps as they like in one process.
+
+pub mod app;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod http;
+pub mod jobs;
+pub mod media;
+pub mod settings;
+pub mod site;
+pub mod templates;

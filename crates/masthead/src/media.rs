@@ -1,0 +1,321 @@
+//! Media: accepting images, making responsive variants and storing files.
+//!
+//! Uploads are sniffed (never trusted by extension), decoded with size and
+//! memory limits on blocking threads, a few at a time; EXIF orientation is
+//! applied and then every byte of metadata is dropped by re-encoding.
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use masthead_core::content::MediaVariant;
+use sha2::{Digest, Sha256};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// The widths of responsive variants, narrowest first.
+pub const VARIANT_WIDTHS: &[u32] = &[480, 960, 1600];
+/// The largest upload accepted.
+pub const MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
+const MAX_DIMENSION: u32 = 12_000;
+const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MediaError {
+    #[error("the file is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024)]
+    TooLarge,
+    #[error("SVG images are not accepted (they can carry script); upload a PNG or JPEG instead")]
+    Svg,
+    #[error("HEIC/HEIF images are not accepted; export the photo as JPEG first")]
+    Heic,
+    #[error("not a supported image; upload JPEG, PNG, WebP or GIF")]
+    Unsupported,
+    #[error("the image could not be decoded: {0}")]
+    Decode(String),
+    #[error("the image is larger than {MAX_DIMENSION}×{MAX_DIMENSION} pixels or needs too much memory to decode")]
+    Limits,
+    #[error("storing the image failed: {0}")]
+    Storage(String),
+}
+
+/// Identifies an image format from its first bytes.
+pub fn sniff(bytes: &[u8]) -> Result<ImageFormat, MediaError> {
+    let head = &bytes[..bytes.len().min(64)];
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(ImageFormat::Jpeg);
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(ImageFormat::Png);
+    }
+    if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        return Ok(ImageFormat::Gif);
+    }
+    if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        return Ok(ImageFormat::WebP);
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        let brand = &head[8..12];
+        if [
+            b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"heim", b"heis", b"avif",
+        ]
+        .iter()
+        .any(|b| brand == *b)
+        {
+            return Err(MediaError::Heic);
+        }
+    }
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with("<svg")
+        || (text.starts_with("<?xml") && bytes.windows(4).any(|w| w == b"<svg"))
+    {
+        return Err(MediaError::Svg);
+    }
+    Err(MediaError::Unsupported)
+}
+
+/// A processed image ready to store: the cleaned original and its variants.
+pub struct Processed {
+    pub hash: String,
+    pub mime: &'static str,
+    pub ext: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub original: Vec<u8>,
+    pub variants: Vec<(MediaVariant, Vec<u8>)>,
+}
+
+/// Decodes, orients, strips and re-encodes an image, and makes variants.
+/// CPU-bound: call through [`MediaProcessor`], which runs it on a blocking
+/// thread under a concurrency cap.
+pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
+    if bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(MediaError::TooLarge);
+    }
+    let format = sniff(bytes)?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let orientation = decoder.orientation().map_err(decode_error)?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    img.apply_orientation(orientation);
+
+    // Transparent images stay PNG; everything else becomes a JPEG.
+    let alpha = img.color().has_alpha();
+    let (mime, ext, out_format) = if alpha {
+        ("image/png", "png", ImageFormat::Png)
+    } else {
+        ("image/jpeg", "jpg", ImageFormat::Jpeg)
+    };
+    let img = if alpha {
+        DynamicImage::ImageRgba8(img.to_rgba8())
+    } else {
+        DynamicImage::ImageRgb8(img.to_rgb8())
+    };
+    let original = encode(&img, out_format)?;
+    let hash = hex::encode(&Sha256::digest(bytes)[..16]);
+    let (width, height) = (img.width(), img.height());
+    let mut variants = Vec::new();
+    for &w in VARIANT_WIDTHS {
+        if w >= width {
+            break;
+        }
+        let h = ((u64::from(height) * u64::from(w)) / u64::from(width)).max(1) as u32;
+        let small = img.resize_exact(w, h, image::imageops::FilterType::CatmullRom);
+        variants.push((
+            MediaVariant {
+                width: w,
+                height: h,
+                ext: ext.to_string(),
+            },
+            encode(&small, out_format)?,
+        ));
+    }
+    // The full size is always a variant too, so srcset covers every width.
+    variants.push((
+        MediaVariant {
+            width,
+            height,
+            ext: ext.to_string(),
+        },
+        original.clone(),
+    ));
+    Ok(Processed {
+        hash,
+        mime,
+        ext,
+        width,
+        height,
+        original,
+        variants,
+    })
+}
+
+fn decode_error(e: image::ImageError) -> MediaError {
+    match e {
+        image::ImageError::Limits(_) => MediaError::Limits,
+        other => MediaError::Decode(other.to_string()),
+    }
+}
+
+fn encode(img: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, MediaError> {
+    let mut out = Vec::new();
+    match format {
+        ImageFormat::Jpeg => {
+            let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82);
+            img.write_with_encoder(enc)
+        }
+        _ => img.write_to(&mut Cursor::new(&mut out), format),
+    }
+    .map_err(|e| MediaError::Decode(e.to_string()))?;
+    Ok(out)
+}
+
+/// Runs [`process`] on blocking threads, at most `permits` at once, so a
+/// burst of large images cannot take every core or all the memory.
+#[derive(Clone)]
+pub struct MediaProcessor {
+    permits: Arc<Semaphore>,
+}
+
+impl MediaProcessor {
+    pub fn new(permits: usize) -> MediaProcessor {
+        MediaProcessor {
+            permits: Arc::new(Semaphore::new(permits.max(1))),
+        }
+    }
+
+    pub async fn process(&self, bytes: Vec<u8>) -> Result<Processed, MediaError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| MediaError::Decode("shutting down".into()))?;
+        tokio::task::spawn_blocking(move || process(&bytes))
+            .await
+            .map_err(|e| MediaError::Decode(e.to_string()))?
+    }
+}
+
+/// Where media files live. Local directory now; an object store later
+/// implements the same two calls.
+pub trait MediaStorage: Send + Sync {
+    fn put(&self, name: &str, bytes: &[u8]) -> Result<(), MediaError>;
+    fn path(&self, name: &str) -> Option<PathBuf>;
+}
+
+/// Files under `<data dir>/media/<first two hex digits>/<name>`.
+pub struct LocalMedia {
+    root: PathBuf,
+}
+
+impl LocalMedia {
+    pub fn new(root: &Path) -> LocalMedia {
+        LocalMedia {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Accepts only names this module writes: `<hex hash>[-<width>].<ext>`.
+    pub fn valid_name(name: &str) -> bool {
+        let Some((stem, ext)) = name.split_once('.') else {
+            return false;
+        };
+        let hash = stem.split_once('-').map_or(stem, |(h, w)| {
+            if w.is_empty() || !w.bytes().all(|b| b.is_ascii_digit()) {
+                ""
+            } else {
+                h
+            }
+        });
+        hash.len() == 32
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            && matches!(ext, "jpg" | "png")
+    }
+}
+
+impl MediaStorage for LocalMedia {
+    fn put(&self, name: &str, bytes: &[u8]) -> Result<(), MediaError> {
+        if !Self::valid_name(name) {
+            return Err(MediaError::Storage(format!("bad media name {name:?}")));
+        }
+        let dir = self.root.join(&name[..2]);
+        std::fs::create_dir_all(&dir).map_err(|e| MediaError::Storage(e.to_string()))?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes).map_err(|e| MediaError::Storage(e.to_string()))?;
+        std::fs::rename(&tmp, dir.join(name)).map_err(|e| MediaError::Storage(e.to_string()))
+    }
+
+    fn path(&self, name: &str) -> Option<PathBuf> {
+        Self::valid_name(name).then(|| self.root.join(&name[..2]).join(name))
+    }
+}
+
+/// The file name of a variant.
+pub fn variant_name(hash: &str, width: u32, ext: &str) -> String {
+    format!("{hash}-{width}.{ext}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        }));
+        encode(&img, ImageFormat::Png).unwrap_or_default()
+    }
+
+    #[test]
+    fn formats_are_sniffed_from_bytes_not_names() {
+        assert_eq!(sniff(&png(2, 2)), Ok(ImageFormat::Png));
+        assert_eq!(sniff(b"<svg xmlns=\"x\"></svg>"), Err(MediaError::Svg));
+        assert_eq!(
+            sniff(b"<?xml version=\"1.0\"?><svg></svg>"),
+            Err(MediaError::Svg)
+        );
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0\0\0"), Err(MediaError::Heic));
+        assert_eq!(sniff(b"hello"), Err(MediaError::Unsupported));
+    }
+
+    #[test]
+    fn variants_are_made_below_the_original_width() {
+        let p = process(&png(1200, 600)).unwrap_or_else(|e| panic!("{e}"));
+        let widths: Vec<u32> = p.variants.iter().map(|v| v.0.width).collect();
+        assert_eq!(widths, vec![480, 960, 1200]);
+        assert_eq!(p.variants[0].0.height, 240);
+        assert_eq!(p.ext, "jpg", "opaque images become JPEG");
+    }
+
+    #[test]
+    fn a_truncated_image_is_a_decode_error() {
+        let mut bytes = png(64, 64);
+        bytes.truncate(60);
+        assert!(matches!(process(&bytes), Err(MediaError::Decode(_))));
+    }
+
+    #[test]
+    fn media_names_cannot_escape_the_directory() {
+        assert!(LocalMedia::valid_name(
+            "0123456789abcdef0123456789abcdef-480.jpg"
+        ));
+        assert!(LocalMedia::valid_name(
+            "0123456789abcdef0123456789abcdef.png"
+        ));
+        for bad in [
+            "../x.jpg",
+            "0123456789abcdef0123456789abcdef-.jpg",
+            "0123.jpg",
+            "0123456789abcdef0123456789abcdef.svg",
+            "0123456789ABCDEF0123456789abcdef.png",
+        ] {
+            assert!(!LocalMedia::valid_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Pages that list articles: home, sections, topics, authors, search; and
+//! the static pages (Terms, Privacy, About).
+
+use super::view::{self, Card};
+use super::{html, page_param, query_param};
+use crate::app::AppState;
+use crate::http::{AppError, AppResult};
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use masthead_core::content::ContentType;
+use masthead_store::content::{self as store, Listing};
+
+const PER_PAGE: u32 = 20;
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn offset(page: u32) -> u64 {
+    u64::from(page - 1) * u64::from(PER_PAGE)
+}
+
+pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
+    let page = page_param(&uri)?;
+    let db = state.db();
+    let now = now();
+    let (latest, more) =
+        store::list_articles(db, Listing::All, now, offset(page), PER_PAGE).await?;
+    if page > 1 && latest.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let mut sections = Vec::new();
+    if page == 1 {
+        for t in ContentType::ALL {
+            let (items, _) = store::list_articles(db, Listing::ContentType(*t), now, 0, 4).await?;
+            if !items.is_empty() {
+                sections.push(minijinja::context! {
+                    title => t.section_title(),
+                    url => format!("/sections/{}", t.as_str()),
+                    items => items.iter().map(|a| view::card(&state, a)).collect::<Vec<Card>>(),
+                });
+            }
+        }
+    }
+    let site = view::site(&state);
+    let canonical = state.config().base_url.join("/");
+    let ctx = minijinja::context! {
+        title => site.name.clone(),
+        description => site.description.clone(),
+        canonical => canonical,
+        feed_rss => "/feeds/rss.xml",
+        feed_atom => "/feeds/atom.xml",
+        site => site,
+        latest => latest.iter().map(|a| view::card(&state, a)).collect::<Vec<Card>>(),
+        sections => sections,
+        pager => view::pager("/", "", page, more),
+    };
+    Ok(html(state.theme().render("home.html", ctx)?))
+}
+
+/// Shared by section, topic and author pages.
+struct ListPage<'a> {
+    path: String,
+    heading: String,
+    intro: String,
+    intro_html: String,
+    listing: Listing,
+    feeds: Option<(String, String)>,
+    image: Option<view::ImageView>,
+    kind: &'a str,
+}
+
+async fn render_list(state: &AppState, uri: &Uri, p: ListPage<'_>) -> AppResult {
+    let page = page_param(uri)?;
+    let (items, more) =
+        store::list_articles(state.db(), p.listing, now(), offset(page), PER_PAGE).await?;
+    if page > 1 && items.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let canonical = state.config().base_url.join(&if page > 1 {
+        format!("{}?page={page}", p.path)
+    } else {
+        p.path.clone()
+    });
+    let ctx = minijinja::context! {
+        site => view::site(state),
+        title => p.heading,
+        heading => p.heading,
+        description => if p.intro.is_empty() { None } else { Some(p.intro.clone()) },
+        intro => p.intro,
+        intro_html => minijinja::Value::from_safe_string(p.intro_html),
+        canonical => canonical,
+        feed_rss => p.feeds.as_ref().map(|f| f.0.clone()),
+        feed_atom => p.feeds.as_ref().map(|f| f.1.clone()),
+        image => p.image,
+        kind => p.kind,
+        items => items.iter().map(|a| view::card(state, a)).collect::<Vec<Card>>(),
+        pager => view::pager(&p.path, "", page, more),
+    };
+    Ok(html(state.theme().render("list.html", ctx)?))
+}
+
+pub async fn section(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    uri: Uri,
+) -> AppResult {
+    let t = ContentType::parse(&kind).map_err(|_| AppError::NotFound)?;
+    render_list(
+        &state,
+        &uri,
+        ListPage {
+            path: format!("/sections/{}", t.as_str()),
+            heading: t.section_title().to_string(),
+            intro: String::new(),
+            intro_html: String::new(),
+            listing: Listing::ContentType(t),
+            feeds: None,
+            image: None,
+            kind: "section",
+        },
+    )
+    .await
+}
+
+pub async fn topic(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri) -> AppResult {
+    let t = store::find_topic(state.db(), &slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    render_list(
+        &state,
+        &uri,
+        ListPage {
+            path: format!("/topics/{}", t.slug),
+            heading: t.name.clone(),
+            intro: t.description.clone(),
+            intro_html: String::new(),
+            listing: Listing::Topic(t.id),
+            feeds: Some((
+                format!("/topics/{}/rss.xml", t.slug),
+                format!("/topics/{}/atom.xml", t.slug),
+            )),
+            image: None,
+            kind: "topic",
+        },
+    )
+    .await
+}
+
+pub async fn author(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    uri: Uri,
+) -> AppResult {
+    let a = store::find_author(state.db(), &slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let image = a
+        .avatar
+        .as_ref()
+        .map(|m| view::image(m, &format!("Portrait of {}", a.name), "", "", 480));
+    render_list(
+        &state,
+        &uri,
+        ListPage {
+            path: format!("/authors/{}", a.slug),
+            heading: a.name.clone(),
+            intro: crate::content::markdown::plain_text(&a.bio_html),
+            intro_html: a.bio_html.clone(),
+            listing: Listing::Author(a.id),
+            feeds: None,
+            image,
+            kind: "author",
+        },
+    )
+    .await
+}
+
+pub async fn topics_index(State(state): State<AppState>) -> AppResult {
+    let topics = store::list_topics(state.db()).await?;
+    let items: Vec<minijinja::Value> = topics
+        .iter()
+        .map(|t| {
+            minijinja::context! {
+                url => format!("/topics/{}", t.slug),
+                name => t.name,
+                description => t.description,
+            }
+        })
+        .collect();
+    index_page(&state, "Topics", "/topics", items)
+}
+
+pub async fn authors_index(State(state): State<AppState>) -> AppResult {
+    let authors = store::list_authors(state.db()).await?;
+    let items: Vec<minijinja::Value> = authors
+        .iter()
+        .map(|(slug, name)| {
+            minijinja::context! { url => format!("/authors/{slug}"), name => name, description => "" }
+        })
+        .collect();
+    index_page(&state, "Authors", "/authors", items)
+}
+
+fn index_page(
+    state: &AppState,
+    heading: &str,
+    path: &str,
+    items: Vec<minijinja::Value>,
+) -> AppResult {
+    let ctx = minijinja::context! {
+        site => view::site(state),
+        title => heading,
+        heading => heading,
+        canonical => state.config().base_url.join(path),
+        items => items,
+    };
+    Ok(html(state.theme().render("topics.html", ctx)?))
+}
+
+/// The longest search query accepted.
+const MAX_QUERY: usize = 200;
+
+pub async fn search(State(state): State<AppState>, uri: Uri) -> AppResult {
+    let q = query_param(&uri, "q").unwrap_or_default();
+    let q = q.trim();
+    if q.chars().count() > MAX_QUERY {
+        return Err(AppError::BadRequest(format!(
+            "the search query is too long; use at most {MAX_QUERY} characters"
+        )));
+    }
+    let page = page_param(&uri)?;
+    let (hits, more) = if q.is_empty() {
+        (Vec::new(), false)
+    } else {
+        store::search_articles(state.db(), q, now(), offset(page), PER_PAGE).await?
+    };
+    let results: Vec<minijinja::Value> = hits
+        .iter()
+        .map(|h| {
+            minijinja::context! {
+                url => format!("/{}", h.slug),
+                headline => h.headline,
+                standfirst => h.standfirst,
+                kind => h.content_type.label(),
+                published => h.published_at.map(|t| view::date(&state, t)),
+            }
+        })
+        .collect();
+    let extra = serde_urlencoded::to_string([("q", q)]).unwrap_or_default();
+    let ctx = minijinja::context! {
+        site => view::site(&state),
+        title => if q.is_empty() { "Search".to_string() } else { format!("Search: {q}") },
+        canonical => state.config().base_url.join("/search"),
+        noindex => true,
+        query => q,
+        searched => !q.is_empty(),
+        results => results,
+        pager => view::pager("/search", &extra, page, more),
+    };
+    Ok(html(state.theme().render("search.html", ctx)?))
+}
+
+pub async fn page(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult {
+    let p = store::find_page(state.db(), &slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ctx = minijinja::context! {
+        site => view::site(&state),
+        title => p.title,
+        canonical => state.config().base_url.join(&format!("/pages/{}", p.slug)),
+        page => minijinja::context! {
+            title => p.title,
+            version => p.version,
+            updated => view::date(&state, p.updated_at),
+            body_html => minijinja::Value::from_safe_string(p.body_html.clone()),
+        },
+    };
+    Ok(html(state.theme().render("page.html", ctx)?))
+}

@@ -1,0 +1,209 @@
+//! The reader-facing site: routes, the shared page context and the few
+//! small endpoints (static files, media, health, robots).
+//!
+//! Route map (the words are reserved as article slugs, see
+//! `masthead_core::content::RESERVED_SLUGS`): `/`, `/{article-slug}`,
+//! `/topics`, `/topics/{slug}`, `/authors`, `/authors/{slug}`,
+//! `/sections/{type}`, `/search`, `/pages/{slug}`, `/feeds/rss.xml`,
+//! `/feeds/atom.xml`, `/topics/{slug}/rss.xml`, `/topics/{slug}/atom.xml`,
+//! `/rss`, `/sitemap.xml`, `/sitemaps/…`, `/news-sitemap.xml`,
+//! `/robots.txt`, `/media/…`, `/static/…`, `/healthz`. Reserved for later
+//! issues: `/login`, `/signup`, `/account`, `/newsletters`, `/email/…`,
+//! `/unsubscribe/…`, `/webhooks/…`, `/admin`.
+
+mod article;
+mod feeds;
+mod lists;
+pub mod view;
+
+use crate::app::AppState;
+use crate::http::{AppError, AppResult};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use masthead_core::content::Article;
+use masthead_core::Decision;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(lists::home))
+        .route("/healthz", get(healthz))
+        .route("/robots.txt", get(robots))
+        .route("/static/style.css", get(stylesheet))
+        .route("/media/{name}", get(media))
+        .route("/topics", get(lists::topics_index))
+        .route("/topics/{slug}", get(lists::topic))
+        .route("/topics/{slug}/rss.xml", get(feeds::topic_rss))
+        .route("/topics/{slug}/atom.xml", get(feeds::topic_atom))
+        .route("/authors", get(lists::authors_index))
+        .route("/authors/{slug}", get(lists::author))
+        .route("/sections/{kind}", get(lists::section))
+        .route("/search", get(lists::search))
+        .route("/pages/{slug}", get(lists::page))
+        .route("/feeds/rss.xml", get(feeds::rss))
+        .route("/feeds/atom.xml", get(feeds::atom))
+        .route(
+            "/rss",
+            get(|| async { axum::response::Redirect::permanent("/feeds/rss.xml") }),
+        )
+        .route("/sitemap.xml", get(feeds::sitemap_index))
+        .route("/sitemaps/pages.xml", get(feeds::sitemap_pages))
+        .route("/sitemaps/{part}", get(feeds::sitemap_articles))
+        .route("/news-sitemap.xml", get(feeds::news_sitemap))
+        .route("/{slug}", get(article::show))
+        .fallback(not_found)
+}
+
+/// Which part of an article's text a response on `channel` may carry.
+///
+/// THE one place the reader site decides access. The foundation serves
+/// everything in full; the access issue replaces this body with the call to
+/// `masthead_core::access::decide` and every route follows.
+pub fn decision_for(_state: &AppState, _article: &Article, _channel: Channel) -> Decision {
+    Decision::Full
+}
+
+/// Where article text is going: the meter only ever runs on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    ArticlePage,
+    Feed,
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db().ping().await {
+        Ok(_) => ([(header::CACHE_CONTROL, "no-store")], "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CACHE_CONTROL, "no-store")],
+                "database unavailable\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn robots(State(state): State<AppState>) -> Response {
+    let base = &state.config().base_url;
+    let body = format!(
+        "User-agent: *\nDisallow: /admin\nDisallow: /account\nDisallow: /search\n\n\
+         Sitemap: {}\nSitemap: {}\n",
+        base.join("/sitemap.xml"),
+        base.join("/news-sitemap.xml")
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+async fn stylesheet(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        state.theme().css.clone(),
+    )
+        .into_response()
+}
+
+async fn media(State(state): State<AppState>, Path(name): Path<String>) -> AppResult {
+    use crate::media::MediaStorage;
+    let path = state.media().path(&name).ok_or(AppError::NotFound)?;
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound),
+        Err(e) => return Err(AppError::Internal(e.into())),
+    };
+    // The type comes from what was stored (always re-encoded by us), never
+    // from the request.
+    let mime = if name.ends_with(".png") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A themed error page. Used by the response finisher for every error.
+pub fn render_error(state: &AppState, status: StatusCode, message: &str) -> Response {
+    let ctx = minijinja::context! {
+        site => view::site(state),
+        status => status.as_u16(),
+        title => status.canonical_reason().unwrap_or("Error"),
+        message => message,
+    };
+    let html = state.theme().render("error.html", ctx).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "error template failed");
+        format!(
+            "<!doctype html><title>{}</title><p>{}</p>",
+            status.as_u16(),
+            status
+        )
+    });
+    let mut res = (status, html).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
+}
+
+/// An HTML response.
+pub fn html(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// A query parameter, decoded leniently (bad UTF-8 becomes U+FFFD rather
+/// than an error page).
+pub fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    let q = uri.query()?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).ok()?;
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// `?page=N`: absent means 1; anything but 1..=10000 is a clear 400.
+pub fn page_param(uri: &Uri) -> Result<u32, AppError> {
+    match query_param(uri, "page") {
+        None => Ok(1),
+        Some(p) => match p.trim().parse::<u32>() {
+            Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+            _ => Err(AppError::BadRequest(
+                "the page number must be a whole number from 1 to 10000".into(),
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_numbers_are_bounded() {
+        let uri = |s: &str| s.parse::<Uri>().unwrap_or_default();
+        assert_eq!(page_param(&uri("/x")).ok(), Some(1));
+        assert_eq!(page_param(&uri("/x?page=3")).ok(), Some(3));
+        for bad in [
+            "/x?page=0",
+            "/x?page=1000000000000000000000000000000",
+            "/x?page=-1",
+            "/x?page=a",
+        ] {
+            assert!(page_param(&uri(bad)).is_err(), "{bad}");
+        }
+    }
+}
