@@ -4,6 +4,8 @@
 //! parsed once at the edge (`Slug::parse`, `ContentType::parse`) and the rest
 //! of the code works with values that are already valid.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod access;
 pub mod content;
 pub mod settings;

@@ -6,6 +6,8 @@
 //! times and ids are bound from Rust, and a per-backend branch appears only
 //! where the dialects really differ (full-text search, template databases).
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod content;
 mod db;
 pub mod jobs;
@@ -30,3 +32,64 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Database management for test harnesses (PostgreSQL only).
+pub mod testing {
+    use crate::{Db, Result};
+
+    fn check_name(name: &str) -> Result<()> {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(crate::StoreError::Conflict(format!(
+                "bad database name {name:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Drops (if present) and creates an empty database.
+    pub async fn recreate_database(admin: &Db, name: &str) -> Result<()> {
+        check_name(name)?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin.pool())
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Creates `name` as a copy of `template`, retrying while another
+    /// session briefly holds the template.
+    pub async fn create_database_from(admin: &Db, name: &str, template: &str) -> Result<()> {
+        check_name(name)?;
+        check_name(template)?;
+        let mut attempt = 0;
+        loop {
+            match sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                .execute(admin.pool())
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if attempt < 50 && e.to_string().contains("being accessed by other users") =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    pub async fn drop_database(admin: &Db, name: &str) -> Result<()> {
+        check_name(name)?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -165,6 +165,12 @@ pub fn brotli(bytes: &[u8], quality: u32) -> Bytes {
     Bytes::from(out)
 }
 
+fn is_html(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"))
+}
+
 fn compressible(content_type: Option<&HeaderValue>) -> bool {
     content_type
         .and_then(|v| v.to_str().ok())
@@ -258,6 +264,25 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
             tracing::error!(request_id = id, path = %loggable_path(&path), cause = %cause, "request failed");
         }
         res = crate::site::render_error(&state, page.status, &page.message);
+    } else if (res.status().is_client_error() || res.status().is_server_error())
+        && !is_html(res.headers().get(header::CONTENT_TYPE))
+    {
+        // A rejection from the framework itself (a path or query that does
+        // not decode, a method not allowed): theme it like any other error.
+        let status = res.status();
+        let message = match status {
+            StatusCode::NOT_FOUND => "page not found",
+            StatusCode::METHOD_NOT_ALLOWED => "this address does not accept that method",
+            s if s.is_server_error() => {
+                "Something went wrong on our side. Please try again in a moment."
+            }
+            _ => "the request could not be understood; check the address and try again",
+        };
+        let allow = res.headers().get(header::ALLOW).cloned();
+        res = crate::site::render_error(&state, status, message);
+        if let Some(allow) = allow {
+            res.headers_mut().insert(header::ALLOW, allow);
+        }
     }
 
     let status = res.status();

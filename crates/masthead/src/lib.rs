@@ -3,6 +3,8 @@
 //! `main.rs` only parses the command line; everything runs from here so the
 //! integration tests can build as many apps as they like in one process.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod app;
 pub mod cache;
 pub mod cli;

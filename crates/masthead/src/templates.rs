@@ -45,6 +45,16 @@ impl Theme {
             }
         });
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        // MiniJinja's HTML escaping also escapes `/`, which is valid but
+        // makes every URL unreadable; escape only what HTML needs.
+        env.set_formatter(|out, state, value| {
+            match (state.auto_escape(), value.is_safe(), value.as_str()) {
+                (AutoEscape::Html, false, Some(s)) => out
+                    .write_str(&escape_html(s))
+                    .map_err(minijinja::Error::from),
+                _ => minijinja::escape_formatter(out, state, value),
+            }
+        });
         let override_dir: Option<PathBuf> = dir.map(|d| d.join("templates"));
         for (name, source) in TEMPLATES {
             let custom = override_dir
@@ -82,6 +92,22 @@ impl Theme {
     ) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(ctx)
     }
+}
+
+/// Escapes text for HTML content and quoted attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -152,7 +152,13 @@ fn parse_file(path: &Path, text: String) -> Result<Parsed, FileError> {
             .span()
             .map(|s| front[..s.start.min(front.len())].matches('\n').count() + 2)
             .unwrap_or(1);
-        err(line, e.message().to_string())
+        let msg = e.message().trim();
+        let msg = if msg.is_empty() {
+            "the front matter is not valid TOML".to_string()
+        } else {
+            format!("front matter is not valid TOML: {msg}")
+        };
+        err(line, msg)
     })?;
     let kind = table
         .get("type")

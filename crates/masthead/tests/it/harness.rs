@@ -1,0 +1,371 @@
+//! The test harness: the real app on a loopback port over a fresh database.
+//!
+//! Each test gets its own database, cloned from a template that is built
+//! once per test run (per fixture and backend) under a file lock, so tests
+//! run in parallel, in separate processes, without seeding the demo again:
+//! SQLite copies a template file, PostgreSQL runs `CREATE DATABASE …
+//! TEMPLATE …` and drops the copy when the test ends.
+
+#![allow(dead_code)]
+
+use masthead::app::{AppState, Server};
+use masthead::config::{BaseUrl, Config};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixture {
+    /// Migrated, no content.
+    Empty,
+    /// The demo publication, imported.
+    Demo,
+}
+
+/// The PostgreSQL server for tests. Required: a missing variable fails
+/// the PostgreSQL half of every test rather than skipping it.
+pub fn pg_admin_url() -> String {
+    std::env::var("MASTHEAD_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "MASTHEAD_TEST_DATABASE_URL is not set; point it at a PostgreSQL server, \
+             e.g. postgres://postgres@127.0.0.1:5432/test (scripts/test sets this default)"
+        )
+    })
+}
+
+/// The same server URL with another database name.
+pub fn pg_url_for(admin: &str, db: &str) -> String {
+    let (head, query) = match admin.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (admin, None),
+    };
+    let base = match head.rfind('/') {
+        Some(i) if i > "postgres://".len() => &head[..i],
+        _ => head,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+fn fixtures_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("masthead-fixtures");
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("creating {}: {e}", d.display()));
+    d
+}
+
+/// Changes whenever the schema, the demo content or this test binary does.
+fn fixture_key(fixture: Fixture) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("{fixture:?}"));
+    if let Ok(exe) = std::env::current_exe() {
+        if let Ok(meta) = std::fs::metadata(exe) {
+            h.update(format!("{:?}{}", meta.modified().ok(), meta.len()));
+        }
+    }
+    if fixture == Fixture::Demo {
+        let mut files = Vec::new();
+        walk(&masthead::content::demo::default_dir(), &mut files);
+        files.sort();
+        for f in files {
+            h.update(f.to_string_lossy().as_bytes());
+            h.update(std::fs::read(&f).unwrap_or_default());
+        }
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// Hard-links (or copies) every file under `from` into `to`.
+fn link_tree(from: &Path, to: &Path) {
+    let mut files = Vec::new();
+    walk(from, &mut files);
+    for f in files {
+        let rel = f.strip_prefix(from).unwrap_or(&f);
+        let dest = to.join(rel);
+        if let Some(parent) = dest.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if std::fs::hard_link(&f, &dest).is_err() {
+            std::fs::copy(&f, &dest).unwrap_or_else(|e| panic!("copying {}: {e}", f.display()));
+        }
+    }
+}
+
+async fn seed(state: &AppState, fixture: Fixture) {
+    if fixture == Fixture::Demo {
+        let report = masthead::content::demo::seed(
+            state.db(),
+            state.media(),
+            state.processor(),
+            &masthead::content::demo::default_dir(),
+            false,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("seeding the demo: {e:#}"))
+        .unwrap_or_else(|| panic!("the template database was not empty"));
+        assert!(
+            report.errors.is_empty(),
+            "demo import errors: {:#?}",
+            report.errors
+        );
+    }
+}
+
+/// Builds the template for (backend, fixture) once; returns its location:
+/// a data directory for SQLite, a database name plus media dir for PostgreSQL.
+async fn template(backend: Backend, fixture: Fixture) -> (PathBuf, Option<String>) {
+    let key = fixture_key(fixture);
+    let dir = fixtures_dir();
+    let tag = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "pg",
+    };
+    let name = format!("{tag}-{fixture:?}-{key}").to_lowercase();
+    let data = dir.join(&name);
+    let done = dir.join(format!("{name}.done"));
+    let pg_name = format!("mh_tpl_{}", name.replace('-', "_"));
+    let lock = File::create(dir.join(format!("{name}.lock")))
+        .unwrap_or_else(|e| panic!("creating the fixture lock: {e}"));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("locking the fixture: {e}"));
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", data.join("masthead.db").display());
+                let state = AppState::build(Config::for_data_dir(&data, &url))
+                    .await
+                    .unwrap_or_else(|e| panic!("building the template: {e:#}"));
+                seed(&state, fixture).await;
+                state.db().close().await;
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let db = masthead_store::Db::connect(&admin, Default::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
+                masthead_store::testing::recreate_database(&db, &pg_name)
+                    .await
+                    .unwrap_or_else(|e| panic!("creating {pg_name}: {e}"));
+                let url = pg_url_for(&admin, &pg_name);
+                let state = AppState::build(Config::for_data_dir(&data, &url))
+                    .await
+                    .unwrap_or_else(|e| panic!("building the template: {e:#}"));
+                seed(&state, fixture).await;
+                state.db().close().await;
+                db.close().await;
+            }
+        }
+        File::create(&done).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let _ = lock.unlock();
+    (data, (backend == Backend::Postgres).then_some(pg_name))
+}
+
+/// A running app with its own database and data directory.
+pub struct TestApp {
+    pub backend: Backend,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    server: Option<Server>,
+    pg_db: Option<String>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend, fixture: Fixture) -> TestApp {
+        Self::spawn_with(backend, fixture, |_| {}).await
+    }
+
+    /// Spawns with a configuration hook (theme dir, locked settings…).
+    pub async fn spawn_with(
+        backend: Backend,
+        fixture: Fixture,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let (template_dir, pg_template) = template(backend, fixture).await;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+        if template_dir.join("media").exists() {
+            link_tree(&template_dir.join("media"), &data.join("media"));
+        }
+        let (url, pg_db) = match backend {
+            Backend::Sqlite => {
+                std::fs::copy(template_dir.join("masthead.db"), data.join("masthead.db"))
+                    .unwrap_or_else(|e| panic!("copying the template database: {e}"));
+                (
+                    format!("sqlite://{}", data.join("masthead.db").display()),
+                    None,
+                )
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let name = format!("mh_t_{:016x}", rand::random::<u64>());
+                let db = masthead_store::Db::connect(&admin, Default::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
+                masthead_store::testing::create_database_from(
+                    &db,
+                    &name,
+                    pg_template.as_deref().unwrap_or(""),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+                db.close().await;
+                (pg_url_for(&admin, &name), Some(name))
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("binding: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let base = format!("http://{addr}");
+        let mut config = Config::for_data_dir(&data, &url);
+        config.base_url = BaseUrl::parse(&base).unwrap_or_else(|e| panic!("{e}"));
+        config.db_connections = 4;
+        tweak(&mut config);
+        let state = AppState::build(config)
+            .await
+            .unwrap_or_else(|e| panic!("building the app: {e:#}"));
+        // The worker is not started: tests drain jobs with `run_jobs`.
+        let server = Server::start(state.clone(), listener, false)
+            .await
+            .unwrap_or_else(|e| panic!("starting: {e:#}"));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        TestApp {
+            backend,
+            base,
+            state,
+            client,
+            dir,
+            server: Some(server),
+            pg_db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// GET, asserting the status, returning the body text.
+    pub async fn get_text(&self, path: &str, status: u16) -> String {
+        let res = self.get(path).await;
+        let got = res.status().as_u16();
+        let body = res.text().await.unwrap_or_default();
+        assert_eq!(
+            got,
+            status,
+            "GET {path} answered {got}: {}",
+            &body[..body.len().min(500)]
+        );
+        body
+    }
+
+    /// Runs due jobs until none is left; returns how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        let mut n = 0;
+        while masthead::jobs::run_one(&self.state)
+            .await
+            .unwrap_or_else(|e| panic!("job step failed: {e:#}"))
+        {
+            n += 1;
+        }
+        n
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let server = self.server.take();
+        if let Some(s) = &server {
+            s.trigger_shutdown();
+        }
+        if let Some(name) = self.pg_db.take() {
+            let state = self.state.clone();
+            // Drop runs inside the test's runtime; use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    state.db().close().await;
+                    if let Ok(db) =
+                        masthead_store::Db::connect(&pg_admin_url(), Default::default()).await
+                    {
+                        let _ = masthead_store::testing::drop_database(&db, &name).await;
+                        db.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs a test body against both backends: `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! both {
+    ($fixture:expr, async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                #[allow(unused_variables)]
+                let $app =
+                    $crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite, $fixture)
+                        .await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                #[allow(unused_variables)]
+                let $app =
+                    $crate::harness::TestApp::spawn($crate::harness::Backend::Postgres, $fixture)
+                        .await;
+                $body
+            }
+        }
+    };
+}

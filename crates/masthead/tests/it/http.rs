@@ -1,0 +1,118 @@
+//! The response finisher: caching, validators, compression, headers.
+
+use crate::both;
+use crate::harness::{Fixture, TestApp};
+use std::io::Read;
+
+const ARTICLE: &str = "/council-approves-harbour-seawall-plan";
+
+async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = app.client.get(app.url(path));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+both!(Fixture::Demo, async fn conditional_get_answers_304_for_the_same_bytes(app) {
+    let res = app.get(ARTICLE).await;
+    let etag = res.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let body = res.bytes().await.unwrap_or_default();
+    assert!(etag.starts_with('"') && etag.len() > 10);
+    let again = get_with(&app, ARTICLE, &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status().as_u16(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    assert!(again.bytes().await.unwrap_or_default().is_empty());
+    let other = get_with(&app, ARTICLE, &[("if-none-match", "\"stale\"")]).await;
+    assert_eq!(other.status().as_u16(), 200);
+    assert_eq!(other.bytes().await.unwrap_or_default(), body, "same bytes from the cache");
+    // Uncached pages are validated too.
+    let home = app.get("/").await;
+    let home_etag = home.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let again = get_with(&app, "/", &[("if-none-match", &home_etag)]).await;
+    assert_eq!(again.status().as_u16(), 304);
+});
+
+both!(Fixture::Demo, async fn gzip_and_brotli_are_negotiated_with_their_own_etags(app) {
+    let plain = app.get(ARTICLE).await;
+    let plain_etag = plain.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let plain_body = plain.bytes().await.unwrap_or_default();
+
+    let gz = get_with(&app, ARTICLE, &[("accept-encoding", "gzip")]).await;
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.headers()["vary"], "Accept-Encoding");
+    let gz_etag = gz.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&gz.bytes().await.unwrap_or_default()[..])
+        .read_to_end(&mut decoded)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(decoded, plain_body);
+
+    let br = get_with(&app, ARTICLE, &[("accept-encoding", "gzip, br")]).await;
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let br_etag = br.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&br.bytes().await.unwrap_or_default()[..], 4096)
+        .read_to_end(&mut decoded)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(decoded, plain_body);
+
+    assert!(plain_etag != gz_etag && gz_etag != br_etag && plain_etag != br_etag);
+    let revalidate = get_with(&app, ARTICLE, &[("accept-encoding", "br"), ("if-none-match", &br_etag)]).await;
+    assert_eq!(revalidate.status().as_u16(), 304);
+    let cross = get_with(&app, ARTICLE, &[("if-none-match", &br_etag)]).await;
+    assert_eq!(cross.status().as_u16(), 200, "a br validator does not match the identity bytes");
+});
+
+both!(Fixture::Demo, async fn cache_control_is_public_only_for_the_same_response_for_everyone(app) {
+    let anon = app.get(ARTICLE).await;
+    assert_eq!(anon.headers()["cache-control"], "public, max-age=60");
+    let reader = get_with(&app, ARTICLE, &[("cookie", "masthead_session=abc")]).await;
+    assert_eq!(reader.headers()["cache-control"], "private, no-cache");
+    let other_cookie = get_with(&app, ARTICLE, &[("cookie", "theme=dark")]).await;
+    assert_eq!(other_cookie.headers()["cache-control"], "public, max-age=60");
+    let missing = app.get("/no-such-article").await;
+    assert_eq!(missing.headers()["cache-control"], "no-store");
+});
+
+both!(Fixture::Demo, async fn every_response_carries_the_security_headers(app) {
+    for path in [ARTICLE, "/", "/no-such-article", "/feeds/rss.xml", "/static/style.css"] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap_or_default();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+    }
+    let html = app.get_text(ARTICLE, 200).await;
+    assert!(!html.contains("<script>") && !html.contains("<script src"), "no script at all on reader pages");
+});
+
+both!(Fixture::Demo, async fn head_requests_get_headers_without_a_body(app) {
+    let res = app.client.head(app.url(ARTICLE)).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().contains_key("etag"));
+    assert!(res.bytes().await.unwrap_or_default().is_empty());
+});
+
+both!(Fixture::Empty, async fn absolute_urls_come_from_the_base_url_not_the_host_header(app) {
+    let res = app
+        .client
+        .get(app.url("/robots.txt"))
+        .header("host", "evil.example")
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = res.text().await.unwrap_or_default();
+    assert!(body.contains(&format!("Sitemap: {}/sitemap.xml", app.base)));
+    assert!(!body.contains("evil"));
+});
+
+both!(Fixture::Empty, async fn health_check_reports_the_database(app) {
+    assert_eq!(app.get_text("/healthz", 200).await, "ok\n");
+});

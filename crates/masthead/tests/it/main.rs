@@ -1,0 +1,12 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! One integration-test binary: the real app, real databases (a SQLite
+//! file and PostgreSQL), real HTTP on loopback. Every test runs on both
+//! backends through `both!`.
+
+mod harness;
+
+mod http;
+mod import;
+mod jobs;
+mod site;
+mod storage;

@@ -1,0 +1,140 @@
+//! Storage: the two schemas agree, writers never see "database is locked",
+//! settings changes reach every process.
+
+use crate::both;
+use crate::harness::{Backend, Fixture, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_migrate_to_the_same_tables_and_columns() {
+    let sqlite = TestApp::spawn(Backend::Sqlite, Fixture::Empty).await;
+    let pg = TestApp::spawn(Backend::Postgres, Fixture::Empty).await;
+    let a = masthead_store::schema_columns(sqlite.state.db())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = masthead_store::schema_columns(pg.state.db())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(a.len() > 50, "suspiciously small schema: {a:?}");
+    assert_eq!(a, b);
+}
+
+both!(Fixture::Empty, async fn migrating_again_applies_nothing(app) {
+    let applied = masthead_store::migrate(app.state.db()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(applied.is_empty());
+});
+
+both!(Fixture::Empty, async fn concurrent_writers_never_fail(app) {
+    // 16 tasks × 25 read-then-write transactions on one counter row: on
+    // SQLite a deferred transaction would fail to upgrade its lock.
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let db = app.state.db().clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                masthead_store::settings::update_setting(&db, "description", &format!("writer {t} pass {i}"), 1)
+                    .await
+                    .unwrap_or_else(|e| panic!("writer {t} pass {i}: {e}"));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (_, settings) = masthead_store::settings::find_counters(app.state.db()).await.unwrap_or_default();
+    assert_eq!(settings, 400, "every write counted");
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_the_same_sqlite_file_writes_beside_the_server() {
+    // Two independent apps (two pools, as two processes would have) on one file.
+    let app = TestApp::spawn(Backend::Sqlite, Fixture::Empty).await;
+    let url = format!(
+        "sqlite://{}",
+        app.dir.path().join("data/masthead.db").display()
+    );
+    let other = masthead_store::Db::connect(&url, Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tasks = Vec::new();
+    for (n, db) in [app.state.db().clone(), other.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..100 {
+                masthead_store::settings::update_setting(
+                    &db,
+                    "description",
+                    &format!("{n}-{i}"),
+                    1,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("process {n} write {i}: {e}"));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (_, settings) = masthead_store::settings::find_counters(&other)
+        .await
+        .unwrap_or_default();
+    assert_eq!(settings, 200);
+}
+
+both!(Fixture::Demo, async fn a_settings_change_shows_at_once_in_this_and_other_processes(app) {
+    app.state.settings().set(app.state.db(), "name", "The Tide Table").await.unwrap_or_else(|e| panic!("{e}"));
+    let html = app.get_text("/council-approves-harbour-seawall-plan", 200).await;
+    assert!(html.contains("The Tide Table"), "this process re-renders at once");
+    // Another "process": a second app on the same database.
+    let db = app.state.db().clone();
+    masthead_store::settings::update_setting(&db, "language", "fr", 1).await.unwrap_or_else(|e| panic!("{e}"));
+    app.state.refresh_counters().await.unwrap_or_else(|e| panic!("{e}"));
+    let html = app.get_text("/", 200).await;
+    assert!(html.contains("<html lang=\"fr\">"));
+    assert!(app.state.settings().set(app.state.db(), "language", "french").await.is_err());
+    assert!(app.state.settings().set(app.state.db(), "timezone", "Mars/Olympus").await.is_err());
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_locked_by_configuration_win_and_cannot_be_changed() {
+    let app = TestApp::spawn_with(Backend::Sqlite, Fixture::Empty, |c| {
+        c.locked_settings
+            .insert("name".into(), "Locked Gazette".into());
+    })
+    .await;
+    assert!(app
+        .state
+        .settings()
+        .set(app.state.db(), "name", "Other")
+        .await
+        .is_err());
+    masthead_store::settings::update_setting(app.state.db(), "name", "Sneaky", 1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.state
+        .refresh_counters()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let snap = app.state.settings().get();
+    assert_eq!(snap.publication.name, "Locked Gazette");
+    assert!(snap.locked.contains("name"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_theme_directory_overrides_templates_without_recompiling() {
+    let theme = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(theme.path().join("templates")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        theme.path().join("templates/error.html"),
+        "{% extends \"base.html\" %}{% block main %}<p class=\"custom-404\">{{ message }}</p>{% endblock %}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = theme.path().to_path_buf();
+    let app = TestApp::spawn_with(Backend::Sqlite, Fixture::Empty, move |c| {
+        c.theme_dir = Some(dir)
+    })
+    .await;
+    let html = app.get_text("/nothing-here", 404).await;
+    assert!(html.contains("<p class=\"custom-404\">page not found</p>"));
+}
