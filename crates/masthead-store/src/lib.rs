@@ -85,6 +85,20 @@ pub mod testing {
         }
     }
 
+    /// Databases whose names start with `prefix` (for cleaning up stale
+    /// test templates).
+    pub async fn list_databases(admin: &Db, prefix: &str) -> Result<Vec<String>> {
+        use sqlx::Row;
+        check_name(prefix)?;
+        let rows = sqlx::query(
+            "SELECT datname::text AS name FROM pg_database WHERE starts_with(datname, $1)",
+        )
+        .bind(prefix)
+        .fetch_all(admin.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+    }
+
     pub async fn drop_database(admin: &Db, name: &str) -> Result<()> {
         check_name(name)?;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

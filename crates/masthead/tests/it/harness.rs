@@ -165,6 +165,16 @@ async fn template(backend: Backend, fixture: Fixture) -> (PathBuf, Option<String
                 let db = masthead_store::Db::connect(&admin, Default::default())
                     .await
                     .unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
+                // Templates of earlier builds are stale now: drop them.
+                let prefix = format!("mh_tpl_pg_{}_", format!("{fixture:?}").to_lowercase());
+                for old in masthead_store::testing::list_databases(&db, &prefix)
+                    .await
+                    .unwrap_or_default()
+                {
+                    if old != pg_name {
+                        let _ = masthead_store::testing::drop_database(&db, &old).await;
+                    }
+                }
                 masthead_store::testing::recreate_database(&db, &pg_name)
                     .await
                     .unwrap_or_else(|e| panic!("creating {pg_name}: {e}"));

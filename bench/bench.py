@@ -1,0 +1,308 @@
+"""Masthead benchmark driver (loopback only; every loop is bounded).
+
+Part 1, throughput: the demo's article page from Masthead and the very same
+bytes as a static file from nginx, measured one after the other in this run
+with `wrk -t2 -c64 --latency` (no Accept-Encoding), after a warm-up.
+Part 2, memory and cold start.
+Part 3, scale: p50/p99 of the article, topic, home and search pages with
+1,000 and 100,000 generated articles, on SQLite and on PostgreSQL.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+SEARCH_QUERIES = [
+    # From rare to common in the generator's vocabulary.
+    "zooplankton", "waterfront", "trawler", "riprap", "outfall", "levee",
+    "hatchery", "dredging", "causeway", "abalone", "wharf seawall", "estuary",
+    "festival", "wildfire", "climate", "hospital", "transit", "budget",
+    "council", "city",
+]
+
+LUA = """
+local paths = {}
+for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
+local i = math.random(#paths)
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return r.read()
+        except Exception:
+            pass
+        time.sleep(0.005)
+    raise SystemExit(f"{url} did not answer 200 within {timeout}s")
+
+
+def parse_wrk(out):
+    def latency(label):
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "non2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def wrk(url, seconds, connections=64, paths_file=None, lua=None):
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    env = dict(os.environ)
+    if paths_file:
+        cmd += ["-s", lua]
+        env["PATHS_FILE"] = paths_file
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
+    r = parse_wrk(out)
+    if r["non2xx"]:
+        raise SystemExit(f"wrk saw {r['non2xx']} error responses from {url}:\n{out}")
+    return r
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Masthead:
+    def __init__(self, binary, data_dir, db_url=None, demo=False):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        cmd = [binary, "--data-dir", data_dir]
+        if db_url:
+            cmd += ["--database-url", db_url]
+        cmd += ["serve", "--listen", f"127.0.0.1:{self.port}"]
+        if demo:
+            cmd.append("--demo")
+        env = dict(os.environ, MASTHEAD_LOG="warn")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def nginx_serving(html_bytes, workdir):
+    root = os.path.join(workdir, "nginx")
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "article.html"), "wb") as f:
+        f.write(html_bytes)
+    port = free_port()
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 2;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi;
+  scgi_temp_path {root}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    location / {{ default_type "text/html; charset=utf-8"; try_files /article.html =404; }}
+  }}
+}}
+""")
+    proc = subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"])
+    url = f"http://127.0.0.1:{port}/article"
+    served = wait_http(url, 10)
+    assert served == html_bytes, "nginx must serve the same bytes"
+    return proc, url
+
+
+def first_article(html):
+    m = re.search(r'class="card-headline"><a href="(/[a-z0-9-]+)"', html)
+    if not m:
+        raise SystemExit("no article link on the demo home page")
+    return m.group(1)
+
+
+def part_throughput(binary, work, warm, secs):
+    data = os.path.join(work, "demo-data")
+    print("== Article page: Masthead vs nginx serving the same bytes ==")
+    seeding = Masthead(binary, data, demo=True)
+    home = wait_http(seeding.base + "/", 180).decode()
+    path = first_article(home)
+    seeding.stop()
+
+    # Cold start: exec to the first 200 on the article page, data already seeded.
+    starts = []
+    for _ in range(5):
+        m = Masthead(binary, data)
+        wait_http(m.base + path, 30)
+        starts.append((time.monotonic() - m.started) * 1000)
+        m.stop()
+
+    m = Masthead(binary, data)
+    body = wait_http(m.base + path, 30)
+    ng, ng_url = nginx_serving(body, work)
+    try:
+        wrk(m.base + path, warm)
+        mh = wrk(m.base + path, secs)
+        mem = rss_mb(m.proc.pid)
+        wrk(ng_url, warm)
+        nx = wrk(ng_url, secs)
+    finally:
+        ng.terminate()
+        ng.wait()
+        m.stop()
+    print(f"page: {path} ({len(body)} bytes), wrk -t2 -c64, {warm}s warm-up, {secs}s measured")
+    print(f"{'':10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'masthead':10} {mh['rps']:>10.0f} {mh['p50']:>8.2f} {mh['p99']:>8.2f}")
+    print(f"{'nginx':10} {nx['rps']:>10.0f} {nx['p50']:>8.2f} {nx['p99']:>8.2f}")
+    print(f"ratio throughput masthead/nginx: {mh['rps'] / nx['rps']:.2f}x (target >= 0.9)")
+    print(f"ratio p99 masthead/nginx:        {mh['p99'] / nx['p99']:.2f}x (target <= 2)")
+    print(f"masthead resident memory after the load: {mem:.1f} MB (target <= 60)")
+    starts.sort()
+    print(f"cold start, exec to first 200 on the article (5 runs): median {starts[2]:.0f} ms, "
+          f"max {starts[-1]:.0f} ms (target <= 200)")
+    print()
+
+
+def pg_admin():
+    return os.environ.get("MASTHEAD_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def psql(sql):
+    subprocess.run(["psql", pg_admin(), "-q", "-c", sql], check=True, capture_output=True)
+
+
+def scale_run(binary, work, backend, n, secs):
+    data = os.path.join(work, f"scale-{backend}-{n}")
+    shutil.rmtree(data, ignore_errors=True)
+    os.makedirs(data)
+    db_url = None
+    if backend == "postgres":
+        name = f"masthead_bench_{n}"
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(f"CREATE DATABASE {name}")
+        db_url = pg_admin().rsplit("/", 1)[0] + "/" + name
+    gen = [binary, "--data-dir", data] + (["--database-url", db_url] if db_url else [])
+    t0 = time.monotonic()
+    subprocess.run(gen + ["generate", "--articles", str(n)], check=True,
+                   env=dict(os.environ, MASTHEAD_LOG="warn"), stdout=subprocess.DEVNULL)
+    gen_secs = time.monotonic() - t0
+    m = Masthead(binary, data, db_url)
+    results = {}
+    try:
+        wait_http(m.base + "/", 60)
+        step = max(1, n // 200)
+        kinds = {
+            "article": [f"/generated-article-{k}" for k in range(0, n, step)],
+            "topic": [f"/topics/generated-topic-{t}?page={p}" for t in range(8) for p in ((1, 3) if n >= 1000 else (1,))],
+            "home": ["/"],
+            "search": ["/search?q=" + q.replace(" ", "+") for q in SEARCH_QUERIES],
+        }
+        lua = os.path.join(work, "paths.lua")
+        with open(lua, "w") as f:
+            f.write(LUA)
+        for kind, paths in kinds.items():
+            pf = os.path.join(work, f"paths-{kind}.txt")
+            with open(pf, "w") as f:
+                f.write("\n".join(paths) + "\n")
+            wrk(m.base + "/", max(1, secs // 4), connections=8, paths_file=pf, lua=lua)
+            results[kind] = wrk(m.base + "/", secs, connections=8, paths_file=pf, lua=lua)
+    finally:
+        m.stop()
+        if backend == "postgres":
+            psql(f"DROP DATABASE IF EXISTS masthead_bench_{n} WITH (FORCE)")
+    return results, gen_secs
+
+
+def part_scale(binary, work, sizes, secs, backends):
+    print("== Scale: page latency by database size (wrk -t2 -c8) ==")
+    for backend in backends:
+        runs = {}
+        for n in sizes:
+            runs[n], gen_secs = scale_run(binary, work, backend, n, secs)
+            print(f"[{backend}] generated {n} articles in {gen_secs:.0f}s")
+        small, big = sizes
+        print(f"{backend:9} {'page':8} {f'p50@{small}':>10} {f'p99@{small}':>10} {f'p50@{big}':>10} "
+              f"{f'p99@{big}':>10} {'limit':>8} {'ok':>3} {'req/s@big':>10}")
+        for kind in ("article", "topic", "home", "search"):
+            a, b = runs[small][kind], runs[big][kind]
+            limit = max(2 * a["p99"], a["p99"] + 5)
+            ok = "yes" if b["p99"] <= limit else "NO"
+            print(f"{'':9} {kind:8} {a['p50']:>10.2f} {a['p99']:>10.2f} {b['p50']:>10.2f} "
+                  f"{b['p99']:>10.2f} {limit:>8.2f} {ok:>3} {b['rps']:>10.0f}")
+    print("(latencies in ms; limit = max(2 x p99 at the small size, that + 5 ms))")
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true", help="two-second run with small sizes (CI)")
+    ap.add_argument("--bin", default=os.environ.get("MASTHEAD_BIN"))
+    ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--backends", default="sqlite,postgres")
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is not installed (apt-get install wrk nginx-light)")
+    binary = args.bin or ("target/debug/masthead" if args.smoke else "target/release/masthead")
+    if not os.path.exists(binary):
+        raise SystemExit(f"{binary} does not exist; build it first (cargo build --release)")
+    work = tempfile.mkdtemp(prefix="masthead-bench-")
+    # nginx workers run as an unprivileged user: let them read the page.
+    os.chmod(work, 0o755)
+    try:
+        if args.smoke:
+            part_throughput(binary, work, warm=1, secs=2)
+            part_scale(binary, work, (50, 200), 1, args.backends.split(","))
+        else:
+            part_throughput(binary, work, warm=5, secs=20)
+            if not args.skip_scale:
+                part_scale(binary, work, (1000, 100000), 10, args.backends.split(","))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
