@@ -10,5 +10,5 @@ pub mod access;
 pub mod content;
 pub mod settings;
 
-pub use access::Decision;
+pub use access::{decide, Decision};
 pub use content::{AccessLevel, ArticleStatus, ContentType, Slug};

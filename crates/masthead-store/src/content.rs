@@ -218,23 +218,25 @@ async fn upsert_article_in(
     }
     for (i, author) in a.author_ids.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO article_authors (article_id, author_id, position) VALUES ($1, $2, $3) \
+            "INSERT INTO article_authors (article_id, author_id, position, published_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(author)
         .bind(i as i64)
+        .bind(published_at)
         .execute(&mut **tx)
         .await?;
     }
     for (i, topic) in a.topic_ids.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO article_topics (article_id, topic_id, position) VALUES ($1, $2, $3) \
+            "INSERT INTO article_topics (article_id, topic_id, position, published_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(topic)
         .bind(i as i64)
+        .bind(published_at)
         .execute(&mut **tx)
         .await?;
     }
@@ -751,21 +753,28 @@ pub async fn list_articles(
     offset: u64,
     limit: u32,
 ) -> Result<(Vec<ArticleSummary>, bool)> {
-    let (join, filter) = match listing {
-        Listing::All => ("", String::new()),
-        Listing::ContentType(_) => ("", " AND a.content_type = $4".to_string()),
+    // Topic and author pages walk the link table's (id, published_at)
+    // index; the visibility check still reads the article itself.
+    let (from, filter, order) = match listing {
+        Listing::All => ("articles a", "", "a.published_at DESC, a.id DESC"),
+        Listing::ContentType(_) => (
+            "articles a",
+            " AND a.content_type = $4",
+            "a.published_at DESC, a.id DESC",
+        ),
         Listing::Topic(_) => (
-            " JOIN article_topics x ON x.article_id = a.id",
-            " AND x.topic_id = $4".to_string(),
+            "article_topics x JOIN articles a ON a.id = x.article_id",
+            " AND x.topic_id = $4",
+            "x.published_at DESC, x.article_id DESC",
         ),
         Listing::Author(_) => (
-            " JOIN article_authors x ON x.article_id = a.id",
-            " AND x.author_id = $4".to_string(),
+            "article_authors x JOIN articles a ON a.id = x.article_id",
+            " AND x.author_id = $4",
+            "x.published_at DESC, x.article_id DESC",
         ),
     };
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM articles a{join} WHERE {VISIBLE}{filter} \
-         ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
+        "SELECT {SUMMARY_COLUMNS} FROM {from} WHERE {VISIBLE}{filter} ORDER BY {order} LIMIT $2 OFFSET $3"
     );
     let mut q = sqlx::query(&sql)
         .bind(now)
@@ -860,7 +869,7 @@ async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSumm
         .collect()
 }
 
-/// Full-text search over visible articles, best match first. Results carry
+/// Full-text search over visible articles, newest first. Results carry
 /// only headline and standfirst: never body text.
 pub async fn search_articles(
     db: &Db,
@@ -874,17 +883,23 @@ pub async fn search_articles(
             let Some(fts) = fts5_query(query) else {
                 return Ok((Vec::new(), false));
             };
+            // Newest first. FTS5 walks its index in rowid (= article id)
+            // order and stops after enough matches, however common the
+            // word; the margin covers drafts and scheduled articles that
+            // match but are not visible.
+            let window = (offset + u64::from(limit) + 1) * 2 + 100;
             let sql = format!(
                 "SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
-                 FROM article_search s JOIN articles a ON a.id = s.rowid \
-                 WHERE article_search MATCH $2 AND {VISIBLE} \
-                 ORDER BY bm25(article_search, 0.0, 8.0, 3.0, 1.0), a.id DESC LIMIT $3 OFFSET $4"
+                 FROM articles a WHERE a.id IN (SELECT rowid FROM article_search \
+                 WHERE article_search MATCH $2 ORDER BY rowid DESC LIMIT $5) AND {VISIBLE} \
+                 ORDER BY a.id DESC LIMIT $3 OFFSET $4"
             );
             sqlx::query(&sql)
                 .bind(now)
                 .bind(fts)
                 .bind(i64::from(limit) + 1)
                 .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .bind(i64::try_from(window).unwrap_or(i64::MAX))
                 .fetch_all(db.pool())
                 .await?
         }
@@ -896,8 +911,7 @@ pub async fn search_articles(
                 "SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
                  FROM article_search s JOIN articles a ON a.id = s.article_id \
                  WHERE s.document @@ websearch_to_tsquery('english', $2) AND {VISIBLE} \
-                 ORDER BY ts_rank(s.document, websearch_to_tsquery('english', $2)) DESC, a.id DESC \
-                 LIMIT $3 OFFSET $4"
+                 ORDER BY a.id DESC LIMIT $3 OFFSET $4"
             );
             sqlx::query(&sql)
                 .bind(now)

@@ -6,7 +6,9 @@
 //! resolves slugs to (id, revision) without a query; both are dropped
 //! whenever the content counter moves.
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
+use masthead_core::Decision;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub struct PageKey {
     pub article_id: i64,
     pub revision: i64,
-    pub variant: String,
+    pub variant: Decision,
     pub settings_version: i64,
 }
 
@@ -24,6 +26,8 @@ pub struct PageKey {
 pub struct CachedPage {
     pub body: Bytes,
     pub etag: String,
+    /// The validators of the identity, gzip and brotli forms, ready to send.
+    pub etag_values: [HeaderValue; 3],
     pub gzip: OnceLock<Bytes>,
     pub brotli: OnceLock<Bytes>,
 }
@@ -31,9 +35,19 @@ pub struct CachedPage {
 impl CachedPage {
     pub fn new(body: Bytes) -> CachedPage {
         let etag = crate::http::etag_for(&body);
+        let value = |suffix: &str| {
+            let tag = if suffix.is_empty() {
+                etag.clone()
+            } else {
+                crate::http::etag_with_suffix(&etag, suffix)
+            };
+            HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"x\""))
+        };
+        let etag_values = [value(""), value("gz"), value("br")];
         CachedPage {
             body,
             etag,
+            etag_values,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
         }
@@ -84,14 +98,24 @@ impl RenderCache {
         maps
     }
 
-    pub fn find_slug(&self, slug: &str) -> Option<(i64, i64)> {
+    /// The page rendered for this slug, decision and settings, if cached.
+    pub fn find(
+        &self,
+        slug: &str,
+        variant: Decision,
+        settings_version: i64,
+    ) -> Option<Arc<CachedPage>> {
         let mut g = self.lock();
-        self.current(&mut g).slugs.get(slug).copied()
-    }
-
-    pub fn find_page(&self, key: &PageKey) -> Option<Arc<CachedPage>> {
-        let mut g = self.lock();
-        self.current(&mut g).pages.get(key).cloned()
+        let maps = self.current(&mut g);
+        let &(article_id, revision) = maps.slugs.get(slug)?;
+        maps.pages
+            .get(&PageKey {
+                article_id,
+                revision,
+                variant,
+                settings_version,
+            })
+            .cloned()
     }
 
     /// Stores a page rendered while the content counter was `version`; a

@@ -5,14 +5,14 @@
 use crate::app::AppState;
 use crate::cache::CachedPage;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -88,17 +88,18 @@ pub fn etag_for(bytes: &[u8]) -> String {
     format!("\"{}\"", hex::encode(&Sha256::digest(bytes)[..12]))
 }
 
-fn etag_with_suffix(etag: &str, suffix: &str) -> String {
+pub fn etag_with_suffix(etag: &str, suffix: &str) -> String {
     format!("{}-{suffix}\"", etag.trim_end_matches('"'))
 }
 
 /// Whether `If-None-Match` matches `etag` (weak comparison, as RFC 9110
 /// asks for GET).
 pub fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
-    let Some(v) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    else {
+    if_none_match_value(headers.get(header::IF_NONE_MATCH), etag)
+}
+
+fn if_none_match_value(value: Option<&HeaderValue>, etag: &str) -> bool {
+    let Some(v) = value.and_then(|v| v.to_str().ok()) else {
         return false;
     };
     let want = etag.trim_start_matches("W/");
@@ -116,10 +117,11 @@ pub enum Encoding {
 
 /// Picks br over gzip when the client accepts it (q > 0).
 pub fn negotiate(headers: &HeaderMap) -> Encoding {
-    let Some(v) = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
+    negotiate_value(headers.get(header::ACCEPT_ENCODING))
+}
+
+fn negotiate_value(value: Option<&HeaderValue>) -> Encoding {
+    let Some(v) = value.and_then(|v| v.to_str().ok()) else {
         return Encoding::Identity;
     };
     let mut gzip = false;
@@ -249,13 +251,19 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
     let started = Instant::now();
     let id = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let headers = req.headers().clone();
-    let reader_specific = has_reader_cookie(&headers);
-    let _peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| client_ip(c.0.ip(), &headers, &state.config().trusted_proxies));
+    let log = state.config().log_requests;
+    // Keep only what the response needs from the request: cloning the
+    // whole header map would cost more than serving a cached page.
+    let path = if log {
+        req.uri().path().to_string()
+    } else {
+        String::new()
+    };
+    let conditions = Conditions {
+        if_none_match: req.headers().get(header::IF_NONE_MATCH).cloned(),
+        accept_encoding: req.headers().get(header::ACCEPT_ENCODING).cloned(),
+    };
+    let reader_specific = has_reader_cookie(req.headers());
 
     let mut res = next.run(req).await;
 
@@ -328,11 +336,11 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
     }
 
     let res = if status == StatusCode::OK && (method == Method::GET || method == Method::HEAD) {
-        encode_and_validate(res, &headers).await
+        encode_and_validate(res, &conditions).await
     } else {
         res
     };
-    if state.config().log_requests {
+    if log {
         tracing::info!(
             request_id = id,
             method = %method,
@@ -348,7 +356,13 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
 /// Adds the ETag, picks an encoding, and answers 304 when the client's copy
 /// is current. The ETag names the bytes actually sent: each encoding has its
 /// own.
-async fn encode_and_validate(res: Response, req_headers: &HeaderMap) -> Response {
+/// The request headers that shape the response body.
+struct Conditions {
+    if_none_match: Option<HeaderValue>,
+    accept_encoding: Option<HeaderValue>,
+}
+
+async fn encode_and_validate(res: Response, req: &Conditions) -> Response {
     let (mut parts, body) = res.into_parts();
     let cached = parts.extensions.remove::<Arc<CachedPage>>();
     let bytes = match &cached {
@@ -365,12 +379,12 @@ async fn encode_and_validate(res: Response, req_headers: &HeaderMap) -> Response
     };
     let can_compress = compressible(parts.headers.get(header::CONTENT_TYPE)) && bytes.len() > 512;
     let encoding = if can_compress {
-        negotiate(req_headers)
+        negotiate_value(req.accept_encoding.as_ref())
     } else {
         Encoding::Identity
     };
-    let (sent, etag) = match encoding {
-        Encoding::Identity => (bytes, identity_etag),
+    let (sent, etag, slot) = match encoding {
+        Encoding::Identity => (bytes, identity_etag, 0),
         Encoding::Gzip => {
             let b = match &cached {
                 Some(p) => p.gzip.get_or_init(|| gzip(&p.body)).clone(),
@@ -379,7 +393,7 @@ async fn encode_and_validate(res: Response, req_headers: &HeaderMap) -> Response
             parts
                 .headers
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            (b, etag_with_suffix(&identity_etag, "gz"))
+            (b, etag_with_suffix(&identity_etag, "gz"), 1)
         }
         Encoding::Brotli => {
             let b = match &cached {
@@ -389,7 +403,7 @@ async fn encode_and_validate(res: Response, req_headers: &HeaderMap) -> Response
             parts
                 .headers
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-            (b, etag_with_suffix(&identity_etag, "br"))
+            (b, etag_with_suffix(&identity_etag, "br"), 2)
         }
     };
     if can_compress {
@@ -397,10 +411,14 @@ async fn encode_and_validate(res: Response, req_headers: &HeaderMap) -> Response
             .headers
             .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    let etag_value = match &cached {
+        Some(page) => Some(page.etag_values[slot].clone()),
+        None => HeaderValue::from_str(&etag).ok(),
+    };
+    if let Some(v) = etag_value {
         parts.headers.insert(header::ETAG, v);
     }
-    if if_none_match(req_headers, &etag) {
+    if if_none_match_value(req.if_none_match.as_ref(), &etag) {
         let mut not_modified = Response::new(Body::empty());
         *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
         for name in [

@@ -93,17 +93,23 @@ CREATE TABLE article_authors (
     article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     author_id BIGINT NOT NULL REFERENCES authors(id) ON DELETE CASCADE,
     position BIGINT NOT NULL,
+    -- Copied from the article so a topic or author page walks one index in
+    -- date order instead of sorting every article it has.
+    published_at BIGINT,
     PRIMARY KEY (article_id, author_id)
 );
-CREATE INDEX article_authors_by_author ON article_authors (author_id, article_id);
+CREATE INDEX article_authors_by_author ON article_authors (author_id, published_at DESC, article_id DESC);
 
 CREATE TABLE article_topics (
     article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     topic_id BIGINT NOT NULL REFERENCES topics(id) ON DELETE CASCADE,
     position BIGINT NOT NULL,
+    -- Copied from the article so a topic or author page walks one index in
+    -- date order instead of sorting every article it has.
+    published_at BIGINT,
     PRIMARY KEY (article_id, topic_id)
 );
-CREATE INDEX article_topics_by_topic ON article_topics (topic_id, article_id);
+CREATE INDEX article_topics_by_topic ON article_topics (topic_id, published_at DESC, article_id DESC);
 
 CREATE TABLE article_redirects (
     old_slug TEXT PRIMARY KEY,

@@ -19,16 +19,11 @@ pub async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
     let settings_version = state.settings().get().version;
     // Fast path: slug → (id, revision) → rendered bytes, no query at all.
     // The decision variant is part of the key; today it is always "full".
-    if let Some((article_id, revision)) = state.cache().find_slug(&slug) {
-        let key = PageKey {
-            article_id,
-            revision,
-            variant: masthead_core::Decision::Full.variant_key(),
-            settings_version,
-        };
-        if let Some(page) = state.cache().find_page(&key) {
-            return Ok(cached_response(page));
-        }
+    if let Some(page) = state
+        .cache()
+        .find(&slug, masthead_core::Decision::Full, settings_version)
+    {
+        return Ok(cached_response(page));
     }
 
     let content_version = state.cache().content_version();
@@ -51,7 +46,7 @@ pub async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
         PageKey {
             article_id: article.id,
             revision: article.revision,
-            variant: decision.variant_key(),
+            variant: decision,
             settings_version,
         },
         page.clone(),

@@ -116,3 +116,20 @@ both!(Fixture::Empty, async fn absolute_urls_come_from_the_base_url_not_the_host
 both!(Fixture::Empty, async fn health_check_reports_the_database(app) {
     assert_eq!(app.get_text("/healthz", 200).await, "ok\n");
 });
+
+both!(Fixture::Demo, async fn a_server_error_is_themed_and_hides_its_cause(app) {
+    sqlx::query("ALTER TABLE topics RENAME TO topics_gone")
+        .execute(app.state.db().pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let res = app.get("/topics").await;
+    assert_eq!(res.status().as_u16(), 500);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body = res.text().await.unwrap_or_default();
+    assert!(body.contains("class=\"site-header\""), "themed");
+    assert!(body.contains("Something went wrong on our side"));
+    assert!(!body.contains("topics") || !body.to_lowercase().contains("no such table"), "no cause shown");
+    assert!(!body.contains("relation") && !body.contains("SQL"), "no database detail shown");
+    // The server is still up.
+    app.get_text("/healthz", 200).await;
+});

@@ -184,3 +184,27 @@ both!(Fixture::Empty, async fn oversized_and_bomb_images_are_refused_clearly(app
     assert!(report.errors.iter().any(|e| e.starts_with("a.md") && (e.contains("larger than") || e.contains("decoded"))), "{report:?}");
     assert!(report.errors.iter().any(|e| e.starts_with("b.md") && e.contains("HEIC")), "{report:?}");
 });
+
+both!(Fixture::Empty, async fn a_headline_with_script_cannot_break_out_of_json_ld(app) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "topics/tides.md", TOPIC);
+    write(dir.path(), "authors/ana.md", AUTHOR);
+    let hostile = "Tide </script><script>alert(1)</script> & \\\"more\\\"";
+    write(
+        dir.path(),
+        "a.md",
+        &article("hostile-headline", "").replace("headline = \"Headline for hostile-headline\"", &format!("headline = \"{hostile}\"")),
+    );
+    let report = import(&app, dir.path()).await;
+    assert!(report.errors.is_empty(), "{report:?}");
+    let html = app.get_text("/hostile-headline", 200).await;
+    assert!(!html.contains("<script>alert"), "no executable script anywhere");
+    let json = html
+        .split("<script type=\"application/ld+json\">")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .unwrap_or_default();
+    let ld: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(ld["headline"], "Tide </script><script>alert(1)</script> & \"more\"");
+    assert!(html.contains("<h1 class=\"headline\">Tide &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;</h1>"));
+});
