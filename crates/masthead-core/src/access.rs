@@ -278,6 +278,18 @@ mod tests {
         assert_eq!(odd.resolve(Default, ContentType::News), Metered);
     }
 
+    type Row<'a> = (
+        AccessLevel,
+        ReaderKind,
+        bool,
+        Channel,
+        &'a [i64],
+        Decision,
+        Option<Gate>,
+        bool,
+        Option<u32>,
+    );
+
     /// The whole table: level × reader × channel × meter state.
     #[test]
     fn the_decision_table() {
@@ -290,7 +302,7 @@ mod tests {
         use Channel::{ArticlePage as Page, Other};
         use Gate::*;
         #[rustfmt::skip]
-        let rows: &[(AccessLevel, ReaderKind, bool, Channel, &[i64], Decision, Option<Gate>, bool, Option<u32>)] = &[
+        let rows: &[Row] = &[
             // level       reader     entitled channel counted    decision gate                      count  remaining
             (Free,         Anonymous, false, Page,  two,       F, None,                     false, None),
             (Free,         Anonymous, false, Other, two,       F, None,                     false, None),
