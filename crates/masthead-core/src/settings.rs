@@ -1,5 +1,7 @@
 //! Publication settings: the values staff change at run time, validated.
 
+use crate::access::Policy;
+use crate::content::{AccessLevel, ContentType};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -21,6 +23,9 @@ pub struct PublicationSettings {
     pub timezone: String,
     /// Path or absolute URL of the logo, empty for none.
     pub logo: String,
+    /// The access policy: meter limits, window, preview length, and what
+    /// `default` means per content type.
+    pub policy: Policy,
 }
 
 impl Default for PublicationSettings {
@@ -31,12 +36,49 @@ impl Default for PublicationSettings {
             language: "en".to_string(),
             timezone: "UTC".to_string(),
             logo: String::new(),
+            policy: Policy::default(),
         }
     }
 }
 
 /// Every key a publication setting can have, in display order.
-pub const KEYS: &[&str] = &["name", "description", "language", "timezone", "logo"];
+pub const KEYS: &[&str] = &[
+    "name",
+    "description",
+    "language",
+    "timezone",
+    "logo",
+    "meter_anonymous_limit",
+    "meter_member_limit",
+    "meter_window_days",
+    "preview_blocks",
+    "access_news",
+    "access_analysis",
+    "access_memo",
+    "access_report",
+    "access_event",
+];
+
+fn number(key: &'static str, value: &str, max: u32) -> Result<u32, SettingsError> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| SettingsError::Invalid {
+            key,
+            reason: format!("must be a whole number from 0 to {max}, got {value:?}"),
+        })
+}
+
+fn level(key: &'static str, value: &str) -> Result<AccessLevel, SettingsError> {
+    match AccessLevel::parse(value) {
+        Ok(AccessLevel::Default) | Err(_) => Err(SettingsError::Invalid {
+            key,
+            reason: format!("must be free, metered, registered or subscribers, got {value:?}"),
+        }),
+        Ok(l) => Ok(l),
+    }
+}
 
 impl PublicationSettings {
     /// Sets one value after validating it. Time zones are checked by the
@@ -91,20 +133,59 @@ impl PublicationSettings {
                 }
                 self.logo = value.to_string();
             }
+            "meter_anonymous_limit" => {
+                self.policy.anonymous_limit = number("meter_anonymous_limit", value, 1000)?
+            }
+            "meter_member_limit" => {
+                self.policy.member_limit = number("meter_member_limit", value, 1000)?
+            }
+            "meter_window_days" => {
+                let days = number("meter_window_days", value, 366)?;
+                if days == 0 {
+                    return Err(SettingsError::Invalid {
+                        key: "meter_window_days",
+                        reason: "must be at least 1 day".into(),
+                    });
+                }
+                self.policy.window_secs = i64::from(days) * 86_400;
+            }
+            "preview_blocks" => {
+                self.policy.preview_blocks = number("preview_blocks", value, 100)?.max(1)
+            }
+            "access_news" => self.policy.news = level("access_news", value)?,
+            "access_analysis" => self.policy.analysis = level("access_analysis", value)?,
+            "access_memo" => self.policy.memo = level("access_memo", value)?,
+            "access_report" => self.policy.report = level("access_report", value)?,
+            "access_event" => self.policy.event = level("access_event", value)?,
             other => return Err(SettingsError::UnknownKey(other.to_string())),
         }
         Ok(())
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
-        match key {
-            "name" => Some(&self.name),
-            "description" => Some(&self.description),
-            "language" => Some(&self.language),
-            "timezone" => Some(&self.timezone),
-            "logo" => Some(&self.logo),
-            _ => None,
-        }
+    /// The level `default` stands for, for one content type.
+    pub fn default_level(&self, t: ContentType) -> AccessLevel {
+        self.policy.resolve(AccessLevel::Default, t)
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        let p = &self.policy;
+        Some(match key {
+            "name" => self.name.clone(),
+            "description" => self.description.clone(),
+            "language" => self.language.clone(),
+            "timezone" => self.timezone.clone(),
+            "logo" => self.logo.clone(),
+            "meter_anonymous_limit" => p.anonymous_limit.to_string(),
+            "meter_member_limit" => p.member_limit.to_string(),
+            "meter_window_days" => (p.window_secs / 86_400).to_string(),
+            "preview_blocks" => p.preview_blocks.to_string(),
+            "access_news" => p.news.to_string(),
+            "access_analysis" => p.analysis.to_string(),
+            "access_memo" => p.memo.to_string(),
+            "access_report" => p.report.to_string(),
+            "access_event" => p.event.to_string(),
+            _ => return None,
+        })
     }
 }
 
@@ -146,5 +227,32 @@ mod tests {
             Err(SettingsError::UnknownKey("colour".into()))
         );
         assert!(s.set("name", "").is_err());
+    }
+
+    #[test]
+    fn policy_settings_validate_and_round_trip() {
+        let mut s = PublicationSettings::default();
+        for key in KEYS {
+            let value = s.get(key).unwrap_or_default();
+            assert!(
+                s.set(key, &value).is_ok() || key == &"logo" || key == &"timezone",
+                "{key}"
+            );
+        }
+        s.set("meter_anonymous_limit", "4").unwrap();
+        s.set("meter_window_days", "7").unwrap();
+        s.set("access_memo", "registered").unwrap();
+        assert_eq!(s.policy.anonymous_limit, 4);
+        assert_eq!(s.policy.window_secs, 7 * 86_400);
+        assert_eq!(s.default_level(ContentType::Memo), AccessLevel::Registered);
+        for (k, v) in [
+            ("meter_anonymous_limit", "-1"),
+            ("meter_anonymous_limit", "many"),
+            ("meter_window_days", "0"),
+            ("access_news", "default"),
+            ("access_news", "paid"),
+        ] {
+            assert!(s.set(k, v).is_err(), "{k}={v}");
+        }
     }
 }

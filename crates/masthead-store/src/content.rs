@@ -762,14 +762,16 @@ pub async fn list_articles(
             " AND a.content_type = $4",
             "a.published_at DESC, a.id DESC",
         ),
+        // CROSS JOIN fixes SQLite's join order (link table first, walked
+        // in index order); PostgreSQL plans it as an ordinary join.
         Listing::Topic(_) => (
-            "article_topics x JOIN articles a ON a.id = x.article_id",
-            " AND x.topic_id = $4",
+            "article_topics x CROSS JOIN articles a",
+            " AND a.id = x.article_id AND x.topic_id = $4 AND x.published_at <= $1",
             "x.published_at DESC, x.article_id DESC",
         ),
         Listing::Author(_) => (
-            "article_authors x JOIN articles a ON a.id = x.article_id",
-            " AND x.author_id = $4",
+            "article_authors x CROSS JOIN articles a",
+            " AND a.id = x.article_id AND x.author_id = $4 AND x.published_at <= $1",
             "x.published_at DESC, x.article_id DESC",
         ),
     };
@@ -801,16 +803,28 @@ pub async fn list_related(
     if article.topics.is_empty() {
         return Ok(Vec::new());
     }
-    let list = placeholders(4, article.topics.len());
+    // The newest few of each topic (an index walk each), then the newest
+    // of those: never a sort over every article of a large topic.
+    let per_topic = i64::from(limit) * 4 + 8;
+    let branches = (0..article.topics.len())
+        .map(|i| {
+            format!(
+                "SELECT article_id FROM (SELECT article_id FROM article_topics WHERE topic_id = ${} AND published_at <= $1 \
+                 ORDER BY published_at DESC, article_id DESC LIMIT $4) AS t{i}",
+                i + 5
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM articles a WHERE {VISIBLE} AND a.id <> $2 AND a.id IN \
-         (SELECT article_id FROM article_topics WHERE topic_id IN ({list})) \
+        "SELECT {SUMMARY_COLUMNS} FROM articles a WHERE {VISIBLE} AND a.id <> $2 AND a.id IN ({branches}) \
          ORDER BY a.published_at DESC, a.id DESC LIMIT $3"
     );
     let mut q = sqlx::query(&sql)
         .bind(now)
         .bind(article.id)
-        .bind(i64::from(limit));
+        .bind(i64::from(limit))
+        .bind(per_topic);
     for t in &article.topics {
         q = q.bind(t.id);
     }
@@ -890,9 +904,9 @@ pub async fn search_articles(
             let window = (offset + u64::from(limit) + 1) * 2 + 100;
             let sql = format!(
                 "SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
-                 FROM articles a WHERE a.id IN (SELECT rowid FROM article_search \
-                 WHERE article_search MATCH $2 ORDER BY rowid DESC LIMIT $5) AND {VISIBLE} \
-                 ORDER BY a.id DESC LIMIT $3 OFFSET $4"
+                 FROM (SELECT rowid AS id FROM article_search WHERE article_search MATCH $2 \
+                 ORDER BY rowid DESC LIMIT $5) m CROSS JOIN articles a \
+                 WHERE a.id = m.id AND {VISIBLE} ORDER BY a.id DESC LIMIT $3 OFFSET $4"
             );
             sqlx::query(&sql)
                 .bind(now)
@@ -909,15 +923,18 @@ pub async fn search_articles(
             }
             let sql = format!(
                 "SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
-                 FROM article_search s JOIN articles a ON a.id = s.article_id \
-                 WHERE s.document @@ websearch_to_tsquery('english', $2) AND {VISIBLE} \
-                 ORDER BY a.id DESC LIMIT $3 OFFSET $4"
+                 FROM (SELECT article_id FROM article_search \
+                 WHERE document @@ websearch_to_tsquery('english', $2) \
+                 ORDER BY article_id DESC LIMIT $5) m JOIN articles a ON a.id = m.article_id \
+                 WHERE {VISIBLE} ORDER BY a.id DESC LIMIT $3 OFFSET $4"
             );
+            let window = (offset + u64::from(limit) + 1) * 2 + 100;
             sqlx::query(&sql)
                 .bind(now)
                 .bind(query)
                 .bind(i64::from(limit) + 1)
                 .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .bind(i64::try_from(window).unwrap_or(i64::MAX))
                 .fetch_all(db.pool())
                 .await?
         }

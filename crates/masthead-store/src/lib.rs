@@ -11,12 +11,13 @@
 pub mod content;
 mod db;
 pub mod jobs;
+pub mod keys;
 pub mod media;
 mod migrate;
 pub mod settings;
 
 pub use db::{Backend, Db, DbOptions, Tx};
-pub use migrate::{migrate, schema_columns};
+pub use migrate::{analyze, migrate, schema_columns};
 
 /// Errors at the storage boundary.
 #[derive(Debug, thiserror::Error)]

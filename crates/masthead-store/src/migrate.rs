@@ -3,7 +3,7 @@
 //! `schema_migrations`.
 
 use crate::{Backend, Db, Result};
-use sqlx::{Executor, Row};
+use sqlx::{Connection, Executor, Row};
 
 struct Migration {
     version: i64,
@@ -12,64 +12,92 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "content",
-    sqlite: include_str!("../migrations/sqlite/0001_content.sql"),
-    postgres: include_str!("../migrations/postgres/0001_content.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "content",
+        sqlite: include_str!("../migrations/sqlite/0001_content.sql"),
+        postgres: include_str!("../migrations/postgres/0001_content.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "signing_keys",
+        sqlite: include_str!("../migrations/sqlite/0002_signing_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0002_signing_keys.sql"),
+    },
+];
 
 /// Brings the schema up to date. Safe to run from several processes at
-/// once: PostgreSQL serialises on an advisory lock, SQLite on its write lock.
+/// once: PostgreSQL serialises on an advisory lock held by one dedicated
+/// connection for the whole run (a session lock must be released on the
+/// connection that took it), SQLite on its write lock.
 pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
+    let create = "CREATE TABLE IF NOT EXISTS schema_migrations (
+        version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
     let mut applied = Vec::new();
-    let mut conn = db.pool().acquire().await?;
-    if db.backend() == Backend::Postgres {
-        conn.execute("SELECT pg_advisory_lock(727274)").await?;
-    }
-    let result = async {
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-        )
-        .await?;
-        drop(conn);
-        for m in MIGRATIONS {
-            let mut tx = db.begin().await?;
-            let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(m.version)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if done.is_some() {
-                continue;
+    match db.backend() {
+        Backend::Postgres => {
+            let mut conn = db.pool().acquire().await?;
+            conn.execute("SELECT pg_advisory_lock(727274)").await?;
+            let result = async {
+                conn.execute(create).await?;
+                for m in MIGRATIONS {
+                    let mut tx = conn.begin().await?;
+                    if apply(&mut tx, m, m.postgres).await? {
+                        applied.push(m.version);
+                    }
+                    tx.commit().await?;
+                }
+                Ok::<_, crate::StoreError>(())
             }
-            let sql = match db.backend() {
-                Backend::Sqlite => m.sqlite,
-                Backend::Postgres => m.postgres,
-            };
-            tx.execute(sqlx::raw_sql(sql)).await?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind(jiff::Timestamp::now().as_second())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, "applied migration");
-            applied.push(m.version);
+            .await;
+            let unlocked = conn.execute("SELECT pg_advisory_unlock(727274)").await;
+            result?;
+            unlocked?;
         }
-        Ok::<_, crate::StoreError>(())
+        Backend::Sqlite => {
+            db.pool().execute(create).await?;
+            for m in MIGRATIONS {
+                let mut tx = db.begin().await?;
+                if apply(&mut tx, m, m.sqlite).await? {
+                    applied.push(m.version);
+                }
+                tx.commit().await?;
+            }
+        }
     }
-    .await;
-    if db.backend() == Backend::Postgres {
-        let mut conn = db.pool().acquire().await?;
-        // The lock is per session; unlock on whichever connection holds it.
-        conn.execute("SELECT pg_advisory_unlock_all()").await?;
-    }
-    result?;
     Ok(applied)
+}
+
+/// Applies one migration in the caller's transaction unless it already was.
+async fn apply(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    m: &Migration,
+    sql: &str,
+) -> Result<bool> {
+    let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+        .bind(m.version)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if done.is_some() {
+        return Ok(false);
+    }
+    (&mut **tx).execute(sqlx::raw_sql(sql)).await?;
+    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        .bind(m.version)
+        .bind(m.name)
+        .bind(jiff::Timestamp::now().as_second())
+        .execute(&mut **tx)
+        .await?;
+    tracing::info!(version = m.version, name = m.name, "applied migration");
+    Ok(true)
+}
+
+/// Refreshes the planner's statistics after a bulk load, so queries keep
+/// their index plans (PostgreSQL `ANALYZE`, SQLite `ANALYZE`).
+pub async fn analyze(db: &Db) -> Result<()> {
+    db.pool().execute("ANALYZE").await?;
+    Ok(())
 }
 
 /// The migrated schema as sorted `table.column` names, for comparing the

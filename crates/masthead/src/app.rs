@@ -1,5 +1,6 @@
 //! The application: shared state, the router and the server.
 
+use crate::access::keys::KeyRing;
 use crate::cache::RenderCache;
 use crate::config::Config;
 use crate::media::{LocalMedia, MediaProcessor};
@@ -8,7 +9,7 @@ use crate::templates::Theme;
 use axum::Router;
 use masthead_store::{Db, DbOptions};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -25,6 +26,36 @@ struct Inner {
     processor: MediaProcessor,
     cache: RenderCache,
     worker_id: String,
+    meter_keys: RwLock<Arc<KeyRing>>,
+}
+
+/// The purpose name of the anonymous meter's signing keys.
+pub const METER_KEYS: &str = "meter";
+
+/// Loads a purpose's keys, creating the first one when there is none.
+pub async fn load_keys(db: &Db, purpose: &str) -> anyhow::Result<KeyRing> {
+    let mut keys = masthead_store::keys::list_signing_keys(db, purpose).await?;
+    if keys.is_empty() {
+        rotate_key(db, purpose).await?;
+        keys = masthead_store::keys::list_signing_keys(db, purpose).await?;
+    }
+    Ok(KeyRing::new(purpose, keys))
+}
+
+/// Adds a new signing key for `purpose`; it signs from now on, and every
+/// older key still verifies. Returns the new key's id.
+pub async fn rotate_key(db: &Db, purpose: &str) -> anyhow::Result<String> {
+    let secret: [u8; 32] = rand::random();
+    let id = format!("{:08x}", rand::random::<u32>());
+    masthead_store::keys::insert_signing_key(
+        db,
+        purpose,
+        &id,
+        &secret,
+        jiff::Timestamp::now().as_second(),
+    )
+    .await?;
+    Ok(id)
 }
 
 impl AppState {
@@ -45,6 +76,7 @@ impl AppState {
         .await?;
         masthead_store::migrate(&db).await?;
         let settings = SettingsHandle::load(&db, config.locked_settings.clone()).await?;
+        let meter_keys = RwLock::new(Arc::new(load_keys(&db, METER_KEYS).await?));
         let theme = Theme::load(config.theme_dir.as_deref())?;
         let media = LocalMedia::new(&config.data_dir.join("media"));
         let worker_id = format!(
@@ -62,6 +94,7 @@ impl AppState {
             processor: MediaProcessor::new(2),
             cache: RenderCache::default(),
             worker_id,
+            meter_keys,
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -91,6 +124,12 @@ impl AppState {
     pub fn worker_id(&self) -> &str {
         &self.0.worker_id
     }
+    pub fn meter_keys(&self) -> Arc<KeyRing> {
+        match self.0.meter_keys.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
 
     /// Reads the change counters and drops whatever they invalidate. Called
     /// after this process writes, and every second by the refresher for
@@ -100,6 +139,12 @@ impl AppState {
         self.cache().saw_content_version(content);
         if settings != self.settings().get().version {
             self.settings().reload(self.db()).await?;
+            // Key rotations bump the settings counter too.
+            let ring = Arc::new(load_keys(self.db(), METER_KEYS).await?);
+            match self.0.meter_keys.write() {
+                Ok(mut g) => *g = ring,
+                Err(p) => *p.into_inner() = ring,
+            }
         }
         Ok(())
     }

@@ -56,12 +56,23 @@ enum Command {
         #[command(subcommand)]
         action: SettingsAction,
     },
+    /// Add a new signing key (the older ones keep verifying)
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Fill the database with N generated articles (for benchmarks)
     #[command(hide = true)]
     Generate {
         #[arg(long)]
         articles: u32,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysAction {
+    /// Start signing with a new key for PURPOSE (e.g. meter)
+    Rotate { purpose: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,6 +190,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{key} updated");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            action: KeysAction::Rotate { purpose },
+        } => {
+            let config = Config::build(file, over)?;
+            let db = masthead_store::Db::connect(&config.database_url, Default::default()).await?;
+            masthead_store::migrate(&db).await?;
+            let id = crate::app::rotate_key(&db, &purpose).await?;
+            println!("new {purpose} key {id} signs from now on; older keys still verify");
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate { articles } => {

@@ -229,6 +229,7 @@ pub async fn generate(db: &Db, count: u32) -> anyhow::Result<()> {
         bar.inc(batch.len() as u64);
     }
     bar.finish_and_clear();
+    masthead_store::analyze(db).await?;
     println!("generated {count} articles");
     Ok(())
 }

@@ -325,6 +325,10 @@ impl<'a> Importer<'a> {
             bar.inc(1);
         }
         bar.finish_and_clear();
+        if report.created + report.updated > 0 {
+            // Keep the planner's statistics in step with a bulk load.
+            masthead_store::analyze(self.db).await?;
+        }
         Ok(report)
     }
 

@@ -203,6 +203,7 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     server: Option<Server>,
     pg_db: Option<String>,
+    db_url: String,
 }
 
 impl TestApp {
@@ -255,6 +256,7 @@ impl TestApp {
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let base = format!("http://{addr}");
         let mut config = Config::for_data_dir(&data, &url);
+        let url_for_app = url.clone();
         config.base_url = BaseUrl::parse(&base).unwrap_or_else(|e| panic!("{e}"));
         config.db_connections = 4;
         tweak(&mut config);
@@ -277,7 +279,13 @@ impl TestApp {
             dir,
             server: Some(server),
             pg_db,
+            db_url: url_for_app,
         }
+    }
+
+    /// The database URL this app runs on.
+    pub fn db_url(&self) -> &str {
+        &self.db_url
     }
 
     pub fn url(&self, path: &str) -> String {
