@@ -21,39 +21,63 @@ use crate::http::{AppError, AppResult};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use masthead_core::content::Article;
 use masthead_core::Decision;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(lists::home))
-        .route("/healthz", get(healthz))
-        .route("/robots.txt", get(robots))
-        .route("/static/style.css", get(stylesheet))
-        .route("/media/{name}", get(media))
-        .route("/topics", get(lists::topics_index))
-        .route("/topics/{slug}", get(lists::topic))
-        .route("/topics/{slug}/rss.xml", get(feeds::topic_rss))
-        .route("/topics/{slug}/atom.xml", get(feeds::topic_atom))
-        .route("/authors", get(lists::authors_index))
-        .route("/authors/{slug}", get(lists::author))
-        .route("/sections/{kind}", get(lists::section))
-        .route("/search", get(lists::search))
-        .route("/pages/{slug}", get(lists::page))
-        .route("/feeds/rss.xml", get(feeds::rss))
-        .route("/feeds/atom.xml", get(feeds::atom))
-        .route(
+/// Whether a route's responses can carry article text (body, headline and
+/// standfirst of unpublished articles included). The leak suite requests
+/// every route marked `Text` as every kind of reader; a route cannot be
+/// added without saying which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carries {
+    /// Can carry article text: page, lists, feeds, search, sitemaps.
+    Text,
+    /// Never carries article text (static files, media, health, robots).
+    NoText,
+}
+
+/// Every route of the reader site with its declaration. The router is
+/// built from this list and nothing else.
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+    use Carries::{NoText, Text};
+    vec![
+        ("/", get(lists::home), Text),
+        ("/healthz", get(healthz), NoText),
+        ("/robots.txt", get(robots), NoText),
+        ("/static/style.css", get(stylesheet), NoText),
+        ("/media/{name}", get(media), NoText),
+        ("/topics", get(lists::topics_index), Text),
+        ("/topics/{slug}", get(lists::topic), Text),
+        ("/topics/{slug}/rss.xml", get(feeds::topic_rss), Text),
+        ("/topics/{slug}/atom.xml", get(feeds::topic_atom), Text),
+        ("/authors", get(lists::authors_index), Text),
+        ("/authors/{slug}", get(lists::author), Text),
+        ("/sections/{kind}", get(lists::section), Text),
+        ("/search", get(lists::search), Text),
+        ("/pages/{slug}", get(lists::page), Text),
+        ("/feeds/rss.xml", get(feeds::rss), Text),
+        ("/feeds/atom.xml", get(feeds::atom), Text),
+        (
             "/rss",
             get(|| async { axum::response::Redirect::permanent("/feeds/rss.xml") }),
-        )
-        .route("/sitemap.xml", get(feeds::sitemap_index))
-        .route("/sitemaps/pages.xml", get(feeds::sitemap_pages))
-        .route("/sitemaps/{part}", get(feeds::sitemap_articles))
-        .route("/news-sitemap.xml", get(feeds::news_sitemap))
-        .route("/{slug}", get(article::show))
-        .fallback(not_found)
+            NoText,
+        ),
+        ("/sitemap.xml", get(feeds::sitemap_index), Text),
+        ("/sitemaps/pages.xml", get(feeds::sitemap_pages), Text),
+        ("/sitemaps/{part}", get(feeds::sitemap_articles), Text),
+        ("/news-sitemap.xml", get(feeds::news_sitemap), Text),
+        ("/{slug}", get(article::show), Text),
+    ]
+}
+
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for (path, handler, _) in routes() {
+        router = router.route(path, handler);
+    }
+    router.fallback(not_found)
 }
 
 /// Which part of an article's text a response on `channel` may carry.

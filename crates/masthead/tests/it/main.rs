@@ -8,5 +8,6 @@ mod harness;
 mod http;
 mod import;
 mod jobs;
+mod leak;
 mod site;
 mod storage;
