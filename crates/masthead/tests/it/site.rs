@@ -215,3 +215,27 @@ both!(Fixture::Demo, async fn media_is_served_immutable_with_its_real_type(app) 
         other => panic!("unexpected type {other}"),
     }
 });
+
+both!(Fixture::Empty, async fn search_pages_through_common_words_newest_first(app) {
+    // Enough articles that a common word takes the index-walk path.
+    masthead::content::generate::generate(app.state.db(), 400).await.unwrap_or_else(|e| panic!("{e:#}"));
+    app.state.refresh_counters().await.unwrap_or_else(|e| panic!("{e}"));
+    let first = app.get_text("/search?q=city", 200).await;
+    let slugs: Vec<u32> = first
+        .split("href=\"/generated-article-")
+        .skip(1)
+        .filter_map(|s| s.split('"').next()?.parse().ok())
+        .collect();
+    assert_eq!(slugs.len(), 20, "a full page of results");
+    assert!(slugs.windows(2).all(|w| w[0] > w[1]), "newest first: {slugs:?}");
+    assert!(first.contains("href=\"/search?q=city&amp;page=2\""), "an older page exists");
+    let second = app.get_text("/search?q=city&page=2", 200).await;
+    let next: u32 = second
+        .split("href=\"/generated-article-")
+        .nth(1)
+        .and_then(|s| s.split('"').next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(next < *slugs.last().unwrap_or(&0), "page 2 continues where page 1 ended");
+    let none = app.get_text("/search?q=quetzalcoatl", 200).await;
+    assert!(none.contains("No articles match"));
+});
