@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod keys;
 pub mod media;
 mod migrate;
+pub mod offers;
 pub mod settings;
 
 pub use db::{Backend, Db, DbOptions, Tx};

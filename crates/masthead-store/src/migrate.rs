@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_signing_keys.sql"),
         postgres: include_str!("../migrations/postgres/0002_signing_keys.sql"),
     },
+    Migration {
+        version: 3,
+        name: "plans_newsletters",
+        sqlite: include_str!("../migrations/sqlite/0003_plans_newsletters.sql"),
+        postgres: include_str!("../migrations/postgres/0003_plans_newsletters.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

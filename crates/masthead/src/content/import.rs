@@ -101,6 +101,44 @@ struct TopicFront {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct PlanFront {
+    #[serde(rename = "type")]
+    _kind: String,
+    slug: String,
+    name: String,
+    /// `month` or `year`.
+    interval: String,
+    /// In minor units (cents): 1400 is $14.
+    amount: i64,
+    currency: String,
+    trial_days: Option<u32>,
+    #[serde(default)]
+    includes: Vec<String>,
+    #[serde(default)]
+    position: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewsletterFront {
+    #[serde(rename = "type")]
+    _kind: String,
+    slug: String,
+    name: String,
+    sender_name: String,
+    sender_email: String,
+    #[serde(default)]
+    reply_to: String,
+    /// `members` or `subscribers`.
+    audience: String,
+    #[serde(default)]
+    on_signup: bool,
+    #[serde(default)]
+    position: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AuthorFront {
     #[serde(rename = "type")]
     _kind: String,
@@ -303,7 +341,7 @@ impl<'a> Importer<'a> {
         let order = |k: &str| match k {
             "topic" => 0,
             "author" => 1,
-            "page" => 2,
+            "page" | "plan" | "newsletter" => 2,
             _ => 3,
         };
         parsed.sort_by_key(|(_, p)| order(&p.kind));
@@ -418,9 +456,68 @@ impl<'a> Importer<'a> {
                 })
             }
             "article" => self.import_article(root, p).await,
+            "plan" => {
+                let f: PlanFront = p.decode()?;
+                Slug::parse(&f.slug).map_err(|e| err(p.line_of("slug"), e.to_string()))?;
+                let interval = match f.interval.as_str() {
+                    "month" => masthead_core::billing::Interval::Month,
+                    "year" => masthead_core::billing::Interval::Year,
+                    other => {
+                        return Err(err(
+                            p.line_of("interval"),
+                            format!("interval must be month or year, got {other:?}"),
+                        ))
+                    }
+                };
+                let currency = masthead_core::billing::Currency::parse(&f.currency)
+                    .map_err(|e| err(p.line_of("currency"), e.to_string()))?;
+                let price = masthead_core::billing::Money::new(f.amount, currency)
+                    .map_err(|e| err(p.line_of("amount"), e.to_string()))?;
+                let id = masthead_store::offers::upsert_plan(
+                    self.db,
+                    &masthead_store::offers::NewPlan {
+                        slug: &f.slug,
+                        name: &f.name,
+                        interval,
+                        price,
+                        trial_days: f.trial_days,
+                        includes: &f.includes,
+                        position: f.position,
+                    },
+                    now,
+                )
+                .await
+                .map_err(db_err)?;
+                Ok(Upserted::Updated(id))
+            }
+            "newsletter" => {
+                let f: NewsletterFront = p.decode()?;
+                Slug::parse(&f.slug).map_err(|e| err(p.line_of("slug"), e.to_string()))?;
+                let description = markdown::plain_text(&markdown::render_blocks(&p.body).join(" "));
+                let id = masthead_store::offers::upsert_newsletter(
+                    self.db,
+                    &masthead_store::offers::NewNewsletter {
+                        slug: &f.slug,
+                        name: &f.name,
+                        description: &description,
+                        sender_name: &f.sender_name,
+                        sender_email: &f.sender_email,
+                        reply_to: &f.reply_to,
+                        audience: &f.audience,
+                        on_signup: f.on_signup,
+                        position: f.position,
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| err(p.line_of("audience"), e.to_string()))?;
+                Ok(Upserted::Updated(id))
+            }
             other => Err(err(
                 p.line_of("type"),
-                format!("unknown type {other:?}; use article, page, topic or author"),
+                format!(
+                    "unknown type {other:?}; use article, page, topic, author, plan or newsletter"
+                ),
             )),
         }
     }

@@ -239,3 +239,37 @@ both!(Fixture::Empty, async fn search_pages_through_common_words_newest_first(ap
     let none = app.get_text("/search?q=quetzalcoatl", 200).await;
     assert!(none.contains("No articles match"));
 });
+
+both!(Fixture::Demo, async fn the_demo_has_two_dollar_plans_and_ten_newsletters(app) {
+    let plans = masthead_store::offers::list_active_plans(app.state.db()).await.unwrap_or_else(|e| panic!("{e}"));
+    let offer: Vec<_> = plans.iter().map(|p| (p.price, p.interval)).collect();
+    assert_eq!(
+        masthead_core::billing::offer_line(&offer),
+        "$14 monthly or $100 annually ($8.33/month)"
+    );
+    assert!(plans.iter().all(|p| !p.includes.is_empty()));
+    let newsletters = masthead_store::offers::list_newsletters(app.state.db()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(newsletters.len(), 10);
+    assert!(newsletters.iter().any(|n| n.audience == "subscribers"));
+    assert!(newsletters.iter().all(|n| !n.description.is_empty()));
+});
+
+both!(Fixture::Empty, async fn a_plan_price_never_changes_in_place(app) {
+    let usd = masthead_core::billing::Currency::parse("USD").unwrap_or_else(|e| panic!("{e}"));
+    let plan = |amount| masthead_store::offers::NewPlan {
+        slug: "monthly",
+        name: "Monthly",
+        interval: masthead_core::billing::Interval::Month,
+        price: masthead_core::billing::Money::new(amount, usd).unwrap_or_else(|e| panic!("{e}")),
+        trial_days: None,
+        includes: &[],
+        position: 1,
+    };
+    masthead_store::offers::upsert_plan(app.state.db(), &plan(1400), 1).await.unwrap_or_else(|e| panic!("{e}"));
+    masthead_store::offers::upsert_plan(app.state.db(), &plan(1400), 2).await.unwrap_or_else(|e| panic!("{e}"));
+    let err = masthead_store::offers::upsert_plan(app.state.db(), &plan(1500), 3).await;
+    assert!(matches!(err, Err(masthead_store::StoreError::Conflict(_))), "{err:?}");
+    let plans = masthead_store::offers::list_active_plans(app.state.db()).await.unwrap_or_default();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].price.minor(), 1400);
+});

@@ -1,0 +1,211 @@
+//! Plans and newsletters: what the offer box lists. Read here; billing and
+//! newsletters add their management.
+
+use crate::settings::{bump_counter, CONTENT};
+use crate::{Db, Result, StoreError};
+use masthead_core::billing::{Currency, Interval, Money};
+use serde::Serialize;
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub interval: Interval,
+    pub price: Money,
+    pub trial_days: Option<u32>,
+    pub includes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPlan<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub interval: Interval,
+    pub price: Money,
+    pub trial_days: Option<u32>,
+    pub includes: &'a [String],
+    pub position: i64,
+}
+
+fn interval_text(i: Interval) -> &'static str {
+    match i {
+        Interval::Month => "month",
+        Interval::Year => "year",
+    }
+}
+
+/// Creates a plan, or updates its name and lines. A changed price,
+/// currency or interval is refused: that is a new plan.
+pub async fn upsert_plan(db: &Db, p: &NewPlan<'_>, now: i64) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let includes = serde_json::to_string(p.includes).unwrap_or_else(|_| "[]".into());
+    let existing = sqlx::query("SELECT id, interval, amount, currency FROM plans WHERE slug = $1")
+        .bind(p.slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let id = match existing {
+        Some(row) => {
+            let interval: String = row.try_get("interval")?;
+            let amount: i64 = row.try_get("amount")?;
+            let currency: String = row.try_get("currency")?;
+            if interval != interval_text(p.interval)
+                || amount != p.price.minor()
+                || currency != p.price.currency().code()
+            {
+                return Err(StoreError::Conflict(format!(
+                    "plan {:?} has a different price; a new price is a new plan",
+                    p.slug
+                )));
+            }
+            let id: i64 = row.try_get("id")?;
+            sqlx::query(
+                "UPDATE plans SET name = $2, trial_days = $3, includes = $4, position = $5, updated_at = $6 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(p.name)
+            .bind(p.trial_days.map(i64::from))
+            .bind(&includes)
+            .bind(p.position)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+        None => {
+            let row = sqlx::query(
+                "INSERT INTO plans (slug, name, interval, amount, currency, active, trial_days, includes, position, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $9) RETURNING id",
+            )
+            .bind(p.slug)
+            .bind(p.name)
+            .bind(interval_text(p.interval))
+            .bind(p.price.minor())
+            .bind(p.price.currency().code())
+            .bind(p.trial_days.map(i64::from))
+            .bind(&includes)
+            .bind(p.position)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            row.try_get("id")?
+        }
+    };
+    bump_counter(&mut tx, CONTENT).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Active plans in display order.
+pub async fn list_active_plans(db: &Db) -> Result<Vec<Plan>> {
+    let rows = sqlx::query(
+        "SELECT id, slug, name, interval, amount, currency, trial_days, includes FROM plans \
+         WHERE active = 1 ORDER BY position, id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let currency: String = r.try_get("currency")?;
+            let currency =
+                Currency::parse(&currency).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let amount: i64 = r.try_get("amount")?;
+            let interval: String = r.try_get("interval")?;
+            let includes: String = r.try_get("includes")?;
+            let trial: Option<i64> = r.try_get("trial_days")?;
+            Ok(Plan {
+                id: r.try_get("id")?,
+                slug: r.try_get("slug")?,
+                name: r.try_get("name")?,
+                interval: if interval == "year" {
+                    Interval::Year
+                } else {
+                    Interval::Month
+                },
+                price: Money::new(amount, currency)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                trial_days: trial.and_then(|t| u32::try_from(t).ok()),
+                includes: serde_json::from_str(&includes).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Newsletter {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    /// `members` or `subscribers`.
+    pub audience: String,
+    pub on_signup: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewNewsletter<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub sender_name: &'a str,
+    pub sender_email: &'a str,
+    pub reply_to: &'a str,
+    pub audience: &'a str,
+    pub on_signup: bool,
+    pub position: i64,
+}
+
+pub async fn upsert_newsletter(db: &Db, n: &NewNewsletter<'_>, now: i64) -> Result<i64> {
+    if !matches!(n.audience, "members" | "subscribers") {
+        return Err(StoreError::Conflict(format!(
+            "audience must be members or subscribers, got {:?}",
+            n.audience
+        )));
+    }
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(
+        "INSERT INTO newsletters (slug, name, description, sender_name, sender_email, reply_to, audience, \
+         on_signup, position, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         ON CONFLICT (slug) DO UPDATE SET name = excluded.name, description = excluded.description, \
+         sender_name = excluded.sender_name, sender_email = excluded.sender_email, reply_to = excluded.reply_to, \
+         audience = excluded.audience, on_signup = excluded.on_signup, position = excluded.position, \
+         updated_at = excluded.updated_at RETURNING id",
+    )
+    .bind(n.slug)
+    .bind(n.name)
+    .bind(n.description)
+    .bind(n.sender_name)
+    .bind(n.sender_email)
+    .bind(n.reply_to)
+    .bind(n.audience)
+    .bind(i64::from(n.on_signup))
+    .bind(n.position)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    bump_counter(&mut tx, CONTENT).await?;
+    tx.commit().await?;
+    Ok(row.try_get("id")?)
+}
+
+pub async fn list_newsletters(db: &Db) -> Result<Vec<Newsletter>> {
+    let rows = sqlx::query(
+        "SELECT id, slug, name, description, audience, on_signup FROM newsletters ORDER BY position, id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let on: i64 = r.try_get("on_signup")?;
+            Ok(Newsletter {
+                id: r.try_get("id")?,
+                slug: r.try_get("slug")?,
+                name: r.try_get("name")?,
+                description: r.try_get("description")?,
+                audience: r.try_get("audience")?,
+                on_signup: on != 0,
+            })
+        })
+        .collect()
+}
