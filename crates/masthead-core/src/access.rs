@@ -27,14 +27,6 @@ impl Decision {
             Decision::Preview { blocks } => blocks.min(total),
         }
     }
-
-    /// A short, stable tag used in cache keys and ETags.
-    pub fn variant_key(self) -> String {
-        match self {
-            Decision::Full => "full".to_string(),
-            Decision::Preview { blocks } => format!("preview{blocks}"),
-        }
-    }
 }
 
 /// Why a reader got a preview: it picks the offer shown after it.

@@ -327,10 +327,38 @@ pub struct ArticleSummary {
     pub standfirst: String,
     pub content_type: ContentType,
     pub access_level: AccessLevel,
+    pub preview_blocks: Option<u32>,
+    pub block_count: u32,
     pub published_at: Option<jiff::Timestamp>,
     pub updated_at: jiff::Timestamp,
     pub lead_image: Option<LeadImage>,
     pub authors: Vec<AuthorRef>,
+}
+
+impl Article {
+    /// What the access decision needs to know about this article.
+    pub fn facts(&self) -> crate::access::ArticleFacts {
+        crate::access::ArticleFacts {
+            id: self.id,
+            level: self.access_level,
+            content_type: self.content_type,
+            preview_blocks: self.preview_blocks,
+            block_count: self.block_count,
+        }
+    }
+}
+
+impl ArticleSummary {
+    /// What the access decision needs to know about this article.
+    pub fn facts(&self) -> crate::access::ArticleFacts {
+        crate::access::ArticleFacts {
+            id: self.id,
+            level: self.access_level,
+            content_type: self.content_type,
+            preview_blocks: self.preview_blocks,
+            block_count: self.block_count,
+        }
+    }
 }
 
 /// The part of a body a decision lets through: `blocks.len()` of `total`.

@@ -8,6 +8,7 @@
 use crate::db::{get_opt_u32, get_u32};
 use crate::settings::{bump_counter, CONTENT};
 use crate::{Backend, Db, Result, StoreError, Tx};
+use masthead_core::access::ArticleFacts;
 use masthead_core::content::{
     AccessLevel, Article, ArticleStatus, ArticleSummary, Author, AuthorRef, Body, ContentType,
     LeadImage, Media, MediaVariant, Page, SearchHit, Slug, Topic, TopicRef,
@@ -21,8 +22,8 @@ use std::collections::HashMap;
 const VISIBLE: &str = "a.status = 'published' AND a.published_at <= $1";
 
 const SUMMARY_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.content_type, \
-     a.access_level, a.published_at, a.updated_at, a.lead_media_id, a.lead_alt, \
-     a.lead_caption, a.lead_credit";
+     a.access_level, a.preview_blocks, a.block_count, a.published_at, a.updated_at, \
+     a.lead_media_id, a.lead_alt, a.lead_caption, a.lead_credit";
 
 fn ts(secs: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
@@ -567,7 +568,7 @@ pub async fn find_redirect(db: &Db, old_slug: &str, now: i64) -> Result<Option<S
 /// THE gate for article text: the body blocks that `decision` lets through,
 /// and how many there are in all. Every route that can carry article text
 /// gets it here.
-pub async fn find_body(db: &Db, article: &Article, decision: Decision) -> Result<Body> {
+pub async fn find_body(db: &Db, article: &ArticleFacts, decision: Decision) -> Result<Body> {
     let visible = decision.visible_blocks(article.block_count);
     let rows = sqlx::query(
         "SELECT html FROM article_blocks WHERE article_id = $1 AND position < $2 ORDER BY position",
@@ -874,6 +875,8 @@ async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSumm
                 standfirst: r.try_get("standfirst")?,
                 content_type: parse_type(r)?,
                 access_level: parse_access(r)?,
+                preview_blocks: get_opt_u32(r, "preview_blocks")?,
+                block_count: get_u32(r, "block_count")?,
                 published_at: r.try_get::<Option<i64>, _>("published_at")?.map(ts),
                 updated_at: ts(r.try_get("updated_at")?),
                 lead_image: attach_media(lead, &media),

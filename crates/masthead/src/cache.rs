@@ -25,7 +25,6 @@ pub struct PageKey {
 #[derive(Debug)]
 pub struct CachedPage {
     pub body: Bytes,
-    pub etag: String,
     /// The validators of the identity, gzip and brotli forms, ready to send.
     pub etag_values: [HeaderValue; 3],
     pub gzip: OnceLock<Bytes>,
@@ -46,7 +45,6 @@ impl CachedPage {
         let etag_values = [value(""), value("gz"), value("br")];
         CachedPage {
             body,
-            etag,
             etag_values,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),

@@ -372,10 +372,12 @@ async fn encode_and_validate(res: Response, req: &Conditions) -> Response {
             Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
     };
+    // A cached page carries its validators ready-made; anything else gets
+    // one over its identity bytes (or keeps the handler's).
     let identity_etag = match (&cached, parts.headers.get(header::ETAG)) {
-        (Some(page), _) => page.etag.clone(),
-        (None, Some(e)) => e.to_str().unwrap_or_default().to_string(),
-        (None, None) => etag_for(&bytes),
+        (Some(_), _) => None,
+        (None, Some(e)) => Some(e.to_str().unwrap_or_default().to_string()),
+        (None, None) => Some(etag_for(&bytes)),
     };
     let can_compress = compressible(parts.headers.get(header::CONTENT_TYPE)) && bytes.len() > 512;
     let encoding = if can_compress {
@@ -383,8 +385,8 @@ async fn encode_and_validate(res: Response, req: &Conditions) -> Response {
     } else {
         Encoding::Identity
     };
-    let (sent, etag, slot) = match encoding {
-        Encoding::Identity => (bytes, identity_etag, 0),
+    let (sent, slot, suffix) = match encoding {
+        Encoding::Identity => (bytes, 0, None),
         Encoding::Gzip => {
             let b = match &cached {
                 Some(p) => p.gzip.get_or_init(|| gzip(&p.body)).clone(),
@@ -393,7 +395,7 @@ async fn encode_and_validate(res: Response, req: &Conditions) -> Response {
             parts
                 .headers
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            (b, etag_with_suffix(&identity_etag, "gz"), 1)
+            (b, 1, Some("gz"))
         }
         Encoding::Brotli => {
             let b = match &cached {
@@ -403,7 +405,7 @@ async fn encode_and_validate(res: Response, req: &Conditions) -> Response {
             parts
                 .headers
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-            (b, etag_with_suffix(&identity_etag, "br"), 2)
+            (b, 2, Some("br"))
         }
     };
     if can_compress {
@@ -411,14 +413,25 @@ async fn encode_and_validate(res: Response, req: &Conditions) -> Response {
             .headers
             .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
-    let etag_value = match &cached {
-        Some(page) => Some(page.etag_values[slot].clone()),
-        None => HeaderValue::from_str(&etag).ok(),
+    let etag_value = match (&cached, identity_etag) {
+        (Some(page), _) => Some(page.etag_values[slot].clone()),
+        (None, Some(tag)) => {
+            let tag = match suffix {
+                Some(s) => etag_with_suffix(&tag, s),
+                None => tag,
+            };
+            HeaderValue::from_str(&tag).ok()
+        }
+        (None, None) => None,
     };
+    let current = etag_value
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tag| if_none_match_value(req.if_none_match.as_ref(), tag));
     if let Some(v) = etag_value {
         parts.headers.insert(header::ETAG, v);
     }
-    if if_none_match_value(req.if_none_match.as_ref(), &etag) {
+    if current {
         let mut not_modified = Response::new(Body::empty());
         *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
         for name in [

@@ -15,30 +15,24 @@ pub fn default_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/content"))
 }
 
-/// The shift that puts the newest published date at `now - 1h`.
+/// The shift that puts the newest published date at `now - 1h`, read
+/// with the importer's own front matter parser.
 pub fn shift_for(dir: &Path, now: i64) -> anyhow::Result<i64> {
+    let mut files = Vec::new();
+    super::import::collect_md(dir, &mut files)?;
     let mut newest: Option<i64> = None;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "md") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path)?;
-            for line in text.lines().take(40) {
-                if let Some(v) = line.strip_prefix("published_at = ") {
-                    if text.contains("status = \"published\"") {
-                        if let Ok(t) = v.trim().trim_matches('"').parse::<jiff::Timestamp>() {
-                            newest = Some(newest.map_or(t.as_second(), |n| n.max(t.as_second())));
-                        }
-                    }
-                }
-            }
+    for path in files {
+        let text = std::fs::read_to_string(&path)?;
+        let Ok(parsed) = super::import::parse_file(&path, text) else {
+            continue;
+        };
+        let field = |k: &str| parsed.table.get(k).and_then(|v| v.as_str());
+        let published = field("status").unwrap_or("published") == "published";
+        if parsed.kind != "article" || !published {
+            continue;
+        }
+        if let Some(t) = field("published_at").and_then(|v| v.parse::<jiff::Timestamp>().ok()) {
+            newest = Some(newest.map_or(t.as_second(), |n| n.max(t.as_second())));
         }
     }
     Ok(newest.map_or(0, |n| now - 3600 - n))

@@ -149,7 +149,7 @@ struct AuthorFront {
 
 /// A file's problem, located.
 #[derive(Debug)]
-struct FileError {
+pub(crate) struct FileError {
     line: usize,
     reason: String,
 }
@@ -161,17 +161,17 @@ fn err(line: usize, reason: impl Into<String>) -> FileError {
     }
 }
 
-struct Parsed {
+pub(crate) struct Parsed {
     path: PathBuf,
     text: String,
-    table: toml::Table,
+    pub(crate) table: toml::Table,
     front: String,
     body: String,
-    kind: String,
+    pub(crate) kind: String,
 }
 
 /// Splits `+++` front matter from the body and parses it.
-fn parse_file(path: &Path, text: String) -> Result<Parsed, FileError> {
+pub(crate) fn parse_file(path: &Path, text: String) -> Result<Parsed, FileError> {
     let text_norm = text.replace("\r\n", "\n");
     let rest = text_norm.strip_prefix("+++\n").ok_or_else(|| {
         err(
@@ -690,7 +690,7 @@ pub async fn store_image(
     Ok((id, processed.hash))
 }
 
-fn collect_md(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+pub(crate) fn collect_md(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let ft = entry.file_type()?;

@@ -1,7 +1,7 @@
 //! The article page: the page that defines the product.
 
+use super::decision_for;
 use super::view::{self, Link};
-use super::{decision_for, Channel};
 use crate::app::AppState;
 use crate::cache::{CachedPage, PageKey};
 use crate::http::{AppError, AppResult};
@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
+use masthead_core::access::Channel;
 use masthead_core::content::{AccessLevel, Article, Body, Slug};
 use std::sync::Arc;
 
@@ -35,8 +36,8 @@ pub async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
             None => Err(AppError::NotFound),
         };
     };
-    let decision = decision_for(&state, &article, Channel::ArticlePage);
-    let body = masthead_store::content::find_body(db, &article, decision).await?;
+    let decision = decision_for(&state, &article.facts(), Channel::ArticlePage);
+    let body = masthead_store::content::find_body(db, &article.facts(), decision).await?;
     let related = masthead_store::content::list_related(db, &article, now, 4).await?;
     let page = render(&state, &article, &body, &related)?;
     let page = Arc::new(CachedPage::new(Bytes::from(page)));

@@ -23,7 +23,7 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use masthead_core::content::Article;
+use masthead_core::access::{ArticleFacts, Channel};
 use masthead_core::Decision;
 
 /// Whether a route's responses can carry article text (body, headline and
@@ -85,15 +85,8 @@ pub fn router() -> Router<AppState> {
 /// THE one place the reader site decides access. The foundation serves
 /// everything in full; the access issue replaces this body with the call to
 /// `masthead_core::access::decide` and every route follows.
-pub fn decision_for(_state: &AppState, _article: &Article, _channel: Channel) -> Decision {
+pub fn decision_for(_state: &AppState, _article: &ArticleFacts, _channel: Channel) -> Decision {
     Decision::Full
-}
-
-/// Where article text is going: the meter only ever runs on the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    ArticlePage,
-    Feed,
 }
 
 async fn not_found() -> AppError {

@@ -120,47 +120,42 @@ fn decode(encoding: Option<&str>, bytes: &[u8]) -> String {
     unescape(&String::from_utf8_lossy(&out))
 }
 
+/// One GET; returns its ETag and its decoded body.
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    encoding: Option<&str>,
+    if_none_match: Option<&str>,
+) -> (Option<String>, String) {
+    let mut req = client.get(url);
+    if let Some(e) = encoding {
+        req = req.header("accept-encoding", e);
+    }
+    if let Some(tag) = if_none_match {
+        req = req.header("if-none-match", tag);
+    }
+    let res = req.send().await.unwrap();
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    let (etag, enc) = (header("etag"), header("content-encoding"));
+    let body = res.bytes().await.unwrap();
+    (etag, decode(enc.as_deref(), &body))
+}
+
 /// Every variant of a request to `path`; returns (what was asked, decoded body).
 async fn fetch_all(base: &str, client: &reqwest::Client, path: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let url = format!("{base}{path}");
     for encoding in [None, Some("gzip"), Some("br"), Some("gzip, br")] {
-        let mut req = client.get(&url);
-        if let Some(e) = encoding {
-            req = req.header("accept-encoding", e);
-        }
-        let res = req.send().await.unwrap();
-        let etag = res
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        let enc = res
-            .headers()
-            .get("content-encoding")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        let body = res.bytes().await.unwrap();
-        out.push((
-            format!("GET {path} {encoding:?}"),
-            decode(enc.as_deref(), &body),
-        ));
+        let (etag, body) = get(client, &url, encoding, None).await;
+        out.push((format!("GET {path} {encoding:?}"), body));
         if let Some(tag) = etag {
-            let mut req = client.get(&url).header("if-none-match", tag);
-            if let Some(e) = encoding {
-                req = req.header("accept-encoding", e);
-            }
-            let res = req.send().await.unwrap();
-            let enc = res
-                .headers()
-                .get("content-encoding")
-                .and_then(|v| v.to_str().ok())
-                .map(String::from);
-            let body = res.bytes().await.unwrap();
-            out.push((
-                format!("GET {path} {encoding:?} if-none-match"),
-                decode(enc.as_deref(), &body),
-            ));
+            let (_, body) = get(client, &url, encoding, Some(&tag)).await;
+            out.push((format!("GET {path} {encoding:?} if-none-match"), body));
         }
     }
     let head = client.head(&url).send().await.unwrap();
@@ -295,7 +290,7 @@ async fn the_leak_suite_fails_when_a_route_leaks() {
                         Some(a) if a.slug == "planted-draft" => {
                             let body = masthead_store::content::find_body(
                                 state.db(),
-                                &a,
+                                &a.facts(),
                                 masthead_core::Decision::Full,
                             )
                             .await
