@@ -30,7 +30,7 @@ impl Decision {
 }
 
 /// Why a reader got a preview: it picks the offer shown after it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Gate {
     /// The metered allowance of this window is used up.

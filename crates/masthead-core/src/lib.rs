@@ -9,6 +9,7 @@
 pub mod access;
 pub mod billing;
 pub mod content;
+pub mod members;
 pub mod settings;
 
 pub use access::{decide, Decision};

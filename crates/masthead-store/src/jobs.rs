@@ -165,3 +165,13 @@ pub async fn find_job_status(db: &Db, unique_key: &str) -> Result<Option<JobStat
     })
     .transpose()
 }
+
+/// Replaces a job's payload once it is no longer needed (a sent email's
+/// text may hold a one-time link).
+pub async fn scrub_payload(db: &Db, id: i64) -> Result<()> {
+    sqlx::query("UPDATE jobs SET payload = '{}' WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

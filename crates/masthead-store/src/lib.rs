@@ -13,6 +13,7 @@ mod db;
 pub mod jobs;
 pub mod keys;
 pub mod media;
+pub mod members;
 mod migrate;
 pub mod offers;
 pub mod settings;
@@ -108,4 +109,9 @@ pub mod testing {
             .await?;
         Ok(())
     }
+}
+
+/// Commits a transaction begun with `Db::begin`.
+pub async fn commit(tx: Tx) -> Result<()> {
+    tx.commit().await.map_err(Into::into)
 }

@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_plans_newsletters.sql"),
         postgres: include_str!("../migrations/postgres/0003_plans_newsletters.sql"),
     },
+    Migration {
+        version: 4,
+        name: "members",
+        sqlite: include_str!("../migrations/sqlite/0004_members.sql"),
+        postgres: include_str!("../migrations/postgres/0004_members.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -1,9 +1,13 @@
 //! The application: shared state, the router and the server.
 
+use crate::access::funnel::Funnel;
 use crate::access::keys::KeyRing;
 use crate::cache::RenderCache;
 use crate::config::Config;
+use crate::mail::Mailer;
 use crate::media::{LocalMedia, MediaProcessor};
+use crate::members::passwords::Passwords;
+use crate::members::ratelimit::RateLimiter;
 use crate::settings::SettingsHandle;
 use crate::templates::Theme;
 use axum::Router;
@@ -27,6 +31,10 @@ struct Inner {
     cache: RenderCache,
     worker_id: String,
     meter_keys: RwLock<Arc<KeyRing>>,
+    mailer: Mailer,
+    passwords: Passwords,
+    limiter: RateLimiter,
+    funnel: Funnel,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -79,6 +87,7 @@ impl AppState {
         let meter_keys = RwLock::new(Arc::new(load_keys(&db, METER_KEYS).await?));
         let theme = Theme::load(config.theme_dir.as_deref())?;
         let media = LocalMedia::new(&config.data_dir.join("media"));
+        let mailer = Mailer::from_config(&config)?;
         let worker_id = format!(
             "{}-{}-{:08x}",
             std::process::id(),
@@ -95,6 +104,10 @@ impl AppState {
             cache: RenderCache::default(),
             worker_id,
             meter_keys,
+            mailer,
+            passwords: Passwords::new(2),
+            limiter: RateLimiter::default(),
+            funnel: Funnel::default(),
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -123,6 +136,18 @@ impl AppState {
     }
     pub fn worker_id(&self) -> &str {
         &self.0.worker_id
+    }
+    pub fn mailer(&self) -> &Mailer {
+        &self.0.mailer
+    }
+    pub fn passwords(&self) -> &Passwords {
+        &self.0.passwords
+    }
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.0.limiter
+    }
+    pub fn funnel(&self) -> &Funnel {
+        &self.0.funnel
     }
     pub fn meter_keys(&self) -> Arc<KeyRing> {
         match self.0.meter_keys.read() {
@@ -153,6 +178,10 @@ impl AppState {
         crate::site::router()
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
+                crate::http::same_origin,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
                 crate::http::finish,
             ))
             .with_state(self.clone())
@@ -163,14 +192,26 @@ fn spawn_refresher(state: AppState, mut shutdown: tokio::sync::watch::Receiver<b
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seconds = 0u64;
         loop {
             tokio::select! {
                 _ = tick.tick() => {
                     if let Err(e) = state.refresh_counters().await {
                         tracing::warn!(error = %format!("{e:#}"), "refreshing caches failed");
                     }
+                    seconds += 1;
+                    if seconds % 60 == 0 {
+                        if let Err(e) = state.funnel().flush(state.db()).await {
+                            tracing::warn!(error = %format!("{e:#}"), "flushing funnel counts failed");
+                        }
+                    }
                 }
-                _ = shutdown.changed() => return,
+                _ = shutdown.changed() => {
+                    if let Err(e) = state.funnel().flush(state.db()).await {
+                        tracing::warn!(error = %format!("{e:#}"), "flushing funnel counts failed");
+                    }
+                    return;
+                }
             }
         }
     });

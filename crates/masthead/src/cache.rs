@@ -8,6 +8,7 @@
 
 use axum::http::HeaderValue;
 use bytes::Bytes;
+use masthead_core::access::{ArticleFacts, Gate};
 use masthead_core::Decision;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -17,8 +18,19 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub struct PageKey {
     pub article_id: i64,
     pub revision: i64,
-    pub variant: Decision,
+    pub variant: Variant,
     pub settings_version: i64,
+}
+
+/// What a rendered article page depends on besides the article: the
+/// decision, the offer it shows, and whether the reader is signed in (a
+/// signed-in reader is not offered a sign-up). A handful of values, never
+/// anything about one reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Variant {
+    pub decision: Decision,
+    pub gate: Option<Gate>,
+    pub signed_in: bool,
 }
 
 /// A rendered page with its validator and lazily compressed forms.
@@ -56,7 +68,7 @@ const MAX_ENTRIES: usize = 2048;
 
 #[derive(Default)]
 struct Maps {
-    slugs: HashMap<String, (i64, i64)>,
+    slugs: HashMap<String, (ArticleFacts, i64)>,
     pages: HashMap<PageKey, Arc<CachedPage>>,
     /// The content counter the maps were filled under.
     content_version: i64,
@@ -96,29 +108,31 @@ impl RenderCache {
         maps
     }
 
-    /// The page rendered for this slug, decision and settings, if cached.
-    pub fn find(
-        &self,
-        slug: &str,
-        variant: Decision,
-        settings_version: i64,
-    ) -> Option<Arc<CachedPage>> {
+    /// What the access decision needs about the article at `slug`, and
+    /// its revision, if cached: no query on the hot path.
+    pub fn lookup(&self, slug: &str) -> Option<(ArticleFacts, i64)> {
         let mut g = self.lock();
         let maps = self.current(&mut g);
-        let &(article_id, revision) = maps.slugs.get(slug)?;
-        maps.pages
-            .get(&PageKey {
-                article_id,
-                revision,
-                variant,
-                settings_version,
-            })
-            .cloned()
+        maps.slugs.get(slug).copied()
+    }
+
+    /// The page rendered for this key, if cached.
+    pub fn find(&self, key: &PageKey) -> Option<Arc<CachedPage>> {
+        let mut g = self.lock();
+        let maps = self.current(&mut g);
+        maps.pages.get(key).cloned()
     }
 
     /// Stores a page rendered while the content counter was `version`; a
     /// page rendered before a newer write is not stored.
-    pub fn insert(&self, version: i64, slug: &str, key: PageKey, page: Arc<CachedPage>) {
+    pub fn insert(
+        &self,
+        version: i64,
+        slug: &str,
+        facts: ArticleFacts,
+        key: PageKey,
+        page: Arc<CachedPage>,
+    ) {
         let mut g = self.lock();
         let maps = self.current(&mut g);
         if maps.content_version != version {
@@ -128,8 +142,7 @@ impl RenderCache {
             maps.pages.clear();
             maps.slugs.clear();
         }
-        maps.slugs
-            .insert(slug.to_string(), (key.article_id, key.revision));
+        maps.slugs.insert(slug.to_string(), (facts, key.revision));
         maps.pages.insert(key, page);
     }
 }

@@ -61,11 +61,49 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Manage reader accounts
+    Members {
+        #[command(subcommand)]
+        action: MembersAction,
+    },
+    /// Manage newsroom staff
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
     /// Fill the database with N generated articles (for benchmarks)
     #[command(hide = true)]
     Generate {
         #[arg(long)]
         articles: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MembersAction {
+    /// Give EMAIL a complimentary subscription (creating the member if needed)
+    Comp {
+        email: String,
+        /// Last day of access, YYYY-MM-DD (in the publication's time zone)
+        #[arg(long, value_name = "DATE")]
+        until: String,
+        /// A note kept with the grant
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StaffAction {
+    /// Add a staff member (or re-issue their link) and print a one-time set-password link
+    Add {
+        email: String,
+        /// owner, administrator, editor, author or contributor
+        #[arg(long)]
+        role: String,
+        /// Display name (defaults to the part of the address before @)
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -200,6 +238,89 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             masthead_store::migrate(&db).await?;
             let id = crate::app::rotate_key(&db, &purpose).await?;
             println!("new {purpose} key {id} signs from now on; older keys still verify");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Members {
+            action: MembersAction::Comp { email, until, note },
+        } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            let email =
+                masthead_core::members::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let date: jiff::civil::Date = until
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--until must be a date like 2027-06-30"))?;
+            let tz = state.settings().get().tz.clone();
+            // Access lasts through the whole of the last day.
+            let end = date.tomorrow()?.to_zoned(tz)?.timestamp().as_second();
+            let now = jiff::Timestamp::now().as_second();
+            if end <= now {
+                anyhow::bail!("--until {until} is in the past");
+            }
+            let id = masthead_store::members::ensure_member(
+                state.db(),
+                email.as_str(),
+                &email.lower(),
+                now,
+            )
+            .await?;
+            masthead_store::members::insert_grant(
+                state.db(),
+                id,
+                "comp",
+                now,
+                Some(end),
+                &note,
+                now,
+            )
+            .await?;
+            println!("{email} has complimentary access until the end of {date}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Staff {
+            action: StaffAction::Add { email, role, name },
+        } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            let email =
+                masthead_core::members::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let role = masthead_core::members::Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown role {role:?}; choose owner, administrator, editor, author or contributor"
+                )
+            })?;
+            let name = name.unwrap_or_else(|| {
+                email
+                    .as_str()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            });
+            let now = jiff::Timestamp::now().as_second();
+            let lower = email.lower();
+            let db = state.db();
+            let id = match masthead_store::members::insert_staff(
+                db,
+                email.as_str(),
+                &lower,
+                &name,
+                role.as_str(),
+                now,
+            )
+            .await?
+            {
+                Some(id) => id,
+                None => {
+                    println!("{email} is already on the staff; issuing a new set-password link");
+                    masthead_store::members::find_staff_by_email(db, &lower)
+                        .await?
+                        .map(|(s, _)| s.id)
+                        .ok_or_else(|| anyhow::anyhow!("{email} is on the staff but disabled"))?
+                }
+            };
+            let link = crate::staff::set_password_link(&state, id, email.as_str()).await?;
+            println!("Set-password link for {email} (works once, for 7 days):\n{link}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate { articles } => {

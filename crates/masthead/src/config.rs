@@ -88,6 +88,11 @@ pub struct Config {
     pub log_requests: bool,
     /// Connections in the database pool.
     pub db_connections: u32,
+    /// `smtp://user:pass@host:587?tls=required` or `smtps://…`; `None`
+    /// writes each message to `<data dir>/outbox` instead.
+    pub smtp_url: Option<Secret>,
+    /// The From address of account emails.
+    pub mail_from: Option<String>,
 }
 
 /// What `masthead.toml` may contain. Every key is optional.
@@ -103,6 +108,8 @@ pub struct FileConfig {
     pub trusted_proxies: Vec<IpAddr>,
     pub log_requests: Option<bool>,
     pub db_connections: Option<u32>,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: Option<String>,
     /// `[publication]` table: locked publication settings.
     #[serde(default)]
     pub publication: BTreeMap<String, String>,
@@ -182,6 +189,15 @@ impl Config {
             locked_settings: locked,
             log_requests: file.log_requests.unwrap_or(true),
             db_connections: file.db_connections.unwrap_or(8),
+            smtp_url: std::env::var("MASTHEAD_SMTP_URL")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+                .or(file.smtp_url),
+            mail_from: std::env::var("MASTHEAD_MAIL_FROM")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .or(file.mail_from),
         })
     }
 
@@ -197,6 +213,8 @@ impl Config {
             locked_settings: BTreeMap::new(),
             log_requests: false,
             db_connections: 8,
+            smtp_url: None,
+            mail_from: None,
         }
     }
 }

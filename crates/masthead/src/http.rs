@@ -26,6 +26,13 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Gone(String),
+    /// Too many attempts; the value is the seconds to wait.
+    #[error("too many attempts; please wait a few minutes and try again")]
+    TooMany(i64),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -47,6 +54,9 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Gone(_) => StatusCode::GONE,
+            AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -72,6 +82,11 @@ impl IntoResponse for AppError {
             other => (other.to_string(), None),
         };
         let mut res = status.into_response();
+        if let AppError::TooMany(secs) = &self {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         res.extensions_mut().insert(ErrorPage {
             status,
             message,
@@ -211,12 +226,13 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
 pub fn loggable_path(path: &str) -> String {
     path.split('/')
         .map(|seg| {
-            if seg.len() >= 24
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-                && seg.bytes().any(|b| b.is_ascii_digit())
-                && seg.contains(|c: char| c.is_ascii_uppercase() || c == '_')
+            if crate::members::tokens::well_formed(seg)
+                || seg.len() >= 24
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+                    && seg.bytes().any(|b| b.is_ascii_digit())
+                    && seg.contains(|c: char| c.is_ascii_uppercase() || c == '_')
             {
                 ":token"
             } else {
@@ -246,6 +262,56 @@ fn has_reader_cookie(headers: &HeaderMap) -> bool {
     })
 }
 
+/// Refuses cross-site form posts: every request that is not GET, HEAD or
+/// OPTIONS must come from this site, as told by `Sec-Fetch-Site` (sent by
+/// every current browser) or, failing that, `Origin`. Requests with
+/// neither (command-line clients) pass here; signed-in forms also carry a
+/// session-bound token checked by their handlers. Routes that authenticate
+/// another way (a signed webhook, one-click unsubscribe) are listed in
+/// `CROSS_SITE_ALLOWED`.
+pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || CROSS_SITE_ALLOWED
+            .iter()
+            .any(|p| req.uri().path().starts_with(p))
+    {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let allowed = match site.as_deref() {
+        Some("same-origin") | Some("none") => true,
+        Some(_) => false,
+        None => match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            Some(origin) => origin == origin_of(state.config().base_url.as_str()),
+            None => true,
+        },
+    };
+    if !allowed {
+        return AppError::Forbidden(
+            "this form was sent from another site, so it was refused; go back, reload the page and try again".into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Paths whose POSTs authenticate themselves (none yet; the Stripe webhook
+/// and one-click unsubscribe will).
+const CROSS_SITE_ALLOWED: &[&str] = &[];
+
+/// `scheme://host[:port]` of a base URL.
+pub fn origin_of(base: &str) -> &str {
+    let after = base.find("://").map(|i| i + 3).unwrap_or(0);
+    match base[after..].find('/') {
+        Some(i) => &base[..after + i],
+        None => base,
+    }
+}
+
 /// Finishes every response. See the module docs.
 pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -271,7 +337,11 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         if let Some(cause) = &page.cause {
             tracing::error!(request_id = id, path = %loggable_path(&path), cause = %cause, "request failed");
         }
+        let retry = res.headers().get(header::RETRY_AFTER).cloned();
         res = crate::site::render_error(&state, page.status, &page.message);
+        if let Some(retry) = retry {
+            res.headers_mut().insert(header::RETRY_AFTER, retry);
+        }
     } else if (res.status().is_client_error() || res.status().is_server_error())
         && !is_html(res.headers().get(header::CONTENT_TYPE))
     {
@@ -512,6 +582,15 @@ mod tests {
             loggable_path("/council-approves-harbour-seawall-plan-2026"),
             "/council-approves-harbour-seawall-plan-2026"
         );
+    }
+
+    #[test]
+    fn origins_drop_the_path() {
+        assert_eq!(
+            origin_of("https://news.example.com/x"),
+            "https://news.example.com"
+        );
+        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 
     #[test]

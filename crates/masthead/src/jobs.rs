@@ -51,6 +51,13 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        masthead_store::members::EMAIL_JOB => {
+            let email: masthead_store::members::OutgoingEmail = serde_json::from_str(&job.payload)?;
+            state.mailer().send(&email).await?;
+            // The message may hold a log-in link: keep no copy once sent.
+            jobs::scrub_payload(state.db(), job.id).await?;
+            Ok(())
+        }
         other => anyhow::bail!("unknown job kind {other:?}"),
     }
 }

@@ -23,6 +23,9 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "error.html",
     "card.html",
     "pager.html",
+    "offer.html",
+    "form.html",
+    "account.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

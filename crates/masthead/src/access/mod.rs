@@ -1,6 +1,8 @@
-//! Access: the pieces around the pure decision in `masthead_core::access`:
-//! signing keys shared by every process, and the anonymous meter's signed
-//! cookie.
+//! Access: signing keys, the anonymous meter cookie, the reader behind a
+//! request and the funnel counts. The rule itself is
+//! `masthead_core::access::decide`.
 
+pub mod funnel;
 pub mod keys;
 pub mod meter;
+pub mod reader;

@@ -1,58 +1,198 @@
 //! The article page: the page that defines the product.
 
-use super::decision_for;
 use super::view::{self, Link};
+use crate::access::funnel::Step;
+use crate::access::meter;
+use crate::access::reader::{self, Viewer};
 use crate::app::AppState;
-use crate::cache::{CachedPage, PageKey};
+use crate::cache::{CachedPage, PageKey, Variant};
 use crate::http::{AppError, AppResult};
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
-use masthead_core::access::Channel;
+use masthead_core::access::{Gate, Outcome};
 use masthead_core::content::{AccessLevel, Article, Body, Slug};
+use masthead_core::Decision;
 use std::sync::Arc;
 
-pub async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult {
+/// The article page. The access decision comes first (from cached facts
+/// when the slug has been seen), then the page rendered for exactly that
+/// decision is served from the cache or rendered; the meter is spent last,
+/// only for a GET that is not a prefetch.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> AppResult {
     if Slug::parse_article(&slug).is_err() {
         return Err(AppError::NotFound);
     }
+    let viewer = Viewer::from_headers(&state, &headers).await?;
     let settings_version = state.settings().get().version;
-    // Fast path: slug → (id, revision) → rendered bytes, no query at all.
-    // The decision variant is part of the key; today it is always "full".
-    if let Some(page) = state
-        .cache()
-        .find(&slug, masthead_core::Decision::Full, settings_version)
-    {
-        return Ok(cached_response(page));
-    }
-
     let content_version = state.cache().content_version();
     let now = jiff::Timestamp::now().as_second();
     let db = state.db();
-    let Some(article) = masthead_store::content::find_article(db, &slug, now).await? else {
-        return match masthead_store::content::find_redirect(db, &slug, now).await? {
-            Some(new_slug) => Ok(Redirect::permanent(&format!("/{new_slug}")).into_response()),
-            None => Err(AppError::NotFound),
-        };
+    let (facts, revision, mut loaded) = match state.cache().lookup(&slug) {
+        Some((facts, revision)) => (facts, revision, None),
+        None => {
+            let Some(article) = masthead_store::content::find_article(db, &slug, now).await? else {
+                return match masthead_store::content::find_redirect(db, &slug, now).await? {
+                    Some(new_slug) => {
+                        Ok(Redirect::permanent(&format!("/{new_slug}")).into_response())
+                    }
+                    None => Err(AppError::NotFound),
+                };
+            };
+            (article.facts(), article.revision, Some(article))
+        }
     };
-    let decision = decision_for(&state, &article.facts(), Channel::ArticlePage);
-    let body = masthead_store::content::find_body(db, &article.facts(), decision).await?;
-    let related = masthead_store::content::list_related(db, &article, now, 4).await?;
-    let page = render(&state, &article, &body, &related)?;
-    let page = Arc::new(CachedPage::new(Bytes::from(page)));
-    state.cache().insert(
-        content_version,
-        &slug,
-        PageKey {
-            article_id: article.id,
-            revision: article.revision,
-            variant: decision,
-            settings_version,
+    let outcome = reader::outcome(&state, &viewer, &facts).await?;
+    let prefetch = headers
+        .get("sec-purpose")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("prefetch"));
+    if outcome.count && prefetch {
+        // Serving it would spend the meter on a page the reader may never
+        // open; serving it free would let prefetches read without a meter.
+        // The browser fetches it for real when the reader follows the link.
+        return Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CACHE_CONTROL, "no-store")],
+            "not prefetched: opening this article counts towards the meter\n",
+        )
+            .into_response());
+    }
+    let key = PageKey {
+        article_id: facts.id,
+        revision,
+        variant: Variant {
+            decision: outcome.decision,
+            gate: outcome.gate,
+            signed_in: viewer.session.is_some(),
         },
-        page.clone(),
-    );
-    Ok(cached_response(page))
+        settings_version,
+    };
+    let page = match state.cache().find(&key) {
+        Some(page) => page,
+        None => {
+            let article = match loaded.take() {
+                Some(a) => a,
+                None => match masthead_store::content::find_article(db, &slug, now).await? {
+                    Some(a) => a,
+                    None => return Err(AppError::NotFound),
+                },
+            };
+            let body = masthead_store::content::find_body(db, &facts, outcome.decision).await?;
+            let related = masthead_store::content::list_related(db, &article, now, 4).await?;
+            let offer = match outcome.decision {
+                Decision::Full => None,
+                Decision::Preview { .. } => Some(offer(&state, &article, &outcome, &viewer).await?),
+            };
+            let page = render(&state, &article, &body, &related, offer)?;
+            let page = Arc::new(CachedPage::new(Bytes::from(page)));
+            state
+                .cache()
+                .insert(content_version, &slug, facts, key, page.clone());
+            page
+        }
+    };
+    let mut res = cached_response(page);
+    if method != Method::GET || prefetch {
+        return Ok(res);
+    }
+    let policy = &state.settings().get().publication.policy;
+    let metered = policy.resolve(facts.level, facts.content_type) == AccessLevel::Metered;
+    if outcome.count {
+        match viewer.reader_key() {
+            Some(reader) => {
+                masthead_store::members::count_view(
+                    db,
+                    &reader,
+                    facts.id,
+                    now,
+                    now - policy.window_secs,
+                )
+                .await?;
+            }
+            None => {
+                let mut m = viewer.meter.clone();
+                m.count(facts.id, now, policy.window_secs);
+                if let Some(value) = m.encode(&state.meter_keys()) {
+                    let c = meter::set_cookie(
+                        &value,
+                        policy.window_secs,
+                        state.config().base_url.is_https(),
+                    );
+                    if let Ok(v) = HeaderValue::from_str(&c) {
+                        res.headers_mut().append(header::SET_COOKIE, v);
+                    }
+                }
+            }
+        }
+    }
+    if metered && outcome.decision == Decision::Full && viewer.staff.is_none() {
+        state.funnel().record(facts.id, Step::MeteredView, now);
+    }
+    if outcome.gate.is_some() {
+        state.funnel().record(facts.id, Step::OfferShown, now);
+    }
+    Ok(res)
+}
+
+/// What the offer box after a preview shows.
+async fn offer(
+    state: &AppState,
+    a: &Article,
+    outcome: &Outcome,
+    viewer: &Viewer,
+) -> Result<minijinja::Value, AppError> {
+    let db = state.db();
+    let plans = masthead_store::offers::list_active_plans(db).await?;
+    let newsletters = masthead_store::offers::list_newsletters(db).await?.len();
+    let terms = masthead_store::members::find_page_version(db, "terms").await?;
+    let privacy = masthead_store::members::find_page_version(db, "privacy").await?;
+    let signed_in = viewer.session.is_some();
+    let gate = outcome.gate.unwrap_or(Gate::SubscriptionNeeded);
+    let free_path = !signed_in && gate != Gate::SubscriptionNeeded;
+    let prices: Vec<_> = plans.iter().map(|p| (p.price, p.interval)).collect();
+    let policy = &state.settings().get().publication.policy;
+    let heading = match gate {
+        Gate::MeterSpent => format!(
+            "You have read your {} free articles for this period",
+            if signed_in {
+                policy.member_limit
+            } else {
+                policy.anonymous_limit
+            }
+        ),
+        Gate::RegistrationNeeded => "This article is free with an account".to_string(),
+        Gate::SubscriptionNeeded => "This article is for subscribers".to_string(),
+    };
+    let return_to = format!("/{}", a.slug);
+    Ok(minijinja::context! {
+        heading => heading,
+        free_path => free_path,
+        signed_in => signed_in,
+        offer_line => masthead_core::billing::offer_line(&prices),
+        plans => plans.iter().map(|p| minijinja::context! {
+            slug => p.slug,
+            name => p.name,
+            price => p.price.display(),
+            interval => match p.interval {
+                masthead_core::billing::Interval::Month => "month",
+                masthead_core::billing::Interval::Year => "year",
+            },
+        }).collect::<Vec<_>>(),
+        newsletters => newsletters,
+        kinds => masthead_core::ContentType::ALL.iter().map(|t| t.section_title().to_lowercase()).collect::<Vec<_>>(),
+        article_id => a.id,
+        return_to => return_to,
+        login_url => format!("/login?return_to={}", crate::members::web::urlencode(&return_to)),
+        terms_version => terms,
+        privacy_version => privacy,
+    })
 }
 
 fn cached_response(page: Arc<CachedPage>) -> Response {
@@ -70,6 +210,7 @@ fn render(
     a: &Article,
     body: &Body,
     related: &[masthead_core::content::ArticleSummary],
+    offer: Option<minijinja::Value>,
 ) -> Result<String, AppError> {
     let base = &state.config().base_url;
     let settings = state.settings().get();
@@ -106,7 +247,8 @@ fn render(
             })
         })
         .collect();
-    let free = a.access_level == AccessLevel::Free;
+    let policy = &settings.publication.policy;
+    let free = policy.resolve(a.access_level, a.content_type) == AccessLevel::Free;
     let mut ld = serde_json::json!({
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -170,6 +312,7 @@ fn render(
             body_html => minijinja::Value::from_safe_string(blocks.join("\n")),
         },
         related => related.iter().map(|r| view::card(state, r)).collect::<Vec<_>>(),
+        offer => offer,
     };
     Ok(state.theme().render("article.html", ctx)?)
 }

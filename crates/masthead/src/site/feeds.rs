@@ -2,13 +2,13 @@
 //! directly (not through templates): the formats are small and strict.
 //! Article text in feeds comes through the same gate as the page.
 
-use super::{decision_for, page_param};
+use super::page_param;
+use crate::access::reader::{self, Viewer};
 use crate::app::AppState;
 use crate::http::{AppError, AppResult};
 use axum::extract::{Path, State};
 use axum::http::{header, Uri};
 use axum::response::{IntoResponse, Response};
-use masthead_core::access::Channel;
 use masthead_core::content::{ArticleSummary, ContentType};
 use masthead_store::content::{self as store, Listing};
 use std::fmt::Write;
@@ -43,9 +43,13 @@ fn now() -> i64 {
 }
 
 /// The body a feed may carry for an article, through the access gate.
-async fn feed_body(state: &AppState, a: &ArticleSummary) -> Result<String, AppError> {
+async fn feed_body(
+    state: &AppState,
+    viewer: &Viewer,
+    a: &ArticleSummary,
+) -> Result<String, AppError> {
     let facts = a.facts();
-    let decision = decision_for(state, &facts, Channel::Other);
+    let decision = reader::decision(state, viewer, &facts);
     let body = store::find_body(state.db(), &facts, decision).await?;
     let mut html = body.blocks.join("\n");
     if !body.is_complete() {
@@ -66,7 +70,7 @@ struct FeedInfo {
     listing: Listing,
 }
 
-async fn build_rss(state: &AppState, f: FeedInfo) -> AppResult {
+async fn build_rss(state: &AppState, viewer: &Viewer, f: FeedInfo) -> AppResult {
     let (items, _) = store::list_articles(state.db(), f.listing, now(), 0, FEED_ITEMS).await?;
     let base = &state.config().base_url;
     let settings = state.settings().get();
@@ -102,7 +106,7 @@ async fn build_rss(state: &AppState, f: FeedInfo) -> AppResult {
     }
     for a in &items {
         let url = base.join(&format!("/{}", a.slug));
-        let body = feed_body(state, a).await?;
+        let body = feed_body(state, viewer, a).await?;
         out.push_str("<item>\n");
         let _ = writeln!(out, "<title>{}</title>", xml(&a.headline));
         let _ = writeln!(out, "<link>{}</link>", xml(&url));
@@ -122,7 +126,7 @@ async fn build_rss(state: &AppState, f: FeedInfo) -> AppResult {
     Ok(xml_response("application/rss+xml; charset=utf-8", out))
 }
 
-async fn build_atom(state: &AppState, f: FeedInfo) -> AppResult {
+async fn build_atom(state: &AppState, viewer: &Viewer, f: FeedInfo) -> AppResult {
     let (items, _) = store::list_articles(state.db(), f.listing, now(), 0, FEED_ITEMS).await?;
     let base = &state.config().base_url;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -152,7 +156,7 @@ async fn build_atom(state: &AppState, f: FeedInfo) -> AppResult {
     let _ = writeln!(out, "<updated>{}</updated>", rfc3339(updated));
     for a in &items {
         let url = base.join(&format!("/{}", a.slug));
-        let body = feed_body(state, a).await?;
+        let body = feed_body(state, viewer, a).await?;
         out.push_str("<entry>\n");
         let _ = writeln!(out, "<title>{}</title>", xml(&a.headline));
         let _ = writeln!(out, "<id>{}</id>", xml(&url));
@@ -201,14 +205,14 @@ fn site_feed(state: &AppState, self_path: &str) -> FeedInfo {
     }
 }
 
-pub async fn rss(State(state): State<AppState>) -> AppResult {
+pub async fn rss(State(state): State<AppState>, viewer: Viewer) -> AppResult {
     let f = site_feed(&state, "/feeds/rss.xml");
-    build_rss(&state, f).await
+    build_rss(&state, &viewer, f).await
 }
 
-pub async fn atom(State(state): State<AppState>) -> AppResult {
+pub async fn atom(State(state): State<AppState>, viewer: Viewer) -> AppResult {
     let f = site_feed(&state, "/feeds/atom.xml");
-    build_atom(&state, f).await
+    build_atom(&state, &viewer, f).await
 }
 
 async fn topic_feed(state: &AppState, slug: &str, file: &str) -> Result<FeedInfo, AppError> {
@@ -223,14 +227,22 @@ async fn topic_feed(state: &AppState, slug: &str, file: &str) -> Result<FeedInfo
     })
 }
 
-pub async fn topic_rss(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult {
+pub async fn topic_rss(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+) -> AppResult {
     let f = topic_feed(&state, &slug, "rss.xml").await?;
-    build_rss(&state, f).await
+    build_rss(&state, &viewer, f).await
 }
 
-pub async fn topic_atom(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult {
+pub async fn topic_atom(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+) -> AppResult {
     let f = topic_feed(&state, &slug, "atom.xml").await?;
-    build_atom(&state, f).await
+    build_atom(&state, &viewer, f).await
 }
 
 pub async fn sitemap_index(State(state): State<AppState>) -> AppResult {

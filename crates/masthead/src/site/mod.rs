@@ -7,9 +7,11 @@
 //! `/sections/{type}`, `/search`, `/pages/{slug}`, `/feeds/rss.xml`,
 //! `/feeds/atom.xml`, `/topics/{slug}/rss.xml`, `/topics/{slug}/atom.xml`,
 //! `/rss`, `/sitemap.xml`, `/sitemaps/…`, `/news-sitemap.xml`,
-//! `/robots.txt`, `/media/…`, `/static/…`, `/healthz`. Reserved for later
-//! issues: `/login`, `/signup`, `/account`, `/newsletters`, `/email/…`,
-//! `/unsubscribe/…`, `/webhooks/…`, `/admin`.
+//! `/robots.txt`, `/media/…`, `/static/…`, `/healthz`; the account routes
+//! (`/signup`, `/login…`, `/logout`, `/account…`, `/password/reset…`,
+//! `/subscribe`, see `members::web`) and the staff's (`/admin…`, see
+//! `staff`). Reserved for later issues: `/newsletters`, `/email/…`,
+//! `/unsubscribe/…`, `/webhooks/…`.
 
 mod article;
 mod feeds;
@@ -23,8 +25,6 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use masthead_core::access::{ArticleFacts, Channel};
-use masthead_core::Decision;
 
 /// Whether a route's responses can carry article text (body, headline and
 /// standfirst of unpublished articles included). The leak suite requests
@@ -70,6 +70,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         ("/news-sitemap.xml", get(feeds::news_sitemap), Text),
         ("/{slug}", get(article::show), Text),
     ]
+    .into_iter()
+    .chain(crate::members::web::routes())
+    .chain(crate::staff::routes())
+    .collect()
 }
 
 pub fn router() -> Router<AppState> {
@@ -78,15 +82,6 @@ pub fn router() -> Router<AppState> {
         router = router.route(path, handler);
     }
     router.fallback(not_found)
-}
-
-/// Which part of an article's text a response on `channel` may carry.
-///
-/// THE one place the reader site decides access. The foundation serves
-/// everything in full; the access issue replaces this body with the call to
-/// `masthead_core::access::decide` and every route follows.
-pub fn decision_for(_state: &AppState, _article: &ArticleFacts, _channel: Channel) -> Decision {
-    Decision::Full
 }
 
 async fn not_found() -> AppError {

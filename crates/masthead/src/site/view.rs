@@ -17,7 +17,7 @@ pub struct SiteView {
     pub year: i16,
 }
 
-#[derive(Serialize, Clone)]
+#[derive(Debug, Serialize, Clone)]
 pub struct Link {
     pub url: String,
     pub name: String,

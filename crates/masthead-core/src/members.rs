@@ -1,0 +1,225 @@
+//! Readers with accounts and newsroom staff: the rules that need no I/O.
+//! Email addresses are parsed once at the edge; return-to addresses are
+//! checked to be same-origin paths; session lifetimes are decided here.
+
+use serde::Serialize;
+
+/// A syntactically plausible email address. The original spelling is kept
+/// for sending; `lower()` is the form accounts are matched on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("enter an email address like name@example.com")]
+pub struct BadEmail;
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Email, BadEmail> {
+        let s = input.trim();
+        if s.len() < 3 || s.len() > 254 {
+            return Err(BadEmail);
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(BadEmail)?;
+        let bad_char = |c: char| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c);
+        if local.is_empty()
+            || local.len() > 64
+            || local.contains('@')
+            || local.chars().any(bad_char)
+            || domain.is_empty()
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+            || !domain.contains('.')
+            || domain.chars().any(|c| bad_char(c) || c == '@')
+        {
+            return Err(BadEmail);
+        }
+        Ok(Email(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form stored in `email_lower` and used for every lookup.
+    pub fn lower(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl std::fmt::Display for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A same-origin path to go back to after signing up or logging in:
+/// starts with exactly one `/`, no backslash, no control characters, no
+/// scheme trick (`//evil`, `/\evil`). Anything else becomes `fallback`.
+pub fn safe_return_to(input: &str, fallback: &str) -> String {
+    let ok = input.len() <= 2000
+        && input.starts_with('/')
+        && !input.starts_with("//")
+        && !input.contains('\\')
+        && !input.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
+        input.to_string()
+    } else {
+        fallback.to_string()
+    }
+}
+
+/// Newsroom roles, most powerful first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Administrator,
+    Editor,
+    Author,
+    Contributor,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Owner,
+        Role::Administrator,
+        Role::Editor,
+        Role::Author,
+        Role::Contributor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Administrator => "administrator",
+            Role::Editor => "editor",
+            Role::Author => "author",
+            Role::Contributor => "contributor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// How long sessions live, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetime {
+    /// Ends after this long without a request.
+    pub idle: i64,
+    /// Ends this long after log-in, however active.
+    pub absolute: i64,
+    /// `last_seen` is written at most this often.
+    pub touch_every: i64,
+}
+
+pub const MEMBER_SESSION: SessionLifetime = SessionLifetime {
+    idle: 30 * 86_400,
+    absolute: 180 * 86_400,
+    touch_every: 300,
+};
+
+pub const STAFF_SESSION: SessionLifetime = SessionLifetime {
+    idle: 12 * 3_600,
+    absolute: 14 * 86_400,
+    touch_every: 300,
+};
+
+/// Sensitive changes (export, deletion, email or password) need a log-in
+/// this recent.
+pub const RECENT_AUTH_SECS: i64 = 10 * 60;
+
+/// Emailed log-in links expire after 15 minutes.
+pub const LOGIN_LINK_SECS: i64 = 15 * 60;
+
+impl SessionLifetime {
+    /// Whether a session is still valid at `now`.
+    pub fn alive(&self, created_at: i64, last_seen_at: i64, now: i64) -> bool {
+        now < created_at + self.absolute && now < last_seen_at + self.idle
+    }
+
+    /// Whether this request should record `last_seen`.
+    pub fn should_touch(&self, last_seen_at: i64, now: i64) -> bool {
+        now >= last_seen_at + self.touch_every
+    }
+}
+
+/// Whether the session logged in recently enough for a sensitive change.
+pub fn recently_authenticated(authenticated_at: i64, now: i64) -> bool {
+    now - authenticated_at <= RECENT_AUTH_SECS && authenticated_at <= now + 60
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_parsed_and_lowered() {
+        let e = Email::parse("  Reader.One@Example.ORG ").unwrap();
+        assert_eq!(e.as_str(), "Reader.One@Example.ORG");
+        assert_eq!(e.lower(), "reader.one@example.org");
+        for bad in [
+            "",
+            "plain",
+            "@example.org",
+            "a@",
+            "a@b",
+            "a@.org",
+            "a@b..org",
+            "a b@example.org",
+            "a@exa mple.org",
+            "a\r\nBcc: x@y.org@example.org",
+            "<a@example.org>",
+            &format!("{}@example.org", "a".repeat(65)),
+            &format!("a@{}.org", "b".repeat(260)),
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn return_to_stays_on_this_site() {
+        assert_eq!(safe_return_to("/some-article", "/"), "/some-article");
+        assert_eq!(safe_return_to("/search?q=a", "/"), "/search?q=a");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "relative",
+            "/a\nb",
+            "/a b",
+        ] {
+            assert_eq!(safe_return_to(bad, "/"), "/", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("god"), None);
+    }
+
+    #[test]
+    fn sessions_end_when_idle_or_old() {
+        let l = MEMBER_SESSION;
+        assert!(l.alive(0, 0, 10));
+        assert!(!l.alive(0, 0, l.idle), "idle too long");
+        assert!(l.alive(0, l.absolute - 100, l.absolute - 1));
+        assert!(!l.alive(0, l.absolute - 100, l.absolute), "too old");
+        assert!(!l.should_touch(1000, 1000 + l.touch_every - 1));
+        assert!(l.should_touch(1000, 1000 + l.touch_every));
+    }
+
+    #[test]
+    fn recent_authentication_is_ten_minutes() {
+        assert!(recently_authenticated(1000, 1000 + 600));
+        assert!(!recently_authenticated(1000, 1000 + 601));
+        assert!(!recently_authenticated(10_000, 1000), "from the future");
+    }
+}

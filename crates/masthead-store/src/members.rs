@@ -1,0 +1,806 @@
+//! Members, staff, sessions, one-time tokens, grants, the signed-in meter,
+//! consent records and funnel counts.
+
+use crate::jobs::{insert_job, NewJob};
+use crate::{Db, Result, Tx};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub id: i64,
+    pub email: String,
+    pub verified: bool,
+    pub has_password: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Staff {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// A live session as the web layer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: i64,
+    pub kind: String,
+    pub member: Option<Member>,
+    pub staff: Option<Staff>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub authenticated_at: i64,
+    /// The member holds a grant valid now.
+    pub entitled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionSummary {
+    pub id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub kind: &'a str,
+    pub member_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub user_agent: &'a str,
+}
+
+/// An email to queue in the same transaction as the change that sends it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutgoingEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+pub const EMAIL_JOB: &str = "email";
+
+/// Queues an email (sent by the job worker) inside `tx`.
+pub async fn queue_email(tx: &mut Tx, email: &OutgoingEmail, now: i64) -> Result<()> {
+    let payload = serde_json::to_string(email).unwrap_or_default();
+    insert_job(
+        tx,
+        &NewJob {
+            kind: EMAIL_JOB,
+            payload: &payload,
+            unique_key: None,
+            run_at: now,
+            max_attempts: 8,
+        },
+        now,
+    )
+    .await
+}
+
+fn member_from(r: &sqlx::any::AnyRow) -> Result<Member> {
+    Ok(Member {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        verified: r.try_get::<Option<i64>, _>("verified_at")?.is_some(),
+        has_password: r.try_get::<Option<String>, _>("password_hash")?.is_some(),
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// A member and their password hash, by the lowered address.
+pub async fn find_member_by_email(
+    db: &Db,
+    email_lower: &str,
+) -> Result<Option<(Member, Option<String>)>> {
+    let row = sqlx::query(
+        "SELECT id, email, verified_at, password_hash, created_at FROM members WHERE email_lower = $1",
+    )
+    .bind(email_lower)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((member_from(&r)?, r.try_get("password_hash")?)))
+        .transpose()
+}
+
+pub async fn find_member(db: &Db, id: i64) -> Result<Option<(Member, Option<String>)>> {
+    let row = sqlx::query(
+        "SELECT id, email, verified_at, password_hash, created_at FROM members WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((member_from(&r)?, r.try_get("password_hash")?)))
+        .transpose()
+}
+
+/// Creates a member; `None` when the address is taken (the caller decides
+/// what the reader sees, which must not differ).
+pub async fn insert_member(
+    tx: &mut Tx,
+    email: &str,
+    email_lower: &str,
+    password_hash: Option<&str>,
+    verified: bool,
+    now: i64,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO members (email, email_lower, password_hash, verified_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (email_lower) DO NOTHING RETURNING id",
+    )
+    .bind(email)
+    .bind(email_lower)
+    .bind(password_hash)
+    .bind(verified.then_some(now))
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| r.try_get("id").map_err(Into::into)).transpose()
+}
+
+/// The member with this address, created (unverified) when there is none.
+pub async fn ensure_member(db: &Db, email: &str, email_lower: &str, now: i64) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let id = match insert_member(&mut tx, email, email_lower, None, false, now).await? {
+        Some(id) => id,
+        None => sqlx::query("SELECT id FROM members WHERE email_lower = $1")
+            .bind(email_lower)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?,
+    };
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn set_password(tx: &mut Tx, member_id: i64, hash: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE members SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(member_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_verified(tx: &mut Tx, member_id: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE members SET verified_at = COALESCE(verified_at, $1), updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(member_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Changes a member's address; false when another account holds it.
+pub async fn change_email(
+    tx: &mut Tx,
+    member_id: i64,
+    email: &str,
+    email_lower: &str,
+    now: i64,
+) -> Result<bool> {
+    let taken = sqlx::query("SELECT 1 AS one FROM members WHERE email_lower = $1 AND id <> $2")
+        .bind(email_lower)
+        .bind(member_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
+    if taken {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE members SET email = $1, email_lower = $2, verified_at = $3, updated_at = $3 WHERE id = $4",
+    )
+    .bind(email)
+    .bind(email_lower)
+    .bind(now)
+    .bind(member_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+pub async fn insert_consent(
+    tx: &mut Tx,
+    member_id: i64,
+    document: &str,
+    version: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO consents (member_id, document, version, accepted_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(member_id)
+    .bind(document)
+    .bind(version)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The current version of a page (Terms, Privacy), if it exists.
+pub async fn find_page_version(db: &Db, slug: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT current_version FROM pages WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| r.try_get("current_version").map_err(Into::into))
+        .transpose()
+}
+
+// ---- sessions ----
+
+pub async fn insert_session(
+    tx: &mut Tx,
+    s: &NewSession<'_>,
+    expires_at: i64,
+    now: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO sessions (token_hash, kind, member_id, staff_id, created_at, last_seen_at, \
+         authenticated_at, expires_at, user_agent) VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7) RETURNING id",
+    )
+    .bind(s.token_hash)
+    .bind(s.kind)
+    .bind(s.member_id)
+    .bind(s.staff_id)
+    .bind(now)
+    .bind(expires_at)
+    .bind(s.user_agent)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// The session behind a cookie, with its member or staff and whether the
+/// member is entitled now: one query per request.
+pub async fn find_session(
+    db: &Db,
+    token_hash: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<Session>> {
+    let row = sqlx::query(
+        "SELECT s.id AS sid, s.kind, s.created_at AS s_created, s.last_seen_at, s.authenticated_at, \
+         s.expires_at, m.id AS m_id, m.email AS m_email, m.verified_at, m.password_hash, \
+         m.created_at AS m_created, st.id AS st_id, st.email AS st_email, st.name AS st_name, \
+         st.role AS st_role, st.disabled_at, \
+         (SELECT COUNT(*) FROM grants g WHERE g.member_id = s.member_id AND g.valid_from <= $3 \
+          AND (g.valid_until IS NULL OR g.valid_until > $3)) AS grants \
+         FROM sessions s LEFT JOIN members m ON m.id = s.member_id \
+         LEFT JOIN staff st ON st.id = s.staff_id \
+         WHERE s.token_hash = $1 AND s.kind = $2",
+    )
+    .bind(token_hash)
+    .bind(kind)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    if r.try_get::<i64, _>("expires_at")? <= now {
+        return Ok(None);
+    }
+    let member = match r.try_get::<Option<i64>, _>("m_id")? {
+        Some(id) => Some(Member {
+            id,
+            email: r.try_get("m_email")?,
+            verified: r.try_get::<Option<i64>, _>("verified_at")?.is_some(),
+            has_password: r.try_get::<Option<String>, _>("password_hash")?.is_some(),
+            created_at: r.try_get("m_created")?,
+        }),
+        None => None,
+    };
+    let staff = match r.try_get::<Option<i64>, _>("st_id")? {
+        Some(_) if r.try_get::<Option<i64>, _>("disabled_at")?.is_some() => return Ok(None),
+        Some(id) => Some(Staff {
+            id,
+            email: r.try_get("st_email")?,
+            name: r.try_get("st_name")?,
+            role: r.try_get("st_role")?,
+        }),
+        None => None,
+    };
+    if kind == "staff" && staff.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Session {
+        id: r.try_get("sid")?,
+        kind: r.try_get("kind")?,
+        member,
+        staff,
+        created_at: r.try_get("s_created")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+        authenticated_at: r.try_get("authenticated_at")?,
+        entitled: r.try_get::<i64, _>("grants")? > 0,
+    }))
+}
+
+pub async fn touch_session(db: &Db, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_authenticated(db: &Db, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET authenticated_at = $1, last_seen_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_session(db: &Db, id: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    delete_session_tx(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn delete_session_tx(tx: &mut Tx, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM meter_views WHERE reader = $1")
+        .bind(format!("s{id}"))
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a member but `keep`.
+pub async fn delete_member_sessions(tx: &mut Tx, member_id: i64, keep: Option<i64>) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM sessions WHERE member_id = $1 AND id <> $2")
+        .bind(member_id)
+        .bind(keep.unwrap_or(-1))
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn list_member_sessions(db: &Db, member_id: i64) -> Result<Vec<SessionSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, created_at, last_seen_at, user_agent FROM sessions WHERE member_id = $1 \
+         ORDER BY last_seen_at DESC",
+    )
+    .bind(member_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SessionSummary {
+                id: r.try_get("id")?,
+                created_at: r.try_get("created_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                user_agent: r.try_get("user_agent")?,
+            })
+        })
+        .collect()
+}
+
+/// Moves what an old session held (unlocked articles, its meter) onto a
+/// new one: used when a log-in rotates the session id.
+pub async fn move_session_state(tx: &mut Tx, from: i64, to: i64, to_reader: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO session_unlocks (session_id, article_id, created_at) \
+         SELECT $1, article_id, created_at FROM session_unlocks WHERE session_id = $2 \
+         ON CONFLICT (session_id, article_id) DO NOTHING",
+    )
+    .bind(to)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO meter_views (reader, article_id, counted_at) \
+         SELECT $1, article_id, counted_at FROM meter_views WHERE reader = $2 \
+         ON CONFLICT (reader, article_id) DO NOTHING",
+    )
+    .bind(to_reader)
+    .bind(format!("s{from}"))
+    .execute(&mut **tx)
+    .await?;
+    delete_session_tx(tx, from).await
+}
+
+pub async fn unlock_article(tx: &mut Tx, session_id: i64, article_id: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO session_unlocks (session_id, article_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (session_id, article_id) DO NOTHING",
+    )
+    .bind(session_id)
+    .bind(article_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The signed-in meter for one article view: whether the session unlocked
+/// the article, and the ids counted since `since`.
+pub async fn find_meter(
+    db: &Db,
+    session_id: i64,
+    reader: &str,
+    article_id: i64,
+    since: i64,
+) -> Result<(bool, Vec<i64>)> {
+    let rows = sqlx::query(
+        "SELECT article_id, 0 AS unlock FROM meter_views WHERE reader = $1 AND counted_at > $2 \
+         UNION ALL SELECT article_id, 1 AS unlock FROM session_unlocks \
+         WHERE session_id = $3 AND article_id = $4",
+    )
+    .bind(reader)
+    .bind(since)
+    .bind(session_id)
+    .bind(article_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut unlocked = false;
+    let mut counted = Vec::with_capacity(rows.len());
+    for r in rows {
+        if r.try_get::<i64, _>("unlock")? == 1 {
+            unlocked = true;
+        } else {
+            counted.push(r.try_get("article_id")?);
+        }
+    }
+    Ok((unlocked, counted))
+}
+
+/// Counts a metered view (a row older than the window starts afresh).
+pub async fn count_view(
+    db: &Db,
+    reader: &str,
+    article_id: i64,
+    now: i64,
+    window_start: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO meter_views (reader, article_id, counted_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (reader, article_id) DO UPDATE SET counted_at = excluded.counted_at \
+         WHERE meter_views.counted_at <= $4",
+    )
+    .bind(reader)
+    .bind(article_id)
+    .bind(now)
+    .bind(window_start)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Carries an anonymous meter's counted views over to a signed-in reader.
+pub async fn merge_meter(tx: &mut Tx, reader: &str, views: &[(i64, i64)]) -> Result<()> {
+    for (article_id, at) in views {
+        sqlx::query(
+            "INSERT INTO meter_views (reader, article_id, counted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (reader, article_id) DO UPDATE SET counted_at = excluded.counted_at \
+             WHERE meter_views.counted_at < excluded.counted_at",
+        )
+        .bind(reader)
+        .bind(article_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+// ---- one-time tokens ----
+
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub token_hash: &'a str,
+    pub purpose: &'a str,
+    pub member_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub email: &'a str,
+    pub return_to: &'a str,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedToken {
+    pub member_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub email: String,
+    pub return_to: String,
+}
+
+pub async fn insert_token(tx: &mut Tx, t: &NewToken<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO auth_tokens (token_hash, purpose, member_id, staff_id, email, return_to, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(t.token_hash)
+    .bind(t.purpose)
+    .bind(t.member_id)
+    .bind(t.staff_id)
+    .bind(t.email)
+    .bind(t.return_to)
+    .bind(now)
+    .bind(t.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Uses a token once: only the first call within its lifetime succeeds.
+pub async fn consume_token(
+    tx: &mut Tx,
+    token_hash: &str,
+    purpose: &str,
+    now: i64,
+) -> Result<Option<UsedToken>> {
+    let row = sqlx::query(
+        "UPDATE auth_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 \
+         AND used_at IS NULL AND expires_at > $1 \
+         RETURNING member_id, staff_id, email, return_to",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .bind(purpose)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| {
+        Ok(UsedToken {
+            member_id: r.try_get("member_id")?,
+            staff_id: r.try_get("staff_id")?,
+            email: r.try_get("email")?,
+            return_to: r.try_get("return_to")?,
+        })
+    })
+    .transpose()
+}
+
+/// Whether a token is usable now (for the page that shows its button).
+pub async fn token_is_live(db: &Db, token_hash: &str, purpose: &str, now: i64) -> Result<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 AS one FROM auth_tokens WHERE token_hash = $1 AND purpose = $2 \
+         AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(token_hash)
+    .bind(purpose)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?
+    .is_some())
+}
+
+// ---- grants ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub id: i64,
+    pub source: String,
+    pub valid_from: i64,
+    pub valid_until: Option<i64>,
+    pub note: String,
+}
+
+pub async fn insert_grant(
+    db: &Db,
+    member_id: i64,
+    source: &str,
+    valid_from: i64,
+    valid_until: Option<i64>,
+    note: &str,
+    now: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO grants (member_id, source, valid_from, valid_until, note, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(member_id)
+    .bind(source)
+    .bind(valid_from)
+    .bind(valid_until)
+    .bind(note)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+pub async fn list_grants(db: &Db, member_id: i64) -> Result<Vec<Grant>> {
+    let rows = sqlx::query(
+        "SELECT id, source, valid_from, valid_until, note FROM grants WHERE member_id = $1 ORDER BY valid_from",
+    )
+    .bind(member_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Grant {
+                id: r.try_get("id")?,
+                source: r.try_get("source")?,
+                valid_from: r.try_get("valid_from")?,
+                valid_until: r.try_get("valid_until")?,
+                note: r.try_get("note")?,
+            })
+        })
+        .collect()
+}
+
+// ---- export and deletion ----
+
+/// Everything stored about a member, for "export my data".
+pub async fn export_member(db: &Db, member_id: i64) -> Result<Option<serde_json::Value>> {
+    let Some((member, _)) = find_member(db, member_id).await? else {
+        return Ok(None);
+    };
+    let sessions = list_member_sessions(db, member_id).await?;
+    let grants = list_grants(db, member_id).await?;
+    let consents = sqlx::query(
+        "SELECT document, version, accepted_at FROM consents WHERE member_id = $1 ORDER BY id",
+    )
+    .bind(member_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(serde_json::json!({
+            "document": r.try_get::<String, _>("document")?,
+            "version": r.try_get::<i64, _>("version")?,
+            "accepted_at": r.try_get::<i64, _>("accepted_at")?,
+        }))
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let views = sqlx::query(
+        "SELECT v.article_id, v.counted_at, a.slug FROM meter_views v \
+         LEFT JOIN articles a ON a.id = v.article_id WHERE v.reader = $1 ORDER BY v.counted_at",
+    )
+    .bind(format!("m{member_id}"))
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(serde_json::json!({
+            "article": r.try_get::<Option<String>, _>("slug")?,
+            "counted_at": r.try_get::<i64, _>("counted_at")?,
+        }))
+    })
+    .collect::<Result<Vec<_>>>()?;
+    Ok(Some(serde_json::json!({
+        "member": member,
+        "sessions": sessions,
+        "grants": grants,
+        "consents": consents,
+        "metered_views": views,
+    })))
+}
+
+/// Deletes a member and everything personal tied to them.
+pub async fn delete_member(db: &Db, member_id: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM meter_views WHERE reader = $1")
+        .bind(format!("m{member_id}"))
+        .execute(&mut *tx)
+        .await?;
+    for table in ["sessions", "auth_tokens", "grants", "consents"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE member_id = $1"))
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM members WHERE id = $1")
+        .bind(member_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+// ---- staff ----
+
+pub async fn insert_staff(
+    db: &Db,
+    email: &str,
+    email_lower: &str,
+    name: &str,
+    role: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO staff (email, email_lower, name, role, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (email_lower) DO NOTHING RETURNING id",
+    )
+    .bind(email)
+    .bind(email_lower)
+    .bind(name)
+    .bind(role)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| r.try_get("id").map_err(Into::into)).transpose()
+}
+
+pub async fn find_staff_by_email(
+    db: &Db,
+    email_lower: &str,
+) -> Result<Option<(Staff, Option<String>)>> {
+    let row = sqlx::query(
+        "SELECT id, email, name, role, password_hash FROM staff WHERE email_lower = $1 AND disabled_at IS NULL",
+    )
+    .bind(email_lower)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        Ok((
+            Staff {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+                role: r.try_get("role")?,
+            },
+            r.try_get("password_hash")?,
+        ))
+    })
+    .transpose()
+}
+
+pub async fn set_staff_password(tx: &mut Tx, staff_id: i64, hash: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(staff_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE staff_id = $1")
+        .bind(staff_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+// ---- funnel ----
+
+/// Adds counts to the hourly rows: (article id, hour, metered views,
+/// offers shown, sign-ups).
+pub async fn add_funnel_counts(db: &Db, rows: &[(i64, i64, i64, i64, i64)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    for (article, hour, views, offers, signups) in rows {
+        sqlx::query(
+            "INSERT INTO funnel_hourly (article_id, hour, metered_views, offers_shown, signups) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (article_id, hour) DO UPDATE SET \
+             metered_views = funnel_hourly.metered_views + excluded.metered_views, \
+             offers_shown = funnel_hourly.offers_shown + excluded.offers_shown, \
+             signups = funnel_hourly.signups + excluded.signups",
+        )
+        .bind(article)
+        .bind(hour)
+        .bind(views)
+        .bind(offers)
+        .bind(signups)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Funnel totals for an article: (metered views, offers shown, sign-ups).
+pub async fn find_funnel_totals(db: &Db, article_id: i64) -> Result<(i64, i64, i64)> {
+    let r = sqlx::query(
+        "SELECT COALESCE(SUM(metered_views), 0) AS v, COALESCE(SUM(offers_shown), 0) AS o, \
+         COALESCE(SUM(signups), 0) AS s FROM funnel_hourly WHERE article_id = $1",
+    )
+    .bind(article_id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((r.try_get("v")?, r.try_get("o")?, r.try_get("s")?))
+}

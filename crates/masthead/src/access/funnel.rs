@@ -1,0 +1,65 @@
+//! Funnel counts: metered article views, offer boxes shown and sign-ups
+//! from the wall, per article and hour. Counted in memory on the request
+//! path and flushed into `funnel_hourly` every minute (and at shutdown),
+//! so a page view never waits for a database write.
+
+use masthead_store::Db;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    MeteredView,
+    OfferShown,
+    Signup,
+}
+
+#[derive(Default)]
+pub struct Funnel {
+    counts: Mutex<HashMap<(i64, i64), [i64; 3]>>,
+}
+
+impl Funnel {
+    pub fn record(&self, article_id: i64, step: Step, now: i64) {
+        let hour = now - now.rem_euclid(3600);
+        let mut map = match self.counts.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let slot = map.entry((article_id, hour)).or_insert([0; 3]);
+        slot[step as usize] += 1;
+    }
+
+    /// Writes what was counted since the last flush. On a database error
+    /// the counts are put back for the next attempt.
+    pub async fn flush(&self, db: &Db) -> anyhow::Result<usize> {
+        let taken: HashMap<(i64, i64), [i64; 3]> = {
+            let mut map = match self.counts.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            std::mem::take(&mut *map)
+        };
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        let rows: Vec<(i64, i64, i64, i64, i64)> = taken
+            .iter()
+            .map(|((a, h), c)| (*a, *h, c[0], c[1], c[2]))
+            .collect();
+        if let Err(e) = masthead_store::members::add_funnel_counts(db, &rows).await {
+            let mut map = match self.counts.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            for (k, c) in taken {
+                let slot = map.entry(k).or_insert([0; 3]);
+                for (s, n) in slot.iter_mut().zip(c) {
+                    *s += n;
+                }
+            }
+            return Err(e.into());
+        }
+        Ok(rows.len())
+    }
+}

@@ -1,0 +1,137 @@
+//! Reader accounts: sign-up, log-in (password or emailed link), sessions,
+//! verification, password reset, change of email, the account page with
+//! export and deletion, rate limits.
+//!
+//! No-enumeration rule: sign-up, log-in links, password reset and
+//! change-of-email requests answer the same status, cookies and page
+//! whether or not an account holds the address; what differs is only the
+//! email that address receives.
+
+pub mod forms;
+pub mod passwords;
+pub mod ratelimit;
+pub mod tokens;
+pub mod web;
+
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::AppError;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use masthead_core::members::MEMBER_SESSION;
+use masthead_store::members::{self as store, NewSession};
+use std::net::{IpAddr, SocketAddr};
+
+/// The client address for rate limits.
+pub fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    crate::http::client_ip(peer.ip(), headers, &state.config().trusted_proxies)
+}
+
+/// Counts one attempt of `action` from `ip`, and for `email` when given.
+pub fn limit(
+    state: &AppState,
+    action: &str,
+    ip: IpAddr,
+    email: Option<&str>,
+) -> Result<(), AppError> {
+    use ratelimit::{PER_ADDRESS, PER_EMAIL};
+    let now = jiff::Timestamp::now().as_second();
+    state
+        .limiter()
+        .check(&format!("{action}|ip|{ip}"), PER_ADDRESS, now)
+        .map_err(AppError::TooMany)?;
+    if let Some(e) = email {
+        state
+            .limiter()
+            .check(&format!("{action}|email|{e}"), PER_EMAIL, now)
+            .map_err(AppError::TooMany)?;
+    }
+    Ok(())
+}
+
+pub fn user_agent(headers: &HeaderMap) -> String {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    ua.chars().take(200).collect()
+}
+
+pub fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// Opens a new member session for `member_id` (a fresh id: a log-in never
+/// keeps the session id the browser had), carrying over what the previous
+/// session and the anonymous meter held. Returns the response that sets
+/// the cookie and goes to `return_to`.
+pub async fn sign_in(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    member_id: i64,
+    return_to: &str,
+) -> Result<Response, AppError> {
+    let now = now();
+    let (token, hash) = tokens::new_token();
+    let reader = format!("m{member_id}");
+    let mut tx = state.db().begin().await?;
+    let sid = store::insert_session(
+        &mut tx,
+        &NewSession {
+            token_hash: &hash,
+            kind: "member",
+            member_id: Some(member_id),
+            staff_id: None,
+            user_agent: &user_agent(headers),
+        },
+        now + MEMBER_SESSION.absolute,
+        now,
+    )
+    .await?;
+    if let Some((old, _)) = &viewer.session {
+        store::move_session_state(&mut tx, old.id, sid, &reader).await?;
+    }
+    store::merge_meter(&mut tx, &reader, &viewer.meter.entries).await?;
+    masthead_store::commit(tx).await?;
+    Ok(redirect_with_session(state, return_to, &token))
+}
+
+/// A 303 to `to` that sets the session cookie and clears the meter.
+pub fn redirect_with_session(state: &AppState, to: &str, token: &str) -> Response {
+    let secure = state.config().base_url.is_https();
+    let mut res = see_other(to);
+    let h = res.headers_mut();
+    for c in [
+        tokens::set_cookie(
+            tokens::SESSION_COOKIE,
+            token,
+            MEMBER_SESSION.absolute,
+            secure,
+        ),
+        tokens::clear_cookie(crate::access::meter::COOKIE, secure),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+pub fn see_other(to: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// Checks the session-bound form token of a signed-in reader.
+pub fn check_csrf(viewer: &Viewer, sent: &str) -> Result<(), AppError> {
+    match viewer.csrf() {
+        Some(t) if !sent.is_empty() && t.as_bytes() == sent.as_bytes() => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "this form has expired; go back, reload the page and try again".into(),
+        )),
+    }
+}

@@ -1,0 +1,1113 @@
+//! The account routes. Handlers stay thin: parse the form, apply the rate
+//! limit, call the store, answer with a page or a redirect.
+
+use super::forms::{Field, Form, FormPage};
+use super::passwords;
+use super::tokens::{self, SESSION_COOKIE};
+use super::{check_csrf, client_ip, limit, now, see_other, sign_in, user_agent};
+use crate::access::funnel::Step;
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::{AppError, AppResult};
+use crate::site::{query_param, Carries};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Form as PostForm;
+use masthead_core::access::ArticleFacts;
+use masthead_core::members::{
+    recently_authenticated, safe_return_to, Email, LOGIN_LINK_SECS, MEMBER_SESSION,
+};
+use masthead_core::AccessLevel;
+use masthead_store::members::{self as store, NewSession, NewToken, OutgoingEmail};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+    use Carries::NoText;
+    vec![
+        ("/signup", get(signup_page).post(signup), NoText),
+        ("/login", get(login_page).post(login), NoText),
+        ("/login/link/{token}", get(link_page).post(link_use), NoText),
+        ("/logout", post(logout), NoText),
+        ("/account", get(account), NoText),
+        (
+            "/account/verify/{token}",
+            get(verify_page).post(verify_use),
+            NoText,
+        ),
+        ("/account/reauth", get(reauth_page).post(reauth), NoText),
+        ("/account/password", post(change_password), NoText),
+        ("/account/email", post(change_email), NoText),
+        (
+            "/account/email/{token}",
+            get(email_page).post(email_use),
+            NoText,
+        ),
+        ("/account/sessions", post(logout_everywhere), NoText),
+        ("/account/export", post(export), NoText),
+        ("/account/delete", get(delete_page).post(delete), NoText),
+        (
+            "/password/reset",
+            get(reset_request_page).post(reset_request),
+            NoText,
+        ),
+        (
+            "/password/reset/{token}",
+            get(reset_page).post(reset_use),
+            NoText,
+        ),
+        ("/subscribe", get(subscribe_page), NoText),
+    ]
+}
+
+const VERIFY_SECS: i64 = 7 * 86_400;
+const RESET_SECS: i64 = 3_600;
+const EMAIL_CHANGE_SECS: i64 = 3_600;
+
+fn link(state: &AppState, path: &str) -> String {
+    state.config().base_url.join(path)
+}
+
+fn pub_name(state: &AppState) -> String {
+    state.settings().get().publication.name.clone()
+}
+
+/// Stores a one-time token inside `tx`; returns the raw token for the link.
+async fn new_link_token(
+    tx: &mut masthead_store::Tx,
+    purpose: &str,
+    member_id: Option<i64>,
+    email: &str,
+    return_to: &str,
+    lifetime: i64,
+) -> Result<String, AppError> {
+    let (token, hash) = tokens::new_token();
+    let now = now();
+    store::insert_token(
+        tx,
+        &NewToken {
+            token_hash: &hash,
+            purpose,
+            member_id,
+            staff_id: None,
+            email,
+            return_to,
+            expires_at: now + lifetime,
+        },
+        now,
+    )
+    .await?;
+    Ok(token)
+}
+
+// ---- sign-up ----
+
+#[derive(Debug, Deserialize, Default)]
+pub struct SignupForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    article: String,
+}
+
+fn signup_form(return_to: &str, article: &str, email: &str) -> Form {
+    Form::new("/signup", "Create my free account")
+        .field(Field::email(email))
+        .field(
+            Field::password("Password (optional)", "new-password", false).hint(
+                "At least 8 characters. Leave it empty to log in with emailed links instead.",
+            ),
+        )
+        .hidden("return_to", return_to)
+        .hidden("article", article)
+}
+
+async fn consent_line(state: &AppState) -> Result<String, AppError> {
+    let db = state.db();
+    let terms = store::find_page_version(db, "terms").await?;
+    let privacy = store::find_page_version(db, "privacy").await?;
+    Ok(format!(
+        "By signing up you accept our Terms{} and Privacy Policy{}.",
+        terms.map(|v| format!(" (version {v})")).unwrap_or_default(),
+        privacy
+            .map(|v| format!(" (version {v})"))
+            .unwrap_or_default(),
+    ))
+}
+
+async fn signup_page_with(
+    state: &AppState,
+    status: StatusCode,
+    f: &SignupForm,
+    error: Option<String>,
+) -> AppResult {
+    let return_to = safe_return_to(&f.return_to, "/account");
+    let mut page = FormPage::new("Create your free account")
+        .lead("A free account lets you keep reading and manage your newsletters.")
+        .form(signup_form(&return_to, &f.article, &f.email))
+        .lead(&consent_line(state).await?)
+        .link("/pages/terms", "Terms")
+        .link("/pages/privacy", "Privacy Policy")
+        .link(
+            &format!("/login?return_to={}", urlencode(&return_to)),
+            "Already have an account? Log in",
+        );
+    if let Some(e) = error {
+        page = page.error(e);
+    }
+    Ok(page.render(state, status))
+}
+
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|x| x.trim_start_matches('=').to_string())
+        .unwrap_or_default()
+}
+
+async fn signup_page(State(state): State<AppState>, uri: Uri) -> AppResult {
+    let f = SignupForm {
+        return_to: query_param(&uri, "return_to").unwrap_or_default(),
+        ..Default::default()
+    };
+    signup_page_with(&state, StatusCode::OK, &f, None).await
+}
+
+/// The article a sign-up unlocks: only one whose free path is offered
+/// (metered or registration-walled), never a subscriber-only one.
+async fn unlockable(state: &AppState, raw: &str) -> Result<Option<ArticleFacts>, AppError> {
+    let Ok(id) = raw.trim().parse::<i64>() else {
+        return Ok(None);
+    };
+    let Some(a) = masthead_store::content::find_article_by_id(state.db(), id).await? else {
+        return Ok(None);
+    };
+    let now = now();
+    if a.status != masthead_core::ArticleStatus::Published
+        || a.published_at.is_none_or(|p| p.as_second() > now)
+    {
+        return Ok(None);
+    }
+    let policy = &state.settings().get().publication.policy;
+    let level = policy.resolve(a.access_level, a.content_type);
+    Ok(matches!(level, AccessLevel::Metered | AccessLevel::Registered).then(|| a.facts()))
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<SignupForm>,
+) -> AppResult {
+    let ip = client_ip(&state, peer, &headers);
+    limit(&state, "signup", ip, None)?;
+    let email = match Email::parse(&f.email) {
+        Ok(e) => e,
+        Err(e) => {
+            return signup_page_with(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &f,
+                Some(e.to_string()),
+            )
+            .await
+        }
+    };
+    let lower = email.lower();
+    limit(&state, "signup", ip, Some(&lower))?;
+    if !f.password.is_empty() {
+        if let Err(e) = passwords::check_new(&f.password) {
+            return signup_page_with(&state, StatusCode::UNPROCESSABLE_ENTITY, &f, Some(e)).await;
+        }
+    }
+    let return_to = safe_return_to(&f.return_to, "/account");
+    // Hash whether or not the address is taken: the same work either way.
+    let hash = if f.password.is_empty() {
+        None
+    } else {
+        Some(state.passwords().hash(&f.password).await?)
+    };
+    let article = unlockable(&state, &f.article).await?;
+    let db = state.db();
+    let now = now();
+    let terms = store::find_page_version(db, "terms").await?;
+    let privacy = store::find_page_version(db, "privacy").await?;
+    let (token, token_hash) = tokens::new_token();
+    let mut tx = db.begin().await?;
+    let member_id =
+        store::insert_member(&mut tx, email.as_str(), &lower, hash.as_deref(), false, now).await?;
+    let sid = store::insert_session(
+        &mut tx,
+        &NewSession {
+            token_hash: &token_hash,
+            kind: "member",
+            member_id,
+            staff_id: None,
+            user_agent: &user_agent(&headers),
+        },
+        now + MEMBER_SESSION.absolute,
+        now,
+    )
+    .await?;
+    if let Some(a) = &article {
+        store::unlock_article(&mut tx, sid, a.id, now).await?;
+    }
+    let reader = match member_id {
+        Some(id) => format!("m{id}"),
+        None => format!("s{sid}"),
+    };
+    store::merge_meter(&mut tx, &reader, &viewer.meter.entries).await?;
+    let name = pub_name(&state);
+    let mail = match member_id {
+        Some(id) => {
+            for (doc, v) in [("terms", terms), ("privacy", privacy)] {
+                if let Some(v) = v {
+                    store::insert_consent(&mut tx, id, doc, v, now).await?;
+                }
+            }
+            let t = new_link_token(&mut tx, "verify", Some(id), &lower, "/account", VERIFY_SECS)
+                .await?;
+            OutgoingEmail {
+                to: email.to_string(),
+                subject: format!("Confirm your email for {name}"),
+                text: format!(
+                    "Welcome to {name}.\n\nConfirm your email address to open your account:\n\n{}\n\n\
+                     The link works once, for 7 days. If you did not sign up, ignore this message.\n",
+                    link(&state, &format!("/account/verify/{t}"))
+                ),
+            }
+        }
+        None => {
+            let t =
+                new_link_token(&mut tx, "login", None, &lower, &return_to, LOGIN_LINK_SECS).await?;
+            OutgoingEmail {
+                to: email.to_string(),
+                subject: format!("You already have an account with {name}"),
+                text: format!(
+                    "Someone, probably you, tried to sign up to {name} with this address, \
+                     but you already have an account.\n\nLog in with this link (it works once, \
+                     for 15 minutes):\n\n{}\n\nIf this was not you, you can ignore this message: \
+                     nobody was signed in to your account.\n",
+                    link(&state, &format!("/login/link/{t}"))
+                ),
+            }
+        }
+    };
+    store::queue_email(&mut tx, &mail, now).await?;
+    masthead_store::commit(tx).await?;
+    if let Some(a) = &article {
+        state.funnel().record(a.id, Step::Signup, now);
+    }
+    Ok(super::redirect_with_session(&state, &return_to, &token))
+}
+
+// ---- log-in ----
+
+#[derive(Debug, Deserialize, Default)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    action: String,
+}
+
+fn login_page_for(state: &AppState, return_to: &str, email: &str) -> FormPage {
+    let _ = state;
+    FormPage::new("Log in")
+        .form(
+            Form::new("/login", "Log in")
+                .field(Field::email(email))
+                .field(Field::password("Password", "current-password", false))
+                .hidden("return_to", return_to),
+        )
+        .form(
+            Form::new("/login", "Email me a log-in link")
+                .field(Field::email(email).hint(
+                    "No password? We will email you a link that logs you in (valid 15 minutes).",
+                ))
+                .hidden("return_to", return_to)
+                .hidden("action", "link")
+                .secondary(),
+        )
+        .link(
+            &format!("/signup?return_to={}", urlencode(return_to)),
+            "New here? Create a free account",
+        )
+        .link("/password/reset", "Forgot your password?")
+}
+
+async fn login_page(State(state): State<AppState>, uri: Uri) -> AppResult {
+    let return_to = safe_return_to(
+        &query_param(&uri, "return_to").unwrap_or_default(),
+        "/account",
+    );
+    Ok(login_page_for(&state, &return_to, "").render(&state, StatusCode::OK))
+}
+
+fn check_inbox(state: &AppState, what: &str) -> Response {
+    FormPage::new("Check your email")
+        .lead(&format!(
+            "If an account uses that address, we have sent it {what}. \
+             The message can take a minute to arrive; look in your spam folder too."
+        ))
+        .link("/", "Back to the front page")
+        .render(state, StatusCode::OK)
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<LoginForm>,
+) -> AppResult {
+    let ip = client_ip(&state, peer, &headers);
+    limit(&state, "login", ip, None)?;
+    let return_to = safe_return_to(&f.return_to, "/account");
+    let email = match Email::parse(&f.email) {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok(login_page_for(&state, &return_to, &f.email)
+                .error(e.to_string())
+                .render(&state, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+    };
+    let lower = email.lower();
+    limit(&state, "login", ip, Some(&lower))?;
+    let db = state.db();
+    let found = store::find_member_by_email(db, &lower).await?;
+    if f.action == "link" || f.password.is_empty() {
+        let now = now();
+        let name = pub_name(&state);
+        let mut tx = db.begin().await?;
+        let mail = match &found {
+            Some((m, _)) => {
+                let t = new_link_token(&mut tx, "login", Some(m.id), &lower, &return_to, LOGIN_LINK_SECS)
+                    .await?;
+                OutgoingEmail {
+                    to: m.email.clone(),
+                    subject: format!("Your log-in link for {name}"),
+                    text: format!(
+                        "Log in to {name} with this link. It works once, for 15 minutes:\n\n{}\n\n\
+                         If you did not ask for it, ignore this message.\n",
+                        link(&state, &format!("/login/link/{t}"))
+                    ),
+                }
+            }
+            None => OutgoingEmail {
+                to: email.to_string(),
+                subject: format!("Log-in request at {name}"),
+                text: format!(
+                    "Someone asked to log in to {name} with this address, but no account uses it.\n\n\
+                     To create a free account, visit {}\n\nIf this was not you, ignore this message.\n",
+                    link(&state, "/signup")
+                ),
+            },
+        };
+        store::queue_email(&mut tx, &mail, now).await?;
+        masthead_store::commit(tx).await?;
+        return Ok(check_inbox(&state, "a log-in link"));
+    }
+    let stored = found.as_ref().and_then(|(_, h)| h.as_deref());
+    if !state.passwords().verify(&f.password, stored).await {
+        return Ok(login_page_for(&state, &return_to, email.as_str())
+            .error("That email address and password do not match. Try again, or log in with an emailed link.")
+            .render(&state, StatusCode::UNAUTHORIZED));
+    }
+    let Some((member, _)) = found else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "verified without a member"
+        )));
+    };
+    sign_in(&state, &viewer, &headers, member.id, &return_to).await
+}
+
+// ---- emailed links: a page with one button, consumed by the POST ----
+
+fn one_button(state: &AppState, title: &str, text: &str, action: &str, button: &str) -> Response {
+    FormPage::new(title)
+        .lead(text)
+        .form(Form::new(action, button))
+        .render(state, StatusCode::OK)
+}
+
+fn link_expired(state: &AppState) -> Response {
+    FormPage::new("This link has expired")
+        .lead("Links in our emails work once and for a limited time. Ask for a new one below.")
+        .link("/login", "Log in")
+        .link("/password/reset", "Reset your password")
+        .render(state, StatusCode::GONE)
+}
+
+async fn live(state: &AppState, token: &str, purpose: &str) -> Result<bool, AppError> {
+    Ok(tokens::well_formed(token)
+        && store::token_is_live(state.db(), &tokens::hash_token(token), purpose, now()).await?)
+}
+
+async fn consume(
+    state: &AppState,
+    token: &str,
+    purpose: &str,
+) -> Result<Option<store::UsedToken>, AppError> {
+    if !tokens::well_formed(token) {
+        return Ok(None);
+    }
+    let mut tx = state.db().begin().await?;
+    let used = store::consume_token(&mut tx, &tokens::hash_token(token), purpose, now()).await?;
+    masthead_store::commit(tx).await?;
+    Ok(used)
+}
+
+async fn link_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
+    if !live(&state, &token, "login").await? {
+        return Ok(link_expired(&state));
+    }
+    Ok(one_button(
+        &state,
+        "Log in",
+        &format!("Continue to log in to {}.", pub_name(&state)),
+        &format!("/login/link/{token}"),
+        "Log me in",
+    ))
+}
+
+async fn link_use(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> AppResult {
+    let Some(used) = consume(&state, &token, "login").await? else {
+        return Ok(link_expired(&state));
+    };
+    let Some(member_id) = used.member_id else {
+        return Ok(link_expired(&state));
+    };
+    // Following an emailed link proves the address.
+    let mut tx = state.db().begin().await?;
+    store::mark_verified(&mut tx, member_id, now()).await?;
+    masthead_store::commit(tx).await?;
+    let to = safe_return_to(&used.return_to, "/account");
+    sign_in(&state, &viewer, &headers, member_id, &to).await
+}
+
+async fn verify_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
+    if !live(&state, &token, "verify").await? {
+        return Ok(link_expired(&state));
+    }
+    Ok(one_button(
+        &state,
+        "Confirm your email",
+        "Confirm this address to open your account.",
+        &format!("/account/verify/{token}"),
+        "Confirm my email",
+    ))
+}
+
+async fn verify_use(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> AppResult {
+    let Some(used) = consume(&state, &token, "verify").await? else {
+        return Ok(link_expired(&state));
+    };
+    let Some(member_id) = used.member_id else {
+        return Ok(link_expired(&state));
+    };
+    let mut tx = state.db().begin().await?;
+    store::mark_verified(&mut tx, member_id, now()).await?;
+    masthead_store::commit(tx).await?;
+    // Already signed in as this member on this browser: keep the session.
+    if viewer.member().is_some_and(|m| m.id == member_id) {
+        return Ok(see_other("/account"));
+    }
+    sign_in(&state, &viewer, &headers, member_id, "/account").await
+}
+
+// ---- log-out ----
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn clear_session(state: &AppState, mut res: Response) -> Response {
+    let c = tokens::clear_cookie(SESSION_COOKIE, state.config().base_url.is_https());
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PostForm(f): PostForm<CsrfForm>,
+) -> AppResult {
+    let Some((s, _)) = &viewer.session else {
+        return Ok(see_other("/"));
+    };
+    check_csrf(&viewer, &f.csrf)?;
+    store::delete_session(state.db(), s.id).await?;
+    Ok(clear_session(&state, see_other("/")))
+}
+
+async fn logout_everywhere(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PostForm(f): PostForm<CsrfForm>,
+) -> AppResult {
+    let Some((s, _)) = &viewer.session else {
+        return Ok(see_other("/login"));
+    };
+    check_csrf(&viewer, &f.csrf)?;
+    if let Some(m) = &s.member {
+        let mut tx = state.db().begin().await?;
+        store::delete_member_sessions(&mut tx, m.id, None).await?;
+        masthead_store::commit(tx).await?;
+    }
+    store::delete_session(state.db(), s.id).await?;
+    Ok(clear_session(&state, see_other("/login")))
+}
+
+// ---- the account page ----
+
+fn date(state: &AppState, t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| crate::site::view::time(state, ts).display)
+        .unwrap_or_default()
+}
+
+async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppResult {
+    let Some((session, _)) = &viewer.session else {
+        return Ok(see_other("/login?return_to=%2Faccount"));
+    };
+    let csrf = viewer.csrf().unwrap_or_default();
+    let member = match &session.member {
+        Some(m) if m.verified => m,
+        // Unverified, or a sign-up with an address that has an account:
+        // the same page, with no account data, until the emailed link.
+        _ => {
+            return Ok(FormPage::new("Check your email")
+                .lead("We have sent you an email. Follow its link to open your account.")
+                .lead("Didn't get it? You can also log in with an emailed link.")
+                .link("/login", "Log in")
+                .form(
+                    Form::new("/logout", "Log out")
+                        .hidden("csrf", &csrf)
+                        .secondary(),
+                )
+                .render(&state, StatusCode::OK))
+        }
+    };
+    let db = state.db();
+    let sessions = store::list_member_sessions(db, member.id).await?;
+    let grants = store::list_grants(db, member.id).await?;
+    let now = now();
+    let notice = match query_param(&uri, "done").as_deref() {
+        Some("password") => Some("Your password was changed. Other sessions were logged out."),
+        Some("email") => Some("Your email address was changed."),
+        _ => None,
+    };
+    let ctx = minijinja::context! {
+        site => crate::site::view::site(&state),
+        title => "Your account",
+        noindex => true,
+        notice => notice,
+        csrf => csrf,
+        email => member.email,
+        has_password => member.has_password,
+        member_since => date(&state, member.created_at),
+        sessions => sessions.iter().map(|s| minijinja::context! {
+            current => s.id == session.id,
+            user_agent => if s.user_agent.is_empty() { "Unknown browser".to_string() } else { s.user_agent.clone() },
+            last_seen => date(&state, s.last_seen_at),
+            created => date(&state, s.created_at),
+        }).collect::<Vec<_>>(),
+        grants => grants.iter().map(|g| minijinja::context! {
+            source => match g.source.as_str() {
+                "comp" => "Complimentary subscription",
+                "stripe" => "Subscription",
+                "demo" => "Demo subscription",
+                _ => "Access",
+            },
+            active => g.valid_from <= now && g.valid_until.is_none_or(|u| u > now),
+            until => g.valid_until.map(|u| date(&state, u)),
+        }).collect::<Vec<_>>(),
+        recent => recently_authenticated(session.authenticated_at, now),
+    };
+    let html = state.theme().render("account.html", ctx)?;
+    let mut res = crate::site::html(html);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// For sensitive changes: the verified member, or the response to send
+/// instead (log in, or prove it is you again).
+fn sensitive<'a>(
+    viewer: &'a Viewer,
+    csrf: &str,
+) -> Result<Result<&'a masthead_store::members::Member, Response>, AppError> {
+    let Some((s, _)) = &viewer.session else {
+        return Ok(Err(see_other("/login?return_to=%2Faccount")));
+    };
+    check_csrf(viewer, csrf)?;
+    let Some(m) = s.member.as_ref().filter(|m| m.verified) else {
+        return Ok(Err(see_other("/account")));
+    };
+    if !recently_authenticated(s.authenticated_at, now()) {
+        return Ok(Err(see_other("/account/reauth")));
+    }
+    Ok(Ok(m))
+}
+
+async fn reauth_page(State(state): State<AppState>, viewer: Viewer) -> AppResult {
+    let Some(m) = viewer.member() else {
+        return Ok(see_other("/login?return_to=%2Faccount"));
+    };
+    Ok(reauth_form(&state, &viewer, m).render(&state, StatusCode::OK))
+}
+
+fn reauth_form(
+    _state: &AppState,
+    viewer: &Viewer,
+    m: &masthead_store::members::Member,
+) -> FormPage {
+    let csrf = viewer.csrf().unwrap_or_default();
+    let mut page = FormPage::new("Confirm it's you")
+        .lead("For your security, confirm it's you before changing or exporting your account.");
+    if m.has_password {
+        page = page.form(
+            Form::new("/account/reauth", "Confirm")
+                .field(Field::password("Password", "current-password", true))
+                .hidden("csrf", &csrf),
+        );
+    }
+    page.form(
+        Form::new("/login", "Email me a link instead")
+            .hidden("email", &m.email)
+            .hidden("action", "link")
+            .hidden("return_to", "/account")
+            .secondary(),
+    )
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn reauth(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<PasswordForm>,
+) -> AppResult {
+    let Some((s, _)) = &viewer.session else {
+        return Ok(see_other("/login?return_to=%2Faccount"));
+    };
+    check_csrf(&viewer, &f.csrf)?;
+    let Some(m) = s.member.as_ref() else {
+        return Ok(see_other("/account"));
+    };
+    let ip = client_ip(&state, peer, &headers);
+    limit(&state, "login", ip, Some(&m.email.to_lowercase()))?;
+    let stored = store::find_member(state.db(), m.id)
+        .await?
+        .and_then(|(_, h)| h);
+    if !state
+        .passwords()
+        .verify(&f.password, stored.as_deref())
+        .await
+    {
+        return Ok(reauth_form(&state, &viewer, m)
+            .error("That password is not right.")
+            .render(&state, StatusCode::UNAUTHORIZED));
+    }
+    store::mark_authenticated(state.db(), s.id, now()).await?;
+    Ok(see_other("/account"))
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PostForm(f): PostForm<PasswordForm>,
+) -> AppResult {
+    let m = match sensitive(&viewer, &f.csrf)? {
+        Ok(m) => m,
+        Err(res) => return Ok(res),
+    };
+    if let Err(e) = passwords::check_new(&f.password) {
+        return Ok(FormPage::new("Choose another password")
+            .error(e)
+            .link("/account", "Back to your account")
+            .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    let hash = state.passwords().hash(&f.password).await?;
+    let keep = viewer.session.as_ref().map(|(s, _)| s.id);
+    let mut tx = state.db().begin().await?;
+    store::set_password(&mut tx, m.id, &hash, now()).await?;
+    store::delete_member_sessions(&mut tx, m.id, keep).await?;
+    masthead_store::commit(tx).await?;
+    Ok(see_other("/account?done=password"))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+async fn change_email(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<EmailForm>,
+) -> AppResult {
+    let m = match sensitive(&viewer, &f.csrf)? {
+        Ok(m) => m,
+        Err(res) => return Ok(res),
+    };
+    let email = match Email::parse(&f.email) {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok(FormPage::new("Change your email")
+                .error(e.to_string())
+                .link("/account", "Back to your account")
+                .render(&state, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+    };
+    let ip = client_ip(&state, peer, &headers);
+    limit(&state, "email", ip, Some(&email.lower()))?;
+    let name = pub_name(&state);
+    let now = now();
+    let mut tx = state.db().begin().await?;
+    let t = new_link_token(
+        &mut tx,
+        "email_change",
+        Some(m.id),
+        email.as_str(),
+        "/account",
+        EMAIL_CHANGE_SECS,
+    )
+    .await?;
+    store::queue_email(
+        &mut tx,
+        &OutgoingEmail {
+            to: email.to_string(),
+            subject: format!("Confirm your new email for {name}"),
+            text: format!(
+                "Confirm this address for your {name} account with this link (it works once, for an hour):\n\n{}\n",
+                link(&state, &format!("/account/email/{t}"))
+            ),
+        },
+        now,
+    )
+    .await?;
+    store::queue_email(
+        &mut tx,
+        &OutgoingEmail {
+            to: m.email.clone(),
+            subject: format!("A change of email was requested for your {name} account"),
+            text: "Someone signed in to your account asked to change its email address. \
+                   Nothing changes until the new address is confirmed. If this was not you, \
+                   log in and choose \"Log out everywhere\", then change your password.\n"
+                .to_string(),
+        },
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    Ok(check_inbox(
+        &state,
+        "a confirmation link (to the new address)",
+    ))
+}
+
+async fn email_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
+    if !live(&state, &token, "email_change").await? {
+        return Ok(link_expired(&state));
+    }
+    Ok(one_button(
+        &state,
+        "Confirm your new email",
+        "Confirm the new address for your account.",
+        &format!("/account/email/{token}"),
+        "Confirm the new address",
+    ))
+}
+
+async fn email_use(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
+    let Some(used) = consume(&state, &token, "email_change").await? else {
+        return Ok(link_expired(&state));
+    };
+    let Some(member_id) = used.member_id else {
+        return Ok(link_expired(&state));
+    };
+    let Ok(email) = Email::parse(&used.email) else {
+        return Ok(link_expired(&state));
+    };
+    let Some((old, _)) = store::find_member(state.db(), member_id).await? else {
+        return Ok(link_expired(&state));
+    };
+    let now = now();
+    let name = pub_name(&state);
+    let mut tx = state.db().begin().await?;
+    if !store::change_email(&mut tx, member_id, email.as_str(), &email.lower(), now).await? {
+        return Ok(FormPage::new("That address is taken")
+            .lead("Another account already uses that email address, so nothing was changed.")
+            .link("/account", "Back to your account")
+            .render(&state, StatusCode::CONFLICT));
+    }
+    store::queue_email(
+        &mut tx,
+        &OutgoingEmail {
+            to: old.email.clone(),
+            subject: format!("Your {name} email address was changed"),
+            text: format!(
+                "The email address of your {name} account is now {}. If you did not do this, \
+                 reply to this message.\n",
+                email
+            ),
+        },
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    Ok(see_other("/account?done=email"))
+}
+
+async fn export(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PostForm(f): PostForm<CsrfForm>,
+) -> AppResult {
+    let m = match sensitive(&viewer, &f.csrf)? {
+        Ok(m) => m,
+        Err(res) => return Ok(res),
+    };
+    let data = store::export_member(state.db(), m.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let body = serde_json::to_string_pretty(&data).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"my-account.json\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn delete_page(State(state): State<AppState>, viewer: Viewer) -> AppResult {
+    if viewer.member().is_none() {
+        return Ok(see_other("/login?return_to=%2Faccount"));
+    }
+    let csrf = viewer.csrf().unwrap_or_default();
+    Ok(FormPage::new("Delete your account")
+        .lead("This deletes your account, your sessions, your subscription records and your reading history here. It cannot be undone.")
+        .form(
+            Form::new("/account/delete", "Delete my account")
+                .field(Field {
+                    name: "confirm",
+                    label: "Type DELETE to confirm".into(),
+                    kind: "text",
+                    autocomplete: "off",
+                    value: String::new(),
+                    required: true,
+                    hint: None,
+                })
+                .hidden("csrf", &csrf),
+        )
+        .link("/account", "Keep my account")
+        .render(&state, StatusCode::OK))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PostForm(f): PostForm<DeleteForm>,
+) -> AppResult {
+    let m = match sensitive(&viewer, &f.csrf)? {
+        Ok(m) => m,
+        Err(res) => return Ok(res),
+    };
+    if f.confirm.trim() != "DELETE" {
+        return Ok(FormPage::new("Delete your account")
+            .error("Type DELETE (in capitals) to confirm.")
+            .link("/account/delete", "Try again")
+            .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    store::delete_member(state.db(), m.id).await?;
+    tracing::info!(member = m.id, "member deleted their account");
+    Ok(clear_session(
+        &state,
+        FormPage::new("Your account was deleted")
+            .lead("Everything personal we held about you has been deleted.")
+            .link("/", "Back to the front page")
+            .render(&state, StatusCode::OK),
+    ))
+}
+
+// ---- password reset ----
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ResetRequest {
+    #[serde(default)]
+    email: String,
+}
+
+fn reset_request_form(email: &str) -> FormPage {
+    FormPage::new("Reset your password")
+        .lead("We will email you a link to choose a new password.")
+        .form(Form::new("/password/reset", "Email me a reset link").field(Field::email(email)))
+        .link("/login", "Back to log in")
+}
+
+async fn reset_request_page(State(state): State<AppState>) -> AppResult {
+    Ok(reset_request_form("").render(&state, StatusCode::OK))
+}
+
+async fn reset_request(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    PostForm(f): PostForm<ResetRequest>,
+) -> AppResult {
+    let ip = client_ip(&state, peer, &headers);
+    limit(&state, "reset", ip, None)?;
+    let email = match Email::parse(&f.email) {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok(reset_request_form(&f.email)
+                .error(e.to_string())
+                .render(&state, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+    };
+    let lower = email.lower();
+    limit(&state, "reset", ip, Some(&lower))?;
+    let found = store::find_member_by_email(state.db(), &lower).await?;
+    let name = pub_name(&state);
+    let now = now();
+    let mut tx = state.db().begin().await?;
+    let mail = match &found {
+        Some((m, _)) => {
+            let t = new_link_token(&mut tx, "reset", Some(m.id), &lower, "/account", RESET_SECS)
+                .await?;
+            OutgoingEmail {
+                to: m.email.clone(),
+                subject: format!("Reset your {name} password"),
+                text: format!(
+                    "Choose a new password with this link (it works once, for an hour):\n\n{}\n\n\
+                     If you did not ask for it, ignore this message.\n",
+                    link(&state, &format!("/password/reset/{t}"))
+                ),
+            }
+        }
+        None => OutgoingEmail {
+            to: email.to_string(),
+            subject: format!("Password reset request at {name}"),
+            text: "Someone asked to reset a password for this address, but no account uses it. \
+                   If this was not you, ignore this message.\n"
+                .to_string(),
+        },
+    };
+    store::queue_email(&mut tx, &mail, now).await?;
+    masthead_store::commit(tx).await?;
+    Ok(check_inbox(&state, "a password reset link"))
+}
+
+fn new_password_form(action: &str) -> FormPage {
+    FormPage::new("Choose a new password").form(Form::new(action, "Save my new password").field(
+        Field::password("New password", "new-password", true).hint("At least 8 characters."),
+    ))
+}
+
+async fn reset_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
+    if !live(&state, &token, "reset").await? {
+        return Ok(link_expired(&state));
+    }
+    Ok(new_password_form(&format!("/password/reset/{token}")).render(&state, StatusCode::OK))
+}
+
+async fn reset_use(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    PostForm(f): PostForm<PasswordForm>,
+) -> AppResult {
+    // Check the password first so a typo does not burn the link.
+    if let Err(e) = passwords::check_new(&f.password) {
+        return Ok(new_password_form(&format!("/password/reset/{token}"))
+            .error(e)
+            .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    let hash = state.passwords().hash(&f.password).await?;
+    let Some(used) = consume(&state, &token, "reset").await? else {
+        return Ok(link_expired(&state));
+    };
+    let Some(member_id) = used.member_id else {
+        return Ok(link_expired(&state));
+    };
+    let now = now();
+    let mut tx = state.db().begin().await?;
+    store::set_password(&mut tx, member_id, &hash, now).await?;
+    store::mark_verified(&mut tx, member_id, now).await?;
+    // A reset ends every other session, this browser's old one included.
+    store::delete_member_sessions(&mut tx, member_id, None).await?;
+    masthead_store::commit(tx).await?;
+    let mut viewer = viewer;
+    viewer.session = None;
+    sign_in(&state, &viewer, &headers, member_id, "/account").await
+}
+
+// ---- subscribe (billing fills this page) ----
+
+async fn subscribe_page(State(state): State<AppState>) -> AppResult {
+    let plans = masthead_store::offers::list_active_plans(state.db()).await?;
+    let mut page = FormPage::new("Subscribe").lead(
+        "Online payment is not switched on for this publication yet. These are the plans it offers:",
+    );
+    let prices: Vec<_> = plans.iter().map(|p| (p.price, p.interval)).collect();
+    if !prices.is_empty() {
+        page = page.lead(&masthead_core::billing::offer_line(&prices));
+    }
+    Ok(page
+        .link("/pages/about", "About this publication")
+        .render(&state, StatusCode::OK))
+}

@@ -1,0 +1,258 @@
+//! The staff identity, minimal: a set-password link printed by
+//! `masthead staff add`, a password log-in with its own cookie
+//! (`masthead_staff`) that the reader site recognises, and the newsroom's
+//! front door. The newsroom issue builds the staff web app on this.
+
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::AppResult;
+use crate::members::forms::{Field, Form, FormPage};
+use crate::members::tokens::{self, STAFF_COOKIE};
+use crate::members::{client_ip, limit, now, passwords, see_other, user_agent};
+use crate::site::Carries;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post, MethodRouter};
+use axum::Form as PostForm;
+use masthead_core::members::{Email, STAFF_SESSION};
+use masthead_store::members::{self as store, NewSession, NewToken};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+    use Carries::NoText;
+    vec![
+        ("/admin", get(home), NoText),
+        ("/admin/login", get(login_page).post(login), NoText),
+        ("/admin/logout", post(logout), NoText),
+        (
+            "/admin/set-password/{token}",
+            get(set_password_page).post(set_password),
+            NoText,
+        ),
+    ]
+}
+
+/// Set-password links printed by `masthead staff add` last a week.
+pub const SET_PASSWORD_SECS: i64 = 7 * 86_400;
+
+/// Creates a set-password token for a staff member; returns the link.
+pub async fn set_password_link(
+    state: &AppState,
+    staff_id: i64,
+    email: &str,
+) -> anyhow::Result<String> {
+    let (token, hash) = tokens::new_token();
+    let now = now();
+    let mut tx = state.db().begin().await?;
+    store::insert_token(
+        &mut tx,
+        &NewToken {
+            token_hash: &hash,
+            purpose: "staff_password",
+            member_id: None,
+            staff_id: Some(staff_id),
+            email,
+            return_to: "/admin",
+            expires_at: now + SET_PASSWORD_SECS,
+        },
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    Ok(state
+        .config()
+        .base_url
+        .join(&format!("/admin/set-password/{token}")))
+}
+
+fn staff_csrf(headers: &HeaderMap) -> String {
+    tokens::read_cookie(headers, STAFF_COOKIE)
+        .map(tokens::csrf_token)
+        .unwrap_or_default()
+}
+
+async fn home(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> AppResult {
+    let Some(s) = &viewer.staff else {
+        return Ok(see_other("/admin/login"));
+    };
+    let Some(staff) = &s.staff else {
+        return Ok(see_other("/admin/login"));
+    };
+    Ok(FormPage::new("Newsroom")
+        .lead(&format!("Signed in as {} ({}, {}).", staff.name, staff.email, staff.role))
+        .lead("On the reader site you see every article in full. The newsroom tools arrive here next.")
+        .form(Form::new("/admin/logout", "Log out").hidden("csrf", &staff_csrf(&headers)))
+        .link("/", "Go to the site")
+        .render(&state, StatusCode::OK))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn login_form(email: &str) -> FormPage {
+    FormPage::new("Newsroom log-in").form(
+        Form::new("/admin/login", "Log in")
+            .field(Field::email(email))
+            .field(Field::password("Password", "current-password", true)),
+    )
+}
+
+async fn login_page(State(state): State<AppState>) -> AppResult {
+    Ok(login_form("").render(&state, StatusCode::OK))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    PostForm(f): PostForm<LoginForm>,
+) -> AppResult {
+    let ip = client_ip(&state, peer, &headers);
+    limit(&state, "staff-login", ip, None)?;
+    let lower = Email::parse(&f.email)
+        .map(|e| e.lower())
+        .unwrap_or_default();
+    limit(&state, "staff-login", ip, Some(&lower))?;
+    let found = if lower.is_empty() {
+        None
+    } else {
+        store::find_staff_by_email(state.db(), &lower).await?
+    };
+    let stored = found.as_ref().and_then(|(_, h)| h.as_deref());
+    let ok = state.passwords().verify(&f.password, stored).await;
+    let Some((staff, _)) = found.filter(|_| ok) else {
+        return Ok(login_form(&f.email)
+            .error("That email address and password do not match.")
+            .render(&state, StatusCode::UNAUTHORIZED));
+    };
+    let now = now();
+    let (token, hash) = tokens::new_token();
+    let mut tx = state.db().begin().await?;
+    store::insert_session(
+        &mut tx,
+        &NewSession {
+            token_hash: &hash,
+            kind: "staff",
+            member_id: None,
+            staff_id: Some(staff.id),
+            user_agent: &user_agent(&headers),
+        },
+        now + STAFF_SESSION.absolute,
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    tracing::info!(staff = staff.id, "staff logged in");
+    let mut res = see_other("/admin");
+    set_staff_cookie(&state, &mut res, &token, STAFF_SESSION.absolute);
+    Ok(res)
+}
+
+fn set_staff_cookie(state: &AppState, res: &mut Response, token: &str, max_age: i64) {
+    let c = tokens::set_cookie(
+        STAFF_COOKIE,
+        token,
+        max_age,
+        state.config().base_url.is_https(),
+    );
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<CsrfForm>,
+) -> AppResult {
+    if let Some(s) = &viewer.staff {
+        let expected = staff_csrf(&headers);
+        if expected.is_empty() || expected != f.csrf {
+            return Err(crate::http::AppError::Forbidden(
+                "this form has expired; go back, reload the page and try again".into(),
+            ));
+        }
+        store::delete_session(state.db(), s.id).await?;
+    }
+    let mut res = see_other("/admin/login");
+    set_staff_cookie(&state, &mut res, "", 0);
+    Ok(res)
+}
+
+fn password_form(token: &str) -> FormPage {
+    FormPage::new("Choose your newsroom password").form(
+        Form::new(&format!("/admin/set-password/{token}"), "Save my password").field(
+            Field::password("New password", "new-password", true).hint("At least 8 characters."),
+        ),
+    )
+}
+
+fn expired(state: &AppState) -> Response {
+    FormPage::new("This link has expired")
+        .lead("Ask an administrator for a new set-password link (masthead staff add).")
+        .render(state, StatusCode::GONE)
+}
+
+async fn set_password_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
+    if !tokens::well_formed(&token)
+        || !store::token_is_live(
+            state.db(),
+            &tokens::hash_token(&token),
+            "staff_password",
+            now(),
+        )
+        .await?
+    {
+        return Ok(expired(&state));
+    }
+    Ok(password_form(&token).render(&state, StatusCode::OK))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    PostForm(f): PostForm<PasswordForm>,
+) -> AppResult {
+    if let Err(e) = passwords::check_new(&f.password) {
+        return Ok(password_form(&token)
+            .error(e)
+            .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    if !tokens::well_formed(&token) {
+        return Ok(expired(&state));
+    }
+    let hash = state.passwords().hash(&f.password).await?;
+    let now = now();
+    let mut tx = state.db().begin().await?;
+    let Some(used) =
+        store::consume_token(&mut tx, &tokens::hash_token(&token), "staff_password", now).await?
+    else {
+        return Ok(expired(&state));
+    };
+    let Some(staff_id) = used.staff_id else {
+        return Ok(expired(&state));
+    };
+    store::set_staff_password(&mut tx, staff_id, &hash, now).await?;
+    masthead_store::commit(tx).await?;
+    Ok(see_other("/admin/login"))
+}
