@@ -11,7 +11,7 @@ const STARTUP_TIMEOUT_MS = 60_000; // demo seeding takes a few seconds
 const STOP_TIMEOUT_MS = 10_000;
 
 /** Asks the kernel for a free port on 127.0.0.1. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -29,16 +29,20 @@ function freePort() {
  * always uses the fresh data directory. MASTHEAD_THEME_DIR is kept on
  * purpose: it lets template changes be tried without recompiling.
  */
-function serverEnv() {
+function serverEnv(extra) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('MASTHEAD_') || k === 'MASTHEAD_THEME_DIR') env[k] = v;
   }
   env.MASTHEAD_LOG = 'warn';
-  return env;
+  return { ...env, ...extra };
 }
 
-export async function startServer() {
+/**
+ * Options: `env`, extra environment for the server (e.g. MASTHEAD_SMTP_URL),
+ * applied after the MASTHEAD_* settings above were dropped.
+ */
+export async function startServer({ env = {} } = {}) {
   const bin = process.env.MASTHEAD_BIN;
   if (!bin) throw new Error('MASTHEAD_BIN is not set (tests/browser/run sets it)');
 
@@ -49,7 +53,7 @@ export async function startServer() {
     bin,
     ['--data-dir', dataDir, 'serve', '--demo', '--listen', `127.0.0.1:${port}`],
     // cwd is the data dir so that a ./masthead.toml in the repo is not read.
-    { cwd: dataDir, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: dataDir, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
   );
 
   // Keep the server's output, to show it if something goes wrong.

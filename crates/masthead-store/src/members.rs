@@ -796,8 +796,9 @@ pub async fn add_funnel_counts(db: &Db, rows: &[(i64, i64, i64, i64, i64)]) -> R
 /// Funnel totals for an article: (metered views, offers shown, sign-ups).
 pub async fn find_funnel_totals(db: &Db, article_id: i64) -> Result<(i64, i64, i64)> {
     let r = sqlx::query(
-        "SELECT COALESCE(SUM(metered_views), 0) AS v, COALESCE(SUM(offers_shown), 0) AS o, \
-         COALESCE(SUM(signups), 0) AS s FROM funnel_hourly WHERE article_id = $1",
+        "SELECT CAST(COALESCE(SUM(metered_views), 0) AS BIGINT) AS v, \
+         CAST(COALESCE(SUM(offers_shown), 0) AS BIGINT) AS o, \
+         CAST(COALESCE(SUM(signups), 0) AS BIGINT) AS s FROM funnel_hourly WHERE article_id = $1",
     )
     .bind(article_id)
     .fetch_one(db.pool())

@@ -398,7 +398,9 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
             "no-store"
         };
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
-    } else if reader_specific || h.contains_key(header::SET_COOKIE) {
+    } else if (reader_specific || h.contains_key(header::SET_COOKIE))
+        && h.get(header::CACHE_CONTROL) != Some(&HeaderValue::from_static("no-store"))
+    {
         h.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-cache"),

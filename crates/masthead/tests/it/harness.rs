@@ -387,3 +387,250 @@ macro_rules! both {
         }
     };
 }
+
+/// A reader's browser: a cookie jar over the app's client. POSTs carry
+/// the site's own `Origin`, as a browser's would.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub jar: std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Browser<'a> {
+        Browser {
+            app,
+            jar: Default::default(),
+        }
+    }
+
+    pub fn with_cookie(app: &'a TestApp, cookie: &str) -> Browser<'a> {
+        let mut b = Browser::new(app);
+        if let Some((k, v)) = cookie.split_once('=') {
+            b.jar.insert(k.to_string(), v.to_string());
+        }
+        b
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, res: &reqwest::Response) {
+        for v in res.headers().get_all("set-cookie") {
+            let s = v.to_str().unwrap_or_default();
+            let first = s.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = first.split_once('=') {
+                if v.is_empty() || s.contains("Max-Age=0") {
+                    self.jar.remove(k);
+                } else {
+                    self.jar.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> reqwest::Response {
+        self.get_with(path, &[]).await
+    }
+
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.app.client.get(self.app.url(path));
+        if !self.jar.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        self.keep(&res);
+        res
+    }
+
+    /// GET, asserting 200, returning the text.
+    pub async fn page(&mut self, path: &str) -> String {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "GET {path}: {}", &text[..text.len().min(400)]);
+        text
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_with(path, form, &[("origin", &self.app.base.clone())])
+            .await
+    }
+
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self.app.client.post(self.app.url(path)).form(form);
+        if !self.jar.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        self.keep(&res);
+        res
+    }
+
+    /// The session-bound form token shown on the account page.
+    pub async fn csrf(&mut self) -> String {
+        let html = self.page("/account").await;
+        html.split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// A signed-in member made directly in the store: returns the session
+/// cookie (`masthead_session=…`) and the member id.
+pub async fn member_session(app: &TestApp, email: &str, subscriber: bool) -> (String, i64) {
+    let db = app.state.db();
+    let now = jiff::Timestamp::now().as_second();
+    let id = masthead_store::members::ensure_member(db, email, &email.to_lowercase(), now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    if subscriber {
+        masthead_store::members::insert_grant(
+            db,
+            id,
+            "comp",
+            now - 10,
+            Some(now + 86_400),
+            "test",
+            now,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let cookie = session_for(app, "member", Some(id), None).await;
+    (cookie, id)
+}
+
+/// A staff member and their session cookie (`masthead_staff=…`).
+pub async fn staff_session(app: &TestApp, email: &str) -> String {
+    let db = app.state.db();
+    let now = jiff::Timestamp::now().as_second();
+    let id = masthead_store::members::insert_staff(
+        db,
+        email,
+        &email.to_lowercase(),
+        "Test Editor",
+        "editor",
+        now,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|| panic!("staff {email} exists"));
+    session_for(app, "staff", None, Some(id)).await
+}
+
+async fn session_for(
+    app: &TestApp,
+    kind: &str,
+    member_id: Option<i64>,
+    staff_id: Option<i64>,
+) -> String {
+    let (token, hash) = masthead::members::tokens::new_token();
+    let now = jiff::Timestamp::now().as_second();
+    let mut tx = app
+        .state
+        .db()
+        .begin()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    masthead_store::members::insert_session(
+        &mut tx,
+        &masthead_store::members::NewSession {
+            token_hash: &hash,
+            kind,
+            member_id,
+            staff_id,
+            user_agent: "test",
+        },
+        now + 86_400,
+        now,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    masthead_store::commit(tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let name = if kind == "staff" {
+        "masthead_staff"
+    } else {
+        "masthead_session"
+    };
+    format!("{name}={token}")
+}
+
+/// An anonymous meter cookie with these articles counted just now.
+pub fn meter_cookie(app: &TestApp, article_ids: &[i64]) -> String {
+    let now = jiff::Timestamp::now().as_second();
+    let mut m = masthead::access::meter::MeterState::default();
+    for id in article_ids {
+        m.count(*id, now, 30 * 86_400);
+    }
+    let value = m
+        .encode(&app.state.meter_keys())
+        .unwrap_or_else(|| panic!("no meter key"));
+    format!("masthead_meter={value}")
+}
+
+/// The id of an article by slug.
+pub async fn article_id(app: &TestApp, slug: &str) -> i64 {
+    masthead_store::content::find_article(app.state.db(), slug, i64::MAX / 2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no article {slug}"))
+        .id
+}
+
+/// Messages the app wrote to its outbox (no SMTP configured): (file
+/// name, content), oldest first. Runs due jobs first.
+pub async fn outbox(app: &TestApp) -> Vec<String> {
+    app.run_jobs().await;
+    let dir = app.state.config().data_dir.join("outbox");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|f| decode_qp(&std::fs::read_to_string(f).unwrap_or_default()))
+        .collect()
+}
+
+/// Undoes quoted-printable soft line breaks and `=3D` so links can be read.
+pub fn decode_qp(s: &str) -> String {
+    s.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// The first link in `text` whose path starts with `prefix`.
+pub fn find_link(text: &str, prefix: &str) -> Option<String> {
+    let at = text.find(prefix)?;
+    let rest = &text[at..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}

@@ -67,12 +67,23 @@ both!(Fixture::Demo, async fn gzip_and_brotli_are_negotiated_with_their_own_etag
 });
 
 both!(Fixture::Demo, async fn cache_control_is_public_only_for_the_same_response_for_everyone(app) {
-    let anon = app.get(ARTICLE).await;
-    assert_eq!(anon.headers()["cache-control"], "public, max-age=60");
-    let reader = get_with(&app, ARTICLE, &[("cookie", "masthead_session=abc")]).await;
-    assert_eq!(reader.headers()["cache-control"], "private, no-cache");
-    let other_cookie = get_with(&app, ARTICLE, &[("cookie", "theme=dark")]).await;
-    assert_eq!(other_cookie.headers()["cache-control"], "public, max-age=60");
+    // A free article, and a subscriber-only preview, are the same bytes for
+    // every anonymous reader without a meter cookie: shared caches may keep them.
+    for path in ["/central-library-sunday-hours-return", "/bus-redesign-winners-and-losers"] {
+        let anon = app.get(path).await;
+        assert_eq!(anon.headers()["cache-control"], "public, max-age=60", "{path}");
+        assert!(anon.headers().get("set-cookie").is_none());
+        let reader = get_with(&app, path, &[("cookie", "masthead_session=abc")]).await;
+        assert_eq!(reader.headers()["cache-control"], "private, no-cache");
+        let other_cookie = get_with(&app, path, &[("cookie", "theme=dark")]).await;
+        assert_eq!(other_cookie.headers()["cache-control"], "public, max-age=60");
+    }
+    // A metered article spends the meter: it sets the cookie, so it is
+    // private even for a reader who had none (a shared cache would hand
+    // out full text without ever counting).
+    let metered = app.get(ARTICLE).await;
+    assert_eq!(metered.headers()["cache-control"], "private, no-cache");
+    assert!(metered.headers()["set-cookie"].to_str().unwrap_or_default().starts_with("masthead_meter="));
     let missing = app.get("/no-such-article").await;
     assert_eq!(missing.headers()["cache-control"], "no-store");
 });

@@ -5,6 +5,8 @@
 
 mod harness;
 
+mod access;
+mod accounts;
 mod http;
 mod import;
 mod jobs;

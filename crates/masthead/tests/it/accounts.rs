@@ -1,0 +1,293 @@
+//! Reader accounts and staff log-in over real HTTP, with email through a
+//! real SMTP server on loopback (Python's aiosmtpd).
+
+use crate::both;
+use crate::harness::{decode_qp, find_link, member_session, outbox, Browser, Fixture, TestApp};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// aiosmtpd on a free loopback port, storing messages in a maildir.
+struct Smtp {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Smtp {
+    async fn start() -> Smtp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir.path().join("mail"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting python3 -m aiosmtpd (pip install aiosmtpd): {e}"));
+        let mut smtp = Smtp { child, port, dir };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return smtp;
+            }
+            if let Ok(Some(status)) = smtp.child.try_wait() {
+                panic!("aiosmtpd exited ({status}); is it installed? pip install aiosmtpd");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("aiosmtpd did not start on port {}", smtp.port);
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits for a message to `to` and returns it.
+    async fn message_to(&self, app: &TestApp, to: &str) -> String {
+        let new: PathBuf = self.dir.path().join("mail").join("new");
+        for _ in 0..100 {
+            app.run_jobs().await;
+            if let Ok(rd) = std::fs::read_dir(&new) {
+                for e in rd.flatten() {
+                    let text = decode_qp(&std::fs::read_to_string(e.path()).unwrap_or_default());
+                    if text.contains(&format!("To: {to}")) {
+                        let _ = std::fs::remove_file(e.path());
+                        return text;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no message to {to} arrived");
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn spawn_with_smtp(backend: crate::harness::Backend, smtp: &Smtp) -> TestApp {
+    let url = smtp.url();
+    TestApp::spawn_with(backend, Fixture::Demo, move |c| {
+        c.smtp_url = Some(masthead::config::Secret::new(url));
+        c.mail_from = Some("The Ledger <news@ledger.example>".into());
+    })
+    .await
+}
+
+async fn magic_link_flow(backend: crate::harness::Backend) {
+    let smtp = Smtp::start().await;
+    let app = spawn_with_smtp(backend, &smtp).await;
+    let (_, _) = member_session(&app, "linker@example.org", false).await;
+    let mut b = Browser::new(&app);
+    let res = b
+        .post(
+            "/login",
+            &[
+                ("email", "linker@example.org"),
+                ("action", "link"),
+                ("return_to", "/topics"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.text().await.unwrap().contains("Check your email"));
+    let mail = smtp.message_to(&app, "linker@example.org").await;
+    assert!(
+        mail.contains("The Ledger") && mail.contains("<news@ledger.example>"),
+        "{mail}"
+    );
+    let link = find_link(&mail, &app.url("/login/link/")).expect("a log-in link");
+    let path = link.trim_start_matches(&app.base).to_string();
+    // Opening the link (as a mail scanner would) does not use it.
+    for _ in 0..2 {
+        let page = b.page(&path).await;
+        assert!(page.contains("Log me in") && page.contains("method=\"post\""));
+    }
+    let res = b.post(&path, &[]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "/topics");
+    let account = b.page("/account").await;
+    assert!(
+        account.contains("linker@example.org"),
+        "following the link verified the address"
+    );
+    // Single use.
+    let mut other = Browser::new(&app);
+    let again = other.post(&path, &[]).await;
+    assert_eq!(again.status().as_u16(), 410);
+    assert!(!other.jar.contains_key("masthead_session"));
+    // The job kept no copy of the link.
+    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'email'")
+        .fetch_all(app.state.db().pool())
+        .await
+        .unwrap();
+    assert!(
+        payloads.iter().all(|p| !p.contains("/login/link/")),
+        "{payloads:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_magic_link_from_a_real_smtp_server_logs_in_once_sqlite() {
+    magic_link_flow(crate::harness::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_magic_link_from_a_real_smtp_server_logs_in_once_postgres() {
+    magic_link_flow(crate::harness::Backend::Postgres).await;
+}
+
+both!(Fixture::Demo, async fn password_log_in_rotates_the_session_and_log_out_ends_it(app) {
+    let mut b = Browser::new(&app);
+    let res = b.post("/signup", &[("email", "pw@example.org"), ("password", "a good long password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let first = b.jar["masthead_session"].clone();
+    // Verify by the emailed link.
+    let mail = outbox(&app).await.into_iter().find(|m| m.contains("To: pw@example.org")).unwrap();
+    let verify = find_link(&mail, &app.url("/account/verify/")).unwrap();
+    let res = b.post(verify.trim_start_matches(&app.base), &[]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(b.page("/account").await.contains("pw@example.org"));
+    // A wrong password is a clear 401; the right one opens a new session id.
+    let res = b.post("/login", &[("email", "pw@example.org"), ("password", "not the password")]).await;
+    assert_eq!(res.status().as_u16(), 401);
+    assert!(res.text().await.unwrap().contains("do not match"));
+    let res = b.post("/login", &[("email", "PW@example.org"), ("password", "a good long password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let second = b.jar["masthead_session"].clone();
+    assert_ne!(first, second, "log-in rotates the session id");
+    let mut old = Browser::with_cookie(&app, &format!("masthead_session={first}"));
+    let res = old.get("/account").await;
+    assert_eq!(res.status().as_u16(), 303, "the pre-login session is gone");
+    // Log out ends the session on the server, not just in the browser.
+    let csrf = b.csrf().await;
+    let res = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(!b.jar.contains_key("masthead_session"));
+    let mut replay = Browser::with_cookie(&app, &format!("masthead_session={second}"));
+    assert_eq!(replay.get("/account").await.status().as_u16(), 303);
+    // A forged session cookie is simply anonymous.
+    let mut forged = Browser::with_cookie(&app, "masthead_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(forged.get("/account").await.status().as_u16(), 303);
+});
+
+both!(Fixture::Demo, async fn password_reset_ends_every_other_session(app) {
+    let mut a = Browser::new(&app);
+    a.post("/signup", &[("email", "reset@example.org"), ("password", "first password 1")]).await;
+    let mut b = Browser::new(&app);
+    let res = b.post("/login", &[("email", "reset@example.org"), ("password", "first password 1")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let res = b.post("/password/reset", &[("email", "reset@example.org")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let mail = outbox(&app).await.into_iter().rev().find(|m| m.contains("Reset your")).unwrap();
+    let link = find_link(&mail, &app.url("/password/reset/")).unwrap();
+    let path = link.trim_start_matches(&app.base).to_string();
+    let res = b.post(&path, &[("password", "short")]).await;
+    assert_eq!(res.status().as_u16(), 422, "a bad password does not burn the link");
+    let res = b.post(&path, &[("password", "second password 2")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(b.page("/account").await.contains("reset@example.org"));
+    assert_eq!(a.get("/account").await.status().as_u16(), 303, "the other session ended");
+    let mut c = Browser::new(&app);
+    let res = c.post("/login", &[("email", "reset@example.org"), ("password", "second password 2")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(b.post(&path, &[("password", "third password 3")]).await.status().as_u16(), 410);
+});
+
+both!(Fixture::Demo, async fn export_and_deletion_need_a_recent_log_in(app) {
+    let mut b = Browser::new(&app);
+    b.post("/signup", &[("email", "gdpr@example.org"), ("password", "export password")]).await;
+    let res = b.post("/login", &[("email", "gdpr@example.org"), ("password", "export password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let id = masthead_store::members::find_member_by_email(app.state.db(), "gdpr@example.org").await.unwrap().unwrap().0.id;
+    // Unverified: no account data, no export.
+    let csrf = b.csrf().await;
+    let res = b.post("/account/export", &[("csrf", &csrf)]).await;
+    assert_eq!(res.headers()["location"], "/account");
+    let mut tx = app.state.db().begin().await.unwrap();
+    masthead_store::members::mark_verified(&mut tx, id, 1).await.unwrap();
+    masthead_store::commit(tx).await.unwrap();
+    let res = b.post("/account/export", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let data: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(data["member"]["email"], "gdpr@example.org");
+    // A log-in long ago is not recent enough.
+    sqlx::query("UPDATE sessions SET authenticated_at = 1 WHERE member_id = $1")
+        .bind(id).execute(app.state.db().pool()).await.unwrap();
+    let res = b.post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")]).await;
+    assert_eq!(res.headers()["location"], "/account/reauth");
+    let res = b.post("/account/reauth", &[("csrf", &csrf), ("password", "wrong one")]).await;
+    assert_eq!(res.status().as_u16(), 401);
+    let res = b.post("/account/reauth", &[("csrf", &csrf), ("password", "export password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let res = b.post("/account/delete", &[("csrf", &csrf), ("confirm", "nope")]).await;
+    assert_eq!(res.status().as_u16(), 422);
+    let res = b.post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(!b.jar.contains_key("masthead_session"));
+    assert!(masthead_store::members::find_member(app.state.db(), id).await.unwrap().is_none());
+    for table in ["sessions", "consents", "grants", "auth_tokens"] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE member_id = $1"))
+            .bind(id).fetch_one(app.state.db().pool()).await.unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+});
+
+both!(Fixture::Demo, async fn change_of_email_is_confirmed_by_the_new_address(app) {
+    let (cookie, id) = member_session(&app, "old@example.org", false).await;
+    let mut tx = app.state.db().begin().await.unwrap();
+    masthead_store::members::mark_verified(&mut tx, id, 1).await.unwrap();
+    masthead_store::commit(tx).await.unwrap();
+    let mut b = Browser::with_cookie(&app, &cookie);
+    let csrf = b.csrf().await;
+    let res = b.post("/account/email", &[("csrf", &csrf), ("email", "new@example.org")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let mails = outbox(&app).await;
+    assert!(mails.iter().any(|m| m.contains("To: old@example.org") && m.contains("change of email was requested")));
+    let confirm = mails.iter().find(|m| m.contains("To: new@example.org")).unwrap();
+    let link = find_link(confirm, &app.url("/account/email/")).unwrap();
+    let res = b.post(link.trim_start_matches(&app.base), &[]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(b.page("/account").await.contains("new@example.org"));
+    assert!(outbox(&app).await.iter().any(|m| m.contains("To: old@example.org") && m.contains("is now new@example.org")));
+});
+
+both!(Fixture::Demo, async fn staff_set_a_password_log_in_and_read_everything(app) {
+    let now = jiff::Timestamp::now().as_second();
+    let id = masthead_store::members::insert_staff(app.state.db(), "ed@example.org", "ed@example.org", "Ed", "editor", now)
+        .await.unwrap().unwrap();
+    let link = masthead::staff::set_password_link(&app.state, id, "ed@example.org").await.unwrap();
+    let path = link.trim_start_matches(&app.base).to_string();
+    let mut b = Browser::new(&app);
+    assert!(b.page(&path).await.contains("Choose your newsroom password"));
+    let res = b.post(&path, &[("password", "newsroom password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(b.post(&path, &[("password", "again password")]).await.status().as_u16(), 410);
+    let res = b.post("/admin/login", &[("email", "ed@example.org"), ("password", "wrong password")]).await;
+    assert_eq!(res.status().as_u16(), 401);
+    let res = b.post("/admin/login", &[("email", "ed@example.org"), ("password", "newsroom password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(b.jar.contains_key("masthead_staff"));
+    assert!(b.page("/admin").await.contains("Signed in as Ed"));
+    let sub = b.page("/bus-redesign-winners-and-losers").await;
+    assert!(!sub.contains("class=\"offer\""), "staff see everything");
+});
