@@ -9,12 +9,14 @@
 //! If-None-Match, with and without gzip and brotli; bodies are decoded and
 //! unescaped before searching.
 //!
-//! Foundation scope: every published article is served in full (the access
-//! issue adds the meter, grants and reader kinds to the matrix); drafts and
-//! scheduled articles must be absent everywhere.
+//! Readers: a fresh anonymous reader, anonymous within and past the meter,
+//! a member within and past the member meter, a subscriber and staff.
+//! Sentinels sit past the preview of a metered, a registered and a
+//! subscriber-only article, and in a draft and a scheduled one; each must
+//! appear exactly where that reader is entitled to it.
 
 use crate::both;
-use crate::harness::{Fixture, TestApp};
+use crate::harness::{self, Fixture, TestApp};
 use masthead::site::Carries;
 use masthead_core::content::{AccessLevel, ArticleStatus, ContentType, Slug};
 use masthead_store::content::NewArticle;
@@ -23,9 +25,13 @@ use std::io::Read;
 const DRAFT: &str = "SentinelDraft7Q2";
 const SCHEDULED: &str = "SentinelScheduled5K9";
 const GATED: &str = "SentinelGated3X8";
+const GATED_R: &str = "SentinelRegistered6T1";
+const GATED_S: &str = "SentinelSubscribers4W7";
+const SENTINELS: [&str; 5] = [DRAFT, SCHEDULED, GATED, GATED_R, GATED_S];
 
 fn planted(
     slug: &str,
+    level: AccessLevel,
     status: ArticleStatus,
     at: Option<i64>,
     sentinel: &str,
@@ -46,7 +52,7 @@ fn planted(
         standfirst: format!("Standfirst {mark}Stand"),
         dateline: "PORT ALDER".into(),
         content_type: ContentType::News,
-        access_level: AccessLevel::Metered,
+        access_level: level,
         preview_blocks: None,
         status,
         published_at: at,
@@ -68,6 +74,8 @@ fn expand(pattern: &str) -> Vec<String> {
         "planted-draft",
         "planted-scheduled",
         "planted-published",
+        "planted-registered",
+        "planted-subscribers",
         "council-approves-harbour-seawall-plan",
     ];
     match pattern {
@@ -82,10 +90,19 @@ fn expand(pattern: &str) -> Vec<String> {
             .collect(),
         "/pages/{slug}" => vec!["/pages/terms".into(), "/pages/about".into()],
         "/sitemaps/{part}" => vec!["/sitemaps/articles-1.xml".into()],
-        "/search" => [DRAFT, SCHEDULED, GATED, "Headline", "Paragraph", "planted"]
-            .iter()
-            .map(|q| format!("/search?q={q}"))
-            .collect(),
+        "/search" => [
+            DRAFT,
+            SCHEDULED,
+            GATED,
+            GATED_R,
+            GATED_S,
+            "Headline",
+            "Paragraph",
+            "planted",
+        ]
+        .iter()
+        .map(|q| format!("/search?q={q}"))
+        .collect(),
         "/" => vec!["/".into(), "/?page=2".into()],
         other => vec![other.to_string()],
     }
@@ -124,10 +141,14 @@ fn decode(encoding: Option<&str>, bytes: &[u8]) -> String {
 async fn get(
     client: &reqwest::Client,
     url: &str,
+    cookie: &str,
     encoding: Option<&str>,
     if_none_match: Option<&str>,
 ) -> (Option<String>, String) {
     let mut req = client.get(url);
+    if !cookie.is_empty() {
+        req = req.header("cookie", cookie);
+    }
     if let Some(e) = encoding {
         req = req.header("accept-encoding", e);
     }
@@ -147,18 +168,27 @@ async fn get(
 }
 
 /// Every variant of a request to `path`; returns (what was asked, decoded body).
-async fn fetch_all(base: &str, client: &reqwest::Client, path: &str) -> Vec<(String, String)> {
+async fn fetch_all(
+    base: &str,
+    client: &reqwest::Client,
+    cookie: &str,
+    path: &str,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let url = format!("{base}{path}");
     for encoding in [None, Some("gzip"), Some("br"), Some("gzip, br")] {
-        let (etag, body) = get(client, &url, encoding, None).await;
+        let (etag, body) = get(client, &url, cookie, encoding, None).await;
         out.push((format!("GET {path} {encoding:?}"), body));
         if let Some(tag) = etag {
-            let (_, body) = get(client, &url, encoding, Some(&tag)).await;
+            let (_, body) = get(client, &url, cookie, encoding, Some(&tag)).await;
             out.push((format!("GET {path} {encoding:?} if-none-match"), body));
         }
     }
-    let head = client.head(&url).send().await.unwrap();
+    let mut head = client.head(&url);
+    if !cookie.is_empty() {
+        head = head.header("cookie", cookie);
+    }
+    let head = head.send().await.unwrap();
     let headers = format!("{:?}", head.headers());
     let body = head.bytes().await.unwrap();
     out.push((
@@ -188,7 +218,7 @@ fn leaks(responses: &[(String, String)], allowed: impl Fn(&str, &str) -> bool) -
                 body = body.replace(&echo, "");
             }
         }
-        for sentinel in [DRAFT, SCHEDULED, GATED] {
+        for sentinel in SENTINELS {
             if body.contains(sentinel) && !allowed(asked, sentinel) {
                 found.push(format!("{sentinel} in {asked}"));
             }
@@ -211,6 +241,7 @@ async fn plant(app: &TestApp) {
     for a in [
         planted(
             "planted-draft",
+            AccessLevel::Metered,
             ArticleStatus::Draft,
             None,
             DRAFT,
@@ -219,6 +250,7 @@ async fn plant(app: &TestApp) {
         ),
         planted(
             "planted-scheduled",
+            AccessLevel::Metered,
             ArticleStatus::Scheduled,
             Some(now + 86_400),
             SCHEDULED,
@@ -227,9 +259,28 @@ async fn plant(app: &TestApp) {
         ),
         planted(
             "planted-published",
+            AccessLevel::Metered,
             ArticleStatus::Published,
             Some(now - 60),
             GATED,
+            topic,
+            author,
+        ),
+        planted(
+            "planted-registered",
+            AccessLevel::Registered,
+            ArticleStatus::Published,
+            Some(now - 60),
+            GATED_R,
+            topic,
+            author,
+        ),
+        planted(
+            "planted-subscribers",
+            AccessLevel::Subscribers,
+            ArticleStatus::Published,
+            Some(now - 60),
+            GATED_S,
             topic,
             author,
         ),
@@ -241,32 +292,128 @@ async fn plant(app: &TestApp) {
     app.state.refresh_counters().await.unwrap();
 }
 
-both!(Fixture::Demo, async fn unpublished_text_never_leaves_the_server_on_any_route(app) {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Fresh,
+    AnonWithin,
+    AnonPast,
+    MemberWithin,
+    MemberPast,
+    Subscriber,
+    Staff,
+}
+
+/// Where `who` may see `sentinel`: on the article's own page, or on any
+/// text route (feeds and the rest never spend a meter).
+fn entitled(who: Who, sentinel: &str, on_its_page: bool) -> bool {
+    use Who::*;
+    match sentinel {
+        GATED if on_its_page => {
+            matches!(who, Fresh | AnonWithin | MemberWithin | Subscriber | Staff)
+        }
+        GATED => matches!(who, Subscriber | Staff),
+        GATED_R => matches!(who, MemberWithin | MemberPast | Subscriber | Staff),
+        GATED_S => matches!(who, Subscriber | Staff),
+        _ => false, // drafts and scheduled articles: nobody, on any reader route
+    }
+}
+
+fn page_of(sentinel: &str) -> &'static str {
+    match sentinel {
+        GATED => " /planted-published ",
+        GATED_R => " /planted-registered ",
+        GATED_S => " /planted-subscribers ",
+        _ => " /planted-nothing ",
+    }
+}
+
+async fn cookie_for(app: &TestApp, who: Who) -> String {
+    let db = app.state.db();
+    let demo = [
+        "council-approves-harbour-seawall-plan",
+        "bus-network-redesign-approved",
+        "falling-enrolment-smallest-schools",
+        "ferry-reliability-report",
+        "island-ferry-fares-rise-january",
+    ];
+    let mut ids = Vec::new();
+    for slug in demo {
+        ids.push(harness::article_id(app, slug).await);
+    }
+    match who {
+        Who::Fresh => String::new(),
+        Who::AnonWithin => harness::meter_cookie(app, &ids[..1]),
+        Who::AnonPast => harness::meter_cookie(app, &ids[..2]),
+        Who::MemberWithin => {
+            harness::member_session(app, "within@example.org", false)
+                .await
+                .0
+        }
+        Who::MemberPast => {
+            let (cookie, id) = harness::member_session(app, "past@example.org", false).await;
+            let now = jiff::Timestamp::now().as_second();
+            for a in &ids {
+                masthead_store::members::count_view(db, &format!("m{id}"), *a, now, now - 86_400)
+                    .await
+                    .unwrap();
+            }
+            cookie
+        }
+        Who::Subscriber => {
+            harness::member_session(app, "paid@example.org", true)
+                .await
+                .0
+        }
+        Who::Staff => harness::staff_session(app, "desk@example.org").await,
+    }
+}
+
+both!(Fixture::Demo, async fn gated_text_reaches_only_entitled_readers_on_every_route(app) {
     plant(&app).await;
-    let mut responses = Vec::new();
     let mut text_routes = 0;
+    let mut paths = Vec::new();
     for (pattern, _, carries) in masthead::site::routes() {
         if carries == Carries::NoText {
             continue;
         }
         text_routes += 1;
-        for path in expand(pattern) {
-            responses.extend(fetch_all(&app.base, &app.client, &path).await);
-        }
+        paths.extend(expand(pattern));
     }
     assert!(text_routes >= 15, "every text route is covered ({text_routes})");
-    // Foundation: the published article is in full on its page and in the
-    // feeds (the access issue narrows this to entitled readers).
-    let allowed = |asked: &str, sentinel: &str| {
-        sentinel == GATED
-            && (asked.contains(" /planted-published ")
-                || asked.contains("rss.xml")
-                || asked.contains("atom.xml"))
-    };
-    let found = leaks(&responses, allowed);
-    assert!(found.is_empty(), "leaks:\n{}", found.join("\n"));
-    // And the suite looked where it should: the gated sentinel is on the page.
-    assert!(responses.iter().any(|(a, b)| a.starts_with("GET /planted-published None") && b.contains(GATED)));
+    for who in [
+        Who::Fresh,
+        Who::AnonWithin,
+        Who::AnonPast,
+        Who::MemberWithin,
+        Who::MemberPast,
+        Who::Subscriber,
+        Who::Staff,
+    ] {
+        let cookie = cookie_for(&app, who).await;
+        let mut responses = Vec::new();
+        for path in &paths {
+            responses.extend(fetch_all(&app.base, &app.client, &cookie, path).await);
+        }
+        let allowed = |asked: &str, sentinel: &str| {
+            let own_page = asked.contains(page_of(sentinel));
+            entitled(who, sentinel, own_page)
+        };
+        let found = leaks(&responses, allowed);
+        assert!(found.is_empty(), "{who:?} leaks:\n{}", found.join("\n"));
+        // And the suite looked where it should: each sentinel the reader is
+        // entitled to is on its page.
+        for sentinel in [GATED, GATED_R, GATED_S] {
+            let shown = responses.iter().any(|(a, b)| {
+                a.starts_with(&format!("GET{}None", page_of(sentinel))) && b.contains(sentinel)
+            });
+            assert_eq!(shown, entitled(who, sentinel, true), "{who:?} {sentinel} on its page");
+        }
+        // Subscribers and staff get full text in feeds; nobody else does.
+        let in_feed = responses
+            .iter()
+            .any(|(a, b)| a.contains("/feeds/rss.xml") && b.contains(GATED_S));
+        assert_eq!(in_feed, matches!(who, Who::Subscriber | Who::Staff), "{who:?} feed");
+    }
 });
 
 /// A route that leaks on purpose must be caught by the same scan.
@@ -307,7 +454,7 @@ async fn the_leak_suite_fails_when_a_route_leaks() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, leaky).await });
-    let responses = fetch_all(&base, &app.client, "/leaky").await;
+    let responses = fetch_all(&base, &app.client, "", "/leaky").await;
     let found = leaks(&responses, |_, _| false);
     assert!(
         found.iter().any(|l| l.starts_with(DRAFT)),
