@@ -200,7 +200,7 @@ fn spawn_refresher(state: AppState, mut shutdown: tokio::sync::watch::Receiver<b
                         tracing::warn!(error = %format!("{e:#}"), "refreshing caches failed");
                     }
                     seconds += 1;
-                    if seconds % 60 == 0 {
+                    if seconds.is_multiple_of(60) {
                         if let Err(e) = state.funnel().flush(state.db()).await {
                             tracing::warn!(error = %format!("{e:#}"), "flushing funnel counts failed");
                         }
