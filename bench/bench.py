@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 SEARCH_QUERIES = [
@@ -75,8 +76,10 @@ def parse_wrk(out):
     }
 
 
-def wrk(url, seconds, connections=64, paths_file=None, lua=None):
+def wrk(url, seconds, connections=64, paths_file=None, lua=None, headers=()):
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
     env = dict(os.environ)
     if paths_file:
         cmd += ["-s", lua]
@@ -206,6 +209,90 @@ def part_throughput(binary, work, warm, secs):
     print()
 
 
+METERED = "/council-approves-harbour-seawall-plan"
+OTHER_METERED = "/bus-network-redesign-approved"
+
+
+def fetch(url, cookie=None, data=None, origin=None):
+    """One request without following redirects: (status, headers, body)."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    req = urllib.request.Request(url, data=data)
+    if cookie:
+        req.add_header("Cookie", cookie)
+    if origin:
+        req.add_header("Origin", origin)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def set_cookie(headers, name):
+    for v in headers.get_all("Set-Cookie") or []:
+        if v.startswith(name + "="):
+            return v.split(";", 1)[0]
+    raise SystemExit(f"no {name} cookie in the response")
+
+
+def part_access(binary, work, warm, secs):
+    """The metered article for readers with state: each scenario beside
+    nginx serving the very bytes that scenario gets, in this run."""
+    data = os.path.join(work, "demo-data")
+    print("== Paywall: metered article views by reader state vs nginx (wrk -t2 -c64) ==")
+    m = Masthead(binary, data)
+    wait_http(m.base + METERED, 30)
+    # An anonymous reader who has read this article (a re-read: no new count).
+    st, h, _ = fetch(m.base + METERED)
+    reread = set_cookie(h, "masthead_meter")
+    # One who has read another article: every view of this one is newly
+    # counted and answered with an updated cookie.
+    st, h, _ = fetch(m.base + OTHER_METERED)
+    newly = set_cookie(h, "masthead_meter")
+    # A member signed up from the offer box, who has read the article once.
+    st, h, _ = fetch(m.base + "/signup", data=b"email=bench.member%40example.org&return_to=%2F",
+                     origin=m.base)
+    if st != 303:
+        raise SystemExit(f"sign-up answered {st}")
+    member = set_cookie(h, "masthead_session")
+    fetch(m.base + METERED, cookie=member)
+    scenarios = [
+        ("anonymous, re-read", reread, 0.6),
+        ("anonymous, newly counted", newly, 0.6),
+        ("member", member, 0.5),
+    ]
+    rows = []
+    try:
+        for name, cookie, target in scenarios:
+            st, h, body = fetch(m.base + METERED, cookie=cookie)
+            if st != 200 or b'class="offer"' in body:
+                raise SystemExit(f"{name}: expected the full article, got {st}")
+            ng, ng_url = nginx_serving(body, work)
+            try:
+                wrk(m.base + METERED, warm, headers=[f"Cookie: {cookie}"])
+                mh = wrk(m.base + METERED, secs, headers=[f"Cookie: {cookie}"])
+                wrk(ng_url, warm)
+                nx = wrk(ng_url, secs)
+            finally:
+                ng.terminate()
+                ng.wait()
+            rows.append((name, mh, nx, target))
+        mem = rss_mb(m.proc.pid)
+    finally:
+        m.stop()
+    print(f"page: {METERED}, {warm}s warm-up, {secs}s measured per side")
+    print(f"{'reader':26} {'req/s':>9} {'p99 ms':>8} {'nginx req/s':>12} {'nginx p99':>10} {'ratio':>7} {'target':>7}")
+    for name, mh, nx, target in rows:
+        ratio = mh["rps"] / nx["rps"]
+        print(f"{name:26} {mh['rps']:>9.0f} {mh['p99']:>8.2f} {nx['rps']:>12.0f} {nx['p99']:>10.2f} "
+              f"{ratio:>6.2f}x {'>= ' + str(target):>7}")
+    print(f"masthead resident memory after the load: {mem:.1f} MB")
+    print()
+
+
 def pg_admin():
     return os.environ.get("MASTHEAD_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 
@@ -295,9 +382,11 @@ def main():
     try:
         if args.smoke:
             part_throughput(binary, work, warm=1, secs=2)
+            part_access(binary, work, warm=1, secs=2)
             part_scale(binary, work, (50, 200), 1, args.backends.split(","))
         else:
             part_throughput(binary, work, warm=5, secs=20)
+            part_access(binary, work, warm=3, secs=10)
             if not args.skip_scale:
                 part_scale(binary, work, (1000, 100000), 10, args.backends.split(","))
     finally:
