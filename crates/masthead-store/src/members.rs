@@ -426,36 +426,36 @@ pub async fn unlock_article(tx: &mut Tx, session_id: i64, article_id: i64, now: 
     Ok(())
 }
 
-/// The signed-in meter for one article view: whether the session unlocked
-/// the article, and the ids counted since `since`.
-pub async fn find_meter(
-    db: &Db,
-    session_id: i64,
-    reader: &str,
-    article_id: i64,
-    since: i64,
-) -> Result<(bool, Vec<i64>)> {
+/// The signed-in meter of a session: the articles it unlocked, and the
+/// (article, counted at) views of its reader since `since`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberMeter {
+    pub unlocked: Vec<i64>,
+    pub counted: Vec<(i64, i64)>,
+}
+
+pub async fn find_meter(db: &Db, session_id: i64, reader: &str, since: i64) -> Result<MemberMeter> {
     let rows = sqlx::query(
-        "SELECT article_id, 0 AS unlock FROM meter_views WHERE reader = $1 AND counted_at > $2 \
-         UNION ALL SELECT article_id, 1 AS unlock FROM session_unlocks \
-         WHERE session_id = $3 AND article_id = $4",
+        "SELECT article_id, counted_at AS at, 0 AS unlock FROM meter_views \
+         WHERE reader = $1 AND counted_at > $2 \
+         UNION ALL SELECT article_id, created_at AS at, 1 AS unlock FROM session_unlocks \
+         WHERE session_id = $3",
     )
     .bind(reader)
     .bind(since)
     .bind(session_id)
-    .bind(article_id)
     .fetch_all(db.pool())
     .await?;
-    let mut unlocked = false;
-    let mut counted = Vec::with_capacity(rows.len());
+    let mut m = MemberMeter::default();
     for r in rows {
+        let id: i64 = r.try_get("article_id")?;
         if r.try_get::<i64, _>("unlock")? == 1 {
-            unlocked = true;
+            m.unlocked.push(id);
         } else {
-            counted.push(r.try_get("article_id")?);
+            m.counted.push((id, r.try_get("at")?));
         }
     }
-    Ok((unlocked, counted))
+    Ok(m)
 }
 
 /// Counts a metered view (a row older than the window starts afresh).

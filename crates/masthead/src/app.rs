@@ -35,6 +35,7 @@ struct Inner {
     passwords: Passwords,
     limiter: RateLimiter,
     funnel: Funnel,
+    sessions: crate::access::reader::SessionCache,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -108,6 +109,7 @@ impl AppState {
             passwords: Passwords::new(2),
             limiter: RateLimiter::default(),
             funnel: Funnel::default(),
+            sessions: Default::default(),
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -145,6 +147,9 @@ impl AppState {
     }
     pub fn limiter(&self) -> &RateLimiter {
         &self.0.limiter
+    }
+    pub fn sessions(&self) -> &crate::access::reader::SessionCache {
+        &self.0.sessions
     }
     pub fn funnel(&self) -> &Funnel {
         &self.0.funnel

@@ -187,6 +187,7 @@ async fn logout(
             ));
         }
         store::delete_session(state.db(), s.id).await?;
+        state.sessions().clear();
     }
     let mut res = see_other("/admin/login");
     set_staff_cookie(&state, &mut res, "", 0);
@@ -254,5 +255,6 @@ async fn set_password(
     };
     store::set_staff_password(&mut tx, staff_id, &hash, now).await?;
     masthead_store::commit(tx).await?;
+    state.sessions().clear();
     Ok(see_other("/admin/login"))
 }

@@ -9,10 +9,127 @@ use crate::members::tokens::{self, SESSION_COOKIE, STAFF_COOKIE};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use masthead_core::access::Policy;
 use masthead_core::access::{decide, ArticleFacts, Channel, Outcome, Reader, ReaderKind};
 use masthead_core::members::{MEMBER_SESSION, STAFF_SESSION};
 use masthead_core::{AccessLevel, Decision};
-use masthead_store::members::Session;
+use masthead_store::members::{MemberMeter, Session};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a session read from the database is trusted before it is read
+/// again. Changes made by this process (log-out, a new password, deletion,
+/// re-authentication) clear the cache at once; changes made by another
+/// process (a grant from the command line, a log-out on another node) are
+/// seen within this time.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
+const SESSION_CACHE_MAX: usize = 20_000;
+
+/// A session and its signed-in meter, as last read.
+pub struct CachedSession {
+    loaded: Instant,
+    pub session: Session,
+    meter: Mutex<Option<MemberMeter>>,
+}
+
+impl CachedSession {
+    fn meter(&self) -> Option<MemberMeter> {
+        match self.meter.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_meter(&self, m: MemberMeter) {
+        match self.meter.lock() {
+            Ok(mut g) => *g = Some(m),
+            Err(p) => *p.into_inner() = Some(m),
+        }
+    }
+
+    /// Records a view this process just counted in the database.
+    pub fn counted(&self, article_id: i64, at: i64) {
+        let mut g = match self.meter.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(m) = g.as_mut() {
+            m.counted.retain(|(id, _)| *id != article_id);
+            m.counted.push((article_id, at));
+        }
+    }
+}
+
+/// Sessions by (kind, token hash), bounded; see `SESSION_CACHE_TTL`.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<(bool, String), Arc<CachedSession>>>,
+}
+
+impl SessionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(bool, String), Arc<CachedSession>>> {
+        match self.entries.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn get(&self, staff: bool, hash: &str) -> Option<Arc<CachedSession>> {
+        let map = self.lock();
+        let e = map.get(&(staff, hash.to_string()))?;
+        (e.loaded.elapsed() < SESSION_CACHE_TTL).then(|| e.clone())
+    }
+
+    fn put(&self, staff: bool, hash: &str, session: Session) -> Arc<CachedSession> {
+        let entry = Arc::new(CachedSession {
+            loaded: Instant::now(),
+            session,
+            meter: Mutex::new(None),
+        });
+        let mut map = self.lock();
+        if map.len() >= SESSION_CACHE_MAX {
+            map.retain(|_, e| e.loaded.elapsed() < SESSION_CACHE_TTL);
+            if map.len() >= SESSION_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert((staff, hash.to_string()), entry.clone());
+        entry
+    }
+
+    /// Forgets every cached session: called after any write that changes
+    /// a session, a member or a grant.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+async fn load_session(
+    state: &AppState,
+    token: &str,
+    staff: bool,
+    now: i64,
+) -> Result<Option<Arc<CachedSession>>, AppError> {
+    let hash = tokens::hash_token(token);
+    let cache = state.sessions();
+    if let Some(e) = cache.get(staff, &hash) {
+        return Ok(Some(e));
+    }
+    let db = state.db();
+    let kind = if staff { "staff" } else { "member" };
+    let life = if staff { STAFF_SESSION } else { MEMBER_SESSION };
+    let Some(s) = masthead_store::members::find_session(db, &hash, kind, now).await? else {
+        return Ok(None);
+    };
+    if !life.alive(s.created_at, s.last_seen_at, now) {
+        return Ok(None);
+    }
+    if life.should_touch(s.last_seen_at, now) {
+        masthead_store::members::touch_session(db, s.id, now).await?;
+    }
+    Ok(Some(cache.put(staff, &hash, s)))
+}
 
 /// A reader-facing summary that varies a cached page's chrome: whether the
 /// header offers "Log in" or "Your account", and the newsroom link.
@@ -22,10 +139,12 @@ pub struct Nav {
     pub staff: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Viewer {
     /// A member session (`masthead_session`) and its raw token.
     pub session: Option<(Session, String)>,
+    /// The cache entry behind `session`, holding its meter.
+    pub cached: Option<Arc<CachedSession>>,
     /// A staff session (`masthead_staff`).
     pub staff: Option<Session>,
     /// The anonymous meter (empty when signed in).
@@ -75,39 +194,24 @@ impl Viewer {
         self.session.as_ref().and_then(|(s, _)| s.member.as_ref())
     }
 
-    /// Resolves the cookies of a request. No cookie, no query.
+    /// Resolves the cookies of a request. No cookie, no query; a known
+    /// session, no query for a few seconds.
     pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
         let mut v = Viewer::default();
         let now = jiff::Timestamp::now().as_second();
-        let db = state.db();
         if let Some(t) =
             tokens::read_cookie(headers, STAFF_COOKIE).filter(|t| tokens::well_formed(t))
         {
-            if let Some(s) =
-                masthead_store::members::find_session(db, &tokens::hash_token(t), "staff", now)
-                    .await?
-            {
-                if STAFF_SESSION.alive(s.created_at, s.last_seen_at, now) {
-                    if STAFF_SESSION.should_touch(s.last_seen_at, now) {
-                        masthead_store::members::touch_session(db, s.id, now).await?;
-                    }
-                    v.staff = Some(s);
-                }
-            }
+            v.staff = load_session(state, t, true, now)
+                .await?
+                .map(|e| e.session.clone());
         }
         if let Some(t) =
             tokens::read_cookie(headers, SESSION_COOKIE).filter(|t| tokens::well_formed(t))
         {
-            if let Some(s) =
-                masthead_store::members::find_session(db, &tokens::hash_token(t), "member", now)
-                    .await?
-            {
-                if MEMBER_SESSION.alive(s.created_at, s.last_seen_at, now) {
-                    if MEMBER_SESSION.should_touch(s.last_seen_at, now) {
-                        masthead_store::members::touch_session(db, s.id, now).await?;
-                    }
-                    v.session = Some((s, t.to_string()));
-                }
+            if let Some(e) = load_session(state, t, false, now).await? {
+                v.session = Some((e.session.clone(), t.to_string()));
+                v.cached = Some(e);
             }
         }
         if v.session.is_none() {
@@ -149,29 +253,39 @@ pub fn decision(state: &AppState, viewer: &Viewer, article: &ArticleFacts) -> De
     .decision
 }
 
-/// The decision on the article page, with the meter: reads the signed-in
-/// meter (one query, only for a metered article and a reader who is not
-/// entitled).
+/// The decision on the article page, with the meter: the signed-in meter
+/// is read once per session and kept with it in the session cache.
 pub async fn outcome(
     state: &AppState,
+    policy: &Policy,
     viewer: &Viewer,
     article: &ArticleFacts,
 ) -> Result<Outcome, AppError> {
-    let policy = state.settings().get().publication.policy.clone();
     let now = jiff::Timestamp::now().as_second();
     let kind = viewer.kind();
     let metered = policy.resolve(article.level, article.content_type) == AccessLevel::Metered;
+    let since = now - policy.window_secs;
     let (unlocked, counted) = match (&viewer.session, kind) {
         (Some((s, _)), ReaderKind::Member) if metered && !s.entitled => {
-            let key = viewer.reader_key().unwrap_or_default();
-            masthead_store::members::find_meter(
-                state.db(),
-                s.id,
-                &key,
-                article.id,
-                now - policy.window_secs,
-            )
-            .await?
+            let m = match viewer.cached.as_ref().and_then(|c| c.meter()) {
+                Some(m) => m,
+                None => {
+                    let key = viewer.reader_key().unwrap_or_default();
+                    let m =
+                        masthead_store::members::find_meter(state.db(), s.id, &key, since).await?;
+                    if let Some(c) = &viewer.cached {
+                        c.set_meter(m.clone());
+                    }
+                    m
+                }
+            };
+            let counted: Vec<i64> = m
+                .counted
+                .iter()
+                .filter(|(_, at)| *at > since)
+                .map(|(id, _)| *id)
+                .collect();
+            (m.unlocked.contains(&article.id), counted)
         }
         (None, ReaderKind::Anonymous) if metered => {
             (false, viewer.meter.counted(now, policy.window_secs))
@@ -186,7 +300,7 @@ pub async fn outcome(
             unlocked,
             counted: &counted,
         },
-        &policy,
+        policy,
         Channel::ArticlePage,
     ))
 }

@@ -94,6 +94,7 @@ pub async fn sign_in(
     }
     store::merge_meter(&mut tx, &reader, &viewer.meter.entries).await?;
     masthead_store::commit(tx).await?;
+    state.sessions().clear();
     Ok(redirect_with_session(state, return_to, &token))
 }
 

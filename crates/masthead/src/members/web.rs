@@ -529,6 +529,7 @@ async fn verify_use(
     let mut tx = state.db().begin().await?;
     store::mark_verified(&mut tx, member_id, now()).await?;
     masthead_store::commit(tx).await?;
+    state.sessions().clear();
     // Already signed in as this member on this browser: keep the session.
     if viewer.member().is_some_and(|m| m.id == member_id) {
         return Ok(see_other("/account"));
@@ -562,6 +563,7 @@ async fn logout(
     };
     check_csrf(&viewer, &f.csrf)?;
     store::delete_session(state.db(), s.id).await?;
+    state.sessions().clear();
     Ok(clear_session(&state, see_other("/")))
 }
 
@@ -580,6 +582,7 @@ async fn logout_everywhere(
         masthead_store::commit(tx).await?;
     }
     store::delete_session(state.db(), s.id).await?;
+    state.sessions().clear();
     Ok(clear_session(&state, see_other("/login")))
 }
 
@@ -743,6 +746,7 @@ async fn reauth(
             .render(&state, StatusCode::UNAUTHORIZED));
     }
     store::mark_authenticated(state.db(), s.id, now()).await?;
+    state.sessions().clear();
     Ok(see_other("/account"))
 }
 
@@ -767,6 +771,7 @@ async fn change_password(
     store::set_password(&mut tx, m.id, &hash, now()).await?;
     store::delete_member_sessions(&mut tx, m.id, keep).await?;
     masthead_store::commit(tx).await?;
+    state.sessions().clear();
     Ok(see_other("/account?done=password"))
 }
 
@@ -895,6 +900,7 @@ async fn email_use(State(state): State<AppState>, Path(token): Path<String>) -> 
     )
     .await?;
     masthead_store::commit(tx).await?;
+    state.sessions().clear();
     Ok(see_other("/account?done=email"))
 }
 
@@ -973,6 +979,7 @@ async fn delete(
             .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
     }
     store::delete_member(state.db(), m.id).await?;
+    state.sessions().clear();
     tracing::info!(member = m.id, "member deleted their account");
     Ok(clear_session(
         &state,

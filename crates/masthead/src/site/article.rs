@@ -30,7 +30,9 @@ pub async fn show(
         return Err(AppError::NotFound);
     }
     let viewer = Viewer::from_headers(&state, &headers).await?;
-    let settings_version = state.settings().get().version;
+    let settings = state.settings().get();
+    let policy = &settings.publication.policy;
+    let settings_version = settings.version;
     let content_version = state.cache().content_version();
     let now = jiff::Timestamp::now().as_second();
     let db = state.db();
@@ -48,7 +50,7 @@ pub async fn show(
             (article.facts(), article.revision, Some(article))
         }
     };
-    let outcome = reader::outcome(&state, &viewer, &facts).await?;
+    let outcome = reader::outcome(&state, policy, &viewer, &facts).await?;
     let prefetch = headers
         .get("sec-purpose")
         .and_then(|v| v.to_str().ok())
@@ -102,7 +104,6 @@ pub async fn show(
     if method != Method::GET || prefetch {
         return Ok(res);
     }
-    let policy = &state.settings().get().publication.policy;
     let metered = policy.resolve(facts.level, facts.content_type) == AccessLevel::Metered;
     if outcome.count {
         match viewer.reader_key() {
@@ -115,6 +116,9 @@ pub async fn show(
                     now - policy.window_secs,
                 )
                 .await?;
+                if let Some(c) = &viewer.cached {
+                    c.counted(facts.id, now);
+                }
             }
             None => {
                 let mut m = viewer.meter.clone();
