@@ -183,10 +183,6 @@ impl AppState {
         crate::site::router()
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
-                crate::http::same_origin,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
                 crate::http::finish,
             ))
             .with_state(self.clone())

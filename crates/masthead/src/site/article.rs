@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::cache::{CachedPage, PageKey, Variant};
 use crate::http::{AppError, AppResult};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use masthead_core::access::{Gate, Outcome};
@@ -23,13 +23,15 @@ use std::sync::Arc;
 pub async fn show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    method: Method,
-    headers: HeaderMap,
+    req: axum::extract::Request,
 ) -> AppResult {
+    // Borrow the request's headers: a `HeaderMap` extractor would copy them.
+    let method = req.method().clone();
+    let headers = req.headers();
     if Slug::parse_article(&slug).is_err() {
         return Err(AppError::NotFound);
     }
-    let viewer = Viewer::from_headers(&state, &headers).await?;
+    let viewer = Viewer::from_headers(&state, headers).await?;
     let settings = state.settings().get();
     let policy = &settings.publication.policy;
     let settings_version = settings.version;
