@@ -294,3 +294,79 @@ both!(Fixture::Demo, async fn staff_set_a_password_log_in_and_read_everything(ap
     let sub = b.page("/bus-redesign-winners-and-losers").await;
     assert!(!sub.contains("class=\"offer\""), "staff see everything");
 });
+
+/// `masthead members comp` and `masthead staff add`, run as the real binary
+/// against the test's SQLite file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_comps_members_and_adds_staff() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite, Fixture::Demo).await;
+    let data = app.state.config().data_dir.clone();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_masthead"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .env("MASTHEAD_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = run(&[
+        "members",
+        "comp",
+        "Friend@Example.org",
+        "--until",
+        "2099-06-30",
+        "--note",
+        "press",
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&[
+        "members",
+        "comp",
+        "friend@example.org",
+        "--until",
+        "2001-01-01",
+    ]);
+    assert!(!ok && out.contains("in the past"), "{out}");
+    let (ok, out) = run(&["members", "comp", "not an email", "--until", "2099-01-01"]);
+    assert!(!ok && out.contains("email address"), "{out}");
+    let (m, _) =
+        masthead_store::members::find_member_by_email(app.state.db(), "friend@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+    let grants = masthead_store::members::list_grants(app.state.db(), m.id)
+        .await
+        .unwrap();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0].source, "comp");
+    assert!(
+        grants[0].valid_until.unwrap() > jiff::Timestamp::now().as_second() + 60 * 365 * 86_400
+    );
+    // The comped member reads subscriber-only articles.
+    let cookie = crate::harness::member_session(&app, "friend@example.org", false)
+        .await
+        .0;
+    let mut b = Browser::with_cookie(&app, &cookie);
+    assert!(!b
+        .page("/bus-redesign-winners-and-losers")
+        .await
+        .contains("class=\"offer\""));
+
+    let (ok, out) = run(&["staff", "add", "--role", "editor", "desk@example.org"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("/admin/set-password/"), "{out}");
+    let (ok, out) = run(&["staff", "add", "--role", "overlord", "x@example.org"]);
+    assert!(!ok && out.contains("unknown role"), "{out}");
+    assert!(
+        masthead_store::members::find_staff_by_email(app.state.db(), "desk@example.org")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
