@@ -480,11 +480,16 @@ async fn encode_and_validate(res: Response, req: &Conditions) -> Response {
             (b, 2, Some("br"))
         }
     };
-    if can_compress {
-        parts
-            .headers
-            .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    }
+    // The body depends on the reader's cookies (the access decision) and,
+    // when compressible, on Accept-Encoding: say so to shared caches.
+    parts.headers.insert(
+        header::VARY,
+        HeaderValue::from_static(if can_compress {
+            "Accept-Encoding, Cookie"
+        } else {
+            "Cookie"
+        }),
+    );
     let etag_value = match (&cached, identity_etag) {
         (Some(page), _) => Some(page.etag_values[slot].clone()),
         (None, Some(tag)) => {

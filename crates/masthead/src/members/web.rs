@@ -321,8 +321,7 @@ pub struct LoginForm {
     action: String,
 }
 
-fn login_page_for(state: &AppState, return_to: &str, email: &str) -> FormPage {
-    let _ = state;
+fn login_page_for(return_to: &str, email: &str) -> FormPage {
     FormPage::new("Log in")
         .form(
             Form::new("/login", "Log in")
@@ -351,7 +350,7 @@ async fn login_page(State(state): State<AppState>, uri: Uri) -> AppResult {
         &query_param(&uri, "return_to").unwrap_or_default(),
         "/account",
     );
-    Ok(login_page_for(&state, &return_to, "").render(&state, StatusCode::OK))
+    Ok(login_page_for(&return_to, "").render(&state, StatusCode::OK))
 }
 
 fn check_inbox(state: &AppState, what: &str) -> Response {
@@ -377,16 +376,24 @@ async fn login(
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
         Err(e) => {
-            return Ok(login_page_for(&state, &return_to, &f.email)
+            return Ok(login_page_for(&return_to, &f.email)
                 .error(e.to_string())
                 .render(&state, StatusCode::UNPROCESSABLE_ENTITY))
         }
     };
     let lower = email.lower();
-    limit(&state, "login", ip, Some(&lower))?;
+    let by_link = f.action == "link" || f.password.is_empty();
+    // Separate budgets: someone guessing a password cannot also stop the
+    // owner from asking for a log-in link (and the reverse).
+    limit(
+        &state,
+        if by_link { "login-link" } else { "login" },
+        ip,
+        Some(&lower),
+    )?;
     let db = state.db();
     let found = store::find_member_by_email(db, &lower).await?;
-    if f.action == "link" || f.password.is_empty() {
+    if by_link {
         let now = now();
         let name = pub_name(&state);
         let mut tx = db.begin().await?;
@@ -420,7 +427,7 @@ async fn login(
     }
     let stored = found.as_ref().and_then(|(_, h)| h.as_deref());
     if !state.passwords().verify(&f.password, stored).await {
-        return Ok(login_page_for(&state, &return_to, email.as_str())
+        return Ok(login_page_for(&return_to, email.as_str())
             .error("That email address and password do not match. Try again, or log in with an emailed link.")
             .render(&state, StatusCode::UNAUTHORIZED));
     }

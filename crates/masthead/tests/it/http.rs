@@ -42,7 +42,7 @@ both!(Fixture::Demo, async fn gzip_and_brotli_are_negotiated_with_their_own_etag
 
     let gz = get_with(&app, ARTICLE, &[("accept-encoding", "gzip")]).await;
     assert_eq!(gz.headers()["content-encoding"], "gzip");
-    assert_eq!(gz.headers()["vary"], "Accept-Encoding");
+    assert_eq!(gz.headers()["vary"], "Accept-Encoding, Cookie");
     let gz_etag = gz.headers()["etag"].to_str().unwrap_or_default().to_string();
     let mut decoded = Vec::new();
     flate2::read::GzDecoder::new(&gz.bytes().await.unwrap_or_default()[..])
@@ -72,6 +72,7 @@ both!(Fixture::Demo, async fn cache_control_is_public_only_for_the_same_response
     for path in ["/central-library-sunday-hours-return", "/bus-redesign-winners-and-losers"] {
         let anon = app.get(path).await;
         assert_eq!(anon.headers()["cache-control"], "public, max-age=60", "{path}");
+        assert!(anon.headers()["vary"].to_str().unwrap_or_default().contains("Cookie"), "{path}");
         assert!(anon.headers().get("set-cookie").is_none());
         let reader = get_with(&app, path, &[("cookie", "masthead_session=abc")]).await;
         assert_eq!(reader.headers()["cache-control"], "private, no-cache");
