@@ -12,7 +12,9 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone)]
 pub struct KeyRing {
     purpose: String,
-    keys: Vec<(String, Vec<u8>)>,
+    /// (key id, the MAC already keyed and fed the purpose and key id):
+    /// each signature then only clones it, skipping the key schedule.
+    keys: Vec<(String, HmacSha256)>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -25,40 +27,41 @@ impl std::fmt::Debug for KeyRing {
 impl KeyRing {
     /// `keys` newest first; must not be empty to sign.
     pub fn new(purpose: &str, keys: Vec<(String, Vec<u8>)>) -> KeyRing {
+        let keys = keys
+            .into_iter()
+            .filter_map(|(kid, secret)| {
+                let mut mac = HmacSha256::new_from_slice(&secret).ok()?;
+                // Bind the purpose and key id so a signature cannot be
+                // replayed as another purpose's.
+                mac.update(purpose.as_bytes());
+                mac.update(b"\0");
+                mac.update(kid.as_bytes());
+                mac.update(b"\0");
+                Some((kid, mac))
+            })
+            .collect();
         KeyRing {
             purpose: purpose.to_string(),
             keys,
         }
     }
 
-    fn mac(&self, secret: &[u8], kid: &str, message: &[u8]) -> Option<HmacSha256> {
-        let mut mac = HmacSha256::new_from_slice(secret).ok()?;
-        // Bind the purpose and key id so a signature cannot be replayed as
-        // another purpose's.
-        mac.update(self.purpose.as_bytes());
-        mac.update(b"\0");
-        mac.update(kid.as_bytes());
-        mac.update(b"\0");
-        mac.update(message);
-        Some(mac)
-    }
-
     /// Signs with the newest key: returns (key id, signature).
     pub fn sign(&self, message: &[u8]) -> Option<(String, Vec<u8>)> {
-        let (kid, secret) = self.keys.first()?;
-        let mac = self.mac(secret, kid, message)?;
+        let (kid, keyed) = self.keys.first()?;
+        let mut mac = keyed.clone();
+        mac.update(message);
         Some((kid.clone(), mac.finalize().into_bytes().to_vec()))
     }
 
     /// Verifies in constant time against the key `kid`, if it is known.
     pub fn verify(&self, kid: &str, message: &[u8], signature: &[u8]) -> bool {
-        let Some((_, secret)) = self.keys.iter().find(|(id, _)| id == kid) else {
+        let Some((_, keyed)) = self.keys.iter().find(|(id, _)| id == kid) else {
             return false;
         };
-        match self.mac(secret, kid, message) {
-            Some(mac) => mac.verify_slice(signature).is_ok(),
-            None => false,
-        }
+        let mut mac = keyed.clone();
+        mac.update(message);
+        mac.verify_slice(signature).is_ok()
     }
 }
 
