@@ -253,6 +253,30 @@ pub fn decision(state: &AppState, viewer: &Viewer, article: &ArticleFacts) -> De
     .decision
 }
 
+/// The decision on the article page for a reader without a member session
+/// (anonymous, or staff): the meter is the cookie's, no I/O.
+pub fn anonymous_outcome(policy: &Policy, viewer: &Viewer, article: &ArticleFacts) -> Outcome {
+    let now = jiff::Timestamp::now().as_second();
+    let counted = if viewer.staff.is_none()
+        && policy.resolve(article.level, article.content_type) == AccessLevel::Metered
+    {
+        viewer.meter.counted(now, policy.window_secs)
+    } else {
+        Vec::new()
+    };
+    decide(
+        article,
+        &Reader {
+            kind: viewer.kind(),
+            entitled: false,
+            unlocked: false,
+            counted: &counted,
+        },
+        policy,
+        Channel::ArticlePage,
+    )
+}
+
 /// The decision on the article page, with the meter: the signed-in meter
 /// is read once per session and kept with it in the session cache.
 pub async fn outcome(

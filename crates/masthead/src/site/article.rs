@@ -31,7 +31,12 @@ pub async fn show(
     if Slug::parse_article(&slug).is_err() {
         return Err(AppError::NotFound);
     }
-    let viewer = Viewer::from_headers(&state, headers).await?;
+    // A request without cookies is a fresh anonymous reader: no lookups.
+    let viewer = if headers.contains_key(header::COOKIE) {
+        Viewer::from_headers(&state, headers).await?
+    } else {
+        Viewer::default()
+    };
     let settings = state.settings().get();
     let policy = &settings.publication.policy;
     let settings_version = settings.version;
@@ -52,7 +57,11 @@ pub async fn show(
             (article.facts(), article.revision, Some(article))
         }
     };
-    let outcome = reader::outcome(&state, policy, &viewer, &facts).await?;
+    let outcome = if viewer.session.is_none() {
+        reader::anonymous_outcome(policy, &viewer, &facts)
+    } else {
+        reader::outcome(&state, policy, &viewer, &facts).await?
+    };
     let prefetch = headers
         .get("sec-purpose")
         .and_then(|v| v.to_str().ok())
