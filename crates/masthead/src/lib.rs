@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod app;
+pub mod billing;
 pub mod cache;
 pub mod cli;
 pub mod config;

@@ -137,6 +137,8 @@ pub enum Interval {
 
 /// The offer line for a set of plans: "$14 monthly or $100 annually
 /// ($8.33/month)".
+pub mod subscription;
+
 pub fn offer_line(plans: &[(Money, Interval)]) -> String {
     plans
         .iter()
