@@ -688,7 +688,19 @@ pub async fn delete_member(db: &Db, member_id: i64) -> Result<()> {
         .bind(format!("m{member_id}"))
         .execute(&mut *tx)
         .await?;
-    for table in ["sessions", "auth_tokens", "grants", "consents"] {
+    // Billing records stay (the publication's books) but lose the member
+    // and the stored Stripe object with its names and addresses.
+    sqlx::query("UPDATE subscriptions SET member_id = NULL, snapshot = '{}' WHERE member_id = $1")
+        .bind(member_id)
+        .execute(&mut *tx)
+        .await?;
+    for table in [
+        "sessions",
+        "auth_tokens",
+        "grants",
+        "consents",
+        "stripe_customers",
+    ] {
         sqlx::query(&format!("DELETE FROM {table} WHERE member_id = $1"))
             .bind(member_id)
             .execute(&mut *tx)

@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_members.sql"),
         postgres: include_str!("../migrations/postgres/0004_members.sql"),
     },
+    Migration {
+        version: 5,
+        name: "billing",
+        sqlite: include_str!("../migrations/sqlite/0005_billing.sql"),
+        postgres: include_str!("../migrations/postgres/0005_billing.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -7,6 +7,7 @@ mod harness;
 
 mod access;
 mod accounts;
+mod billing;
 mod http;
 mod import;
 mod jobs;

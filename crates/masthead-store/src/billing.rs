@@ -1,0 +1,158 @@
+//! Stripe rows: customers, subscription snapshots and processed events,
+//! and the `stripe` grant a snapshot turns into.
+
+use crate::{Backend, Db, Result, Tx};
+use masthead_core::billing::subscription::{self as rule, Entitlement, Snapshot, Status};
+use sqlx::Row;
+
+/// A subscription as just fetched from Stripe.
+#[derive(Debug, Clone)]
+pub struct FetchedSubscription<'a> {
+    pub id: &'a str,
+    pub customer_id: &'a str,
+    pub member_id: Option<i64>,
+    pub plan_id: Option<i64>,
+    pub status: Status,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub fetched_at: i64,
+    /// The object as Stripe sent it.
+    pub raw: &'a str,
+}
+
+/// Records a webhook event as processed inside `tx`; false when it already
+/// was (a replay: the caller changes nothing and answers 200).
+pub async fn insert_event(
+    tx: &mut Tx,
+    id: &str,
+    kind: &str,
+    payload: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "INSERT INTO stripe_events (id, type, received_at, payload) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (id) DO NOTHING RETURNING id",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(now)
+    .bind(payload)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// The stored snapshot of a subscription, if any.
+pub async fn find_snapshot(db: &Db, id: &str) -> Result<Option<(Option<i64>, Snapshot)>> {
+    let row = sqlx::query(
+        "SELECT member_id, status, current_period_end, cancel_at_period_end, past_due_since, fetched_at \
+         FROM subscriptions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((r.try_get("member_id")?, snapshot_from(&r)?)))
+        .transpose()
+}
+
+fn snapshot_from(r: &sqlx::any::AnyRow) -> Result<Snapshot> {
+    let status: String = r.try_get("status")?;
+    Ok(Snapshot {
+        status: Status::parse(&status)
+            .ok_or_else(|| crate::StoreError::Corrupt(format!("subscription status {status:?}")))?,
+        current_period_end: r.try_get("current_period_end")?,
+        cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
+        past_due_since: r.try_get("past_due_since")?,
+        fetched_at: r.try_get("fetched_at")?,
+    })
+}
+
+/// Stores a fetched subscription unless a newer snapshot is already
+/// stored, and rewrites the member's `stripe` grant for it. One
+/// subscription at a time: the row is locked for the transaction.
+/// Returns whether the snapshot was applied.
+pub async fn record_subscription(
+    db: &Db,
+    tx: &mut Tx,
+    s: &FetchedSubscription<'_>,
+    grace_secs: i64,
+    now: i64,
+) -> Result<bool> {
+    // Make sure the row exists, then lock it (SQLite's write transaction
+    // is already exclusive).
+    sqlx::query(
+        "INSERT INTO subscriptions (id, member_id, customer_id, plan_id, status, current_period_end, \
+         cancel_at_period_end, past_due_since, fetched_at, snapshot, updated_at) \
+         VALUES ($1, $2, $3, $4, 'incomplete', 0, 0, NULL, 0, '{}', $5) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(s.id)
+    .bind(s.member_id)
+    .bind(s.customer_id)
+    .bind(s.plan_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let select = match db.backend() {
+        Backend::Postgres => {
+            "SELECT member_id, status, current_period_end, cancel_at_period_end, past_due_since, \
+             fetched_at FROM subscriptions WHERE id = $1 FOR UPDATE"
+        }
+        Backend::Sqlite => {
+            "SELECT member_id, status, current_period_end, cancel_at_period_end, past_due_since, \
+             fetched_at FROM subscriptions WHERE id = $1"
+        }
+    };
+    let row = sqlx::query(select).bind(s.id).fetch_one(&mut **tx).await?;
+    let stored = snapshot_from(&row)?;
+    let stored = (stored.fetched_at > 0).then_some(stored);
+    let member_id: Option<i64> = row.try_get::<Option<i64>, _>("member_id")?.or(s.member_id);
+    let new = Snapshot {
+        status: s.status,
+        current_period_end: s.current_period_end,
+        cancel_at_period_end: s.cancel_at_period_end,
+        past_due_since: rule::past_due_since(stored.as_ref(), s.status, s.fetched_at),
+        fetched_at: s.fetched_at,
+    };
+    if !rule::replaces(stored.as_ref(), &new) {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE subscriptions SET member_id = $1, customer_id = $2, plan_id = COALESCE($3, plan_id), \
+         status = $4, current_period_end = $5, cancel_at_period_end = $6, past_due_since = $7, \
+         fetched_at = $8, snapshot = $9, updated_at = $10 WHERE id = $11",
+    )
+    .bind(member_id)
+    .bind(s.customer_id)
+    .bind(s.plan_id)
+    .bind(new.status.as_str())
+    .bind(new.current_period_end)
+    .bind(i64::from(new.cancel_at_period_end))
+    .bind(new.past_due_since)
+    .bind(new.fetched_at)
+    .bind(s.raw)
+    .bind(now)
+    .bind(s.id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM grants WHERE source = 'stripe' AND external_id = $1")
+        .bind(s.id)
+        .execute(&mut **tx)
+        .await?;
+    if let (Some(member), Entitlement::Until(until)) =
+        (member_id, rule::entitlement(&new, now, grace_secs))
+    {
+        sqlx::query(
+            "INSERT INTO grants (member_id, source, valid_from, valid_until, note, external_id, created_at) \
+             VALUES ($1, 'stripe', $2, $3, $4, $5, $6)",
+        )
+        .bind(member)
+        .bind(new.fetched_at.min(now))
+        .bind(until)
+        .bind(new.status.as_str())
+        .bind(s.id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,153 @@
+//! Subscription snapshots turn into grants, whatever order they arrive in.
+
+use crate::both;
+use crate::harness::{member_session, Browser, Fixture, TestApp};
+use masthead_core::billing::subscription::{Status, DEFAULT_GRACE_SECS};
+use masthead_store::billing::{self, FetchedSubscription};
+
+const DAY: i64 = 86_400;
+const GATED: &str = "/bus-redesign-winners-and-losers";
+
+fn fetched(
+    member: i64,
+    status: Status,
+    end: i64,
+    cancel: bool,
+    at: i64,
+) -> FetchedSubscription<'static> {
+    FetchedSubscription {
+        id: "sub_1",
+        customer_id: "cus_1",
+        member_id: Some(member),
+        plan_id: None,
+        status,
+        current_period_end: end,
+        cancel_at_period_end: cancel,
+        fetched_at: at,
+        raw: "{\"object\":\"subscription\"}",
+    }
+}
+
+async fn apply(app: &TestApp, s: &FetchedSubscription<'_>, now: i64) -> bool {
+    let db = app.state.db();
+    let mut tx = db.begin().await.unwrap();
+    let applied = billing::record_subscription(db, &mut tx, s, DEFAULT_GRACE_SECS, now)
+        .await
+        .unwrap();
+    masthead_store::commit(tx).await.unwrap();
+    app.state.sessions().clear();
+    applied
+}
+
+async fn stripe_grant(app: &TestApp, member: i64) -> Option<i64> {
+    let grants = masthead_store::members::list_grants(app.state.db(), member)
+        .await
+        .unwrap();
+    let stripe: Vec<_> = grants.iter().filter(|g| g.source == "stripe").collect();
+    assert!(stripe.len() <= 1, "one grant per subscription: {grants:?}");
+    stripe.first().and_then(|g| g.valid_until)
+}
+
+both!(Fixture::Demo, async fn snapshots_become_the_stripe_grant_and_never_go_back_in_time(app) {
+    let (cookie, m) = member_session(&app, "payer@example.org", false).await;
+    let mut b = Browser::with_cookie(&app, &cookie);
+    let now = jiff::Timestamp::now().as_second();
+    assert!(b.page(GATED).await.contains("class=\"offer\""));
+    assert!(apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 100), now).await);
+    assert_eq!(stripe_grant(&app, m).await, Some(now + 31 * DAY));
+    assert!(!b.page(GATED).await.contains("class=\"offer\""), "the subscriber reads");
+    // A cancellation fetched later wins; an older active snapshot arriving
+    // afterwards changes nothing.
+    assert!(apply(&app, &fetched(m, Status::Canceled, now + 30 * DAY, false, now - 50), now).await);
+    assert!(!apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 80), now).await);
+    assert_eq!(stripe_grant(&app, m).await, None);
+    assert!(b.page(GATED).await.contains("class=\"offer\""));
+});
+
+both!(Fixture::Demo, async fn past_due_keeps_access_for_the_grace_period_from_its_first_sighting(app) {
+    let (_, m) = member_session(&app, "late@example.org", false).await;
+    let now = jiff::Timestamp::now().as_second();
+    apply(&app, &fetched(m, Status::PastDue, now, false, now - 3 * DAY), now).await;
+    apply(&app, &fetched(m, Status::PastDue, now, false, now - DAY), now).await;
+    assert_eq!(stripe_grant(&app, m).await, Some(now - 3 * DAY + DEFAULT_GRACE_SECS));
+    apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 10), now).await;
+    assert_eq!(stripe_grant(&app, m).await, Some(now + 31 * DAY));
+});
+
+both!(Fixture::Demo, async fn any_arrival_order_ends_in_the_in_order_grant(app) {
+    let now = jiff::Timestamp::now().as_second();
+    // A realistic life: subscribe, renew, payment fails, recovers, cancel at
+    // period end, expire. Each snapshot carries the time it was fetched.
+    let life = [
+        (Status::Incomplete, now + 30 * DAY, false),
+        (Status::Active, now + 30 * DAY, false),
+        (Status::PastDue, now + 30 * DAY, false),
+        (Status::Active, now + 60 * DAY, false),
+        (Status::Active, now + 60 * DAY, true),
+        (Status::Canceled, now + 60 * DAY, true),
+        (Status::Active, now + 90 * DAY, false),
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..6 {
+        let (_, m) = member_session(&app, &format!("order{round}@example.org"), false).await;
+        let sub = format!("sub_order_{round}");
+        let snaps: Vec<FetchedSubscription> = life
+            .iter()
+            .enumerate()
+            .map(|(i, (st, end, cancel))| FetchedSubscription {
+                id: &sub,
+                ..fetched(m, *st, *end, *cancel, now - 1000 + i as i64 * 10)
+            })
+            .collect();
+        // Shuffle (xorshift), and deliver some twice.
+        let mut order: Vec<usize> = (0..snaps.len()).collect();
+        for i in (1..order.len()).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+        let dupes: Vec<usize> = order.iter().copied().filter(|i| i % 3 == 0).collect();
+        order.extend(dupes);
+        for i in &order {
+            apply(&app, &snaps[*i], now).await;
+        }
+        let last = snaps.last().unwrap();
+        let (_, stored) = billing::find_snapshot(app.state.db(), &sub).await.unwrap().unwrap();
+        assert_eq!(stored.status, last.status, "round {round}: {order:?}");
+        assert_eq!(stored.fetched_at, last.fetched_at);
+        let grants = masthead_store::members::list_grants(app.state.db(), m).await.unwrap();
+        assert_eq!(grants.iter().filter(|g| g.source == "stripe").count(), 1);
+        assert_eq!(grants[0].valid_until, Some(now + 91 * DAY), "round {round}");
+    }
+});
+
+both!(Fixture::Demo, async fn an_event_is_processed_once(app) {
+    let db = app.state.db();
+    let now = jiff::Timestamp::now().as_second();
+    for expected in [true, false, false] {
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(billing::insert_event(&mut tx, "evt_1", "invoice.paid", None, now).await.unwrap(), expected);
+        masthead_store::commit(tx).await.unwrap();
+    }
+    // An event whose work fails is rolled back with it, so the retry runs.
+    let mut tx = db.begin().await.unwrap();
+    assert!(billing::insert_event(&mut tx, "evt_2", "invoice.paid", None, now).await.unwrap());
+    tx.rollback().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    assert!(billing::insert_event(&mut tx, "evt_2", "invoice.paid", None, now).await.unwrap());
+    masthead_store::commit(tx).await.unwrap();
+});
+
+both!(Fixture::Demo, async fn deleting_a_member_keeps_the_books_but_not_the_person(app) {
+    let (_, m) = member_session(&app, "gone@example.org", false).await;
+    let now = jiff::Timestamp::now().as_second();
+    apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 5), now).await;
+    masthead_store::members::delete_member(app.state.db(), m).await.unwrap();
+    let (member, snap) = billing::find_snapshot(app.state.db(), "sub_1").await.unwrap().unwrap();
+    assert_eq!(member, None);
+    assert_eq!(snap.status, Status::Active);
+    let raw: String = sqlx::query_scalar("SELECT snapshot FROM subscriptions WHERE id = 'sub_1'")
+        .fetch_one(app.state.db().pool()).await.unwrap();
+    assert_eq!(raw, "{}");
+});
