@@ -15,7 +15,8 @@ pub struct FetchedSubscription<'a> {
     pub status: Status,
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
-    pub fetched_at: i64,
+    /// Milliseconds.
+    pub fetched_at_ms: i64,
     /// The object as Stripe sent it.
     pub raw: &'a str,
 }
@@ -63,7 +64,7 @@ fn snapshot_from(r: &sqlx::any::AnyRow) -> Result<Snapshot> {
         current_period_end: r.try_get("current_period_end")?,
         cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
         past_due_since: r.try_get("past_due_since")?,
-        fetched_at: r.try_get("fetched_at")?,
+        fetched_at_ms: r.try_get("fetched_at")?,
     })
 }
 
@@ -104,14 +105,14 @@ pub async fn record_subscription(
     };
     let row = sqlx::query(select).bind(s.id).fetch_one(&mut **tx).await?;
     let stored = snapshot_from(&row)?;
-    let stored = (stored.fetched_at > 0).then_some(stored);
+    let stored = (stored.fetched_at_ms > 0).then_some(stored);
     let member_id: Option<i64> = row.try_get::<Option<i64>, _>("member_id")?.or(s.member_id);
     let new = Snapshot {
         status: s.status,
         current_period_end: s.current_period_end,
         cancel_at_period_end: s.cancel_at_period_end,
-        past_due_since: rule::past_due_since(stored.as_ref(), s.status, s.fetched_at),
-        fetched_at: s.fetched_at,
+        past_due_since: rule::past_due_since(stored.as_ref(), s.status, s.fetched_at_ms),
+        fetched_at_ms: s.fetched_at_ms,
     };
     if !rule::replaces(stored.as_ref(), &new) {
         return Ok(false);
@@ -128,7 +129,7 @@ pub async fn record_subscription(
     .bind(new.current_period_end)
     .bind(i64::from(new.cancel_at_period_end))
     .bind(new.past_due_since)
-    .bind(new.fetched_at)
+    .bind(new.fetched_at_ms)
     .bind(s.raw)
     .bind(now)
     .bind(s.id)
@@ -146,7 +147,7 @@ pub async fn record_subscription(
              VALUES ($1, 'stripe', $2, $3, $4, $5, $6)",
         )
         .bind(member)
-        .bind(new.fetched_at.min(now))
+        .bind(new.fetched_at_ms.div_euclid(1000).min(now))
         .bind(until)
         .bind(new.status.as_str())
         .bind(s.id)
@@ -155,4 +156,28 @@ pub async fn record_subscription(
         .await?;
     }
     Ok(true)
+}
+
+/// The member whose Stripe customer this is.
+pub async fn find_member_by_customer(db: &Db, customer_id: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT member_id FROM stripe_customers WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| r.try_get("member_id").map_err(Into::into))
+        .transpose()
+}
+
+/// Links a member to their one Stripe customer.
+pub async fn insert_customer(db: &Db, member_id: i64, customer_id: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stripe_customers (member_id, customer_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (member_id) DO NOTHING",
+    )
+    .bind(member_id)
+    .bind(customer_id)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }

@@ -36,6 +36,7 @@ struct Inner {
     limiter: RateLimiter,
     funnel: Funnel,
     sessions: crate::access::reader::SessionCache,
+    stripe: Option<crate::billing::stripe::Stripe>,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -89,6 +90,7 @@ impl AppState {
         let theme = Theme::load(config.theme_dir.as_deref())?;
         let media = LocalMedia::new(&config.data_dir.join("media"));
         let mailer = Mailer::from_config(&config)?;
+        let stripe = crate::billing::stripe::Stripe::from_config(&config.stripe)?;
         let worker_id = format!(
             "{}-{}-{:08x}",
             std::process::id(),
@@ -110,6 +112,7 @@ impl AppState {
             limiter: RateLimiter::default(),
             funnel: Funnel::default(),
             sessions: Default::default(),
+            stripe,
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -150,6 +153,10 @@ impl AppState {
     }
     pub fn sessions(&self) -> &crate::access::reader::SessionCache {
         &self.0.sessions
+    }
+    /// The Stripe client, when a secret key is configured.
+    pub fn stripe(&self) -> Option<&crate::billing::stripe::Stripe> {
+        self.0.stripe.as_ref()
     }
     pub fn funnel(&self) -> &Funnel {
         &self.0.funnel

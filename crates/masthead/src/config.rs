@@ -93,6 +93,48 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// The From address of account emails.
     pub mail_from: Option<String>,
+    pub stripe: StripeConfig,
+}
+
+/// Stripe, when configured: the secret API key, the webhook endpoint's
+/// signing secrets (several while one is being rotated), and the API base
+/// (Stripe's, or a stand-in in tests).
+#[derive(Debug, Clone, Default)]
+pub struct StripeConfig {
+    pub secret_key: Option<Secret>,
+    pub webhook_secrets: Vec<Secret>,
+    pub api_base: String,
+}
+
+pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
+
+impl StripeConfig {
+    fn from_env(file: Option<FileStripe>) -> StripeConfig {
+        let file = file.unwrap_or_default();
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let secrets = env("MASTHEAD_STRIPE_WEBHOOK_SECRETS")
+            .map(|v| v.split(',').map(|s| Secret::new(s.trim())).collect())
+            .unwrap_or(file.webhook_secrets);
+        StripeConfig {
+            secret_key: env("MASTHEAD_STRIPE_SECRET_KEY")
+                .map(Secret::new)
+                .or(file.secret_key),
+            webhook_secrets: secrets,
+            api_base: env("MASTHEAD_STRIPE_API_BASE")
+                .or(file.api_base)
+                .unwrap_or_else(|| STRIPE_API_BASE.to_string()),
+        }
+    }
+}
+
+/// `[stripe]` in `masthead.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStripe {
+    pub secret_key: Option<Secret>,
+    #[serde(default)]
+    pub webhook_secrets: Vec<Secret>,
+    pub api_base: Option<String>,
 }
 
 /// What `masthead.toml` may contain. Every key is optional.
@@ -110,6 +152,7 @@ pub struct FileConfig {
     pub db_connections: Option<u32>,
     pub smtp_url: Option<Secret>,
     pub mail_from: Option<String>,
+    pub stripe: Option<FileStripe>,
     /// `[publication]` table: locked publication settings.
     #[serde(default)]
     pub publication: BTreeMap<String, String>,
@@ -198,6 +241,7 @@ impl Config {
                 .ok()
                 .filter(|s| !s.is_empty())
                 .or(file.mail_from),
+            stripe: StripeConfig::from_env(file.stripe),
         })
     }
 
@@ -215,6 +259,10 @@ impl Config {
             db_connections: 8,
             smtp_url: None,
             mail_from: None,
+            stripe: StripeConfig {
+                api_base: STRIPE_API_BASE.to_string(),
+                ..Default::default()
+            },
         }
     }
 }

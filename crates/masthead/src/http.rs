@@ -292,9 +292,9 @@ fn same_origin(base: &str, req: &Request) -> bool {
     }
 }
 
-/// Paths whose POSTs authenticate themselves (none yet; the Stripe webhook
-/// and one-click unsubscribe will).
-const CROSS_SITE_ALLOWED: &[&str] = &[];
+/// Paths whose POSTs authenticate themselves: the Stripe webhook by its
+/// signature (one-click unsubscribe by its token, later).
+const CROSS_SITE_ALLOWED: &[&str] = &[crate::billing::webhook::PATH];
 
 /// `scheme://host[:port]` of a base URL.
 pub fn origin_of(base: &str) -> &str {

@@ -67,8 +67,10 @@ pub struct Snapshot {
     /// When we first saw it past due (Stripe does not say); `None` unless
     /// past due.
     pub past_due_since: Option<i64>,
-    /// When the snapshot was fetched: a snapshot never replaces a newer one.
-    pub fetched_at: i64,
+    /// When the snapshot was fetched, in milliseconds (Stripe's own times
+    /// have one-second resolution; two fetches in one second must still
+    /// be ordered): a snapshot never replaces a newer one.
+    pub fetched_at_ms: i64,
 }
 
 /// How long after the period end an active subscription stays entitled
@@ -109,25 +111,26 @@ pub fn entitlement(s: &Snapshot, now: i64, grace_secs: i64) -> Entitlement {
     }
 }
 
-/// When a newly fetched snapshot says `past_due`, the time it became so:
-/// kept from the stored snapshot if that was already past due.
+/// When a newly fetched snapshot says `past_due`, the time (seconds) it
+/// became so: kept from the stored snapshot if that was already past due.
 pub fn past_due_since(
     stored: Option<&Snapshot>,
     new_status: Status,
-    fetched_at: i64,
+    fetched_at_ms: i64,
 ) -> Option<i64> {
     if new_status != Status::PastDue {
         return None;
     }
+    let at = fetched_at_ms.div_euclid(1000);
     match stored {
-        Some(old) if old.status == Status::PastDue => old.past_due_since.or(Some(fetched_at)),
-        _ => Some(fetched_at),
+        Some(old) if old.status == Status::PastDue => old.past_due_since.or(Some(at)),
+        _ => Some(at),
     }
 }
 
 /// Whether `new` may replace `stored`: only a snapshot fetched later.
 pub fn replaces(stored: Option<&Snapshot>, new: &Snapshot) -> bool {
-    stored.is_none_or(|old| new.fetched_at > old.fetched_at)
+    stored.is_none_or(|old| new.fetched_at_ms > old.fetched_at_ms)
 }
 
 #[cfg(test)]
@@ -143,7 +146,7 @@ mod tests {
             current_period_end: end,
             cancel_at_period_end: cancel,
             past_due_since,
-            fetched_at: NOW,
+            fetched_at_ms: NOW * 1000,
         }
     }
 
@@ -201,16 +204,16 @@ mod tests {
     #[test]
     fn the_grace_period_counts_from_the_first_past_due_snapshot() {
         let first = Snapshot {
-            past_due_since: past_due_since(None, Status::PastDue, NOW),
+            past_due_since: past_due_since(None, Status::PastDue, NOW * 1000),
             ..snap(Status::PastDue, NOW, false, None)
         };
         assert_eq!(first.past_due_since, Some(NOW));
         assert_eq!(
-            past_due_since(Some(&first), Status::PastDue, NOW + DAY),
+            past_due_since(Some(&first), Status::PastDue, (NOW + DAY) * 1000),
             Some(NOW)
         );
         assert_eq!(
-            past_due_since(Some(&first), Status::Active, NOW + DAY),
+            past_due_since(Some(&first), Status::Active, (NOW + DAY) * 1000),
             None
         );
     }
@@ -219,7 +222,7 @@ mod tests {
     fn an_older_snapshot_never_replaces_a_newer_one() {
         let newer = snap(Status::Canceled, NOW, false, None);
         let older = Snapshot {
-            fetched_at: NOW - 1,
+            fetched_at_ms: NOW * 1000 - 1,
             ..snap(Status::Active, NOW + DAY, false, None)
         };
         assert!(replaces(None, &older));

@@ -6,7 +6,7 @@ CREATE TABLE stripe_customers (
     created_at INTEGER NOT NULL
 );
 
--- A snapshot never replaces a newer one (fetched_at). snapshot holds the
+-- A snapshot never replaces a newer one (fetched_at, in milliseconds). snapshot holds the
 -- object as fetched; it is scrubbed when the member deletes the account.
 CREATE TABLE subscriptions (
     id TEXT PRIMARY KEY,

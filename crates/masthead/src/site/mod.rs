@@ -73,6 +73,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     .into_iter()
     .chain(crate::members::web::routes())
     .chain(crate::staff::routes())
+    .chain(crate::billing::webhook::routes())
     .collect()
 }
 

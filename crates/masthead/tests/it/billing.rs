@@ -23,7 +23,7 @@ fn fetched(
         status,
         current_period_end: end,
         cancel_at_period_end: cancel,
-        fetched_at: at,
+        fetched_at_ms: at * 1000,
         raw: "{\"object\":\"subscription\"}",
     }
 }
@@ -115,7 +115,7 @@ both!(Fixture::Demo, async fn any_arrival_order_ends_in_the_in_order_grant(app) 
         let last = snaps.last().unwrap();
         let (_, stored) = billing::find_snapshot(app.state.db(), &sub).await.unwrap().unwrap();
         assert_eq!(stored.status, last.status, "round {round}: {order:?}");
-        assert_eq!(stored.fetched_at, last.fetched_at);
+        assert_eq!(stored.fetched_at_ms, last.fetched_at_ms);
         let grants = masthead_store::members::list_grants(app.state.db(), m).await.unwrap();
         assert_eq!(grants.iter().filter(|g| g.source == "stripe").count(), 1);
         assert_eq!(grants[0].valid_until, Some(now + 91 * DAY), "round {round}");
@@ -151,3 +151,174 @@ both!(Fixture::Demo, async fn deleting_a_member_keeps_the_books_but_not_the_pers
         .fetch_one(app.state.db().pool()).await.unwrap();
     assert_eq!(raw, "{}");
 });
+
+mod webhooks {
+    use super::*;
+    use crate::stripe_standin::{event, StripeStandIn, KEY, WEBHOOK_SECRET};
+    use masthead::billing::signature::sign;
+    use masthead::config::Secret;
+    use serde_json::json;
+
+    async fn spawn(backend: crate::harness::Backend, standin: &StripeStandIn) -> TestApp {
+        let base = standin.base.clone();
+        TestApp::spawn_with(backend, Fixture::Demo, move |c| {
+            c.stripe.secret_key = Some(Secret::new(KEY));
+            c.stripe.webhook_secrets = vec![Secret::new("whsec_old"), Secret::new(WEBHOOK_SECRET)];
+            c.stripe.api_base = base;
+        })
+        .await
+    }
+
+    async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> (u16, String) {
+        let mut req = app
+            .client
+            .post(app.url("/webhooks/stripe"))
+            .header("content-type", "application/json")
+            // Stripe is another site: the route must not need Origin.
+            .header("sec-fetch-site", "cross-site")
+            .body(body.to_string());
+        if let Some(s) = signature {
+            req = req.header("stripe-signature", s);
+        }
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap_or_default())
+    }
+
+    fn signed(body: &str) -> Option<String> {
+        Some(sign(
+            body.as_bytes(),
+            WEBHOOK_SECRET,
+            jiff::Timestamp::now().as_second(),
+        ))
+    }
+
+    async fn flow(backend: crate::harness::Backend) {
+        let standin = StripeStandIn::start().await;
+        let app = spawn(backend, &standin).await;
+        let (cookie, m) = member_session(&app, "stripe@example.org", false).await;
+        let mut b = Browser::with_cookie(&app, &cookie);
+        let now = jiff::Timestamp::now().as_second();
+        standin.put_subscription("sub_A", m, "active", now + 30 * DAY, false);
+
+        let created = event(
+            "evt_1",
+            "customer.subscription.created",
+            json!({"id": "sub_A", "object": "subscription"}),
+        );
+        assert_eq!(
+            deliver(&app, &created, signed(&created)).await,
+            (200, "processed\n".into())
+        );
+        assert_eq!(stripe_grant(&app, m).await, Some(now + 31 * DAY));
+        assert!(
+            !b.page(GATED).await.contains("class=\"offer\""),
+            "the subscriber reads at once"
+        );
+        assert!(standin
+            .state
+            .versions
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|v| v == masthead::billing::stripe::STRIPE_VERSION));
+
+        // A replay changes nothing; forged, unsigned, stale, oversized: refused.
+        assert_eq!(
+            deliver(&app, &created, signed(&created)).await,
+            (200, "already processed\n".into())
+        );
+        assert_eq!(deliver(&app, &created, None).await.0, 400);
+        assert_eq!(
+            deliver(
+                &app,
+                &created,
+                Some(sign(created.as_bytes(), "whsec_forged", now))
+            )
+            .await
+            .0,
+            400
+        );
+        assert_eq!(
+            deliver(
+                &app,
+                &created,
+                Some(sign(created.as_bytes(), WEBHOOK_SECRET, now - 3600))
+            )
+            .await
+            .0,
+            400
+        );
+        let tampered = created.replace("sub_A", "sub_B");
+        assert_eq!(deliver(&app, &tampered, signed(&created)).await.0, 400);
+        let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(400_000));
+        assert_eq!(deliver(&app, &huge, signed(&huge)).await.0, 413);
+        // The rotated-out secret still verifies during the rotation.
+        let other = event(
+            "evt_old",
+            "customer.subscription.updated",
+            json!({"id": "sub_A"}),
+        );
+        assert_eq!(
+            deliver(&app, &other, Some(sign(other.as_bytes(), "whsec_old", now)))
+                .await
+                .0,
+            200
+        );
+        // Unknown types are acknowledged and ignored.
+        let unknown = event("evt_x", "customer.created", json!({"id": "cus_1"}));
+        assert_eq!(
+            deliver(&app, &unknown, signed(&unknown)).await,
+            (200, "ignored\n".into())
+        );
+
+        // Stripe fails while an event is processed: 500, nothing recorded;
+        // the retry succeeds and takes effect.
+        standin.put_subscription("sub_A", m, "canceled", now + 30 * DAY, false);
+        standin
+            .state
+            .failing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let deleted = event(
+            "evt_2",
+            "customer.subscription.deleted",
+            json!({"id": "sub_A"}),
+        );
+        assert_eq!(deliver(&app, &deleted, signed(&deleted)).await.0, 500);
+        assert_eq!(
+            stripe_grant(&app, m).await,
+            Some(now + 31 * DAY),
+            "unchanged"
+        );
+        standin
+            .state
+            .failing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            deliver(&app, &deleted, signed(&deleted)).await,
+            (200, "processed\n".into())
+        );
+        assert_eq!(stripe_grant(&app, m).await, None);
+        assert!(b.page(GATED).await.contains("class=\"offer\""));
+
+        // An invoice event names its subscription under parent (since basil).
+        standin.put_subscription("sub_C", m, "active", now + 60 * DAY, false);
+        let paid = event(
+            "evt_3",
+            "invoice.paid",
+            json!({"id": "in_1", "object": "invoice",
+            "parent": {"subscription_details": {"subscription": "sub_C"}}}),
+        );
+        assert_eq!(deliver(&app, &paid, signed(&paid)).await.0, 200);
+        assert_eq!(stripe_grant(&app, m).await, Some(now + 61 * DAY));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn signed_events_become_grants_sqlite() {
+        flow(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn signed_events_become_grants_postgres() {
+        flow(crate::harness::Backend::Postgres).await;
+    }
+}

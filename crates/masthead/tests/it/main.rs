@@ -14,3 +14,4 @@ mod jobs;
 mod leak;
 mod site;
 mod storage;
+mod stripe_standin;

@@ -1,0 +1,185 @@
+//! A small client for Stripe's HTTP API: form-encoded requests, a pinned
+//! `Stripe-Version`, an `Idempotency-Key` on every POST, errors read from
+//! Stripe's error shape. Only what billing uses.
+
+use crate::config::StripeConfig;
+use anyhow::Context;
+use masthead_core::billing::subscription::Status;
+use serde_json::Value;
+use std::time::Duration;
+
+/// The API version every request pins. Create the webhook endpoint at the
+/// same version (README).
+pub const STRIPE_VERSION: &str = "2025-03-31.basil";
+
+pub struct Stripe {
+    http: reqwest::Client,
+    base: String,
+    key: crate::config::Secret,
+}
+
+/// A subscription as read from Stripe's object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionFacts {
+    pub id: String,
+    pub customer: String,
+    pub status: Status,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    /// `metadata.member_id`, set when Checkout created it.
+    pub member_id: Option<i64>,
+}
+
+impl SubscriptionFacts {
+    /// Reads the fields billing needs. Since API 2025-03-31 the current
+    /// period lives on the items: the latest item end counts; the
+    /// top-level field is read when an older object carries it.
+    pub fn from_object(v: &Value) -> anyhow::Result<SubscriptionFacts> {
+        let id = v["id"].as_str().context("subscription without id")?;
+        let status = v["status"]
+            .as_str()
+            .and_then(Status::parse)
+            .with_context(|| format!("subscription {id}: unknown status {}", v["status"]))?;
+        let customer = match &v["customer"] {
+            Value::String(s) => s.clone(),
+            Value::Object(o) => o
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
+        };
+        let item_end = v["items"]["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["current_period_end"].as_i64())
+            .max();
+        let current_period_end = item_end
+            .or_else(|| v["current_period_end"].as_i64())
+            .with_context(|| format!("subscription {id} has no current period end"))?;
+        Ok(SubscriptionFacts {
+            id: id.to_string(),
+            customer,
+            status,
+            current_period_end,
+            cancel_at_period_end: v["cancel_at_period_end"].as_bool().unwrap_or(false),
+            member_id: v["metadata"]["member_id"]
+                .as_str()
+                .and_then(|s| s.parse().ok()),
+        })
+    }
+}
+
+impl Stripe {
+    /// `None` when no secret key is configured.
+    pub fn from_config(c: &StripeConfig) -> anyhow::Result<Option<Stripe>> {
+        let Some(key) = c.secret_key.clone() else {
+            return Ok(None);
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .context("building the Stripe HTTP client")?;
+        Ok(Some(Stripe {
+            http,
+            base: c.api_base.trim_end_matches('/').to_string(),
+            key,
+        }))
+    }
+
+    async fn read(res: reqwest::Response, what: &str) -> anyhow::Result<Value> {
+        let status = res.status();
+        let body: Value = res.json().await.with_context(|| {
+            format!("{what}: Stripe answered {status} with a body that is not JSON")
+        })?;
+        if !status.is_success() {
+            let e = &body["error"];
+            anyhow::bail!(
+                "{what}: Stripe answered {status}: {} ({})",
+                e["message"].as_str().unwrap_or("no message"),
+                e["type"].as_str().unwrap_or("no type"),
+            );
+        }
+        Ok(body)
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.key.expose())
+            .header("Stripe-Version", STRIPE_VERSION)
+            .send()
+            .await
+            .with_context(|| format!("GET {path}: Stripe did not answer"))?;
+        Self::read(res, &format!("GET {path}")).await
+    }
+
+    /// A POST with form parameters and an idempotency key (the same key
+    /// for a retry of the same intent).
+    pub async fn post(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        idempotency_key: &str,
+    ) -> anyhow::Result<Value> {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.key.expose())
+            .header("Stripe-Version", STRIPE_VERSION)
+            .header("Idempotency-Key", idempotency_key)
+            .form(params)
+            .send()
+            .await
+            .with_context(|| format!("POST {path}: Stripe did not answer"))?;
+        Self::read(res, &format!("POST {path}")).await
+    }
+
+    pub async fn subscription(&self, id: &str) -> anyhow::Result<(SubscriptionFacts, Value)> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            anyhow::bail!("not a subscription id: {id:?}");
+        }
+        let v = self.get(&format!("/v1/subscriptions/{id}")).await?;
+        Ok((SubscriptionFacts::from_object(&v)?, v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_period_end_comes_from_the_items_since_basil() {
+        let v = serde_json::json!({
+            "id": "sub_1", "object": "subscription", "status": "active",
+            "customer": "cus_1", "cancel_at_period_end": true,
+            "metadata": {"member_id": "42"},
+            "items": {"object": "list", "data": [
+                {"id": "si_1", "current_period_end": 1_800_000_000},
+                {"id": "si_2", "current_period_end": 1_800_000_100}
+            ]}
+        });
+        let f = SubscriptionFacts::from_object(&v).unwrap();
+        assert_eq!(f.current_period_end, 1_800_000_100);
+        assert_eq!(f.member_id, Some(42));
+        assert!(f.cancel_at_period_end);
+        let old = serde_json::json!({"id": "sub_2", "status": "past_due", "customer": {"id": "cus_2"},
+            "current_period_end": 5, "items": {"data": []}});
+        let f = SubscriptionFacts::from_object(&old).unwrap();
+        assert_eq!(
+            (f.current_period_end, f.customer.as_str(), f.status),
+            (5, "cus_2", Status::PastDue)
+        );
+        assert!(SubscriptionFacts::from_object(
+            &serde_json::json!({"id": "sub_3", "status": "weird"})
+        )
+        .is_err());
+        assert!(SubscriptionFacts::from_object(
+            &serde_json::json!({"id": "sub_4", "status": "active"})
+        )
+        .is_err());
+    }
+}
