@@ -181,3 +181,26 @@ pub async fn insert_customer(db: &Db, member_id: i64, customer_id: &str, now: i6
     .await?;
     Ok(())
 }
+
+/// The member's Stripe customer, if one was created.
+pub async fn find_customer(db: &Db, member_id: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT customer_id FROM stripe_customers WHERE member_id = $1")
+        .bind(member_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| r.try_get("customer_id").map_err(Into::into))
+        .transpose()
+}
+
+/// Whether the member has a subscription that is live (active, trialing
+/// or past due): no second checkout then.
+pub async fn has_live_subscription(db: &Db, member_id: i64) -> Result<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 AS one FROM subscriptions WHERE member_id = $1 \
+         AND status IN ('active', 'trialing', 'past_due') LIMIT 1",
+    )
+    .bind(member_id)
+    .fetch_optional(db.pool())
+    .await?
+    .is_some())
+}

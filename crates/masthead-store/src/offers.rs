@@ -209,3 +209,21 @@ pub async fn list_newsletters(db: &Db) -> Result<Vec<Newsletter>> {
         })
         .collect()
 }
+
+/// The Stripe Price a plan maps to, once created.
+pub async fn find_plan_price_id(db: &Db, plan_id: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT stripe_price_id FROM plans WHERE id = $1")
+        .bind(plan_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.and_then(|r| r.try_get("stripe_price_id").ok().flatten()))
+}
+
+pub async fn set_plan_price_id(db: &Db, plan_id: i64, price_id: &str) -> Result<()> {
+    sqlx::query("UPDATE plans SET stripe_price_id = $1 WHERE id = $2 AND stripe_price_id IS NULL")
+        .bind(price_id)
+        .bind(plan_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -37,6 +37,7 @@ struct Inner {
     funnel: Funnel,
     sessions: crate::access::reader::SessionCache,
     stripe: Option<crate::billing::stripe::Stripe>,
+    csp: axum::http::HeaderValue,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -91,6 +92,7 @@ impl AppState {
         let media = LocalMedia::new(&config.data_dir.join("media"));
         let mailer = Mailer::from_config(&config)?;
         let stripe = crate::billing::stripe::Stripe::from_config(&config.stripe)?;
+        let csp = crate::http::csp(&config.stripe);
         let worker_id = format!(
             "{}-{}-{:08x}",
             std::process::id(),
@@ -113,6 +115,7 @@ impl AppState {
             funnel: Funnel::default(),
             sessions: Default::default(),
             stripe,
+            csp,
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -153,6 +156,9 @@ impl AppState {
     }
     pub fn sessions(&self) -> &crate::access::reader::SessionCache {
         &self.0.sessions
+    }
+    pub fn csp(&self) -> &axum::http::HeaderValue {
+        &self.0.csp
     }
     /// The Stripe client, when a secret key is configured.
     pub fn stripe(&self) -> Option<&crate::billing::stripe::Stripe> {

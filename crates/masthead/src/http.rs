@@ -245,8 +245,26 @@ pub fn loggable_path(path: &str) -> String {
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
 
-const CSP: &str = "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-    font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The Content-Security-Policy. `form-action` also lists Stripe's Checkout
+/// and Billing Portal origins when Stripe is configured: browsers apply it
+/// to the redirect that follows a form POST.
+pub fn csp(stripe: &crate::config::StripeConfig) -> HeaderValue {
+    let mut form_action = String::from("'self'");
+    if stripe.secret_key.is_some() {
+        if stripe.api_base == crate::config::STRIPE_API_BASE {
+            form_action.push_str(" https://checkout.stripe.com https://billing.stripe.com");
+        } else {
+            // A stand-in serves its own checkout pages.
+            form_action.push(' ');
+            form_action.push_str(origin_of(&stripe.api_base));
+        }
+    }
+    let text = format!(
+        "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+         font-src 'self'; connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("default-src 'none'"))
+}
 
 /// Cookies that make a response reader-specific.
 const READER_COOKIES: &[&str] = &["masthead_session", "masthead_meter", "masthead_staff"];
@@ -365,10 +383,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
 
     let status = res.status();
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp().clone());
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

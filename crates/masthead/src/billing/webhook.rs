@@ -13,8 +13,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
-use masthead_core::billing::subscription::DEFAULT_GRACE_SECS;
-use masthead_store::billing::{self as store, FetchedSubscription};
 use serde_json::Value;
 
 pub const PATH: &str = "/webhooks/stripe";
@@ -117,39 +115,5 @@ async fn process(
     sub_id: &str,
     now: i64,
 ) -> anyhow::Result<bool> {
-    // The fetch happens outside any transaction (on SQLite a transaction
-    // held across a network call would block every writer).
-    let fetched_at_ms = jiff::Timestamp::now().as_millisecond();
-    let (facts, raw) = stripe.subscription(sub_id).await?;
-    let db = state.db();
-    let member_id = match facts.member_id {
-        Some(m) => Some(m),
-        None => masthead_store::billing::find_member_by_customer(db, &facts.customer).await?,
-    };
-    let raw = raw.to_string();
-    let mut tx = db.begin().await?;
-    if !store::insert_event(&mut tx, event_id, kind, None, now).await? {
-        return Ok(false);
-    }
-    store::record_subscription(
-        db,
-        &mut tx,
-        &FetchedSubscription {
-            id: &facts.id,
-            customer_id: &facts.customer,
-            member_id,
-            plan_id: None,
-            status: facts.status,
-            current_period_end: facts.current_period_end,
-            cancel_at_period_end: facts.cancel_at_period_end,
-            fetched_at_ms,
-            raw: &raw,
-        },
-        DEFAULT_GRACE_SECS,
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
-    state.sessions().clear();
-    Ok(true)
+    super::reconcile(state, stripe, sub_id, Some((event_id, kind)), now).await
 }

@@ -58,7 +58,6 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             get(reset_page).post(reset_use),
             NoText,
         ),
-        ("/subscribe", get(subscribe_page), NoText),
     ]
 }
 
@@ -630,6 +629,8 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     let notice = match query_param(&uri, "done").as_deref() {
         Some("password") => Some("Your password was changed. Other sessions were logged out."),
         Some("email") => Some("Your email address was changed."),
+        Some("subscribed") => Some("Thank you for subscribing."),
+        Some("already-subscribed") => Some("You already have a subscription."),
         _ => None,
     };
     let ctx = minijinja::context! {
@@ -1108,20 +1109,4 @@ async fn reset_use(
     let mut viewer = viewer;
     viewer.session = None;
     sign_in(&state, &viewer, &headers, member_id, "/account").await
-}
-
-// ---- subscribe (billing fills this page) ----
-
-async fn subscribe_page(State(state): State<AppState>) -> AppResult {
-    let plans = masthead_store::offers::list_active_plans(state.db()).await?;
-    let mut page = FormPage::new("Subscribe").lead(
-        "Online payment is not switched on for this publication yet. These are the plans it offers:",
-    );
-    let prices: Vec<_> = plans.iter().map(|p| (p.price, p.interval)).collect();
-    if !prices.is_empty() {
-        page = page.lead(&masthead_core::billing::offer_line(&prices));
-    }
-    Ok(page
-        .link("/pages/about", "About this publication")
-        .render(&state, StatusCode::OK))
 }

@@ -74,6 +74,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     .chain(crate::members::web::routes())
     .chain(crate::staff::routes())
     .chain(crate::billing::webhook::routes())
+    .chain(crate::billing::checkout::routes())
     .collect()
 }
 

@@ -322,3 +322,155 @@ mod webhooks {
         flow(crate::harness::Backend::Postgres).await;
     }
 }
+
+mod checkout {
+    use super::*;
+    use crate::stripe_standin::{StripeStandIn, KEY, WEBHOOK_SECRET};
+    use masthead::config::Secret;
+
+    async fn flow(backend: crate::harness::Backend) {
+        let standin = StripeStandIn::start().await;
+        let base = standin.base.clone();
+        let app = TestApp::spawn_with(backend, Fixture::Demo, move |c| {
+            c.stripe.secret_key = Some(Secret::new(KEY));
+            c.stripe.webhook_secrets = vec![Secret::new(WEBHOOK_SECRET)];
+            c.stripe.api_base = base;
+        })
+        .await;
+        // An anonymous reader is sent to sign up first, and comes back.
+        let mut b = Browser::new(&app);
+        let page = b.page("/subscribe?plan=annual").await;
+        assert!(
+            page.contains("Create a free account")
+                && page.contains("return_to=%2Fsubscribe%3Fplan%3Dannual"),
+            "{page}"
+        );
+        let res = b
+            .post(
+                "/signup",
+                &[
+                    ("email", "buyer@example.org"),
+                    ("return_to", "/subscribe?plan=annual"),
+                ],
+            )
+            .await;
+        assert_eq!(res.headers()["location"], "/subscribe?plan=annual");
+        let page = b.page("/subscribe?plan=annual").await;
+        assert!(
+            page.contains("continue to payment") && page.contains("$100 a year"),
+            "{page}"
+        );
+        assert!(!page.contains("$14 a month"), "only the plan picked");
+        let res = app.client.get(app.url("/subscribe")).send().await.unwrap();
+        assert!(res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("form-action 'self' {}", standin.base)));
+        let csrf = b.csrf().await;
+        // An unknown plan is a clear 422; the annual one goes to Checkout.
+        let res = b
+            .post(
+                "/subscribe/checkout",
+                &[("csrf", &csrf), ("plan", "lifetime")],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 422);
+        let res = b
+            .post(
+                "/subscribe/checkout",
+                &[("csrf", &csrf), ("plan", "annual")],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 303);
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            to.starts_with(&format!("{}/pay/cs_test_", standin.base)),
+            "{to}"
+        );
+        let session_id = to.rsplit('/').next().unwrap().to_string();
+        {
+            let posts = standin.state.posts.lock().unwrap();
+            let kinds: Vec<&str> = posts.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(kinds, ["customers", "prices", "checkout/sessions"]);
+            let session = &posts[2].1;
+            let get = |k: &str| {
+                session
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.as_str())
+            };
+            assert_eq!(get("mode"), Some("subscription"));
+            assert_eq!(
+                get("success_url"),
+                Some(
+                    format!(
+                        "{}/subscribe/success?session_id={{CHECKOUT_SESSION_ID}}",
+                        app.base
+                    )
+                    .as_str()
+                )
+            );
+            let price = &standin.state.prices.lock().unwrap();
+            let price = price.values().next().unwrap();
+            assert_eq!(
+                (price["unit_amount"].as_i64(), price["currency"].as_str()),
+                (Some(10000), Some("usd"))
+            );
+        }
+        // A double click reuses the customer, the price and the session.
+        let again = b
+            .post(
+                "/subscribe/checkout",
+                &[("csrf", &csrf), ("plan", "annual")],
+            )
+            .await;
+        assert_eq!(again.headers()["location"].to_str().unwrap(), to);
+        assert_eq!(standin.state.customers.lock().unwrap().len(), 1);
+        // The reader pays; the success page grants access without waiting
+        // for the webhook.
+        let now = jiff::Timestamp::now().as_second();
+        standin.complete_checkout(&session_id, now + 365 * DAY);
+        let mut stranger = Browser::with_cookie(
+            &app,
+            &member_session(&app, "other@example.org", false).await.0,
+        );
+        assert_eq!(
+            stranger
+                .get(&format!("/subscribe/success?session_id={session_id}"))
+                .await
+                .status()
+                .as_u16(),
+            403
+        );
+        let res = b
+            .get(&format!("/subscribe/success?session_id={session_id}"))
+            .await;
+        assert_eq!(res.headers()["location"], "/account?done=subscribed");
+        assert!(
+            !b.page(GATED).await.contains("class=\"offer\""),
+            "the new subscriber reads"
+        );
+        // No second checkout while the subscription lives.
+        let res = b
+            .post(
+                "/subscribe/checkout",
+                &[("csrf", &csrf), ("plan", "monthly")],
+            )
+            .await;
+        assert_eq!(
+            res.headers()["location"],
+            "/account?done=already-subscribed"
+        );
+        assert_eq!(standin.state.sessions.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_member_checks_out_and_reads_sqlite() {
+        flow(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_member_checks_out_and_reads_postgres() {
+        flow(crate::harness::Backend::Postgres).await;
+    }
+}

@@ -18,9 +18,19 @@ use std::sync::{Arc, Mutex};
 pub const KEY: &str = "sk_test_standin";
 pub const WEBHOOK_SECRET: &str = "whsec_standin";
 
+/// A POST the stand-in received: (what was created, the form fields).
+pub type Post = (String, Vec<(String, String)>);
+
 #[derive(Default)]
 pub struct Inner {
     pub subscriptions: Mutex<HashMap<String, Value>>,
+    pub customers: Mutex<HashMap<String, Value>>,
+    pub prices: Mutex<HashMap<String, Value>>,
+    pub sessions: Mutex<HashMap<String, Value>>,
+    /// Idempotency-Key → the response first given for it.
+    pub idempotent: Mutex<HashMap<String, Value>>,
+    /// Every POST seen: (path, form fields).
+    pub posts: Mutex<Vec<Post>>,
     /// Answer every request with a 500, as Stripe does in an incident.
     pub failing: AtomicBool,
     /// The `Stripe-Version` of every request seen.
@@ -79,16 +89,175 @@ async fn subscription(
     }
 }
 
+fn authorized(s: &Inner, headers: &HeaderMap) -> Option<Response> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Bearer {KEY}") {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided",
+        ));
+    }
+    let version = headers
+        .get("stripe-version")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    s.versions.lock().unwrap().push(version);
+    if s.failing.load(Ordering::SeqCst) {
+        return Some(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            "An unknown error occurred",
+        ));
+    }
+    None
+}
+
+/// POST /v1/{kind}: form-encoded in, the object out; an Idempotency-Key
+/// seen before returns the first response.
+type Shared = State<(Arc<Inner>, String)>;
+
+async fn customers(st: Shared, h: HeaderMap, b: String) -> Response {
+    create(st, "customers", h, b).await
+}
+async fn prices(st: Shared, h: HeaderMap, b: String) -> Response {
+    create(st, "prices", h, b).await
+}
+async fn sessions(st: Shared, h: HeaderMap, b: String) -> Response {
+    create(st, "checkout/sessions", h, b).await
+}
+
+async fn create(
+    State((s, base)): Shared,
+    kind: &str,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let kind = kind.to_string();
+    if let Some(r) = authorized(&s, &headers) {
+        return r;
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    s.posts.lock().unwrap().push((kind.clone(), form.clone()));
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    if let Some(k) = &key {
+        if let Some(v) = s.idempotent.lock().unwrap().get(k) {
+            return Json(v.clone()).into_response();
+        }
+    }
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let n = s.posts.lock().unwrap().len();
+    let v = match kind.as_str() {
+        "customers" => {
+            let id = format!("cus_standin{n}");
+            let v = json!({"id": id, "object": "customer", "email": field("email"),
+                "metadata": {"member_id": field("metadata[member_id]")}});
+            s.customers.lock().unwrap().insert(id, v.clone());
+            v
+        }
+        "prices" => {
+            let id = format!("price_standin{n}");
+            let v = json!({"id": id, "object": "price", "currency": field("currency"),
+                "unit_amount": field("unit_amount").and_then(|a| a.parse::<i64>().ok()),
+                "recurring": {"interval": field("recurring[interval]")}});
+            s.prices.lock().unwrap().insert(id, v.clone());
+            v
+        }
+        "checkout/sessions" => {
+            if field("mode").as_deref() != Some("subscription")
+                || field("line_items[0][price]").is_none()
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "Missing required param: line_items.",
+                );
+            }
+            let id = format!("cs_test_standin{n}");
+            let v = json!({"id": id, "object": "checkout.session", "mode": "subscription",
+                "status": "open", "customer": field("customer"),
+                "client_reference_id": field("client_reference_id"),
+                "metadata": {"member_id": field("metadata[member_id]")},
+                "line_items_price": field("line_items[0][price]"),
+                "success_url": field("success_url"), "cancel_url": field("cancel_url"),
+                "subscription": null, "url": format!("{base}/pay/{id}")});
+            s.sessions.lock().unwrap().insert(id, v.clone());
+            v
+        }
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "Unrecognized request URL",
+            )
+        }
+    };
+    if let Some(k) = key {
+        s.idempotent.lock().unwrap().insert(k, v.clone());
+    }
+    Json(v).into_response()
+}
+
+async fn checkout_session(
+    State((s, _)): State<(Arc<Inner>, String)>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = authorized(&s, &headers) {
+        return r;
+    }
+    match s.sessions.lock().unwrap().get(&id) {
+        Some(v) => Json(v.clone()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            &format!("No such checkout.session: '{id}'"),
+        ),
+    }
+}
+
 impl StripeStandIn {
     pub async fn start() -> StripeStandIn {
         let state = Arc::new(Inner::default());
-        let app = Router::new()
-            .route("/v1/subscriptions/{id}", get(subscription))
-            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let posts = Router::new()
+            .route("/v1/customers", axum::routing::post(customers))
+            .route("/v1/prices", axum::routing::post(prices))
+            .route("/v1/checkout/sessions", axum::routing::post(sessions))
+            .route("/v1/checkout/sessions/{id}", get(checkout_session))
+            .with_state((state.clone(), base.clone()));
+        let app = Router::new()
+            .route("/v1/subscriptions/{id}", get(subscription))
+            .with_state(state.clone())
+            .merge(posts);
         tokio::spawn(async move { axum::serve(listener, app).await });
         StripeStandIn { base, state }
+    }
+
+    /// What the reader does on Stripe's payment page: completes the
+    /// session, which creates an active subscription for its member.
+    pub fn complete_checkout(&self, session_id: &str, period_end: i64) -> String {
+        let mut sessions = self.state.sessions.lock().unwrap();
+        let session = sessions.get_mut(session_id).expect("no such session");
+        let member: i64 = session["client_reference_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let sub = format!("sub_for_{session_id}");
+        session["status"] = json!("complete");
+        session["subscription"] = json!(sub);
+        drop(sessions);
+        self.put_subscription(&sub, member, "active", period_end, false);
+        sub
     }
 
     /// Stores a subscription object in Stripe's shape.

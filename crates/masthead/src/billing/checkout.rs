@@ -1,0 +1,274 @@
+//! Subscribing: `/subscribe` lists the plans; a signed-in member posts one
+//! to `/subscribe/checkout`, which creates (once) the member's Stripe
+//! customer and the plan's Stripe Price, opens a Checkout Session in
+//! subscription mode and redirects to it. Stripe sends the reader back to
+//! `/subscribe/success`, which reconciles the subscription at once (the
+//! webhook does the same whenever it arrives).
+
+use super::stripe::Stripe;
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::{AppError, AppResult};
+use crate::members::forms::{Form, FormPage};
+use crate::members::{check_csrf, see_other};
+use crate::site::{query_param, Carries};
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::routing::{get, post, MethodRouter};
+use axum::Form as PostForm;
+use masthead_core::billing::{offer_line, Interval};
+use masthead_store::offers::Plan;
+use serde::Deserialize;
+
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+    use Carries::NoText;
+    vec![
+        ("/subscribe", get(page), NoText),
+        ("/subscribe/checkout", post(checkout), NoText),
+        ("/subscribe/success", get(success), NoText),
+    ]
+}
+
+fn interval_word(i: Interval) -> &'static str {
+    match i {
+        Interval::Month => "month",
+        Interval::Year => "year",
+    }
+}
+
+/// Stripe's `recurring[interval]` and amounts: Stripe's zero-decimal
+/// currencies match ISO 4217's for the currencies we accept, and its
+/// three-decimal ones (KWD, BHD, JOD, OMR, TND) want the last digit zero.
+fn stripe_amount(p: &Plan) -> Result<i64, AppError> {
+    let minor = p.price.minor();
+    if p.price.currency().exponent() == 3 && minor % 10 != 0 {
+        return Err(AppError::BadRequest(format!(
+            "the plan {} has a price Stripe cannot charge in {} (the last digit must be 0)",
+            p.slug,
+            p.price.currency().code()
+        )));
+    }
+    Ok(minor)
+}
+
+async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppResult {
+    let plans = masthead_store::offers::list_active_plans(state.db()).await?;
+    let prices: Vec<_> = plans.iter().map(|p| (p.price, p.interval)).collect();
+    let mut page = FormPage::new("Subscribe");
+    if !prices.is_empty() {
+        page = page.lead(&offer_line(&prices));
+    }
+    if query_param(&uri, "canceled").is_some() {
+        page = page.notice("Checkout was canceled; nothing was charged.");
+    }
+    let Some(_) = state.stripe() else {
+        return Ok(page
+            .lead("Online payment is not switched on for this publication yet.")
+            .link("/pages/about", "About this publication")
+            .render(&state, StatusCode::OK));
+    };
+    let wanted = query_param(&uri, "plan");
+    let member = viewer.member();
+    if member.is_none() {
+        let back = match &wanted {
+            Some(p) => format!("/subscribe?plan={}", crate::members::web::urlencode(p)),
+            None => "/subscribe".to_string(),
+        };
+        let back = crate::members::web::urlencode(&back);
+        return Ok(page
+            .lead("Create a free account (or log in), then continue to payment.")
+            .link(
+                &format!("/signup?return_to={back}"),
+                "Create a free account",
+            )
+            .link(&format!("/login?return_to={back}"), "Log in")
+            .render(&state, StatusCode::OK));
+    }
+    let csrf = viewer.csrf().unwrap_or_default();
+    for p in plans
+        .iter()
+        .filter(|p| wanted.as_deref().is_none_or(|w| w == p.slug))
+    {
+        page = page.form(
+            Form::new(
+                "/subscribe/checkout",
+                &format!(
+                    "{}: {} a {} — continue to payment",
+                    p.name,
+                    p.price.display(),
+                    interval_word(p.interval)
+                ),
+            )
+            .hidden("csrf", &csrf)
+            .hidden("plan", &p.slug),
+        );
+    }
+    Ok(page.render(&state, StatusCode::OK))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CheckoutForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    plan: String,
+}
+
+async fn ensure_customer(
+    state: &AppState,
+    stripe: &Stripe,
+    member_id: i64,
+    email: &str,
+) -> anyhow::Result<String> {
+    if let Some(c) = masthead_store::billing::find_customer(state.db(), member_id).await? {
+        return Ok(c);
+    }
+    let v = stripe
+        .post(
+            "/v1/customers",
+            &[
+                ("email", email.to_string()),
+                ("metadata[member_id]", member_id.to_string()),
+            ],
+            &format!("customer-{member_id}"),
+        )
+        .await?;
+    let id = v["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("Stripe created a customer without an id"))?;
+    let now = jiff::Timestamp::now().as_second();
+    masthead_store::billing::insert_customer(state.db(), member_id, id, now).await?;
+    // Two checkouts at once both asked Stripe (with the same idempotency
+    // key, so the same customer); the stored one wins.
+    Ok(
+        masthead_store::billing::find_customer(state.db(), member_id)
+            .await?
+            .unwrap_or_else(|| id.to_string()),
+    )
+}
+
+async fn ensure_price(state: &AppState, stripe: &Stripe, p: &Plan) -> anyhow::Result<String> {
+    if let Some(id) = masthead_store::offers::find_plan_price_id(state.db(), p.id).await? {
+        return Ok(id);
+    }
+    let amount = stripe_amount(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let v = stripe
+        .post(
+            "/v1/prices",
+            &[
+                ("currency", p.price.currency().code().to_lowercase()),
+                ("unit_amount", amount.to_string()),
+                ("recurring[interval]", interval_word(p.interval).to_string()),
+                ("product_data[name]", p.name.clone()),
+                ("metadata[plan]", p.slug.clone()),
+            ],
+            &format!("price-{}-{}", p.id, p.slug),
+        )
+        .await?;
+    let id = v["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("Stripe created a price without an id"))?;
+    masthead_store::offers::set_plan_price_id(state.db(), p.id, id).await?;
+    Ok(masthead_store::offers::find_plan_price_id(state.db(), p.id)
+        .await?
+        .unwrap_or_else(|| id.to_string()))
+}
+
+async fn checkout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PostForm(f): PostForm<CheckoutForm>,
+) -> AppResult {
+    let Some(stripe) = state.stripe() else {
+        return Ok(see_other("/subscribe"));
+    };
+    if viewer.session.is_none() {
+        return Ok(see_other("/login?return_to=%2Fsubscribe"));
+    }
+    check_csrf(&viewer, &f.csrf)?;
+    let Some(member) = viewer.member().cloned() else {
+        // A session without an account (a sign-up with a taken address):
+        // log in first.
+        return Ok(see_other("/login?return_to=%2Fsubscribe"));
+    };
+    let plans = masthead_store::offers::list_active_plans(state.db()).await?;
+    let Some(plan) = plans.into_iter().find(|p| p.slug == f.plan) else {
+        return Ok(FormPage::new("That plan is not available")
+            .lead("Choose one of the current plans.")
+            .link("/subscribe", "See the plans")
+            .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
+    };
+    if masthead_store::billing::has_live_subscription(state.db(), member.id).await? {
+        return Ok(see_other("/account?done=already-subscribed"));
+    }
+    let stripe_failed =
+        |e: anyhow::Error| AppError::Internal(e.context("starting Stripe Checkout"));
+    let customer = ensure_customer(&state, stripe, member.id, &member.email)
+        .await
+        .map_err(stripe_failed)?;
+    let price = ensure_price(&state, stripe, &plan)
+        .await
+        .map_err(stripe_failed)?;
+    let base = &state.config().base_url;
+    // One checkout per member, plan and minute: a double click reuses it.
+    let minute = jiff::Timestamp::now().as_second() / 60;
+    let session = stripe
+        .post(
+            "/v1/checkout/sessions",
+            &[
+                ("mode", "subscription".to_string()),
+                ("customer", customer),
+                ("line_items[0][price]", price),
+                ("line_items[0][quantity]", "1".to_string()),
+                ("client_reference_id", member.id.to_string()),
+                ("metadata[member_id]", member.id.to_string()),
+                (
+                    "subscription_data[metadata][member_id]",
+                    member.id.to_string(),
+                ),
+                (
+                    "success_url",
+                    base.join("/subscribe/success?session_id={CHECKOUT_SESSION_ID}"),
+                ),
+                ("cancel_url", base.join("/subscribe?canceled=1")),
+            ],
+            &format!("checkout-{}-{}-{minute}", member.id, plan.id),
+        )
+        .await
+        .map_err(stripe_failed)?;
+    let url = session["url"]
+        .as_str()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a Checkout Session without a url")))?;
+    Ok(see_other(url))
+}
+
+async fn success(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppResult {
+    let Some(stripe) = state.stripe() else {
+        return Ok(see_other("/subscribe"));
+    };
+    let Some(member) = viewer.member() else {
+        return Ok(see_other("/login?return_to=%2Faccount"));
+    };
+    let id = query_param(&uri, "session_id").unwrap_or_default();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(AppError::BadRequest(
+            "this address is missing its checkout session".into(),
+        ));
+    }
+    let session = stripe
+        .get(&format!("/v1/checkout/sessions/{id}"))
+        .await
+        .map_err(|e| AppError::Internal(e.context("reading the Checkout Session")))?;
+    if session["client_reference_id"].as_str() != Some(&member.id.to_string()) {
+        return Err(AppError::Forbidden(
+            "this checkout belongs to another account".into(),
+        ));
+    }
+    if let Some(sub) = session["subscription"].as_str() {
+        let now = jiff::Timestamp::now().as_second();
+        super::reconcile(&state, stripe, sub, None, now)
+            .await
+            .map_err(|e| AppError::Internal(e.context("recording the subscription")))?;
+    }
+    Ok(see_other("/account?done=subscribed"))
+}
