@@ -204,3 +204,27 @@ pub async fn has_live_subscription(db: &Db, member_id: i64) -> Result<bool> {
     .await?
     .is_some())
 }
+
+/// The member's most recently fetched subscription: (Stripe id, customer,
+/// snapshot).
+pub async fn find_member_subscription(
+    db: &Db,
+    member_id: i64,
+) -> Result<Option<(String, String, Snapshot)>> {
+    let row = sqlx::query(
+        "SELECT id, customer_id, member_id, status, current_period_end, cancel_at_period_end, \
+         past_due_since, fetched_at FROM subscriptions WHERE member_id = $1 AND fetched_at > 0 \
+         ORDER BY fetched_at DESC LIMIT 1",
+    )
+    .bind(member_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("customer_id")?,
+            snapshot_from(&r)?,
+        ))
+    })
+    .transpose()
+}

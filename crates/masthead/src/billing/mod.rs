@@ -2,6 +2,7 @@
 //! `masthead_core::billing::subscription`; here are the signature check,
 //! the API client, Checkout and the webhook, which share `reconcile`.
 
+pub mod account;
 pub mod checkout;
 pub mod signature;
 pub mod stripe;

@@ -138,6 +138,19 @@ impl Stripe {
         Self::read(res, &format!("POST {path}")).await
     }
 
+    pub async fn delete(&self, path: &str, idempotency_key: &str) -> anyhow::Result<Value> {
+        let res = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(self.key.expose())
+            .header("Stripe-Version", STRIPE_VERSION)
+            .header("Idempotency-Key", idempotency_key)
+            .send()
+            .await
+            .with_context(|| format!("DELETE {path}: Stripe did not answer"))?;
+        Self::read(res, &format!("DELETE {path}")).await
+    }
+
     pub async fn subscription(&self, id: &str) -> anyhow::Result<(SubscriptionFacts, Value)> {
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             anyhow::bail!("not a subscription id: {id:?}");

@@ -626,11 +626,29 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     let sessions = store::list_member_sessions(db, member.id).await?;
     let grants = store::list_grants(db, member.id).await?;
     let now = now();
+    let subscription = masthead_store::billing::find_member_subscription(db, member.id)
+        .await?
+        .map(|(_, _, s)| {
+            use masthead_core::billing::subscription::Status;
+            let live = matches!(
+                s.status,
+                Status::Active | Status::Trialing | Status::PastDue
+            );
+            minijinja::context! {
+                status => s.status.as_str().replace('_', " "),
+                live => live,
+                past_due => s.status == Status::PastDue,
+                cancel_at_period_end => s.cancel_at_period_end,
+                period_end => date(&state, s.current_period_end),
+            }
+        });
     let notice = match query_param(&uri, "done").as_deref() {
         Some("password") => Some("Your password was changed. Other sessions were logged out."),
         Some("email") => Some("Your email address was changed."),
         Some("subscribed") => Some("Thank you for subscribing."),
         Some("already-subscribed") => Some("You already have a subscription."),
+        Some("canceled") => Some("Your subscription will end at the end of the period."),
+        Some("resumed") => Some("Your subscription will renew."),
         _ => None,
     };
     let ctx = minijinja::context! {
@@ -659,6 +677,8 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
             until => g.valid_until.map(|u| date(&state, u)),
         }).collect::<Vec<_>>(),
         recent => recently_authenticated(session.authenticated_at, now),
+        subscription => subscription,
+        stripe => state.stripe().is_some(),
     };
     let html = state.theme().render("account.html", ctx)?;
     let mut res = crate::site::html(html);
@@ -946,6 +966,7 @@ async fn delete_page(State(state): State<AppState>, viewer: Viewer) -> AppResult
     let csrf = viewer.csrf().unwrap_or_default();
     Ok(FormPage::new("Delete your account")
         .lead("This deletes your account, your sessions, your subscription records and your reading history here. It cannot be undone.")
+        .lead("A subscription you have is cancelled at once, with no further charges.")
         .form(
             Form::new("/account/delete", "Delete my account")
                 .field(Field {
@@ -986,15 +1007,30 @@ async fn delete(
             .link("/account/delete", "Try again")
             .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
     }
+    // A live subscription is cancelled at Stripe first; if Stripe cannot
+    // be reached, nothing is deleted and the reader can try again.
+    let canceled = crate::billing::account::cancel_before_deletion(&state, m.id)
+        .await
+        .map_err(|e| {
+            AppError::Internal(e.context("cancelling the subscription before deletion"))
+        })?;
     store::delete_member(state.db(), m.id).await?;
     state.sessions().clear();
     tracing::info!(member = m.id, "member deleted their account");
     Ok(clear_session(
         &state,
-        FormPage::new("Your account was deleted")
-            .lead("Everything personal we held about you has been deleted.")
-            .link("/", "Back to the front page")
-            .render(&state, StatusCode::OK),
+        {
+            let mut page = FormPage::new("Your account was deleted")
+                .lead("Everything personal we held about you has been deleted.");
+            if canceled {
+                page = page.lead(
+                    "Your subscription was cancelled with it; you will not be charged again.",
+                );
+            }
+            page
+        }
+        .link("/", "Back to the front page")
+        .render(&state, StatusCode::OK),
     ))
 }
 

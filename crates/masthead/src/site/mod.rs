@@ -75,6 +75,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     .chain(crate::staff::routes())
     .chain(crate::billing::webhook::routes())
     .chain(crate::billing::checkout::routes())
+    .chain(crate::billing::account::routes())
     .collect()
 }
 

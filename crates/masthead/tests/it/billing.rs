@@ -474,3 +474,129 @@ mod checkout {
         flow(crate::harness::Backend::Postgres).await;
     }
 }
+
+mod account {
+    use super::*;
+    use crate::stripe_standin::{StripeStandIn, KEY, WEBHOOK_SECRET};
+    use masthead::config::Secret;
+
+    async fn flow(backend: crate::harness::Backend) {
+        let standin = StripeStandIn::start().await;
+        let base = standin.base.clone();
+        let app = TestApp::spawn_with(backend, Fixture::Demo, move |c| {
+            c.stripe.secret_key = Some(Secret::new(KEY));
+            c.stripe.webhook_secrets = vec![Secret::new(WEBHOOK_SECRET)];
+            c.stripe.api_base = base;
+        })
+        .await;
+        let mut b = Browser::new(&app);
+        b.post(
+            "/signup",
+            &[
+                ("email", "acct@example.org"),
+                ("password", "account password"),
+            ],
+        )
+        .await;
+        let m = masthead_store::members::find_member_by_email(app.state.db(), "acct@example.org")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .id;
+        let mut tx = app.state.db().begin().await.unwrap();
+        masthead_store::members::mark_verified(&mut tx, m, 1)
+            .await
+            .unwrap();
+        masthead_store::commit(tx).await.unwrap();
+        app.state.sessions().clear();
+        let now = jiff::Timestamp::now().as_second();
+        standin.put_subscription("sub_acct", m, "active", now + 20 * DAY, false);
+        let sub = (jiff::Timestamp::now().as_second(), "sub_acct");
+        masthead::billing::reconcile(&app.state, app.state.stripe().unwrap(), sub.1, None, sub.0)
+            .await
+            .unwrap();
+        let page = b.page("/account").await;
+        assert!(
+            page.contains("Status: active.") && page.contains("Renews on"),
+            "{page}"
+        );
+        let csrf = b.csrf().await;
+        // Cancel at period end, then resume: each goes to Stripe and back.
+        let res = b.post("/account/billing/cancel", &[("csrf", &csrf)]).await;
+        assert_eq!(res.headers()["location"], "/account?done=canceled");
+        assert!(b.page("/account").await.contains("Ends on"));
+        assert!(
+            !b.page(GATED).await.contains("class=\"offer\""),
+            "still entitled until the period end"
+        );
+        let res = b.post("/account/billing/resume", &[("csrf", &csrf)]).await;
+        assert_eq!(res.headers()["location"], "/account?done=resumed");
+        assert!(b.page("/account").await.contains("Renews on"));
+        // The Billing Portal.
+        let res = b.post("/account/billing/portal", &[("csrf", &csrf)]).await;
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("{}/portal/", standin.base)));
+        assert_eq!(
+            b.post("/account/billing/cancel", &[("csrf", "forged")])
+                .await
+                .status()
+                .as_u16(),
+            403
+        );
+        // Deleting the account cancels the subscription at Stripe first; if
+        // Stripe is down, nothing is deleted.
+        let res = b
+            .post(
+                "/account/reauth",
+                &[("csrf", &csrf), ("password", "account password")],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 303);
+        standin
+            .state
+            .failing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let res = b
+            .post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")])
+            .await;
+        assert_eq!(res.status().as_u16(), 500);
+        assert!(masthead_store::members::find_member(app.state.db(), m)
+            .await
+            .unwrap()
+            .is_some());
+        standin
+            .state
+            .failing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let res = b
+            .post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")])
+            .await;
+        assert_eq!(res.status().as_u16(), 200);
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains("subscription was cancelled"));
+        assert_eq!(
+            standin.state.subscriptions.lock().unwrap()["sub_acct"]["status"],
+            "canceled"
+        );
+        assert!(masthead_store::members::find_member(app.state.db(), m)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn billing_from_the_account_page_sqlite() {
+        flow(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn billing_from_the_account_page_postgres() {
+        flow(crate::harness::Backend::Postgres).await;
+    }
+}

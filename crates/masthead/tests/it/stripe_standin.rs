@@ -51,7 +51,7 @@ fn error(status: StatusCode, kind: &str, message: &str) -> Response {
 }
 
 async fn subscription(
-    State(s): State<Arc<Inner>>,
+    State((s, _)): State<(Arc<Inner>, String)>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
@@ -130,6 +130,63 @@ async fn prices(st: Shared, h: HeaderMap, b: String) -> Response {
 async fn sessions(st: Shared, h: HeaderMap, b: String) -> Response {
     create(st, "checkout/sessions", h, b).await
 }
+async fn portal(st: Shared, h: HeaderMap, b: String) -> Response {
+    create(st, "billing_portal/sessions", h, b).await
+}
+
+/// POST /v1/subscriptions/{id}: updates `cancel_at_period_end`.
+async fn update_subscription(
+    State((s, _)): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    if let Some(r) = authorized(&s, &headers) {
+        return r;
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    s.posts
+        .lock()
+        .unwrap()
+        .push((format!("subscriptions/{id}"), form.clone()));
+    let mut subs = s.subscriptions.lock().unwrap();
+    let Some(sub) = subs.get_mut(&id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            &format!("No such subscription: '{id}'"),
+        );
+    };
+    if let Some((_, v)) = form.iter().find(|(k, _)| k == "cancel_at_period_end") {
+        sub["cancel_at_period_end"] = json!(v == "true");
+    }
+    Json(sub.clone()).into_response()
+}
+
+/// DELETE /v1/subscriptions/{id}: cancels at once.
+async fn cancel_subscription(
+    State((s, _)): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = authorized(&s, &headers) {
+        return r;
+    }
+    s.posts
+        .lock()
+        .unwrap()
+        .push((format!("delete subscriptions/{id}"), vec![]));
+    let mut subs = s.subscriptions.lock().unwrap();
+    let Some(sub) = subs.get_mut(&id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            &format!("No such subscription: '{id}'"),
+        );
+    };
+    sub["status"] = json!("canceled");
+    Json(sub.clone()).into_response()
+}
 
 async fn create(
     State((s, base)): Shared,
@@ -169,6 +226,11 @@ async fn create(
                 "recurring": {"interval": field("recurring[interval]")}});
             s.prices.lock().unwrap().insert(id, v.clone());
             v
+        }
+        "billing_portal/sessions" => {
+            json!({"id": format!("bps_standin{n}"), "object": "billing_portal.session",
+                "customer": field("customer"), "return_url": field("return_url"),
+                "url": format!("{base}/portal/bps_standin{n}")})
         }
         "checkout/sessions" => {
             if field("mode").as_deref() != Some("subscription")
@@ -233,11 +295,15 @@ impl StripeStandIn {
             .route("/v1/prices", axum::routing::post(prices))
             .route("/v1/checkout/sessions", axum::routing::post(sessions))
             .route("/v1/checkout/sessions/{id}", get(checkout_session))
+            .route("/v1/billing_portal/sessions", axum::routing::post(portal))
+            .route(
+                "/v1/subscriptions/{id}",
+                get(subscription)
+                    .post(update_subscription)
+                    .delete(cancel_subscription),
+            )
             .with_state((state.clone(), base.clone()));
-        let app = Router::new()
-            .route("/v1/subscriptions/{id}", get(subscription))
-            .with_state(state.clone())
-            .merge(posts);
+        let app = posts;
         tokio::spawn(async move { axum::serve(listener, app).await });
         StripeStandIn { base, state }
     }
