@@ -346,6 +346,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                     tracing::warn!("demo: {e}");
                 }
                 tracing::info!(created = report.created, "seeded the demo publication");
+                crate::billing::checkout::mark_demo(&state.config().data_dir)?;
                 state.refresh_counters().await?;
             }
             None => tracing::info!("the database already has content; serving what is there"),

@@ -24,10 +24,31 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     use Carries::NoText;
     vec![
         ("/subscribe", get(page), NoText),
+        ("/subscribe/demo", post(demo), NoText),
         ("/subscribe/checkout", post(checkout), NoText),
         ("/subscribe/success", get(success), NoText),
     ]
 }
+
+/// The marker `serve --demo` leaves in a data directory it seeded.
+const DEMO_MARKER: &str = "demo-publication";
+
+pub fn mark_demo(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::write(
+        data_dir.join(DEMO_MARKER),
+        "This data directory holds the demo publication: without a Stripe key,\n\
+         readers may try the subscriber experience with a one-day demo grant.\n",
+    )?;
+    Ok(())
+}
+
+/// Only a demo data directory without a Stripe key hands out demo grants.
+pub fn demo_grants_allowed(state: &AppState) -> bool {
+    state.stripe().is_none() && state.config().data_dir.join(DEMO_MARKER).exists()
+}
+
+/// How long a demo grant lasts.
+pub const DEMO_GRANT_SECS: i64 = 86_400;
 
 fn interval_word(i: Interval) -> &'static str {
     match i {
@@ -62,8 +83,18 @@ async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppRes
         page = page.notice("Checkout was canceled; nothing was charged.");
     }
     let Some(_) = state.stripe() else {
+        page = page.lead("Online payment is not switched on for this publication yet.");
+        if demo_grants_allowed(&state) {
+            page = match viewer.csrf().filter(|_| viewer.member().is_some()) {
+                Some(csrf) => page
+                    .lead("This is the demo publication: you can try the subscriber experience for a day, free. Nothing is charged; the access is labelled as a demo on your account page.")
+                    .form(Form::new("/subscribe/demo", "Try the subscriber experience (demo, one day)").hidden("csrf", &csrf)),
+                None => page
+                    .lead("This is the demo publication: create a free account, then come back here to try the subscriber experience.")
+                    .link("/signup?return_to=%2Fsubscribe", "Create a free account"),
+            };
+        }
         return Ok(page
-            .lead("Online payment is not switched on for this publication yet.")
             .link("/pages/about", "About this publication")
             .render(&state, StatusCode::OK));
     };
@@ -270,5 +301,42 @@ async fn success(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
             .await
             .map_err(|e| AppError::Internal(e.context("recording the subscription")))?;
     }
+    Ok(see_other("/account?done=subscribed"))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct DemoForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A one-day `demo` grant, only in a demo data directory without Stripe.
+async fn demo(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PostForm(f): PostForm<DemoForm>,
+) -> AppResult {
+    if !demo_grants_allowed(&state) {
+        return Err(AppError::NotFound);
+    }
+    if viewer.session.is_none() {
+        return Ok(see_other("/login?return_to=%2Fsubscribe"));
+    }
+    check_csrf(&viewer, &f.csrf)?;
+    let Some(member) = viewer.member() else {
+        return Ok(see_other("/login?return_to=%2Fsubscribe"));
+    };
+    let now = jiff::Timestamp::now().as_second();
+    masthead_store::members::insert_grant(
+        state.db(),
+        member.id,
+        "demo",
+        now,
+        Some(now + DEMO_GRANT_SECS),
+        "demo publication: try the subscriber experience",
+        now,
+    )
+    .await?;
+    state.sessions().clear();
     Ok(see_other("/account?done=subscribed"))
 }

@@ -600,3 +600,88 @@ mod account {
         flow(crate::harness::Backend::Postgres).await;
     }
 }
+
+mod demo {
+    use super::*;
+
+    async fn flow(backend: crate::harness::Backend) {
+        // A data directory seeded by `serve --demo`, with no Stripe key.
+        let app = TestApp::spawn_with(backend, Fixture::Demo, |c| {
+            masthead::billing::checkout::mark_demo(&c.data_dir).unwrap();
+        })
+        .await;
+        let mut b = Browser::new(&app);
+        assert!(b
+            .page("/subscribe")
+            .await
+            .contains("create a free account, then come back"));
+        b.post(
+            "/signup",
+            &[
+                ("email", "curious@example.org"),
+                ("return_to", "/subscribe"),
+            ],
+        )
+        .await;
+        let page = b.page("/subscribe").await;
+        assert!(
+            page.contains("Try the subscriber experience (demo, one day)"),
+            "{page}"
+        );
+        assert!(b.page(GATED).await.contains("class=\"offer\""));
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            b.post("/subscribe/demo", &[("csrf", "forged")])
+                .await
+                .status()
+                .as_u16(),
+            403
+        );
+        let res = b.post("/subscribe/demo", &[("csrf", &csrf)]).await;
+        assert_eq!(res.headers()["location"], "/account?done=subscribed");
+        assert!(
+            !b.page(GATED).await.contains("class=\"offer\""),
+            "the demo subscriber reads"
+        );
+        let m =
+            masthead_store::members::find_member_by_email(app.state.db(), "curious@example.org")
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+                .id;
+        let grants = masthead_store::members::list_grants(app.state.db(), m)
+            .await
+            .unwrap();
+        assert_eq!(grants.len(), 1);
+        assert_eq!(grants[0].source, "demo");
+        let now = jiff::Timestamp::now().as_second();
+        assert!(grants[0].valid_until.unwrap() <= now + DAY);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_demo_directory_without_stripe_offers_a_day_of_access_sqlite() {
+        flow(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_demo_directory_without_stripe_offers_a_day_of_access_postgres() {
+        flow(crate::harness::Backend::Postgres).await;
+    }
+
+    both!(Fixture::Demo, async fn elsewhere_there_are_no_demo_grants(app) {
+        let (cookie, _) = member_session(&app, "nodemo@example.org", false).await;
+        let mut b = Browser::with_cookie(&app, &cookie);
+        let page = b.page("/subscribe").await;
+        assert!(page.contains("not switched on") && !page.contains("demo, one day"));
+        let res = b.post("/subscribe/demo", &[("csrf", "x")]).await;
+        assert_eq!(res.status().as_u16(), 404);
+    });
+}
