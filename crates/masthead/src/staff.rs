@@ -6,7 +6,7 @@
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppResult;
-use crate::members::forms::{Field, Form, FormPage};
+use crate::members::forms::{CsrfForm, Field, Form, FormPage};
 use crate::members::tokens::{self, STAFF_COOKIE};
 use crate::members::{client_ip, limit, now, passwords, see_other, user_agent};
 use crate::site::Carries;
@@ -165,12 +165,6 @@ fn set_staff_cookie(state: &AppState, res: &mut Response, token: &str, max_age: 
     if let Ok(v) = HeaderValue::from_str(&c) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
-}
-
-#[derive(Debug, Deserialize, Default)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn logout(

@@ -285,6 +285,9 @@ pub async fn outcome(
     viewer: &Viewer,
     article: &ArticleFacts,
 ) -> Result<Outcome, AppError> {
+    if viewer.session.is_none() {
+        return Ok(anonymous_outcome(policy, viewer, article));
+    }
     let now = jiff::Timestamp::now().as_second();
     let kind = viewer.kind();
     let metered = policy.resolve(article.level, article.content_type) == AccessLevel::Metered;
@@ -310,9 +313,6 @@ pub async fn outcome(
                 .map(|(id, _)| *id)
                 .collect();
             (m.unlocked.contains(&article.id), counted)
-        }
-        (None, ReaderKind::Anonymous) if metered => {
-            (false, viewer.meter.counted(now, policy.window_secs))
         }
         _ => (false, Vec::new()),
     };

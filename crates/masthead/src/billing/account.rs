@@ -5,12 +5,12 @@
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::{AppError, AppResult};
+use crate::members::forms::CsrfForm;
 use crate::members::{check_csrf, see_other};
 use crate::site::Carries;
 use axum::extract::State;
 use axum::routing::{post, MethodRouter};
 use axum::Form as PostForm;
-use serde::Deserialize;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     use Carries::NoText;
@@ -19,12 +19,6 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         ("/account/billing/cancel", post(cancel), NoText),
         ("/account/billing/resume", post(resume), NoText),
     ]
-}
-
-#[derive(Debug, Deserialize, Default)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 fn failed(e: anyhow::Error) -> AppError {

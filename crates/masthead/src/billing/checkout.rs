@@ -9,7 +9,7 @@ use super::stripe::Stripe;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::{AppError, AppResult};
-use crate::members::forms::{Form, FormPage};
+use crate::members::forms::{CsrfForm, Form, FormPage};
 use crate::members::{check_csrf, see_other};
 use crate::site::{query_param, Carries};
 use axum::extract::State;
@@ -304,17 +304,11 @@ async fn success(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     Ok(see_other("/account?done=subscribed"))
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct DemoForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// A one-day `demo` grant, only in a demo data directory without Stripe.
 async fn demo(
     State(state): State<AppState>,
     viewer: Viewer,
-    PostForm(f): PostForm<DemoForm>,
+    PostForm(f): PostForm<CsrfForm>,
 ) -> AppResult {
     if !demo_grants_allowed(&state) {
         return Err(AppError::NotFound);

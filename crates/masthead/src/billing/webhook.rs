@@ -95,7 +95,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         // A one-off payment or an invoice without a subscription.
         return answer(StatusCode::OK, "no subscription\n");
     };
-    match process(&state, stripe, id, kind, &sub_id, now).await {
+    match super::reconcile(&state, stripe, &sub_id, Some((id, kind)), now).await {
         Ok(true) => answer(StatusCode::OK, "processed\n"),
         Ok(false) => answer(StatusCode::OK, "already processed\n"),
         Err(e) => {
@@ -103,17 +103,4 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             answer(StatusCode::INTERNAL_SERVER_ERROR, "failed; retry\n")
         }
     }
-}
-
-/// Fetches the subscription and stores it with the event, in one
-/// transaction. Returns false for a replay.
-async fn process(
-    state: &AppState,
-    stripe: &super::stripe::Stripe,
-    event_id: &str,
-    kind: &str,
-    sub_id: &str,
-    now: i64,
-) -> anyhow::Result<bool> {
-    super::reconcile(state, stripe, sub_id, Some((event_id, kind)), now).await
 }

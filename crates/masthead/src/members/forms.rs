@@ -9,6 +9,14 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// A form whose only field is the session-bound token (log out, export,
+/// billing actions…).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Field {
     pub name: &'static str,

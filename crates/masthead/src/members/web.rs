@@ -1,7 +1,7 @@
 //! The account routes. Handlers stay thin: parse the form, apply the rate
 //! limit, call the store, answer with a page or a redirect.
 
-use super::forms::{Field, Form, FormPage};
+use super::forms::{CsrfForm, Field, Form, FormPage};
 use super::passwords;
 use super::tokens::{self, SESSION_COOKIE};
 use super::{check_csrf, client_ip, limit, now, see_other, sign_in, user_agent};
@@ -487,23 +487,38 @@ async fn link_page(State(state): State<AppState>, Path(token): Path<String>) -> 
     ))
 }
 
+/// Uses an emailed member link once and marks the address verified
+/// (following the link proves it): the member and where to go next.
+async fn use_member_link(
+    state: &AppState,
+    token: &str,
+    purpose: &str,
+) -> Result<Option<(i64, String)>, AppError> {
+    let Some(used) = consume(state, token, purpose).await? else {
+        return Ok(None);
+    };
+    let Some(member_id) = used.member_id else {
+        return Ok(None);
+    };
+    let mut tx = state.db().begin().await?;
+    store::mark_verified(&mut tx, member_id, now()).await?;
+    masthead_store::commit(tx).await?;
+    state.sessions().clear();
+    Ok(Some((
+        member_id,
+        safe_return_to(&used.return_to, "/account"),
+    )))
+}
+
 async fn link_use(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> AppResult {
-    let Some(used) = consume(&state, &token, "login").await? else {
+    let Some((member_id, to)) = use_member_link(&state, &token, "login").await? else {
         return Ok(link_expired(&state));
     };
-    let Some(member_id) = used.member_id else {
-        return Ok(link_expired(&state));
-    };
-    // Following an emailed link proves the address.
-    let mut tx = state.db().begin().await?;
-    store::mark_verified(&mut tx, member_id, now()).await?;
-    masthead_store::commit(tx).await?;
-    let to = safe_return_to(&used.return_to, "/account");
     sign_in(&state, &viewer, &headers, member_id, &to).await
 }
 
@@ -526,16 +541,9 @@ async fn verify_use(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> AppResult {
-    let Some(used) = consume(&state, &token, "verify").await? else {
+    let Some((member_id, _)) = use_member_link(&state, &token, "verify").await? else {
         return Ok(link_expired(&state));
     };
-    let Some(member_id) = used.member_id else {
-        return Ok(link_expired(&state));
-    };
-    let mut tx = state.db().begin().await?;
-    store::mark_verified(&mut tx, member_id, now()).await?;
-    masthead_store::commit(tx).await?;
-    state.sessions().clear();
     // Already signed in as this member on this browser: keep the session.
     if viewer.member().is_some_and(|m| m.id == member_id) {
         return Ok(see_other("/account"));
@@ -544,12 +552,6 @@ async fn verify_use(
 }
 
 // ---- log-out ----
-
-#[derive(Debug, Deserialize, Default)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
 
 fn clear_session(state: &AppState, mut res: Response) -> Response {
     let c = tokens::clear_cookie(SESSION_COOKIE, state.config().base_url.is_https());

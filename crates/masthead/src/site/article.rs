@@ -57,11 +57,7 @@ pub async fn show(
             (article.facts(), article.revision, Some(article))
         }
     };
-    let outcome = if viewer.session.is_none() {
-        reader::anonymous_outcome(policy, &viewer, &facts)
-    } else {
-        reader::outcome(&state, policy, &viewer, &facts).await?
-    };
+    let outcome = reader::outcome(&state, policy, &viewer, &facts).await?;
     let prefetch = headers
         .get("sec-purpose")
         .and_then(|v| v.to_str().ok())

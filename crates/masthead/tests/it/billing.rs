@@ -154,20 +154,9 @@ both!(Fixture::Demo, async fn deleting_a_member_keeps_the_books_but_not_the_pers
 
 mod webhooks {
     use super::*;
-    use crate::stripe_standin::{event, StripeStandIn, KEY, WEBHOOK_SECRET};
+    use crate::stripe_standin::{event, spawn_app, StripeStandIn, WEBHOOK_SECRET};
     use masthead::billing::signature::sign;
-    use masthead::config::Secret;
     use serde_json::json;
-
-    async fn spawn(backend: crate::harness::Backend, standin: &StripeStandIn) -> TestApp {
-        let base = standin.base.clone();
-        TestApp::spawn_with(backend, Fixture::Demo, move |c| {
-            c.stripe.secret_key = Some(Secret::new(KEY));
-            c.stripe.webhook_secrets = vec![Secret::new("whsec_old"), Secret::new(WEBHOOK_SECRET)];
-            c.stripe.api_base = base;
-        })
-        .await
-    }
 
     async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> (u16, String) {
         let mut req = app
@@ -194,7 +183,7 @@ mod webhooks {
 
     async fn flow(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
-        let app = spawn(backend, &standin).await;
+        let app = spawn_app(backend, &standin, &["whsec_old", WEBHOOK_SECRET]).await;
         let (cookie, m) = member_session(&app, "stripe@example.org", false).await;
         let mut b = Browser::with_cookie(&app, &cookie);
         let now = jiff::Timestamp::now().as_second();
@@ -325,18 +314,11 @@ mod webhooks {
 
 mod checkout {
     use super::*;
-    use crate::stripe_standin::{StripeStandIn, KEY, WEBHOOK_SECRET};
-    use masthead::config::Secret;
+    use crate::stripe_standin::{spawn_app, StripeStandIn, WEBHOOK_SECRET};
 
     async fn flow(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
-        let base = standin.base.clone();
-        let app = TestApp::spawn_with(backend, Fixture::Demo, move |c| {
-            c.stripe.secret_key = Some(Secret::new(KEY));
-            c.stripe.webhook_secrets = vec![Secret::new(WEBHOOK_SECRET)];
-            c.stripe.api_base = base;
-        })
-        .await;
+        let app = spawn_app(backend, &standin, &[WEBHOOK_SECRET]).await;
         // An anonymous reader is sent to sign up first, and comes back.
         let mut b = Browser::new(&app);
         let page = b.page("/subscribe?plan=annual").await;
@@ -477,18 +459,11 @@ mod checkout {
 
 mod account {
     use super::*;
-    use crate::stripe_standin::{StripeStandIn, KEY, WEBHOOK_SECRET};
-    use masthead::config::Secret;
+    use crate::stripe_standin::{spawn_app, StripeStandIn, WEBHOOK_SECRET};
 
     async fn flow(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
-        let base = standin.base.clone();
-        let app = TestApp::spawn_with(backend, Fixture::Demo, move |c| {
-            c.stripe.secret_key = Some(Secret::new(KEY));
-            c.stripe.webhook_secrets = vec![Secret::new(WEBHOOK_SECRET)];
-            c.stripe.api_base = base;
-        })
-        .await;
+        let app = spawn_app(backend, &standin, &[WEBHOOK_SECRET]).await;
         let mut b = Browser::new(&app);
         b.post(
             "/signup",

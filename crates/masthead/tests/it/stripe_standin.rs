@@ -55,29 +55,8 @@ async fn subscription(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if auth != format!("Bearer {KEY}") {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "Invalid API Key provided",
-        );
-    }
-    let version = headers
-        .get("stripe-version")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    s.versions.lock().unwrap().push(version);
-    if s.failing.load(Ordering::SeqCst) {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "api_error",
-            "An unknown error occurred",
-        );
+    if let Some(r) = authorized(&s, &headers) {
+        return r;
     }
     match s.subscriptions.lock().unwrap().get(&id) {
         Some(v) => Json(v.clone()).into_response(),
@@ -283,6 +262,25 @@ async fn checkout_session(
             &format!("No such checkout.session: '{id}'"),
         ),
     }
+}
+
+/// The app under test, talking to `standin` as its Stripe.
+pub async fn spawn_app(
+    backend: crate::harness::Backend,
+    standin: &StripeStandIn,
+    secrets: &[&str],
+) -> crate::harness::TestApp {
+    let base = standin.base.clone();
+    let secrets: Vec<masthead::config::Secret> = secrets
+        .iter()
+        .map(|s| masthead::config::Secret::new(*s))
+        .collect();
+    crate::harness::TestApp::spawn_with(backend, crate::harness::Fixture::Demo, move |c| {
+        c.stripe.secret_key = Some(masthead::config::Secret::new(KEY));
+        c.stripe.webhook_secrets = secrets;
+        c.stripe.api_base = base;
+    })
+    .await
 }
 
 impl StripeStandIn {
