@@ -21,23 +21,43 @@ pub struct FetchedSubscription<'a> {
     pub raw: &'a str,
 }
 
+/// A webhook event to record as processed.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub payload: Option<&'a str>,
+    pub customer_id: Option<&'a str>,
+}
+
+/// Forgets the payloads of events received before `before`; returns how
+/// many were scrubbed.
+pub async fn scrub_event_payloads(db: &Db, before: i64) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE stripe_events SET payload = NULL WHERE received_at < $1 AND payload IS NOT NULL",
+    )
+    .bind(before)
+    .execute(db.pool())
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Records a webhook event as processed inside `tx`; false when it already
 /// was (a replay: the caller changes nothing and answers 200).
-pub async fn insert_event(
-    tx: &mut Tx,
-    id: &str,
-    kind: &str,
-    payload: Option<&str>,
-    now: i64,
-) -> Result<bool> {
+///
+/// The payload (the event as Stripe sent it: names, emails, addresses) is
+/// kept for `scrub_event_payloads`' window and scrubbed with the account
+/// of the customer it names.
+pub async fn insert_event(tx: &mut Tx, e: &Event<'_>, now: i64) -> Result<bool> {
     let row = sqlx::query(
-        "INSERT INTO stripe_events (id, type, received_at, payload) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (id) DO NOTHING RETURNING id",
+        "INSERT INTO stripe_events (id, type, received_at, payload, customer_id) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING id",
     )
-    .bind(id)
-    .bind(kind)
+    .bind(e.id)
+    .bind(e.kind)
     .bind(now)
-    .bind(payload)
+    .bind(e.payload)
+    .bind(e.customer_id)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.is_some())
@@ -68,17 +88,30 @@ fn snapshot_from(r: &sqlx::any::AnyRow) -> Result<Snapshot> {
     })
 }
 
+/// What storing a snapshot changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// False when a newer snapshot was already stored (nothing changed).
+    pub applied: bool,
+    pub member_id: Option<i64>,
+    /// The subscription became active or trialing for the first time.
+    pub started: bool,
+    /// A subscription that had been live is now canceled.
+    pub ended: bool,
+}
+
 /// Stores a fetched subscription unless a newer snapshot is already
-/// stored, and rewrites the member's `stripe` grant for it. One
-/// subscription at a time: the row is locked for the transaction.
-/// Returns whether the snapshot was applied.
+/// stored, and rewrites the member's `stripe` grant for it; a trialing
+/// subscription uses up the member's one trial. One subscription at a
+/// time: the row is locked for the transaction. Snapshots are applied in
+/// fetch order, so `started` and `ended` are each reported once.
 pub async fn record_subscription(
     db: &Db,
     tx: &mut Tx,
     s: &FetchedSubscription<'_>,
     grace_secs: i64,
     now: i64,
-) -> Result<bool> {
+) -> Result<Recorded> {
     // Make sure the row exists, then lock it (SQLite's write transaction
     // is already exclusive).
     sqlx::query(
@@ -115,8 +148,26 @@ pub async fn record_subscription(
         fetched_at_ms: s.fetched_at_ms,
     };
     if !rule::replaces(stored.as_ref(), &new) {
-        return Ok(false);
+        return Ok(Recorded::default());
     }
+    let before = stored.as_ref().map(|p| p.status);
+    // Anything but never-started or already-ended counts as having been live.
+    let live = |st: Status| {
+        !matches!(
+            st,
+            Status::Incomplete | Status::IncompleteExpired | Status::Canceled
+        )
+    };
+    let recorded = Recorded {
+        applied: true,
+        member_id,
+        started: matches!(new.status, Status::Active | Status::Trialing)
+            && matches!(
+                before,
+                None | Some(Status::Incomplete | Status::IncompleteExpired)
+            ),
+        ended: new.status == Status::Canceled && before.is_some_and(live),
+    };
     sqlx::query(
         "UPDATE subscriptions SET member_id = $1, customer_id = $2, plan_id = COALESCE($3, plan_id), \
          status = $4, current_period_end = $5, cancel_at_period_end = $6, past_due_since = $7, \
@@ -155,7 +206,37 @@ pub async fn record_subscription(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(true)
+    if let (Some(member), Status::Trialing) = (member_id, new.status) {
+        sqlx::query("UPDATE members SET trial_used_at = COALESCE(trial_used_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(member)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(recorded)
+}
+
+/// Whether the member may still have a free trial: one per member, and
+/// only before a first subscription.
+pub async fn trial_available(db: &Db, member_id: i64) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM members WHERE id = $1 AND trial_used_at IS NULL AND NOT EXISTS \
+         (SELECT 1 FROM subscriptions WHERE member_id = $1 AND fetched_at > 0 \
+          AND status NOT IN ('incomplete', 'incomplete_expired'))",
+    )
+    .bind(member_id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.is_some())
+}
+
+/// The plan a Stripe Price was created for.
+pub async fn find_plan_by_price(db: &Db, price_id: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM plans WHERE stripe_price_id = $1")
+        .bind(price_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| r.try_get("id").map_err(Into::into)).transpose()
 }
 
 /// The member whose Stripe customer this is.
@@ -205,26 +286,39 @@ pub async fn has_live_subscription(db: &Db, member_id: i64) -> Result<bool> {
     .is_some())
 }
 
-/// The member's most recently fetched subscription: (Stripe id, customer,
-/// snapshot).
+/// A member's subscription as the account page shows it.
+#[derive(Debug, Clone)]
+pub struct MemberSubscription {
+    pub id: String,
+    pub customer_id: String,
+    pub snapshot: Snapshot,
+    /// The plan's name, price and interval, when the Stripe Price is one
+    /// of ours.
+    pub plan: Option<crate::offers::Plan>,
+}
+
+/// The member's most recently fetched subscription.
 pub async fn find_member_subscription(
     db: &Db,
     member_id: i64,
-) -> Result<Option<(String, String, Snapshot)>> {
+) -> Result<Option<MemberSubscription>> {
     let row = sqlx::query(
-        "SELECT id, customer_id, member_id, status, current_period_end, cancel_at_period_end, \
+        "SELECT id, customer_id, member_id, plan_id, status, current_period_end, cancel_at_period_end, \
          past_due_since, fetched_at FROM subscriptions WHERE member_id = $1 AND fetched_at > 0 \
          ORDER BY fetched_at DESC LIMIT 1",
     )
     .bind(member_id)
     .fetch_optional(db.pool())
     .await?;
-    row.map(|r| {
-        Ok((
-            r.try_get("id")?,
-            r.try_get("customer_id")?,
-            snapshot_from(&r)?,
-        ))
-    })
-    .transpose()
+    let Some(r) = row else { return Ok(None) };
+    let plan = match r.try_get::<Option<i64>, _>("plan_id")? {
+        Some(id) => crate::offers::find_plan(db, id).await?,
+        None => None,
+    };
+    Ok(Some(MemberSubscription {
+        id: r.try_get("id")?,
+        customer_id: r.try_get("customer_id")?,
+        snapshot: snapshot_from(&r)?,
+        plan,
+    }))
 }

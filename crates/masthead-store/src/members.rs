@@ -690,6 +690,14 @@ pub async fn delete_member(db: &Db, member_id: i64) -> Result<()> {
         .await?;
     // Billing records stay (the publication's books) but lose the member
     // and the stored Stripe object with its names and addresses.
+    sqlx::query(
+        "UPDATE stripe_events SET payload = NULL WHERE customer_id IN \
+         (SELECT customer_id FROM stripe_customers WHERE member_id = $1 \
+          UNION SELECT customer_id FROM subscriptions WHERE member_id = $1)",
+    )
+    .bind(member_id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("UPDATE subscriptions SET member_id = NULL, snapshot = '{}' WHERE member_id = $1")
         .bind(member_id)
         .execute(&mut *tx)
@@ -778,42 +786,82 @@ pub async fn set_staff_password(tx: &mut Tx, staff_id: i64, hash: &str, now: i64
 
 // ---- funnel ----
 
-/// Adds counts to the hourly rows: (article id, hour, metered views,
-/// offers shown, sign-ups).
-pub async fn add_funnel_counts(db: &Db, rows: &[(i64, i64, i64, i64, i64)]) -> Result<()> {
+/// One hour's funnel counts for an article (article 0: the publication as
+/// a whole, for steps no article led to).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FunnelCounts {
+    pub metered_views: i64,
+    pub offers_shown: i64,
+    pub signups: i64,
+    pub checkouts: i64,
+    pub subscriptions: i64,
+    pub cancellations: i64,
+}
+
+const ADD_FUNNEL: &str =
+    "INSERT INTO funnel_hourly (article_id, hour, metered_views, offers_shown, signups, \
+     checkouts, subscriptions, cancellations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (article_id, hour) DO UPDATE SET \
+     metered_views = funnel_hourly.metered_views + excluded.metered_views, \
+     offers_shown = funnel_hourly.offers_shown + excluded.offers_shown, \
+     signups = funnel_hourly.signups + excluded.signups, \
+     checkouts = funnel_hourly.checkouts + excluded.checkouts, \
+     subscriptions = funnel_hourly.subscriptions + excluded.subscriptions, \
+     cancellations = funnel_hourly.cancellations + excluded.cancellations";
+
+/// Adds counts to an article's hourly row inside `tx`.
+pub async fn add_funnel_counts_in(
+    tx: &mut Tx,
+    article_id: i64,
+    hour: i64,
+    c: &FunnelCounts,
+) -> Result<()> {
+    sqlx::query(ADD_FUNNEL)
+        .bind(article_id)
+        .bind(hour)
+        .bind(c.metered_views)
+        .bind(c.offers_shown)
+        .bind(c.signups)
+        .bind(c.checkouts)
+        .bind(c.subscriptions)
+        .bind(c.cancellations)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Adds counts to the hourly rows: (article id, hour, counts).
+pub async fn add_funnel_counts(db: &Db, rows: &[(i64, i64, FunnelCounts)]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let mut tx = db.begin().await?;
-    for (article, hour, views, offers, signups) in rows {
-        sqlx::query(
-            "INSERT INTO funnel_hourly (article_id, hour, metered_views, offers_shown, signups) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (article_id, hour) DO UPDATE SET \
-             metered_views = funnel_hourly.metered_views + excluded.metered_views, \
-             offers_shown = funnel_hourly.offers_shown + excluded.offers_shown, \
-             signups = funnel_hourly.signups + excluded.signups",
-        )
-        .bind(article)
-        .bind(hour)
-        .bind(views)
-        .bind(offers)
-        .bind(signups)
-        .execute(&mut *tx)
-        .await?;
+    for (article, hour, counts) in rows {
+        add_funnel_counts_in(&mut tx, *article, *hour, counts).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-/// Funnel totals for an article: (metered views, offers shown, sign-ups).
-pub async fn find_funnel_totals(db: &Db, article_id: i64) -> Result<(i64, i64, i64)> {
+/// Funnel totals for an article over all hours.
+pub async fn find_funnel_totals(db: &Db, article_id: i64) -> Result<FunnelCounts> {
     let r = sqlx::query(
         "SELECT CAST(COALESCE(SUM(metered_views), 0) AS BIGINT) AS v, \
          CAST(COALESCE(SUM(offers_shown), 0) AS BIGINT) AS o, \
-         CAST(COALESCE(SUM(signups), 0) AS BIGINT) AS s FROM funnel_hourly WHERE article_id = $1",
+         CAST(COALESCE(SUM(signups), 0) AS BIGINT) AS s, \
+         CAST(COALESCE(SUM(checkouts), 0) AS BIGINT) AS c, \
+         CAST(COALESCE(SUM(subscriptions), 0) AS BIGINT) AS n, \
+         CAST(COALESCE(SUM(cancellations), 0) AS BIGINT) AS x FROM funnel_hourly WHERE article_id = $1",
     )
     .bind(article_id)
     .fetch_one(db.pool())
     .await?;
-    Ok((r.try_get("v")?, r.try_get("o")?, r.try_get("s")?))
+    Ok(FunnelCounts {
+        metered_views: r.try_get("v")?,
+        offers_shown: r.try_get("o")?,
+        signups: r.try_get("s")?,
+        checkouts: r.try_get("c")?,
+        subscriptions: r.try_get("n")?,
+        cancellations: r.try_get("x")?,
+    })
 }

@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_billing.sql"),
         postgres: include_str!("../migrations/postgres/0005_billing.sql"),
     },
+    Migration {
+        version: 6,
+        name: "billing_more",
+        sqlite: include_str!("../migrations/sqlite/0006_billing_more.sql"),
+        postgres: include_str!("../migrations/postgres/0006_billing_more.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

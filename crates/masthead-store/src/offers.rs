@@ -29,13 +29,6 @@ pub struct NewPlan<'a> {
     pub position: i64,
 }
 
-fn interval_text(i: Interval) -> &'static str {
-    match i {
-        Interval::Month => "month",
-        Interval::Year => "year",
-    }
-}
-
 /// Creates a plan, or updates its name and lines. A changed price,
 /// currency or interval is refused: that is a new plan.
 pub async fn upsert_plan(db: &Db, p: &NewPlan<'_>, now: i64) -> Result<i64> {
@@ -50,7 +43,7 @@ pub async fn upsert_plan(db: &Db, p: &NewPlan<'_>, now: i64) -> Result<i64> {
             let interval: String = row.try_get("interval")?;
             let amount: i64 = row.try_get("amount")?;
             let currency: String = row.try_get("currency")?;
-            if interval != interval_text(p.interval)
+            if interval != p.interval.as_str()
                 || amount != p.price.minor()
                 || currency != p.price.currency().code()
             {
@@ -80,7 +73,7 @@ pub async fn upsert_plan(db: &Db, p: &NewPlan<'_>, now: i64) -> Result<i64> {
             )
             .bind(p.slug)
             .bind(p.name)
-            .bind(interval_text(p.interval))
+            .bind(p.interval.as_str())
             .bind(p.price.minor())
             .bind(p.price.currency().code())
             .bind(p.trial_days.map(i64::from))
@@ -97,39 +90,90 @@ pub async fn upsert_plan(db: &Db, p: &NewPlan<'_>, now: i64) -> Result<i64> {
     Ok(id)
 }
 
+fn plan_from(r: &sqlx::any::AnyRow) -> Result<Plan> {
+    let currency: String = r.try_get("currency")?;
+    let currency = Currency::parse(&currency).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let amount: i64 = r.try_get("amount")?;
+    let interval: String = r.try_get("interval")?;
+    let includes: String = r.try_get("includes")?;
+    let trial: Option<i64> = r.try_get("trial_days")?;
+    Ok(Plan {
+        id: r.try_get("id")?,
+        slug: r.try_get("slug")?,
+        name: r.try_get("name")?,
+        interval: Interval::parse(&interval)
+            .ok_or_else(|| StoreError::Corrupt(format!("plan interval {interval:?}")))?,
+        price: Money::new(amount, currency).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        trial_days: trial.and_then(|t| u32::try_from(t).ok()),
+        includes: serde_json::from_str(&includes).unwrap_or_default(),
+    })
+}
+
+const PLAN_COLUMNS: &str = "id, slug, name, interval, amount, currency, trial_days, includes";
+
 /// Active plans in display order.
 pub async fn list_active_plans(db: &Db) -> Result<Vec<Plan>> {
-    let rows = sqlx::query(
-        "SELECT id, slug, name, interval, amount, currency, trial_days, includes FROM plans \
-         WHERE active = 1 ORDER BY position, id",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {PLAN_COLUMNS} FROM plans WHERE active = 1 ORDER BY position, id"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(plan_from).collect()
+}
+
+/// One plan by id, active or not.
+pub async fn find_plan(db: &Db, id: i64) -> Result<Option<Plan>> {
+    let row = sqlx::query(&format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(plan_from).transpose()
+}
+
+/// A plan as the newsroom manages it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRecord {
+    pub plan: Plan,
+    pub active: bool,
+    pub stripe_price_id: Option<String>,
+    /// Subscriptions ever recorded on it.
+    pub subscriptions: i64,
+}
+
+/// Every plan, active or not, in display order.
+pub async fn list_plans(db: &Db) -> Result<Vec<PlanRecord>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {PLAN_COLUMNS}, active, stripe_price_id, \
+         (SELECT COUNT(*) FROM subscriptions s WHERE s.plan_id = plans.id) AS subs \
+         FROM plans ORDER BY position, id"
+    ))
     .fetch_all(db.pool())
     .await?;
     rows.iter()
         .map(|r| {
-            let currency: String = r.try_get("currency")?;
-            let currency =
-                Currency::parse(&currency).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let amount: i64 = r.try_get("amount")?;
-            let interval: String = r.try_get("interval")?;
-            let includes: String = r.try_get("includes")?;
-            let trial: Option<i64> = r.try_get("trial_days")?;
-            Ok(Plan {
-                id: r.try_get("id")?,
-                slug: r.try_get("slug")?,
-                name: r.try_get("name")?,
-                interval: if interval == "year" {
-                    Interval::Year
-                } else {
-                    Interval::Month
-                },
-                price: Money::new(amount, currency)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                trial_days: trial.and_then(|t| u32::try_from(t).ok()),
-                includes: serde_json::from_str(&includes).unwrap_or_default(),
+            Ok(PlanRecord {
+                plan: plan_from(r)?,
+                active: r.try_get::<i64, _>("active")? != 0,
+                stripe_price_id: r.try_get("stripe_price_id")?,
+                subscriptions: r.try_get("subs")?,
             })
         })
         .collect()
+}
+
+/// Offers a plan again or stops offering it (readers already on it keep
+/// their subscription). False when there is no such plan.
+pub async fn set_plan_active(db: &Db, slug: &str, active: bool, now: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let r = sqlx::query("UPDATE plans SET active = $1, updated_at = $2 WHERE slug = $3")
+        .bind(i64::from(active))
+        .bind(now)
+        .bind(slug)
+        .execute(&mut *tx)
+        .await?;
+    bump_counter(&mut tx, CONTENT).await?;
+    tx.commit().await?;
+    Ok(r.rows_affected() == 1)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -219,6 +219,11 @@ fn spawn_refresher(state: AppState, mut shutdown: tokio::sync::watch::Receiver<b
                             tracing::warn!(error = %format!("{e:#}"), "flushing funnel counts failed");
                         }
                     }
+                    if seconds % 3600 == 1 {
+                        if let Err(e) = crate::billing::scrub_old_payloads(&state).await {
+                            tracing::warn!(error = %format!("{e:#}"), "scrubbing old webhook payloads failed");
+                        }
+                    }
                 }
                 _ = shutdown.changed() => {
                     if let Err(e) = state.funnel().flush(state.db()).await {

@@ -1,4 +1,5 @@
-//! The command line: `masthead serve | migrate | import | settings | generate`.
+//! The command line: `masthead serve | migrate | import | settings | keys |
+//! members | plans | staff | generate`.
 
 use crate::app::{AppState, Server};
 use crate::config::{Config, FileConfig, Overrides};
@@ -66,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         action: MembersAction,
     },
+    /// Manage subscription plans (what the offer box sells)
+    Plans {
+        #[command(subcommand)]
+        action: PlansAction,
+    },
     /// Manage newsroom staff
     Staff {
         #[command(subcommand)]
@@ -91,6 +97,42 @@ enum MembersAction {
         #[arg(long, default_value = "")]
         note: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum PlansAction {
+    /// Every plan: price, trial, whether it is offered, its Stripe Price
+    List,
+    /// Add a plan, or rename it and change its lines. A plan's price,
+    /// currency and interval never change: a new price is a new plan.
+    Add {
+        /// Short name used in links, e.g. annual-2027
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// month or year
+        #[arg(long)]
+        interval: String,
+        /// In major units as people write it: 14, 100.00, 1200 (JPY)
+        #[arg(long)]
+        amount: String,
+        /// ISO 4217 code, e.g. USD, EUR, JPY
+        #[arg(long)]
+        currency: String,
+        /// Free days before the first charge (one trial per member)
+        #[arg(long, value_name = "DAYS")]
+        trial_days: Option<u32>,
+        /// A line saying what it includes (repeat for several)
+        #[arg(long = "include", value_name = "LINE")]
+        includes: Vec<String>,
+        /// Order in the offer box (lower first)
+        #[arg(long, default_value_t = 0)]
+        position: i64,
+    },
+    /// Stop offering a plan (subscribers on it keep their subscription)
+    Archive { slug: String },
+    /// Offer an archived plan again
+    Activate { slug: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -277,6 +319,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{email} has complimentary access until the end of {date}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plans { action } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            plans(&state, action).await
+        }
         Command::Staff {
             action: StaffAction::Add { email, role, name },
         } => {
@@ -330,6 +377,105 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode> {
+    use masthead_core::billing::{Currency, Interval, Money};
+    use masthead_store::offers;
+    let db = state.db();
+    let now = jiff::Timestamp::now().as_second();
+    match action {
+        PlansAction::List => {
+            let list = offers::list_plans(db).await?;
+            if list.is_empty() {
+                println!("no plans yet; add one with `masthead plans add`");
+            }
+            for r in list {
+                let p = &r.plan;
+                println!(
+                    "{}\t{}\t{} a {}{}\t{}\t{}\t{} subscription(s)",
+                    p.slug,
+                    p.name,
+                    p.price.display(),
+                    p.interval.as_str(),
+                    p.trial_days
+                        .map(|d| format!(", {d}-day trial"))
+                        .unwrap_or_default(),
+                    if r.active { "offered" } else { "archived" },
+                    r.stripe_price_id
+                        .as_deref()
+                        .unwrap_or("no Stripe Price yet"),
+                    r.subscriptions,
+                );
+            }
+        }
+        PlansAction::Add {
+            slug,
+            name,
+            interval,
+            amount,
+            currency,
+            trial_days,
+            includes,
+            position,
+        } => {
+            masthead_core::content::Slug::parse(&slug)
+                .map_err(|e| anyhow::anyhow!("slug {slug:?}: {e}"))?;
+            let interval = Interval::parse(&interval)
+                .ok_or_else(|| anyhow::anyhow!("--interval must be month or year"))?;
+            let currency = Currency::parse(&currency)?;
+            let price = Money::parse(&amount, currency)?;
+            if price.minor() == 0 {
+                anyhow::bail!("--amount must be more than zero (free access is a free account)");
+            }
+            // Refuse now what Stripe would refuse at checkout.
+            price.stripe_unit_amount()?;
+            offers::upsert_plan(
+                db,
+                &offers::NewPlan {
+                    slug: &slug,
+                    name: &name,
+                    interval,
+                    price,
+                    trial_days,
+                    includes: &includes,
+                    position,
+                },
+                now,
+            )
+            .await?;
+            println!(
+                "plan {slug}: {name}, {} a {}",
+                price.display(),
+                interval.as_str()
+            );
+            if let Some(stripe) = state.stripe() {
+                let plan = offers::list_plans(db)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.plan.slug == slug)
+                    .ok_or_else(|| anyhow::anyhow!("plan {slug} vanished"))?
+                    .plan;
+                let id = crate::billing::checkout::ensure_price(state, stripe, &plan).await?;
+                println!("Stripe Price {id}");
+            } else {
+                println!("Stripe is not configured: its Price is created at the first checkout");
+            }
+        }
+        PlansAction::Archive { slug } => {
+            if !offers::set_plan_active(db, &slug, false, now).await? {
+                anyhow::bail!("no plan {slug:?}");
+            }
+            println!("plan {slug} is no longer offered; its subscribers keep their subscriptions");
+        }
+        PlansAction::Activate { slug } => {
+            if !offers::set_plan_active(db, &slug, true, now).await? {
+                anyhow::bail!("no plan {slug:?}");
+            }
+            println!("plan {slug} is offered again");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {

@@ -104,6 +104,8 @@ pub struct StripeConfig {
     pub secret_key: Option<Secret>,
     pub webhook_secrets: Vec<Secret>,
     pub api_base: String,
+    /// Days a webhook event's payload (names, emails, addresses) is kept.
+    pub keep_payload_days: i64,
 }
 
 pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
@@ -123,6 +125,10 @@ impl StripeConfig {
             api_base: env("MASTHEAD_STRIPE_API_BASE")
                 .or(file.api_base)
                 .unwrap_or_else(|| STRIPE_API_BASE.to_string()),
+            keep_payload_days: file
+                .keep_payload_days
+                .unwrap_or(crate::billing::PAYLOAD_DAYS)
+                .max(0),
         }
     }
 }
@@ -135,6 +141,7 @@ pub struct FileStripe {
     #[serde(default)]
     pub webhook_secrets: Vec<Secret>,
     pub api_base: Option<String>,
+    pub keep_payload_days: Option<i64>,
 }
 
 /// What `masthead.toml` may contain. Every key is optional.
@@ -261,6 +268,7 @@ impl Config {
             mail_from: None,
             stripe: StripeConfig {
                 api_base: STRIPE_API_BASE.to_string(),
+                keep_payload_days: crate::billing::PAYLOAD_DAYS,
                 ..Default::default()
             },
         }

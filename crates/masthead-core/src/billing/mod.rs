@@ -12,6 +12,10 @@ pub enum MoneyError {
     BadCurrency(String),
     #[error("amount must not be negative")]
     Negative,
+    #[error("{0:?} is not an amount in {1} (write it like {2})")]
+    BadAmount(String, String, String),
+    #[error("Stripe cannot charge {0}: {1}")]
+    NotChargeable(String, &'static str),
 }
 
 /// An ISO 4217 currency code, upper case.
@@ -78,6 +82,56 @@ impl Money {
         Ok(Money { minor, currency })
     }
 
+    /// Reads an amount as people write it, in major units: "14",
+    /// "14.00", "8.5", "1,200" (JPY), "4.500" (KWD). No more decimals than
+    /// the currency has; no floating point.
+    pub fn parse(text: &str, currency: Currency) -> Result<Money, MoneyError> {
+        let exp = currency.exponent() as usize;
+        let example = if exp == 0 {
+            "1200".to_string()
+        } else {
+            format!("14.{}", "0".repeat(exp))
+        };
+        let bad =
+            || MoneyError::BadAmount(text.to_string(), currency.code().into(), example.clone());
+        let t = text.trim().replace(',', "");
+        if t.starts_with('-') {
+            return Err(MoneyError::Negative);
+        }
+        let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > exp {
+            return Err(bad());
+        }
+        if t.contains('.') && frac.is_empty() {
+            return Err(bad());
+        }
+        let frac = format!("{frac:0<exp$}");
+        let minor = format!("{whole}{frac}").parse::<i64>().map_err(|_| bad())?;
+        Money::new(minor, currency)
+    }
+
+    /// The `unit_amount` Stripe expects, where Stripe's rules differ from
+    /// ISO 4217: ISK is sent as two-decimal (×100); MGA is zero-decimal at
+    /// Stripe (whole ariary only); the three-decimal currencies must end
+    /// in 0.
+    pub fn stripe_unit_amount(&self) -> Result<i64, MoneyError> {
+        let code = self.currency.code();
+        let refuse = |why| Err(MoneyError::NotChargeable(self.display(), why));
+        match code {
+            "ISK" => self
+                .minor
+                .checked_mul(100)
+                .map_or_else(|| refuse("the amount is too large"), Ok),
+            "MGA" if self.minor % 100 != 0 => refuse("Stripe takes whole ariary only"),
+            "MGA" => Ok(self.minor / 100),
+            _ if self.currency.exponent() == 3 && self.minor % 10 != 0 => {
+                refuse("the last of the three decimals must be 0")
+            }
+            _ => Ok(self.minor),
+        }
+    }
+
     pub fn minor(&self) -> i64 {
         self.minor
     }
@@ -133,6 +187,24 @@ fn group(n: i64) -> String {
 pub enum Interval {
     Month,
     Year,
+}
+
+impl Interval {
+    /// "month" or "year", as stored and as Stripe's `recurring[interval]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Month => "month",
+            Interval::Year => "year",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Interval> {
+        match s {
+            "month" | "monthly" => Some(Interval::Month),
+            "year" | "yearly" | "annual" | "annually" => Some(Interval::Year),
+            _ => None,
+        }
+    }
 }
 
 /// The offer line for a set of plans: "$14 monthly or $100 annually
@@ -211,6 +283,55 @@ mod tests {
             ]),
             "$14 monthly or $100 annually ($8.33/month)"
         );
+    }
+
+    #[test]
+    fn amounts_parse_from_major_units_without_floats() {
+        let cases: &[(&str, &str, Option<i64>)] = &[
+            ("14", "USD", Some(1400)),
+            ("14.00", "USD", Some(1400)),
+            ("8.5", "USD", Some(850)),
+            ("0.07", "EUR", Some(7)),
+            ("1,200", "JPY", Some(1200)),
+            ("1200.5", "JPY", None),
+            ("4.500", "KWD", Some(4500)),
+            ("4.5", "KWD", Some(4500)),
+            ("14.001", "USD", None),
+            ("14.", "USD", None),
+            (".5", "USD", None),
+            ("abc", "USD", None),
+            ("1e3", "USD", None),
+            ("", "USD", None),
+            ("99999999999999999999", "USD", None),
+        ];
+        for (text, cur, want) in cases {
+            let got = Money::parse(text, Currency::parse(cur).unwrap())
+                .ok()
+                .map(|m| m.minor());
+            assert_eq!(got, *want, "{text} {cur}");
+        }
+        assert_eq!(
+            Money::parse("-3", Currency::parse("USD").unwrap()),
+            Err(MoneyError::Negative)
+        );
+    }
+
+    #[test]
+    fn amounts_sent_to_stripe_follow_stripes_currency_rules() {
+        let cases: &[(i64, &str, Option<i64>)] = &[
+            (1400, "USD", Some(1400)),
+            (1200, "JPY", Some(1200)),
+            (500, "ISK", Some(50_000)),
+            (150_000, "MGA", Some(1500)),
+            (150_050, "MGA", None),
+            (4500, "KWD", Some(4500)),
+            (4505, "KWD", None),
+            (990, "TND", Some(990)),
+        ];
+        for (minor, cur, want) in cases {
+            let got = m(*minor, cur).stripe_unit_amount().ok();
+            assert_eq!(got, *want, "{minor} {cur}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! Funnel counts: metered article views, offer boxes shown and sign-ups
-//! from the wall, per article and hour. Counted in memory on the request
+//! Funnel counts: metered article views, offer boxes shown, sign-ups from
+//! the wall and checkouts started, per article and hour. Counted in memory on the request
 //! path and flushed into `funnel_hourly` every minute (and at shutdown),
 //! so a page view never waits for a database write.
 
+use masthead_store::members::FunnelCounts;
 use masthead_store::Db;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,11 +13,15 @@ pub enum Step {
     MeteredView,
     OfferShown,
     Signup,
+    /// A Stripe Checkout opened (article 0 when no article led there).
+    CheckoutStarted,
 }
+
+const STEPS: usize = 4;
 
 #[derive(Default)]
 pub struct Funnel {
-    counts: Mutex<HashMap<(i64, i64), [i64; 3]>>,
+    counts: Mutex<HashMap<(i64, i64), [i64; STEPS]>>,
 }
 
 impl Funnel {
@@ -26,14 +31,14 @@ impl Funnel {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        let slot = map.entry((article_id, hour)).or_insert([0; 3]);
+        let slot = map.entry((article_id, hour)).or_insert([0; STEPS]);
         slot[step as usize] += 1;
     }
 
     /// Writes what was counted since the last flush. On a database error
     /// the counts are put back for the next attempt.
     pub async fn flush(&self, db: &Db) -> anyhow::Result<usize> {
-        let taken: HashMap<(i64, i64), [i64; 3]> = {
+        let taken: HashMap<(i64, i64), [i64; STEPS]> = {
             let mut map = match self.counts.lock() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
@@ -43,9 +48,18 @@ impl Funnel {
         if taken.is_empty() {
             return Ok(0);
         }
-        let rows: Vec<(i64, i64, i64, i64, i64)> = taken
+        let rows: Vec<(i64, i64, FunnelCounts)> = taken
             .iter()
-            .map(|((a, h), c)| (*a, *h, c[0], c[1], c[2]))
+            .map(|((a, h), c)| {
+                let counts = FunnelCounts {
+                    metered_views: c[Step::MeteredView as usize],
+                    offers_shown: c[Step::OfferShown as usize],
+                    signups: c[Step::Signup as usize],
+                    checkouts: c[Step::CheckoutStarted as usize],
+                    ..FunnelCounts::default()
+                };
+                (*a, *h, counts)
+            })
             .collect();
         if let Err(e) = masthead_store::members::add_funnel_counts(db, &rows).await {
             let mut map = match self.counts.lock() {
@@ -53,7 +67,7 @@ impl Funnel {
                 Err(p) => p.into_inner(),
             };
             for (k, c) in taken {
-                let slot = map.entry(k).or_insert([0; 3]);
+                let slot = map.entry(k).or_insert([0; STEPS]);
                 for (s, n) in slot.iter_mut().zip(c) {
                     *s += n;
                 }

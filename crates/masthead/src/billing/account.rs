@@ -38,7 +38,7 @@ async fn context<'a>(
     Ok(
         masthead_store::billing::find_member_subscription(state.db(), member.id)
             .await?
-            .map(|(id, customer, _)| (stripe, id, customer)),
+            .map(|s| (stripe, s.id, s.customer_id)),
     )
 }
 
@@ -117,8 +117,9 @@ pub async fn cancel_before_deletion(state: &AppState, member_id: i64) -> anyhow:
     if !masthead_store::billing::has_live_subscription(state.db(), member_id).await? {
         return Ok(false);
     }
-    let Some((id, _, _)) =
-        masthead_store::billing::find_member_subscription(state.db(), member_id).await?
+    let Some(id) = masthead_store::billing::find_member_subscription(state.db(), member_id)
+        .await?
+        .map(|s| s.id)
     else {
         return Ok(false);
     };

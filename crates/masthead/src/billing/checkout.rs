@@ -6,6 +6,7 @@
 //! webhook does the same whenever it arrives).
 
 use super::stripe::Stripe;
+use crate::access::funnel::Step;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::{AppError, AppResult};
@@ -16,7 +17,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post, MethodRouter};
 use axum::Form as PostForm;
-use masthead_core::billing::{offer_line, Interval};
+use masthead_core::billing::offer_line;
 use masthead_store::offers::Plan;
 use serde::Deserialize;
 
@@ -50,28 +51,6 @@ pub fn demo_grants_allowed(state: &AppState) -> bool {
 /// How long a demo grant lasts.
 pub const DEMO_GRANT_SECS: i64 = 86_400;
 
-fn interval_word(i: Interval) -> &'static str {
-    match i {
-        Interval::Month => "month",
-        Interval::Year => "year",
-    }
-}
-
-/// Stripe's `recurring[interval]` and amounts: Stripe's zero-decimal
-/// currencies match ISO 4217's for the currencies we accept, and its
-/// three-decimal ones (KWD, BHD, JOD, OMR, TND) want the last digit zero.
-fn stripe_amount(p: &Plan) -> Result<i64, AppError> {
-    let minor = p.price.minor();
-    if p.price.currency().exponent() == 3 && minor % 10 != 0 {
-        return Err(AppError::BadRequest(format!(
-            "the plan {} has a price Stripe cannot charge in {} (the last digit must be 0)",
-            p.slug,
-            p.price.currency().code()
-        )));
-    }
-    Ok(minor)
-}
-
 async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppResult {
     let plans = masthead_store::offers::list_active_plans(state.db()).await?;
     let prices: Vec<_> = plans.iter().map(|p| (p.price, p.interval)).collect();
@@ -99,12 +78,17 @@ async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppRes
             .render(&state, StatusCode::OK));
     };
     let wanted = query_param(&uri, "plan");
+    let from = article_from(query_param(&uri, "from").as_deref());
     let member = viewer.member();
     if member.is_none() {
-        let back = match &wanted {
+        let mut back = match &wanted {
             Some(p) => format!("/subscribe?plan={}", crate::members::web::urlencode(p)),
             None => "/subscribe".to_string(),
         };
+        if let Some(a) = from {
+            back.push(if back.contains('?') { '&' } else { '?' });
+            back.push_str(&format!("from={a}"));
+        }
         let back = crate::members::web::urlencode(&back);
         return Ok(page
             .lead("Create a free account (or log in), then continue to payment.")
@@ -116,6 +100,10 @@ async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppRes
             .render(&state, StatusCode::OK));
     }
     let csrf = viewer.csrf().unwrap_or_default();
+    let trial = match member {
+        Some(m) => masthead_store::billing::trial_available(state.db(), m.id).await?,
+        None => false,
+    };
     for p in plans
         .iter()
         .filter(|p| wanted.as_deref().is_none_or(|w| w == p.slug))
@@ -124,14 +112,19 @@ async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppRes
             Form::new(
                 "/subscribe/checkout",
                 &format!(
-                    "{}: {} a {} — continue to payment",
+                    "{}: {} a {}{} — continue to payment",
                     p.name,
                     p.price.display(),
-                    interval_word(p.interval)
+                    p.interval.as_str(),
+                    match p.trial_days {
+                        Some(d) if trial => format!(", first {d} days free"),
+                        _ => String::new(),
+                    }
                 ),
             )
             .hidden("csrf", &csrf)
-            .hidden("plan", &p.slug),
+            .hidden("plan", &p.slug)
+            .hidden("from", &from.map(|a| a.to_string()).unwrap_or_default()),
         );
     }
     Ok(page.render(&state, StatusCode::OK))
@@ -143,6 +136,14 @@ pub struct CheckoutForm {
     csrf: String,
     #[serde(default)]
     plan: String,
+    /// The article whose offer box led here (for the funnel).
+    #[serde(default)]
+    from: String,
+}
+
+/// An article id as carried in `from`: a positive number, else nothing.
+fn article_from(v: Option<&str>) -> Option<i64> {
+    v.and_then(|s| s.parse::<i64>().ok()).filter(|a| *a > 0)
 }
 
 async fn ensure_customer(
@@ -178,18 +179,20 @@ async fn ensure_customer(
     )
 }
 
-async fn ensure_price(state: &AppState, stripe: &Stripe, p: &Plan) -> anyhow::Result<String> {
+/// The plan's Stripe Price, created through the API the first time (by
+/// `masthead plans add` or the first checkout) and stored with the plan.
+pub async fn ensure_price(state: &AppState, stripe: &Stripe, p: &Plan) -> anyhow::Result<String> {
     if let Some(id) = masthead_store::offers::find_plan_price_id(state.db(), p.id).await? {
         return Ok(id);
     }
-    let amount = stripe_amount(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let amount = p.price.stripe_unit_amount()?;
     let v = stripe
         .post(
             "/v1/prices",
             &[
                 ("currency", p.price.currency().code().to_lowercase()),
                 ("unit_amount", amount.to_string()),
-                ("recurring[interval]", interval_word(p.interval).to_string()),
+                ("recurring[interval]", p.interval.as_str().to_string()),
                 ("product_data[name]", p.name.clone()),
                 ("metadata[plan]", p.slug.clone()),
             ],
@@ -241,32 +244,48 @@ async fn checkout(
         .await
         .map_err(stripe_failed)?;
     let base = &state.config().base_url;
+    let from = article_from(Some(&f.from));
+    let mut params = vec![
+        ("mode", "subscription".to_string()),
+        ("customer", customer),
+        ("line_items[0][price]", price),
+        ("line_items[0][quantity]", "1".to_string()),
+        ("client_reference_id", member.id.to_string()),
+        ("metadata[member_id]", member.id.to_string()),
+        (
+            "subscription_data[metadata][member_id]",
+            member.id.to_string(),
+        ),
+        (
+            "success_url",
+            base.join("/subscribe/success?session_id={CHECKOUT_SESSION_ID}"),
+        ),
+        ("cancel_url", base.join("/subscribe?canceled=1")),
+    ];
+    if let Some(a) = from {
+        params.push(("metadata[article_id]", a.to_string()));
+        params.push(("subscription_data[metadata][article_id]", a.to_string()));
+    }
+    // One trial per member: Stripe holds the first charge until it ends.
+    if let Some(days) = plan.trial_days.filter(|d| *d > 0) {
+        if masthead_store::billing::trial_available(state.db(), member.id).await? {
+            params.push(("subscription_data[trial_period_days]", days.to_string()));
+        }
+    }
     // One checkout per member, plan and minute: a double click reuses it.
     let minute = jiff::Timestamp::now().as_second() / 60;
     let session = stripe
         .post(
             "/v1/checkout/sessions",
-            &[
-                ("mode", "subscription".to_string()),
-                ("customer", customer),
-                ("line_items[0][price]", price),
-                ("line_items[0][quantity]", "1".to_string()),
-                ("client_reference_id", member.id.to_string()),
-                ("metadata[member_id]", member.id.to_string()),
-                (
-                    "subscription_data[metadata][member_id]",
-                    member.id.to_string(),
-                ),
-                (
-                    "success_url",
-                    base.join("/subscribe/success?session_id={CHECKOUT_SESSION_ID}"),
-                ),
-                ("cancel_url", base.join("/subscribe?canceled=1")),
-            ],
+            &params,
             &format!("checkout-{}-{}-{minute}", member.id, plan.id),
         )
         .await
         .map_err(stripe_failed)?;
+    let now = jiff::Timestamp::now().as_second();
+    state
+        .funnel()
+        .record(from.unwrap_or(0), Step::CheckoutStarted, now);
     let url = session["url"]
         .as_str()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a Checkout Session without a url")))?;
@@ -295,11 +314,20 @@ async fn success(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
             "this checkout belongs to another account".into(),
         ));
     }
+    let now = jiff::Timestamp::now().as_second();
     if let Some(sub) = session["subscription"].as_str() {
-        let now = jiff::Timestamp::now().as_second();
         super::reconcile(&state, stripe, sub, None, now)
             .await
             .map_err(|e| AppError::Internal(e.context("recording the subscription")))?;
+    }
+    // Back to the article whose offer box led here, now open in full.
+    let from = article_from(session["metadata"]["article_id"].as_str());
+    if let Some(a) = from {
+        if let Some(article) = masthead_store::content::find_article_by_id(state.db(), a).await? {
+            if article.published_at.is_some_and(|p| p.as_second() <= now) {
+                return Ok(see_other(&format!("/{}", article.slug)));
+            }
+        }
     }
     Ok(see_other("/account?done=subscribed"))
 }

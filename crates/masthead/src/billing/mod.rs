@@ -9,19 +9,33 @@ pub mod stripe;
 pub mod webhook;
 
 use crate::app::AppState;
-use masthead_core::billing::subscription::DEFAULT_GRACE_SECS;
+use masthead_core::billing::subscription::{Status, DEFAULT_GRACE_SECS};
 use masthead_store::billing::{self as store, FetchedSubscription};
+use masthead_store::members::{FunnelCounts, OutgoingEmail};
+use masthead_store::offers::Plan;
+
+/// The webhook event a reconcile answers, marked processed with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Notice<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    /// The event as received, kept `PAYLOAD_DAYS` and scrubbed with the
+    /// account.
+    pub payload: &'a str,
+}
 
 /// Fetches a subscription from Stripe and stores that snapshot (unless a
 /// newer one is stored) with the grant it gives; with an event, marks the
-/// event processed in the same transaction. Idempotent: the webhook and
-/// the Checkout success page both call it. Returns false for a replayed
-/// event.
+/// event processed in the same transaction. A subscription that starts
+/// queues the welcome email and counts in the funnel in that transaction
+/// too; one that ends counts as a cancellation. Idempotent: the webhook,
+/// the Checkout success page and the account page all call it. Returns
+/// false for a replayed event.
 pub async fn reconcile(
     state: &AppState,
     stripe: &stripe::Stripe,
     sub_id: &str,
-    event: Option<(&str, &str)>,
+    event: Option<Notice<'_>>,
     now: i64,
 ) -> anyhow::Result<bool> {
     // The fetch happens outside any transaction (on SQLite a transaction
@@ -33,21 +47,31 @@ pub async fn reconcile(
         Some(m) => Some(m),
         None => store::find_member_by_customer(db, &facts.customer).await?,
     };
+    let plan_id = match &facts.price_id {
+        Some(p) => store::find_plan_by_price(db, p).await?,
+        None => None,
+    };
     let raw = raw.to_string();
     let mut tx = db.begin().await?;
-    if let Some((id, kind)) = event {
-        if !store::insert_event(&mut tx, id, kind, None, now).await? {
+    if let Some(e) = event {
+        let event = store::Event {
+            id: e.id,
+            kind: e.kind,
+            payload: Some(e.payload),
+            customer_id: Some(&facts.customer),
+        };
+        if !store::insert_event(&mut tx, &event, now).await? {
             return Ok(false);
         }
     }
-    store::record_subscription(
+    let recorded = store::record_subscription(
         db,
         &mut tx,
         &FetchedSubscription {
             id: &facts.id,
             customer_id: &facts.customer,
             member_id,
-            plan_id: None,
+            plan_id,
             status: facts.status,
             current_period_end: facts.current_period_end,
             cancel_at_period_end: facts.cancel_at_period_end,
@@ -58,7 +82,84 @@ pub async fn reconcile(
         now,
     )
     .await?;
+    if recorded.started || recorded.ended {
+        let counts = FunnelCounts {
+            subscriptions: i64::from(recorded.started),
+            cancellations: i64::from(recorded.ended),
+            ..FunnelCounts::default()
+        };
+        let hour = now - now.rem_euclid(3600);
+        let article = facts.article_id.unwrap_or(0);
+        masthead_store::members::add_funnel_counts_in(&mut tx, article, hour, &counts).await?;
+    }
+    if recorded.started {
+        // Read through the pool: neither row changes here.
+        let member = match recorded.member_id {
+            Some(m) => masthead_store::members::find_member(db, m).await?,
+            None => None,
+        };
+        if let Some((m, _)) = member {
+            let plan = match plan_id {
+                Some(p) => masthead_store::offers::find_plan(db, p).await?,
+                None => None,
+            };
+            let mail = welcome_email(state, &m.email, plan.as_ref(), &facts);
+            masthead_store::members::queue_email(&mut tx, &mail, now).await?;
+        }
+    }
     masthead_store::commit(tx).await?;
     state.sessions().clear();
     Ok(true)
+}
+
+/// Payloads of webhook events are kept this many days by default.
+pub const PAYLOAD_DAYS: i64 = 90;
+
+/// Forgets webhook payloads older than the configured number of days (run
+/// hourly by the server). Returns how many were scrubbed.
+pub async fn scrub_old_payloads(state: &AppState) -> anyhow::Result<u64> {
+    let days = state.config().stripe.keep_payload_days;
+    let before = jiff::Timestamp::now().as_second() - days * 86_400;
+    let n = store::scrub_event_payloads(state.db(), before).await?;
+    if n > 0 {
+        tracing::info!(scrubbed = n, days, "forgot old Stripe webhook payloads");
+    }
+    Ok(n)
+}
+
+fn welcome_email(
+    state: &AppState,
+    to: &str,
+    plan: Option<&Plan>,
+    facts: &stripe::SubscriptionFacts,
+) -> OutgoingEmail {
+    let name = state.settings().get().publication.name.clone();
+    let account = state.config().base_url.join("/account");
+    let what = match plan {
+        Some(p) => format!(
+            "Your plan: {}, {} a {}.\n",
+            p.name,
+            p.price.display(),
+            p.interval.as_str()
+        ),
+        None => String::new(),
+    };
+    let when = crate::site::view::time(
+        state,
+        jiff::Timestamp::from_second(facts.current_period_end).unwrap_or_default(),
+    )
+    .display;
+    let next = if facts.status == Status::Trialing {
+        format!("Your free trial runs until {when}; the first payment is taken then unless you cancel before.\n")
+    } else {
+        format!("It renews on {when}.\n")
+    };
+    OutgoingEmail {
+        to: to.to_string(),
+        subject: format!("Welcome, subscriber: {name}"),
+        text: format!(
+            "Thank you for subscribing to {name}. Everything we publish is open to you now.\n\n\
+             {what}{next}\nSee or change your subscription, or cancel it, on your account page:\n{account}\n"
+        ),
+    }
 }

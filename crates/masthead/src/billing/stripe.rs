@@ -28,6 +28,10 @@ pub struct SubscriptionFacts {
     pub cancel_at_period_end: bool,
     /// `metadata.member_id`, set when Checkout created it.
     pub member_id: Option<i64>,
+    /// The first item's Price: which of our plans this is.
+    pub price_id: Option<String>,
+    /// `metadata.article_id`: the article whose offer box led here.
+    pub article_id: Option<i64>,
 }
 
 impl SubscriptionFacts {
@@ -65,6 +69,12 @@ impl SubscriptionFacts {
             current_period_end,
             cancel_at_period_end: v["cancel_at_period_end"].as_bool().unwrap_or(false),
             member_id: v["metadata"]["member_id"]
+                .as_str()
+                .and_then(|s| s.parse().ok()),
+            price_id: v["items"]["data"][0]["price"]["id"]
+                .as_str()
+                .map(String::from),
+            article_id: v["metadata"]["article_id"]
                 .as_str()
                 .and_then(|s| s.parse().ok()),
         })
@@ -171,13 +181,14 @@ mod tests {
             "customer": "cus_1", "cancel_at_period_end": true,
             "metadata": {"member_id": "42"},
             "items": {"object": "list", "data": [
-                {"id": "si_1", "current_period_end": 1_800_000_000},
+                {"id": "si_1", "current_period_end": 1_800_000_000, "price": {"id": "price_9", "object": "price"}},
                 {"id": "si_2", "current_period_end": 1_800_000_100}
             ]}
         });
         let f = SubscriptionFacts::from_object(&v).unwrap();
         assert_eq!(f.current_period_end, 1_800_000_100);
         assert_eq!(f.member_id, Some(42));
+        assert_eq!(f.price_id.as_deref(), Some("price_9"));
         assert!(f.cancel_at_period_end);
         let old = serde_json::json!({"id": "sub_2", "status": "past_due", "customer": {"id": "cus_2"},
             "current_period_end": 5, "items": {"data": []}});

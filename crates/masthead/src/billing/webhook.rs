@@ -95,7 +95,12 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         // A one-off payment or an invoice without a subscription.
         return answer(StatusCode::OK, "no subscription\n");
     };
-    match super::reconcile(&state, stripe, &sub_id, Some((id, kind)), now).await {
+    let notice = super::Notice {
+        id,
+        kind,
+        payload: std::str::from_utf8(&body).unwrap_or_default(),
+    };
+    match super::reconcile(&state, stripe, &sub_id, Some(notice), now).await {
         Ok(true) => answer(StatusCode::OK, "processed\n"),
         Ok(false) => answer(StatusCode::OK, "already processed\n"),
         Err(e) => {

@@ -630,8 +630,9 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     let now = now();
     let subscription = masthead_store::billing::find_member_subscription(db, member.id)
         .await?
-        .map(|(_, _, s)| {
+        .map(|sub| {
             use masthead_core::billing::subscription::Status;
+            let s = sub.snapshot;
             let live = matches!(
                 s.status,
                 Status::Active | Status::Trialing | Status::PastDue
@@ -642,6 +643,8 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
                 past_due => s.status == Status::PastDue,
                 cancel_at_period_end => s.cancel_at_period_end,
                 period_end => date(&state, s.current_period_end),
+                trialing => s.status == Status::Trialing,
+                plan => sub.plan.map(|p| format!("{}: {} a {}", p.name, p.price.display(), p.interval.as_str())),
             }
         });
     let notice = match query_param(&uri, "done").as_deref() {

@@ -33,10 +33,20 @@ async fn apply(app: &TestApp, s: &FetchedSubscription<'_>, now: i64) -> bool {
     let mut tx = db.begin().await.unwrap();
     let applied = billing::record_subscription(db, &mut tx, s, DEFAULT_GRACE_SECS, now)
         .await
-        .unwrap();
+        .unwrap()
+        .applied;
     masthead_store::commit(tx).await.unwrap();
     app.state.sessions().clear();
     applied
+}
+
+fn ev(id: &str) -> billing::Event<'_> {
+    billing::Event {
+        id,
+        kind: "invoice.paid",
+        payload: None,
+        customer_id: None,
+    }
 }
 
 async fn stripe_grant(app: &TestApp, member: i64) -> Option<i64> {
@@ -127,15 +137,15 @@ both!(Fixture::Demo, async fn an_event_is_processed_once(app) {
     let now = jiff::Timestamp::now().as_second();
     for expected in [true, false, false] {
         let mut tx = db.begin().await.unwrap();
-        assert_eq!(billing::insert_event(&mut tx, "evt_1", "invoice.paid", None, now).await.unwrap(), expected);
+        assert_eq!(billing::insert_event(&mut tx, &ev("evt_1"), now).await.unwrap(), expected);
         masthead_store::commit(tx).await.unwrap();
     }
     // An event whose work fails is rolled back with it, so the retry runs.
     let mut tx = db.begin().await.unwrap();
-    assert!(billing::insert_event(&mut tx, "evt_2", "invoice.paid", None, now).await.unwrap());
+    assert!(billing::insert_event(&mut tx, &ev("evt_2"), now).await.unwrap());
     tx.rollback().await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    assert!(billing::insert_event(&mut tx, "evt_2", "invoice.paid", None, now).await.unwrap());
+    assert!(billing::insert_event(&mut tx, &ev("evt_2"), now).await.unwrap());
     masthead_store::commit(tx).await.unwrap();
 });
 
