@@ -5,7 +5,7 @@
 
 use masthead_store::members::FunnelCounts;
 use masthead_store::Db;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +22,23 @@ const STEPS: usize = 4;
 #[derive(Default)]
 pub struct Funnel {
     counts: Mutex<HashMap<(i64, i64), [i64; STEPS]>>,
+    /// Keys already counted since the last flush (`record_once`).
+    seen: Mutex<HashSet<String>>,
 }
 
 impl Funnel {
+    /// Counts a step once per `key` between flushes: a double click that
+    /// reopens the same Checkout Session is one checkout started.
+    pub fn record_once(&self, key: String, article_id: i64, step: Step, now: i64) {
+        let fresh = match self.seen.lock() {
+            Ok(mut g) => g.insert(key),
+            Err(p) => p.into_inner().insert(key),
+        };
+        if fresh {
+            self.record(article_id, step, now);
+        }
+    }
+
     pub fn record(&self, article_id: i64, step: Step, now: i64) {
         let hour = now - now.rem_euclid(3600);
         let mut map = match self.counts.lock() {
@@ -38,6 +52,10 @@ impl Funnel {
     /// Writes what was counted since the last flush. On a database error
     /// the counts are put back for the next attempt.
     pub async fn flush(&self, db: &Db) -> anyhow::Result<usize> {
+        match self.seen.lock() {
+            Ok(mut g) => g.clear(),
+            Err(p) => p.into_inner().clear(),
+        }
         let taken: HashMap<(i64, i64), [i64; STEPS]> = {
             let mut map = match self.counts.lock() {
                 Ok(g) => g,

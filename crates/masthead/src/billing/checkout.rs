@@ -282,10 +282,13 @@ async fn checkout(
         )
         .await
         .map_err(stripe_failed)?;
-    let now = jiff::Timestamp::now().as_second();
-    state
-        .funnel()
-        .record(from.unwrap_or(0), Step::CheckoutStarted, now);
+    if let Some(id) = session["id"].as_str() {
+        let now = jiff::Timestamp::now().as_second();
+        let article = from.unwrap_or(0);
+        state
+            .funnel()
+            .record_once(id.to_string(), article, Step::CheckoutStarted, now);
+    }
     let url = session["url"]
         .as_str()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a Checkout Session without a url")))?;

@@ -40,6 +40,16 @@ async fn apply(app: &TestApp, s: &FetchedSubscription<'_>, now: i64) -> bool {
     applied
 }
 
+/// Marks the member's address confirmed (as the emailed link does).
+async fn verify(app: &TestApp, member: i64) {
+    let mut tx = app.state.db().begin().await.unwrap();
+    masthead_store::members::mark_verified(&mut tx, member, 1)
+        .await
+        .unwrap();
+    masthead_store::commit(tx).await.unwrap();
+    app.state.sessions().clear();
+}
+
 fn ev(id: &str) -> billing::Event<'_> {
     billing::Event {
         id,
@@ -168,7 +178,11 @@ mod webhooks {
     use masthead::billing::signature::sign;
     use serde_json::json;
 
-    async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> (u16, String) {
+    pub(super) async fn deliver(
+        app: &TestApp,
+        body: &str,
+        signature: Option<String>,
+    ) -> (u16, String) {
         let mut req = app
             .client
             .post(app.url("/webhooks/stripe"))
@@ -183,7 +197,7 @@ mod webhooks {
         (res.status().as_u16(), res.text().await.unwrap_or_default())
     }
 
-    fn signed(body: &str) -> Option<String> {
+    pub(super) fn signed(body: &str) -> Option<String> {
         Some(sign(
             body.as_bytes(),
             WEBHOOK_SECRET,
@@ -367,10 +381,14 @@ mod checkout {
             )
             .await;
         assert_eq!(res.status().as_u16(), 422);
+        // From the offer box of an article: the funnel and the way back
+        // both remember it.
+        let gated_id = crate::harness::article_id(&app, GATED.trim_start_matches('/')).await;
+        let from = gated_id.to_string();
         let res = b
             .post(
                 "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "annual")],
+                &[("csrf", &csrf), ("plan", "annual"), ("from", &from)],
             )
             .await;
         assert_eq!(res.status().as_u16(), 303);
@@ -413,15 +431,14 @@ mod checkout {
         let again = b
             .post(
                 "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "annual")],
+                &[("csrf", &csrf), ("plan", "annual"), ("from", &from)],
             )
             .await;
         assert_eq!(again.headers()["location"].to_str().unwrap(), to);
         assert_eq!(standin.state.customers.lock().unwrap().len(), 1);
         // The reader pays; the success page grants access without waiting
         // for the webhook.
-        let now = jiff::Timestamp::now().as_second();
-        standin.complete_checkout(&session_id, now + 365 * DAY);
+        let sub = standin.complete_checkout(&session_id);
         let mut stranger = Browser::with_cookie(
             &app,
             &member_session(&app, "other@example.org", false).await.0,
@@ -437,10 +454,62 @@ mod checkout {
         let res = b
             .get(&format!("/subscribe/success?session_id={session_id}"))
             .await;
-        assert_eq!(res.headers()["location"], "/account?done=subscribed");
+        assert_eq!(res.headers()["location"], GATED, "back to the article");
         assert!(
             !b.page(GATED).await.contains("class=\"offer\""),
             "the new subscriber reads"
+        );
+        // The subscription knows its plan; the account page (once the
+        // address is confirmed) names it.
+        let mail = crate::harness::outbox(&app).await.join("\n");
+        let verify = crate::harness::find_link(&mail, &app.url("/account/verify/")).unwrap();
+        let res = b.post(verify.trim_start_matches(&app.base), &[]).await;
+        assert_eq!(res.status().as_u16(), 303);
+        let account = b.page("/account").await;
+        assert!(account.contains("Plan: Annual: $100 a year"), "{account}");
+        assert!(account.contains("Renews on"), "{account}");
+        let plan_id: Option<i64> =
+            sqlx::query_scalar("SELECT plan_id FROM subscriptions WHERE id = $1")
+                .bind(&sub)
+                .fetch_one(app.state.db().pool())
+                .await
+                .unwrap();
+        let annual = masthead_store::offers::list_active_plans(app.state.db())
+            .await
+            .unwrap();
+        assert_eq!(
+            plan_id,
+            annual.iter().find(|p| p.slug == "annual").map(|p| p.id)
+        );
+        // One welcome email, however often the subscription is reconciled.
+        b.get(&format!("/subscribe/success?session_id={session_id}"))
+            .await;
+        let mail: Vec<String> = crate::harness::outbox(&app)
+            .await
+            .into_iter()
+            .filter(|m| m.contains("Subject: Welcome, subscriber"))
+            .collect();
+        assert_eq!(mail.len(), 1, "{mail:?}");
+        assert!(
+            mail[0].contains("To: buyer@example.org") && mail[0].contains("Annual, $100 a year"),
+            "{}",
+            mail[0]
+        );
+        assert!(
+            mail[0].contains(&format!("{}/account", app.base)),
+            "{}",
+            mail[0]
+        );
+        // The funnel: one checkout started (the double click reopened
+        // the same session) and one subscription, both from the article.
+        app.state.funnel().flush(app.state.db()).await.unwrap();
+        let t = masthead_store::members::find_funnel_totals(app.state.db(), gated_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (t.checkouts, t.subscriptions, t.cancellations),
+            (1, 1, 0),
+            "{t:?}"
         );
         // No second checkout while the subscription lives.
         let res = b
@@ -454,6 +523,162 @@ mod checkout {
             "/account?done=already-subscribed"
         );
         assert_eq!(standin.state.sessions.lock().unwrap().len(), 1);
+    }
+
+    /// A plan with a trial: the first checkout asks Stripe for it, the
+    /// trialing subscription grants access and uses the trial up; the
+    /// cancellation counts in the funnel; the stored webhook payloads go
+    /// with the account, and after the keeping period.
+    async fn trial(backend: crate::harness::Backend) {
+        use super::webhooks::{deliver, signed};
+        use crate::stripe_standin::event;
+        let standin = StripeStandIn::start().await;
+        let app = spawn_app(backend, &standin, &[WEBHOOK_SECRET]).await;
+        let db = app.state.db();
+        let now = jiff::Timestamp::now().as_second();
+        let includes = vec!["Everything".to_string()];
+        masthead_store::offers::upsert_plan(
+            db,
+            &masthead_store::offers::NewPlan {
+                slug: "try-monthly",
+                name: "Try it",
+                interval: masthead_core::billing::Interval::Month,
+                price: masthead_core::billing::Money::new(
+                    900,
+                    masthead_core::billing::Currency::parse("EUR").unwrap(),
+                )
+                .unwrap(),
+                trial_days: Some(14),
+                includes: &includes,
+                position: 9,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let (cookie, m) = member_session(&app, "trial@example.org", false).await;
+        verify(&app, m).await;
+        let mut b = Browser::with_cookie(&app, &cookie);
+        let page = b.page("/subscribe?plan=try-monthly").await;
+        assert!(
+            page.contains("Try it: €9 a month, first 14 days free"),
+            "{page}"
+        );
+        let csrf = b.csrf().await;
+        let res = b
+            .post(
+                "/subscribe/checkout",
+                &[("csrf", &csrf), ("plan", "try-monthly")],
+            )
+            .await;
+        let session_id = res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let trial_field = |standin: &StripeStandIn| {
+            let posts = standin.state.posts.lock().unwrap();
+            let (_, form) = posts
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "checkout/sessions")
+                .unwrap();
+            form.iter()
+                .find(|(k, _)| k == "subscription_data[trial_period_days]")
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(trial_field(&standin).as_deref(), Some("14"));
+        let sub = standin.complete_checkout(&session_id);
+        // The webhook tells of it (with the session, which names the
+        // customer and the reader's address).
+        let mut session = standin.state.sessions.lock().unwrap()[&session_id].clone();
+        session["customer_details"] =
+            serde_json::json!({"email": "trial@example.org", "name": "Tria L. Reader"});
+        let body = event("evt_trial_1", "checkout.session.completed", session);
+        assert_eq!(deliver(&app, &body, signed(&body)).await.0, 200);
+        let (_, snap) = billing::find_snapshot(db, &sub).await.unwrap().unwrap();
+        assert_eq!(snap.status, Status::Trialing);
+        assert_eq!(
+            stripe_grant(&app, m).await,
+            Some(snap.current_period_end + DAY)
+        );
+        let account = b.page("/account").await;
+        assert!(account.contains("free trial ends"), "{account}");
+        assert!(!billing::trial_available(db, m).await.unwrap());
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT payload FROM stripe_events WHERE id = 'evt_trial_1'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert!(stored.is_some_and(|p| p.contains("Tria L. Reader")));
+        // The reader cancels at Stripe; the subscription ends.
+        standin
+            .state
+            .subscriptions
+            .lock()
+            .unwrap()
+            .get_mut(&sub)
+            .unwrap()["status"] = serde_json::json!("canceled");
+        let body = event(
+            "evt_trial_2",
+            "customer.subscription.deleted",
+            serde_json::json!({"id": sub, "object": "subscription"}),
+        );
+        assert_eq!(deliver(&app, &body, signed(&body)).await.0, 200);
+        assert_eq!(stripe_grant(&app, m).await, None);
+        let t = masthead_store::members::find_funnel_totals(db, 0)
+            .await
+            .unwrap();
+        assert_eq!((t.subscriptions, t.cancellations), (1, 1), "{t:?}");
+        // No second trial: the page and the checkout both know.
+        assert!(!b
+            .page("/subscribe?plan=try-monthly")
+            .await
+            .contains("days free"));
+        b.post(
+            "/subscribe/checkout",
+            &[("csrf", &csrf), ("plan", "try-monthly")],
+        )
+        .await;
+        assert_eq!(trial_field(&standin), None);
+        // Payloads: an old one goes after the keeping period, and the
+        // member's go with the account.
+        let mut tx = db.begin().await.unwrap();
+        let old = billing::Event {
+            id: "evt_old",
+            kind: "invoice.paid",
+            payload: Some("{\"name\":\"Old\"}"),
+            customer_id: Some("cus_other"),
+        };
+        billing::insert_event(&mut tx, &old, now - 91 * DAY)
+            .await
+            .unwrap();
+        masthead_store::commit(tx).await.unwrap();
+        assert_eq!(
+            masthead::billing::scrub_old_payloads(&app.state)
+                .await
+                .unwrap(),
+            1
+        );
+        masthead_store::members::delete_member(db, m).await.unwrap();
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM stripe_events WHERE payload IS NOT NULL")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_trial_per_member_sqlite() {
+        trial(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_trial_per_member_postgres() {
+        trial(crate::harness::Backend::Postgres).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -489,12 +714,7 @@ mod account {
             .unwrap()
             .0
             .id;
-        let mut tx = app.state.db().begin().await.unwrap();
-        masthead_store::members::mark_verified(&mut tx, m, 1)
-            .await
-            .unwrap();
-        masthead_store::commit(tx).await.unwrap();
-        app.state.sessions().clear();
+        verify(&app, m).await;
         let now = jiff::Timestamp::now().as_second();
         standin.put_subscription("sub_acct", m, "active", now + 20 * DAY, false);
         let sub = (jiff::Timestamp::now().as_second(), "sub_acct");

@@ -35,7 +35,21 @@ pub struct Inner {
     pub failing: AtomicBool,
     /// The `Stripe-Version` of every request seen.
     pub versions: Mutex<Vec<String>>,
+    /// What each open Checkout Session will create when paid.
+    pub pending: Mutex<HashMap<String, Pending>>,
+    /// Where to deliver signed webhook events, when set.
+    pub webhook_url: Mutex<Option<String>>,
 }
+
+/// The subscription a Checkout Session creates once paid.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub price: String,
+    pub trial_days: Option<i64>,
+    pub metadata: Value,
+}
+
+const DAY: i64 = 86_400;
 
 pub struct StripeStandIn {
     pub base: String,
@@ -189,12 +203,22 @@ async fn create(
         }
     }
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    // `metadata[key]=value` fields under a prefix, as Stripe's object.
+    let metadata = |prefix: &str| -> Value {
+        form.iter()
+            .filter_map(|(k, v)| {
+                let key = k.strip_prefix(prefix)?.strip_suffix(']')?;
+                Some((key.to_string(), json!(v)))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
     let n = s.posts.lock().unwrap().len();
     let v = match kind.as_str() {
         "customers" => {
             let id = format!("cus_standin{n}");
             let v = json!({"id": id, "object": "customer", "email": field("email"),
-                "metadata": {"member_id": field("metadata[member_id]")}});
+                "metadata": metadata("metadata[")});
             s.customers.lock().unwrap().insert(id, v.clone());
             v
         }
@@ -225,10 +249,19 @@ async fn create(
             let v = json!({"id": id, "object": "checkout.session", "mode": "subscription",
                 "status": "open", "customer": field("customer"),
                 "client_reference_id": field("client_reference_id"),
-                "metadata": {"member_id": field("metadata[member_id]")},
-                "line_items_price": field("line_items[0][price]"),
+                "metadata": metadata("metadata["),
                 "success_url": field("success_url"), "cancel_url": field("cancel_url"),
                 "subscription": null, "url": format!("{base}/pay/{id}")});
+            // What the subscription will be once paid.
+            s.pending.lock().unwrap().insert(
+                id.clone(),
+                Pending {
+                    price: field("line_items[0][price]").unwrap_or_default(),
+                    trial_days: field("subscription_data[trial_period_days]")
+                        .and_then(|d| d.parse().ok()),
+                    metadata: metadata("subscription_data[metadata]["),
+                },
+            );
             s.sessions.lock().unwrap().insert(id, v.clone());
             v
         }
@@ -262,6 +295,118 @@ async fn checkout_session(
             &format!("No such checkout.session: '{id}'"),
         ),
     }
+}
+
+/// Pays an open session: the subscription it creates, in Stripe's shape.
+fn complete(s: &Inner, session_id: &str) -> Option<String> {
+    let pending = s.pending.lock().unwrap().remove(session_id)?;
+    let mut sessions = s.sessions.lock().unwrap();
+    let session = sessions.get_mut(session_id)?;
+    let sub = format!("sub_for_{session_id}");
+    session["status"] = json!("complete");
+    session["subscription"] = json!(sub);
+    let customer = session["customer"].as_str().unwrap_or_default().to_string();
+    drop(sessions);
+    let now = jiff::Timestamp::now().as_second();
+    let price = s
+        .prices
+        .lock()
+        .unwrap()
+        .get(&pending.price)
+        .cloned()
+        .unwrap_or(json!({"id": pending.price}));
+    let (status, end) = match pending.trial_days {
+        Some(d) => ("trialing", now + d * DAY),
+        None if price["recurring"]["interval"] == "year" => ("active", now + 365 * DAY),
+        None => ("active", now + 31 * DAY),
+    };
+    let v = json!({
+        "id": sub,
+        "object": "subscription",
+        "customer": customer,
+        "status": status,
+        "cancel_at_period_end": false,
+        "trial_end": pending.trial_days.map(|_| end),
+        "metadata": pending.metadata,
+        "items": {"object": "list", "data": [
+            {"id": format!("si_{sub}"), "object": "subscription_item",
+             "current_period_start": now, "current_period_end": end, "price": price}
+        ]}
+    });
+    s.subscriptions.lock().unwrap().insert(sub.clone(), v);
+    Some(sub)
+}
+
+/// GET /pay/{id}: the stand-in's hosted payment page.
+async fn pay_page(State((s, _)): Shared, Path(id): Path<String>) -> Response {
+    let Some(p) = s.pending.lock().unwrap().get(&id).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "This checkout is over or does not exist.",
+        )
+            .into_response();
+    };
+    let price = s
+        .prices
+        .lock()
+        .unwrap()
+        .get(&p.price)
+        .cloned()
+        .unwrap_or_default();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe stand-in checkout</title></head>\
+         <body><main><h1>Stripe stand-in: pay</h1><p>{} {} a {}{}</p>\
+         <form method=\"post\" action=\"/pay/{id}\"><button type=\"submit\">Pay and subscribe</button></form>\
+         </main></body></html>",
+        price["unit_amount"], price["currency"].as_str().unwrap_or(""),
+        price["recurring"]["interval"].as_str().unwrap_or(""),
+        p.trial_days.map(|d| format!(", {d} days free")).unwrap_or_default(),
+    );
+    ([("content-type", "text/html; charset=utf-8")], html).into_response()
+}
+
+/// POST /pay/{id}: the reader paid. Creates the subscription, sends the
+/// signed `checkout.session.completed` event when a webhook endpoint is
+/// set, and sends the reader back to the session's success URL.
+async fn pay(State((s, _)): Shared, Path(id): Path<String>) -> Response {
+    let Some(sub) = complete(&s, &id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            "This checkout is over or does not exist.",
+        )
+            .into_response();
+    };
+    let session = s
+        .sessions
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .unwrap_or_default();
+    let hook = s.webhook_url.lock().unwrap().clone();
+    if let Some(url) = hook {
+        let body = event(
+            &format!("evt_{sub}"),
+            "checkout.session.completed",
+            session.clone(),
+        );
+        let now = jiff::Timestamp::now().as_second();
+        let signature = masthead::billing::signature::sign(body.as_bytes(), WEBHOOK_SECRET, now);
+        tokio::spawn(async move {
+            let _ = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("stripe-signature", signature)
+                .body(body)
+                .send()
+                .await;
+        });
+    }
+    let to = session["success_url"]
+        .as_str()
+        .unwrap_or("/")
+        .replace("{CHECKOUT_SESSION_ID}", &id);
+    (StatusCode::SEE_OTHER, [("location", to)]).into_response()
 }
 
 /// The app under test, talking to `standin` as its Stripe.
@@ -300,28 +445,18 @@ impl StripeStandIn {
                     .post(update_subscription)
                     .delete(cancel_subscription),
             )
+            .route("/pay/{id}", get(pay_page).post(pay))
             .with_state((state.clone(), base.clone()));
         let app = posts;
         tokio::spawn(async move { axum::serve(listener, app).await });
         StripeStandIn { base, state }
     }
 
-    /// What the reader does on Stripe's payment page: completes the
-    /// session, which creates an active subscription for its member.
-    pub fn complete_checkout(&self, session_id: &str, period_end: i64) -> String {
-        let mut sessions = self.state.sessions.lock().unwrap();
-        let session = sessions.get_mut(session_id).expect("no such session");
-        let member: i64 = session["client_reference_id"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let sub = format!("sub_for_{session_id}");
-        session["status"] = json!("complete");
-        session["subscription"] = json!(sub);
-        drop(sessions);
-        self.put_subscription(&sub, member, "active", period_end, false);
-        sub
+    /// What the reader does on Stripe's payment page: pays, which
+    /// completes the session and creates its subscription (trialing when
+    /// the session asked for a trial). Returns the subscription id.
+    pub fn complete_checkout(&self, session_id: &str) -> String {
+        complete(&self.state, session_id).expect("no such open session")
     }
 
     /// Stores a subscription object in Stripe's shape.
