@@ -63,6 +63,29 @@ pub async fn insert_event(tx: &mut Tx, e: &Event<'_>, now: i64) -> Result<bool> 
     Ok(row.is_some())
 }
 
+/// Holds the subscription for the rest of `tx` across processes
+/// (PostgreSQL advisory lock; SQLite's one writer needs none).
+pub async fn lock_subscription(db: &Db, tx: &mut Tx, id: &str) -> Result<()> {
+    if let Backend::Postgres = db.backend() {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(lock_key(id))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A stable 64-bit key for a subscription (FNV-1a), the same in every
+/// process and build.
+fn lock_key(id: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in b"subscription:".iter().chain(id.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
 /// The stored snapshot of a subscription, if any.
 pub async fn find_snapshot(db: &Db, id: &str) -> Result<Option<(Option<i64>, Snapshot)>> {
     let row = sqlx::query(

@@ -37,6 +37,7 @@ struct Inner {
     funnel: Funnel,
     sessions: crate::access::reader::SessionCache,
     stripe: Option<crate::billing::stripe::Stripe>,
+    billing_serial: crate::billing::Serial,
     csp: axum::http::HeaderValue,
 }
 
@@ -115,6 +116,7 @@ impl AppState {
             funnel: Funnel::default(),
             sessions: Default::default(),
             stripe,
+            billing_serial: Default::default(),
             csp,
         }));
         state.refresh_counters().await?;
@@ -163,6 +165,10 @@ impl AppState {
     /// The Stripe client, when a secret key is configured.
     pub fn stripe(&self) -> Option<&crate::billing::stripe::Stripe> {
         self.0.stripe.as_ref()
+    }
+    /// One reconcile per subscription at a time in this process.
+    pub fn billing_serial(&self) -> &crate::billing::Serial {
+        &self.0.billing_serial
     }
     pub fn funnel(&self) -> &Funnel {
         &self.0.funnel

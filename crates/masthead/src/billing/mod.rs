@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod checkout;
+mod serial;
 pub mod signature;
 pub mod stripe;
 pub mod webhook;
@@ -13,6 +14,7 @@ use masthead_core::billing::subscription::{Status, DEFAULT_GRACE_SECS};
 use masthead_store::billing::{self as store, FetchedSubscription};
 use masthead_store::members::{FunnelCounts, OutgoingEmail};
 use masthead_store::offers::Plan;
+pub use serial::Serial;
 
 /// The webhook event a reconcile answers, marked processed with it.
 #[derive(Debug, Clone, Copy)]
@@ -38,11 +40,25 @@ pub async fn reconcile(
     event: Option<Notice<'_>>,
     now: i64,
 ) -> anyhow::Result<bool> {
-    // The fetch happens outside any transaction (on SQLite a transaction
-    // held across a network call would block every writer).
+    // One reconcile per subscription at a time, from the moment its fetch
+    // is stamped until its snapshot is stored, so a later stamp always
+    // means a later state: in this process by a lock per subscription,
+    // and across processes on PostgreSQL by an advisory lock held by the
+    // transaction that stores it. On SQLite (one process) the write
+    // transaction opens only after the fetch: held across a network call
+    // it would block every writer.
+    let _serial = state.billing_serial().lock(sub_id).await;
+    let db = state.db();
+    let early = match db.backend() {
+        masthead_store::Backend::Postgres => {
+            let mut tx = db.begin().await?;
+            store::lock_subscription(db, &mut tx, sub_id).await?;
+            Some(tx)
+        }
+        masthead_store::Backend::Sqlite => None,
+    };
     let fetched_at_ms = jiff::Timestamp::now().as_millisecond();
     let (facts, raw) = stripe.subscription(sub_id).await?;
-    let db = state.db();
     let member_id = match facts.member_id {
         Some(m) => Some(m),
         None => store::find_member_by_customer(db, &facts.customer).await?,
@@ -52,7 +68,10 @@ pub async fn reconcile(
         None => None,
     };
     let raw = raw.to_string();
-    let mut tx = db.begin().await?;
+    let mut tx = match early {
+        Some(tx) => tx,
+        None => db.begin().await?,
+    };
     if let Some(e) = event {
         let event = store::Event {
             id: e.id,

@@ -325,6 +325,128 @@ mod webhooks {
         assert_eq!(stripe_grant(&app, m).await, Some(now + 61 * DAY));
     }
 
+    /// A subscription's life as Stripe would tell it: (status, period end
+    /// in days from now, cancel at period end, the event announcing it).
+    const LIFE: [(&str, i64, bool, &str); 9] = [
+        ("incomplete", 30, false, "customer.subscription.created"),
+        ("active", 30, false, "invoice.paid"),
+        ("active", 60, false, "invoice.paid"),
+        ("past_due", 60, false, "invoice.payment_failed"),
+        ("active", 90, false, "invoice.paid"),
+        ("paused", 90, false, "customer.subscription.paused"),
+        ("active", 90, false, "customer.subscription.resumed"),
+        ("active", 90, true, "customer.subscription.updated"),
+        ("canceled", 90, true, "customer.subscription.deleted"),
+    ];
+
+    fn notice(id: &str, kind: &str, sub: &str) -> String {
+        let object = if kind.starts_with("invoice.") {
+            json!({"id": format!("in_{id}"), "object": "invoice",
+                   "parent": {"type": "subscription_details", "subscription_details": {"subscription": sub}}})
+        } else {
+            json!({"id": sub, "object": "subscription"})
+        };
+        event(id, kind, object)
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Random prefixes of the life, told once in order and once with
+    /// deliveries concurrent, delayed, duplicated and re-sent late while
+    /// the subscription moves on: both end in the same snapshot and grant.
+    async fn concurrent(backend: crate::harness::Backend) {
+        let standin = StripeStandIn::start().await;
+        let app = spawn_app(backend, &standin, &[WEBHOOK_SECRET]).await;
+        let now = jiff::Timestamp::now().as_second();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..5 {
+            let len = 2 + rng.below(LIFE.len() as u64 - 1) as usize;
+            let stages = &LIFE[..len];
+            let mut ends = Vec::new();
+            for way in ["inorder", "concurrent"] {
+                let (_, m) =
+                    member_session(&app, &format!("{way}{round}@example.org"), false).await;
+                let sub = format!("sub_{way}_{round}");
+                let mut tasks = tokio::task::JoinSet::new();
+                for (i, (status, days, cancel, kind)) in stages.iter().enumerate() {
+                    standin.put_subscription(&sub, m, status, now + days * DAY, *cancel);
+                    let id = format!("evt_{way}_{round}_{i}");
+                    if way == "inorder" {
+                        let body = notice(&id, kind, &sub);
+                        assert_eq!(deliver(&app, &body, signed(&body)).await.0, 200);
+                        continue;
+                    }
+                    // One to three deliveries of this event, and now and
+                    // then a late copy of an earlier one, each after a
+                    // random delay; the subscription moves on meanwhile.
+                    let mut batch = vec![id.clone(); 1 + rng.below(3) as usize];
+                    if i > 0 && rng.below(2) == 0 {
+                        batch.push(format!("evt_{way}_{round}_{}", rng.below(i as u64)));
+                    }
+                    for eid in batch {
+                        let k = eid.rsplit('_').next().unwrap().parse::<usize>().unwrap();
+                        let body = notice(&eid, stages[k].3, &sub);
+                        let delay = rng.below(15);
+                        let (client, url) = (app.client.clone(), app.url("/webhooks/stripe"));
+                        tasks.spawn(async move {
+                            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                            let res = client
+                                .post(url)
+                                .header("content-type", "application/json")
+                                .header("stripe-signature", signed(&body).unwrap())
+                                .body(body)
+                                .send()
+                                .await
+                                .unwrap();
+                            res.status().as_u16()
+                        });
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(rng.below(4))).await;
+                }
+                while let Some(status) = tasks.join_next().await {
+                    assert_eq!(status.unwrap(), 200);
+                }
+                let (_, snap) = billing::find_snapshot(app.state.db(), &sub)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                ends.push((snap, stripe_grant(&app, m).await));
+            }
+            let ((a, ga), (b, gb)) = (&ends[0], &ends[1]);
+            let what = format!("round {round}, {len} stages: {a:?} {ga:?} / {b:?} {gb:?}");
+            assert_eq!(
+                (a.status, a.current_period_end, a.cancel_at_period_end),
+                (b.status, b.current_period_end, b.cancel_at_period_end),
+                "{what}"
+            );
+            match (ga, gb) {
+                // Past due: the grace counts from each run's first sighting.
+                (Some(x), Some(y)) if a.status == Status::PastDue => {
+                    assert!((x - y).abs() < 60, "{what}")
+                }
+                _ => assert_eq!(ga, gb, "{what}"),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_deliveries_end_as_in_order_sqlite() {
+        concurrent(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_deliveries_end_as_in_order_postgres() {
+        concurrent(crate::harness::Backend::Postgres).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn signed_events_become_grants_sqlite() {
         flow(crate::harness::Backend::Sqlite).await;
