@@ -1012,3 +1012,79 @@ mod demo {
         assert_eq!(res.status().as_u16(), 404);
     });
 }
+
+mod plans_cli {
+    use super::*;
+    use crate::stripe_standin::{StripeStandIn, KEY};
+    use std::process::Command;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn plans_are_listed_added_with_their_stripe_price_archived_and_offered_again() {
+        let standin = StripeStandIn::start().await;
+        let app = TestApp::spawn(crate::harness::Backend::Sqlite, Fixture::Demo).await;
+        let data = app.state.config().data_dir.clone();
+        let run = |args: &[&str], stripe: bool| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_masthead"));
+            cmd.arg("--data-dir")
+                .arg(&data)
+                .arg("plans")
+                .args(args)
+                .env("MASTHEAD_LOG", "warn")
+                .env_remove("MASTHEAD_STRIPE_SECRET_KEY");
+            if stripe {
+                cmd.env("MASTHEAD_STRIPE_SECRET_KEY", KEY)
+                    .env("MASTHEAD_STRIPE_API_BASE", &standin.base);
+            }
+            let out = cmd.output().unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).to_string()
+                    + &String::from_utf8_lossy(&out.stderr),
+            )
+        };
+        let (ok, out) = run(&["list"], false);
+        assert!(ok && out.contains("annual\tAnnual\t$100 a year\toffered\tno Stripe Price yet\t0 subscription(s)"), "{out}");
+        // A new plan gets its Stripe Price at once when Stripe is set up.
+        let add = [
+            "add", "annual-2027", "--name", "Annual 2027", "--interval", "year", "--amount", "120",
+            "--currency", "usd", "--trial-days", "7", "--include", "Everything", "--position", "3",
+        ];
+        let (ok, out) = run(&add, true);
+        assert!(ok && out.contains("plan annual-2027: Annual 2027, $120 a year") && out.contains("Stripe Price price_standin"), "{out}");
+        {
+            let prices = standin.state.prices.lock().unwrap();
+            let p = prices.values().next().unwrap();
+            assert_eq!((p["unit_amount"].as_i64(), p["currency"].as_str(), p["recurring"]["interval"].as_str()), (Some(12000), Some("usd"), Some("year")));
+        }
+        let (ok, out) = run(&["list"], false);
+        assert!(ok && out.contains("annual-2027\tAnnual 2027\t$120 a year, 7-day trial\toffered\tprice_standin"), "{out}");
+        // Renaming is fine; a new price is a new plan.
+        let mut renamed = add;
+        renamed[3] = "Annual (2027)";
+        assert!(run(&renamed, false).0);
+        let mut repriced = add;
+        repriced[7] = "130";
+        let (ok, out) = run(&repriced, false);
+        assert!(!ok && out.contains("a new price is a new plan"), "{out}");
+        // Amounts people mistype, and ones Stripe cannot charge.
+        for (amount, currency, says) in [
+            ("12.345", "USD", "not an amount in USD"),
+            ("12,5.0.1", "USD", "not an amount"),
+            ("4.505", "KWD", "last of the three decimals"),
+            ("0", "USD", "more than zero"),
+            ("5", "DOLLARS", "three-letter"),
+        ] {
+            let (ok, out) = run(&["add", "odd", "--name", "Odd", "--interval", "month", "--amount", amount, "--currency", currency], false);
+            assert!(!ok && out.contains(says), "{amount} {currency}: {out}");
+        }
+        let (ok, out) = run(&["add", "odd", "--name", "Odd", "--interval", "week", "--amount", "5", "--currency", "USD"], false);
+        assert!(!ok && out.contains("month or year"), "{out}");
+        // Archived plans leave the offer; offered again, they return.
+        assert!(run(&["archive", "monthly"], false).0);
+        assert!(!app.get_text("/subscribe", 200).await.contains("$14"));
+        assert!(run(&["activate", "monthly"], false).0);
+        assert!(app.get_text("/subscribe", 200).await.contains("$14"));
+        let (ok, out) = run(&["archive", "nope"], false);
+        assert!(!ok && out.contains("no plan \"nope\""), "{out}");
+    }
+}
