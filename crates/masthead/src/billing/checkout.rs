@@ -327,7 +327,9 @@ async fn success(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     let from = article_from(session["metadata"]["article_id"].as_str());
     if let Some(a) = from {
         if let Some(article) = masthead_store::content::find_article_by_id(state.db(), a).await? {
-            if article.published_at.is_some_and(|p| p.as_second() <= now) {
+            let visible = article.status == masthead_core::ArticleStatus::Published
+                && article.published_at.is_some_and(|p| p.as_second() <= now);
+            if visible {
                 return Ok(see_other(&format!("/{}", article.slug)));
             }
         }

@@ -40,6 +40,25 @@ async fn apply(app: &TestApp, s: &FetchedSubscription<'_>, now: i64) -> bool {
     applied
 }
 
+/// The app under test, talking to `standin` as its Stripe.
+async fn spawn_app(
+    backend: crate::harness::Backend,
+    standin: &crate::stripe_standin::StripeStandIn,
+    secrets: &[&str],
+) -> crate::harness::TestApp {
+    let base = standin.base.clone();
+    let secrets: Vec<masthead::config::Secret> = secrets
+        .iter()
+        .map(|s| masthead::config::Secret::new(*s))
+        .collect();
+    crate::harness::TestApp::spawn_with(backend, crate::harness::Fixture::Demo, move |c| {
+        c.stripe.secret_key = Some(masthead::config::Secret::new(crate::stripe_standin::KEY));
+        c.stripe.webhook_secrets = secrets;
+        c.stripe.api_base = base;
+    })
+    .await
+}
+
 /// Marks the member's address confirmed (as the emailed link does).
 async fn verify(app: &TestApp, member: i64) {
     let mut tx = app.state.db().begin().await.unwrap();
@@ -173,8 +192,9 @@ both!(Fixture::Demo, async fn deleting_a_member_keeps_the_books_but_not_the_pers
 });
 
 mod webhooks {
+    use super::spawn_app;
     use super::*;
-    use crate::stripe_standin::{event, spawn_app, StripeStandIn, WEBHOOK_SECRET};
+    use crate::stripe_standin::{event, StripeStandIn, WEBHOOK_SECRET};
     use masthead::billing::signature::sign;
     use serde_json::json;
 
@@ -459,8 +479,9 @@ mod webhooks {
 }
 
 mod checkout {
+    use super::spawn_app;
     use super::*;
-    use crate::stripe_standin::{spawn_app, StripeStandIn, WEBHOOK_SECRET};
+    use crate::stripe_standin::{StripeStandIn, WEBHOOK_SECRET};
 
     async fn flow(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
@@ -815,8 +836,9 @@ mod checkout {
 }
 
 mod account {
+    use super::spawn_app;
     use super::*;
-    use crate::stripe_standin::{spawn_app, StripeStandIn, WEBHOOK_SECRET};
+    use crate::stripe_standin::{StripeStandIn, WEBHOOK_SECRET};
 
     async fn flow(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
@@ -1043,21 +1065,56 @@ mod plans_cli {
             )
         };
         let (ok, out) = run(&["list"], false);
-        assert!(ok && out.contains("annual\tAnnual\t$100 a year\toffered\tno Stripe Price yet\t0 subscription(s)"), "{out}");
+        assert!(
+            ok && out.contains(
+                "annual\tAnnual\t$100 a year\toffered\tno Stripe Price yet\t0 subscription(s)"
+            ),
+            "{out}"
+        );
         // A new plan gets its Stripe Price at once when Stripe is set up.
         let add = [
-            "add", "annual-2027", "--name", "Annual 2027", "--interval", "year", "--amount", "120",
-            "--currency", "usd", "--trial-days", "7", "--include", "Everything", "--position", "3",
+            "add",
+            "annual-2027",
+            "--name",
+            "Annual 2027",
+            "--interval",
+            "year",
+            "--amount",
+            "120",
+            "--currency",
+            "usd",
+            "--trial-days",
+            "7",
+            "--include",
+            "Everything",
+            "--position",
+            "3",
         ];
         let (ok, out) = run(&add, true);
-        assert!(ok && out.contains("plan annual-2027: Annual 2027, $120 a year") && out.contains("Stripe Price price_standin"), "{out}");
+        assert!(
+            ok && out.contains("plan annual-2027: Annual 2027, $120 a year")
+                && out.contains("Stripe Price price_standin"),
+            "{out}"
+        );
         {
             let prices = standin.state.prices.lock().unwrap();
             let p = prices.values().next().unwrap();
-            assert_eq!((p["unit_amount"].as_i64(), p["currency"].as_str(), p["recurring"]["interval"].as_str()), (Some(12000), Some("usd"), Some("year")));
+            assert_eq!(
+                (
+                    p["unit_amount"].as_i64(),
+                    p["currency"].as_str(),
+                    p["recurring"]["interval"].as_str()
+                ),
+                (Some(12000), Some("usd"), Some("year"))
+            );
         }
         let (ok, out) = run(&["list"], false);
-        assert!(ok && out.contains("annual-2027\tAnnual 2027\t$120 a year, 7-day trial\toffered\tprice_standin"), "{out}");
+        assert!(
+            ok && out.contains(
+                "annual-2027\tAnnual 2027\t$120 a year, 7-day trial\toffered\tprice_standin"
+            ),
+            "{out}"
+        );
         // Renaming is fine; a new price is a new plan.
         let mut renamed = add;
         renamed[3] = "Annual (2027)";
@@ -1074,10 +1131,38 @@ mod plans_cli {
             ("0", "USD", "more than zero"),
             ("5", "DOLLARS", "three-letter"),
         ] {
-            let (ok, out) = run(&["add", "odd", "--name", "Odd", "--interval", "month", "--amount", amount, "--currency", currency], false);
+            let (ok, out) = run(
+                &[
+                    "add",
+                    "odd",
+                    "--name",
+                    "Odd",
+                    "--interval",
+                    "month",
+                    "--amount",
+                    amount,
+                    "--currency",
+                    currency,
+                ],
+                false,
+            );
             assert!(!ok && out.contains(says), "{amount} {currency}: {out}");
         }
-        let (ok, out) = run(&["add", "odd", "--name", "Odd", "--interval", "week", "--amount", "5", "--currency", "USD"], false);
+        let (ok, out) = run(
+            &[
+                "add",
+                "odd",
+                "--name",
+                "Odd",
+                "--interval",
+                "week",
+                "--amount",
+                "5",
+                "--currency",
+                "USD",
+            ],
+            false,
+        );
         assert!(!ok && out.contains("month or year"), "{out}");
         // Archived plans leave the offer; offered again, they return.
         assert!(run(&["archive", "monthly"], false).0);

@@ -409,25 +409,6 @@ async fn pay(State((s, _)): Shared, Path(id): Path<String>) -> Response {
     (StatusCode::SEE_OTHER, [("location", to)]).into_response()
 }
 
-/// The app under test, talking to `standin` as its Stripe.
-pub async fn spawn_app(
-    backend: crate::harness::Backend,
-    standin: &StripeStandIn,
-    secrets: &[&str],
-) -> crate::harness::TestApp {
-    let base = standin.base.clone();
-    let secrets: Vec<masthead::config::Secret> = secrets
-        .iter()
-        .map(|s| masthead::config::Secret::new(*s))
-        .collect();
-    crate::harness::TestApp::spawn_with(backend, crate::harness::Fixture::Demo, move |c| {
-        c.stripe.secret_key = Some(masthead::config::Secret::new(KEY));
-        c.stripe.webhook_secrets = secrets;
-        c.stripe.api_base = base;
-    })
-    .await
-}
-
 impl StripeStandIn {
     pub async fn start() -> StripeStandIn {
         let state = Arc::new(Inner::default());
