@@ -106,9 +106,12 @@ pub struct StripeConfig {
     pub api_base: String,
     /// Days a webhook event's payload (names, emails, addresses) is kept.
     pub keep_payload_days: i64,
+    /// How long a call to Stripe may take before it counts as failed.
+    pub timeout_secs: u64,
 }
 
 pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
+pub const STRIPE_TIMEOUT_SECS: u64 = 20;
 
 impl StripeConfig {
     fn from_env(file: Option<FileStripe>) -> StripeConfig {
@@ -129,6 +132,7 @@ impl StripeConfig {
                 .keep_payload_days
                 .unwrap_or(crate::billing::PAYLOAD_DAYS)
                 .max(0),
+            timeout_secs: file.timeout_secs.unwrap_or(STRIPE_TIMEOUT_SECS).max(1),
         }
     }
 }
@@ -142,6 +146,7 @@ pub struct FileStripe {
     pub webhook_secrets: Vec<Secret>,
     pub api_base: Option<String>,
     pub keep_payload_days: Option<i64>,
+    pub timeout_secs: Option<u64>,
 }
 
 /// What `masthead.toml` may contain. Every key is optional.
@@ -269,6 +274,7 @@ impl Config {
             stripe: StripeConfig {
                 api_base: STRIPE_API_BASE.to_string(),
                 keep_payload_days: crate::billing::PAYLOAD_DAYS,
+                timeout_secs: STRIPE_TIMEOUT_SECS,
                 ..Default::default()
             },
         }

@@ -341,6 +341,8 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         accept_encoding: req.headers().get(header::ACCEPT_ENCODING).cloned(),
     };
     let reader_specific = has_reader_cookie(req.headers());
+    // Machine endpoints keep their plain answers (Stripe shows them).
+    let machine = req.uri().path().starts_with("/webhooks/");
 
     let mut res = if same_origin(state.config().base_url.as_str(), &req) {
         next.run(req).await
@@ -362,6 +364,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         }
     } else if (res.status().is_client_error() || res.status().is_server_error())
         && !is_html(res.headers().get(header::CONTENT_TYPE))
+        && !machine
     {
         // A rejection from the framework itself (a path or query that does
         // not decode, a method not allowed): theme it like any other error.

@@ -88,7 +88,7 @@ impl Stripe {
             return Ok(None);
         };
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
+            .timeout(Duration::from_secs(c.timeout_secs))
             .connect_timeout(Duration::from_secs(5))
             .build()
             .context("building the Stripe HTTP client")?;

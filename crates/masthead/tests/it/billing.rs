@@ -46,6 +46,21 @@ async fn spawn_app(
     standin: &crate::stripe_standin::StripeStandIn,
     secrets: &[&str],
 ) -> crate::harness::TestApp {
+    spawn_app_with(
+        backend,
+        standin,
+        secrets,
+        masthead::config::STRIPE_TIMEOUT_SECS,
+    )
+    .await
+}
+
+async fn spawn_app_with(
+    backend: crate::harness::Backend,
+    standin: &crate::stripe_standin::StripeStandIn,
+    secrets: &[&str],
+    timeout_secs: u64,
+) -> crate::harness::TestApp {
     let base = standin.base.clone();
     let secrets: Vec<masthead::config::Secret> = secrets
         .iter()
@@ -55,6 +70,7 @@ async fn spawn_app(
         c.stripe.secret_key = Some(masthead::config::Secret::new(crate::stripe_standin::KEY));
         c.stripe.webhook_secrets = secrets;
         c.stripe.api_base = base;
+        c.stripe.timeout_secs = timeout_secs;
     })
     .await
 }
@@ -283,6 +299,14 @@ mod webhooks {
         );
         let tampered = created.replace("sub_A", "sub_B");
         assert_eq!(deliver(&app, &tampered, signed(&created)).await.0, 400);
+        // Cut short in transit: the signature no longer matches; signed
+        // as cut, it is not an event.
+        let cut = &created[..created.len() / 2];
+        assert_eq!(deliver(&app, cut, signed(&created)).await.0, 400);
+        assert_eq!(
+            deliver(&app, cut, signed(cut)).await,
+            (400, "the body is not JSON\n".into())
+        );
         let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(400_000));
         assert_eq!(deliver(&app, &huge, signed(&huge)).await.0, 413);
         // The rotated-out secret still verifies during the rotation.
@@ -465,6 +489,60 @@ mod webhooks {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_deliveries_end_as_in_order_postgres() {
         concurrent(crate::harness::Backend::Postgres).await;
+    }
+
+    /// Stripe answering too slowly: the webhook answers 500 (Stripe
+    /// retries), checkout shows an error page; nothing is recorded, and
+    /// the retry works once Stripe answers again.
+    async fn timeouts(backend: crate::harness::Backend) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let standin = StripeStandIn::start().await;
+        let app = super::spawn_app_with(backend, &standin, &[WEBHOOK_SECRET], 1).await;
+        let (cookie, m) = member_session(&app, "slow@example.org", false).await;
+        let mut b = Browser::with_cookie(&app, &cookie);
+        let now = jiff::Timestamp::now().as_second();
+        standin.put_subscription("sub_slow", m, "active", now + 30 * DAY, false);
+        standin.state.stalling.store(true, SeqCst);
+        let body = event(
+            "evt_slow",
+            "customer.subscription.created",
+            json!({"id": "sub_slow"}),
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(deliver(&app, &body, signed(&body)).await.0, 500);
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(2900),
+            "the client gave up first"
+        );
+        assert_eq!(stripe_grant(&app, m).await, None);
+        let csrf = b.csrf().await;
+        let res = b
+            .post(
+                "/subscribe/checkout",
+                &[("csrf", &csrf), ("plan", "monthly")],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 500);
+        assert!(masthead_store::billing::find_customer(app.state.db(), m)
+            .await
+            .unwrap()
+            .is_none());
+        standin.state.stalling.store(false, SeqCst);
+        assert_eq!(
+            deliver(&app, &body, signed(&body)).await,
+            (200, "processed\n".into())
+        );
+        assert_eq!(stripe_grant(&app, m).await, Some(now + 31 * DAY));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stripe_timing_out_loses_nothing_sqlite() {
+        timeouts(crate::harness::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stripe_timing_out_loses_nothing_postgres() {
+        timeouts(crate::harness::Backend::Postgres).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -786,6 +864,17 @@ mod checkout {
         )
         .await;
         assert_eq!(trial_field(&standin), None);
+        // An archived plan cannot be bought.
+        masthead_store::offers::set_plan_active(db, "try-monthly", false, now)
+            .await
+            .unwrap();
+        let res = b
+            .post(
+                "/subscribe/checkout",
+                &[("csrf", &csrf), ("plan", "try-monthly")],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 422);
         // Payloads: an old one goes after the keeping period, and the
         // member's go with the account.
         let mut tx = db.begin().await.unwrap();

@@ -33,6 +33,8 @@ pub struct Inner {
     pub posts: Mutex<Vec<Post>>,
     /// Answer every request with a 500, as Stripe does in an incident.
     pub failing: AtomicBool,
+    /// Answer every request only after 3 seconds (a client timing out).
+    pub stalling: AtomicBool,
     /// The `Stripe-Version` of every request seen.
     pub versions: Mutex<Vec<String>>,
     /// What each open Checkout Session will create when paid.
@@ -64,11 +66,19 @@ fn error(status: StatusCode, kind: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// Waits out a stall, when the tests asked for one.
+async fn stall(s: &Inner) {
+    if s.stalling.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
+}
+
 async fn subscription(
     State((s, _)): State<(Arc<Inner>, String)>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
+    stall(&s).await;
     if let Some(r) = authorized(&s, &headers) {
         return r;
     }
@@ -188,6 +198,7 @@ async fn create(
     body: String,
 ) -> Response {
     let kind = kind.to_string();
+    stall(&s).await;
     if let Some(r) = authorized(&s, &headers) {
         return r;
     }
