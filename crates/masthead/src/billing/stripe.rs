@@ -81,6 +81,19 @@ impl SubscriptionFacts {
     }
 }
 
+/// `intent-digest`: the same for the same intent and parameters (FNV-1a
+/// over the encoded pairs; a retry must find the key, not resist attack).
+pub fn idempotency_key(intent: &str, params: &[(&str, String)]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (k, v) in params {
+        for b in k.bytes().chain([0]).chain(v.bytes()).chain([1]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{intent}-{h:016x}")
+}
+
 impl Stripe {
     /// `None` when no secret key is configured.
     pub fn from_config(c: &StripeConfig) -> anyhow::Result<Option<Stripe>> {
@@ -127,20 +140,24 @@ impl Stripe {
         Self::read(res, &format!("GET {path}")).await
     }
 
-    /// A POST with form parameters and an idempotency key (the same key
-    /// for a retry of the same intent).
+    /// A POST with form parameters and an idempotency key: `intent` names
+    /// what is being done (a retry of it reuses the key), and a digest of
+    /// the parameters is appended, because Stripe refuses a key reused
+    /// with other parameters (a reader who opens Checkout from a second
+    /// article within the minute gets a session of their own).
     pub async fn post(
         &self,
         path: &str,
         params: &[(&str, String)],
-        idempotency_key: &str,
+        intent: &str,
     ) -> anyhow::Result<Value> {
+        let key = idempotency_key(intent, params);
         let res = self
             .http
             .post(format!("{}{path}", self.base))
             .bearer_auth(self.key.expose())
             .header("Stripe-Version", STRIPE_VERSION)
-            .header("Idempotency-Key", idempotency_key)
+            .header("Idempotency-Key", key)
             .form(params)
             .send()
             .await
@@ -173,6 +190,31 @@ impl Stripe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idempotency_keys_follow_the_intent_and_its_parameters() {
+        let a = [
+            ("customer", "cus_1".to_string()),
+            ("mode", "subscription".to_string()),
+        ];
+        let b = [
+            ("customer", "cus_1".to_string()),
+            ("mode", "payment".to_string()),
+        ];
+        let k = idempotency_key("checkout-1", &a);
+        assert_eq!(k, idempotency_key("checkout-1", &a), "a retry reuses it");
+        assert!(k.starts_with("checkout-1-"));
+        assert_ne!(
+            k,
+            idempotency_key("checkout-1", &b),
+            "other parameters, other key"
+        );
+        assert_ne!(k, idempotency_key("checkout-2", &a));
+        // Pairs are delimited: moving a character across a boundary changes the key.
+        let c = [("ab", "c".to_string())];
+        let d = [("a", "bc".to_string())];
+        assert_ne!(idempotency_key("x", &c), idempotency_key("x", &d));
+    }
 
     #[test]
     fn the_period_end_comes_from_the_items_since_basil() {

@@ -657,6 +657,22 @@ mod checkout {
             .await;
         assert_eq!(again.headers()["location"].to_str().unwrap(), to);
         assert_eq!(standin.state.customers.lock().unwrap().len(), 1);
+        // From another article's offer box in the same minute: other
+        // parameters, so another idempotency key (Stripe would refuse the
+        // old one) and a session of its own.
+        let other = crate::harness::article_id(&app, "bus-network-redesign-approved").await;
+        let res = b
+            .post(
+                "/subscribe/checkout",
+                &[
+                    ("csrf", &csrf),
+                    ("plan", "annual"),
+                    ("from", &other.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 303);
+        assert_ne!(res.headers()["location"].to_str().unwrap(), to);
         // The reader pays; the success page grants access without waiting
         // for the webhook.
         let sub = standin.complete_checkout(&session_id);
@@ -743,7 +759,7 @@ mod checkout {
             res.headers()["location"],
             "/account?done=already-subscribed"
         );
-        assert_eq!(standin.state.sessions.lock().unwrap().len(), 1);
+        assert_eq!(standin.state.sessions.lock().unwrap().len(), 2);
     }
 
     /// A plan with a trial: the first checkout asks Stripe for it, the

@@ -27,8 +27,9 @@ pub struct Inner {
     pub customers: Mutex<HashMap<String, Value>>,
     pub prices: Mutex<HashMap<String, Value>>,
     pub sessions: Mutex<HashMap<String, Value>>,
-    /// Idempotency-Key → the response first given for it.
-    pub idempotent: Mutex<HashMap<String, Value>>,
+    /// Idempotency-Key → (the request's parameters, the response first
+    /// given for it).
+    pub idempotent: Mutex<HashMap<String, (Vec<(String, String)>, Value)>>,
     /// Every POST seen: (path, form fields).
     pub posts: Mutex<Vec<Post>>,
     /// Answer every request with a 500, as Stripe does in an incident.
@@ -209,7 +210,16 @@ async fn create(
         .and_then(|v| v.to_str().ok())
         .map(String::from);
     if let Some(k) = &key {
-        if let Some(v) = s.idempotent.lock().unwrap().get(k) {
+        if let Some((first, v)) = s.idempotent.lock().unwrap().get(k) {
+            // Stripe: a key replays its first answer, and only for the
+            // same parameters.
+            if *first != form {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                );
+            }
             return Json(v.clone()).into_response();
         }
     }
@@ -285,7 +295,7 @@ async fn create(
         }
     };
     if let Some(k) = key {
-        s.idempotent.lock().unwrap().insert(k, v.clone());
+        s.idempotent.lock().unwrap().insert(k, (form, v.clone()));
     }
     Json(v).into_response()
 }
