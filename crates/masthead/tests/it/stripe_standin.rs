@@ -18,6 +18,9 @@ use std::sync::{Arc, Mutex};
 pub const KEY: &str = "sk_test_standin";
 pub const WEBHOOK_SECRET: &str = "whsec_standin";
 
+/// Form fields as received, in order.
+pub type Form = Vec<(String, String)>;
+
 /// A POST the stand-in received: (what was created, the form fields).
 pub type Post = (String, Vec<(String, String)>);
 
@@ -29,7 +32,7 @@ pub struct Inner {
     pub sessions: Mutex<HashMap<String, Value>>,
     /// Idempotency-Key → (the request's parameters, the response first
     /// given for it).
-    pub idempotent: Mutex<HashMap<String, (Vec<(String, String)>, Value)>>,
+    pub idempotent: Mutex<HashMap<String, (Form, Value)>>,
     /// Every POST seen: (path, form fields).
     pub posts: Mutex<Vec<Post>>,
     /// Answer every request with a 500, as Stripe does in an incident.
