@@ -10,6 +10,7 @@ pub mod access;
 pub mod billing;
 pub mod content;
 pub mod members;
+pub mod newsletters;
 pub mod settings;
 
 pub use access::{decide, Decision};

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod keys;
 pub mod media;
 pub mod members;
+pub mod newsletters;
 mod migrate;
 pub mod offers;
 pub mod settings;

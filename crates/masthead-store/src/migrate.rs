@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_billing_more.sql"),
         postgres: include_str!("../migrations/postgres/0006_billing_more.sql"),
     },
+    Migration {
+        version: 7,
+        name: "newsletters",
+        sqlite: include_str!("../migrations/sqlite/0007_newsletters.sql"),
+        postgres: include_str!("../migrations/postgres/0007_newsletters.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -31,6 +31,7 @@ struct Inner {
     cache: RenderCache,
     worker_id: String,
     meter_keys: RwLock<Arc<KeyRing>>,
+    link_keys: RwLock<Arc<KeyRing>>,
     mailer: Mailer,
     passwords: Passwords,
     limiter: RateLimiter,
@@ -43,6 +44,9 @@ struct Inner {
 
 /// The purpose name of the anonymous meter's signing keys.
 pub const METER_KEYS: &str = "meter";
+/// The purpose name of the keys that sign emailed links that never expire
+/// (newsletter unsubscribe and preferences).
+pub const LINK_KEYS: &str = "links";
 
 /// Loads a purpose's keys, creating the first one when there is none.
 pub async fn load_keys(db: &Db, purpose: &str) -> anyhow::Result<KeyRing> {
@@ -89,6 +93,7 @@ impl AppState {
         masthead_store::migrate(&db).await?;
         let settings = SettingsHandle::load(&db, config.locked_settings.clone()).await?;
         let meter_keys = RwLock::new(Arc::new(load_keys(&db, METER_KEYS).await?));
+        let link_keys = RwLock::new(Arc::new(load_keys(&db, LINK_KEYS).await?));
         let theme = Theme::load(config.theme_dir.as_deref())?;
         let media = LocalMedia::new(&config.data_dir.join("media"));
         let mailer = Mailer::from_config(&config)?;
@@ -110,6 +115,7 @@ impl AppState {
             cache: RenderCache::default(),
             worker_id,
             meter_keys,
+            link_keys,
             mailer,
             passwords: Passwords::new(2),
             limiter: RateLimiter::default(),
@@ -173,6 +179,12 @@ impl AppState {
     pub fn funnel(&self) -> &Funnel {
         &self.0.funnel
     }
+    pub fn link_keys(&self) -> Arc<KeyRing> {
+        match self.0.link_keys.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
     pub fn meter_keys(&self) -> Arc<KeyRing> {
         match self.0.meter_keys.read() {
             Ok(g) => g.clone(),
@@ -191,6 +203,11 @@ impl AppState {
             // Key rotations bump the settings counter too.
             let ring = Arc::new(load_keys(self.db(), METER_KEYS).await?);
             match self.0.meter_keys.write() {
+                Ok(mut g) => *g = ring,
+                Err(p) => *p.into_inner() = ring,
+            }
+            let ring = Arc::new(load_keys(self.db(), LINK_KEYS).await?);
+            match self.0.link_keys.write() {
                 Ok(mut g) => *g = ring,
                 Err(p) => *p.into_inner() = ring,
             }
@@ -260,6 +277,7 @@ impl Server {
         let (tx, rx) = tokio::sync::watch::channel(false);
         if run_worker {
             tokio::spawn(crate::jobs::worker(state.clone(), rx.clone()));
+            tokio::spawn(crate::newsletters::sender::worker(state.clone(), rx.clone()));
         }
         spawn_refresher(state.clone(), rx.clone());
         let app = state

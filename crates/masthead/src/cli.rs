@@ -72,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         action: PlansAction,
     },
+    /// Newsletters: list them, send an article or a digest, follow sends
+    Newsletters {
+        #[command(subcommand)]
+        action: NewslettersAction,
+    },
     /// Manage newsroom staff
     Staff {
         #[command(subcommand)]
@@ -87,6 +92,13 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum MembersAction {
+    /// Never send newsletters to EMAIL again (a complaint, a known-bad address)
+    Suppress {
+        email: String,
+        /// Why, kept with the address
+        #[arg(long, default_value = "suppressed by staff")]
+        note: String,
+    },
     /// Give EMAIL a complimentary subscription (creating the member if needed)
     Comp {
         email: String,
@@ -96,6 +108,49 @@ enum MembersAction {
         /// A note kept with the grant
         #[arg(long, default_value = "")]
         note: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum NewslettersAction {
+    /// Every newsletter with its audience and number of members
+    List,
+    /// Send an article to a newsletter's members (now, or --at a time)
+    Send {
+        /// The newsletter's slug
+        newsletter: String,
+        /// The article's slug
+        #[arg(long)]
+        article: String,
+        /// Subject line (default: the headline)
+        #[arg(long)]
+        subject: Option<String>,
+        /// When to send: 2026-12-01T08:00 (publication time zone) or an RFC 3339 time
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Queue it and return; the server's sender sends it
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Send a digest of the last DAYS days' articles to a newsletter
+    Digest {
+        newsletter: String,
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Sends with their progress, or one send in detail
+    Status { send: Option<i64> },
+    /// Resume a paused send (once the mail server's complaint is fixed)
+    Resume {
+        send: i64,
+        #[arg(long)]
+        no_wait: bool,
     },
 }
 
@@ -319,6 +374,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{email} has complimentary access until the end of {date}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Newsletters { action } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            newsletters(&state, action).await
+        }
+        Command::Members {
+            action: MembersAction::Suppress { email, note },
+        } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            let email =
+                masthead_core::members::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let now = jiff::Timestamp::now().as_second();
+            if masthead_store::newsletters::suppress(state.db(), &email.lower(), "manual", &note, now).await? {
+                println!("{email} will not be sent newsletters again");
+            } else {
+                println!("{email} was already suppressed");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plans { action } => {
             let config = Config::build(file, over)?;
             let state = AppState::build(config).await?;
@@ -377,6 +452,167 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A time given on the command line: RFC 3339, or a civil date and time
+/// in the publication's time zone.
+fn parse_time(state: &AppState, text: &str) -> anyhow::Result<i64> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t.as_second());
+    }
+    let civil: jiff::civil::DateTime = text
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--at {text:?}: write 2026-12-01T08:00 or 2026-12-01T08:00:00Z"))?;
+    let tz = state.settings().get().tz.clone();
+    Ok(civil.to_zoned(tz)?.timestamp().as_second())
+}
+
+fn progress_line(send: &masthead_store::newsletters::Send, p: masthead_store::newsletters::Progress) -> String {
+    let now = jiff::Timestamp::now().as_second();
+    let done = p.sent + p.failed;
+    let total = p.total().max(send.recipients);
+    let width = 30usize;
+    let filled = if total > 0 { (done as usize * width) / total as usize } else { 0 };
+    let elapsed = send.started_at.map(|s| (now - s).max(1)).unwrap_or(1);
+    let rate = done as f64 / elapsed as f64;
+    let left = if rate > 0.0 {
+        format!("{}s left", (p.queued as f64 / rate).ceil() as i64)
+    } else {
+        "time left unknown".into()
+    };
+    format!(
+        "[{}{}] {done}/{total} sent {} failed {} · {rate:.0}/s · {left} · {}",
+        "#".repeat(filled.min(width)),
+        " ".repeat(width - filled.min(width)),
+        p.sent,
+        p.failed,
+        send.status
+    )
+}
+
+async fn follow(state: &AppState, send_id: i64) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let end = crate::newsletters::sender::run_to_end(state, send_id, |send, p| {
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r{}", progress_line(send, p));
+        let _ = err.flush();
+    })
+    .await?;
+    let p = masthead_store::newsletters::send_progress(state.db(), send_id).await?;
+    eprintln!("\r{}", progress_line(&end, p));
+    match end.status.as_str() {
+        "paused" => {
+            eprintln!(
+                "send {send_id} is paused: {}\nFix the cause, then: masthead newsletters resume {send_id}",
+                end.paused_reason.unwrap_or_default()
+            );
+            Ok(ExitCode::from(3))
+        }
+        _ => {
+            println!("send {send_id}: {} sent, {} failed", p.sent, p.failed);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Result<ExitCode> {
+    use masthead_store::newsletters as store;
+    let db = state.db();
+    let now = jiff::Timestamp::now().as_second();
+    let find = |slug: String| async move {
+        store::find_by_slug(db, &slug)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no newsletter {slug:?} (see masthead newsletters list)"))
+    };
+    let (send_id, no_wait) = match action {
+        NewslettersAction::List => {
+            for n in store::list(db).await? {
+                let members: i64 = sqlx_count(db, n.id).await?;
+                println!("{}\t{}\t{}\t{members} member(s)", n.slug, n.name, n.audience);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        NewslettersAction::Status { send: None } => {
+            for s in store::list_sends(db, 20).await? {
+                let p = store::send_progress(db, s.id).await?;
+                println!("{}\t{}\t{}", s.id, s.subject, progress_line(&s, p));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        NewslettersAction::Status { send: Some(id) } => {
+            let s = store::find_send(db, id).await?.ok_or_else(|| anyhow::anyhow!("no send {id}"))?;
+            let p = store::send_progress(db, id).await?;
+            println!("send {id}: {}", s.subject);
+            println!("{}", progress_line(&s, p));
+            if let Some(r) = s.paused_reason {
+                println!("paused: {r}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        NewslettersAction::Resume { send, no_wait } => {
+            let s = store::find_send(db, send)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no send {send}"))?;
+            // A paused send starts again; one still sending (its process
+            // stopped) is continued here.
+            if !store::resume_send(db, send, now).await? && s.status != "sending" {
+                anyhow::bail!("send {send} is {}: nothing to resume", s.status);
+            }
+            (send, no_wait)
+        }
+        NewslettersAction::Send { newsletter, article, subject, at, no_wait } => {
+            let n = find(newsletter).await?;
+            let a = masthead_store::content::find_article(db, &article, now)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no published article {article:?}"))?;
+            let run_at = at.map(|t| parse_time(state, &t)).transpose()?.unwrap_or(now);
+            let subject = subject.unwrap_or_else(|| a.headline.clone());
+            let id = store::create_send(
+                db,
+                &store::NewSend {
+                    newsletter_id: n.id,
+                    article_id: Some(a.id),
+                    digest_days: None,
+                    subject: &subject,
+                    run_at,
+                    created_by: "cli",
+                },
+                now,
+            )
+            .await?;
+            println!("send {id}: \"{subject}\" to {}", n.name);
+            (id, no_wait || run_at > now)
+        }
+        NewslettersAction::Digest { newsletter, days, subject, at, no_wait } => {
+            let n = find(newsletter).await?;
+            let run_at = at.map(|t| parse_time(state, &t)).transpose()?.unwrap_or(now);
+            let subject = subject.unwrap_or_else(|| format!("{}: the week's stories", n.name));
+            let id = store::create_send(
+                db,
+                &store::NewSend {
+                    newsletter_id: n.id,
+                    article_id: None,
+                    digest_days: Some(days.clamp(1, 90)),
+                    subject: &subject,
+                    run_at,
+                    created_by: "cli",
+                },
+                now,
+            )
+            .await?;
+            println!("send {id}: \"{subject}\" to {}", n.name);
+            (id, no_wait || run_at > now)
+        }
+    };
+    if no_wait {
+        println!("queued; follow it with: masthead newsletters status {send_id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    follow(state, send_id).await
+}
+
+async fn sqlx_count(db: &masthead_store::Db, newsletter: i64) -> anyhow::Result<i64> {
+    Ok(masthead_store::newsletters::count_members(db, newsletter).await?)
 }
 
 async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode> {

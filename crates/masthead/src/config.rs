@@ -94,6 +94,67 @@ pub struct Config {
     /// The From address of account emails.
     pub mail_from: Option<String>,
     pub stripe: StripeConfig,
+    pub newsletters: NewsletterConfig,
+}
+
+/// How newsletters are sent: parallel SMTP sessions, an optional rate
+/// cap, recipients per claimed batch; the token of `POST /webhooks/bounces`
+/// and an unsubscribe mailbox that someone reads (optional).
+#[derive(Debug, Clone)]
+pub struct NewsletterConfig {
+    pub sessions: usize,
+    /// Messages per second across all sessions; 0 is no cap.
+    pub rate_per_second: u32,
+    pub batch: i64,
+    /// Seconds a claimed batch is held before another worker may take it
+    /// (a crashed worker's batch is sent again after this).
+    pub lease_secs: i64,
+    pub bounce_token: Option<Secret>,
+    pub unsubscribe_mailto: Option<String>,
+}
+
+impl Default for NewsletterConfig {
+    fn default() -> Self {
+        NewsletterConfig {
+            sessions: 4,
+            rate_per_second: 0,
+            batch: 100,
+            lease_secs: 300,
+            bounce_token: None,
+            unsubscribe_mailto: None,
+        }
+    }
+}
+
+/// `[newsletters]` in `masthead.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileNewsletters {
+    pub sessions: Option<usize>,
+    pub rate_per_second: Option<u32>,
+    pub batch: Option<i64>,
+    pub lease_secs: Option<i64>,
+    pub bounce_token: Option<Secret>,
+    pub unsubscribe_mailto: Option<String>,
+}
+
+impl NewsletterConfig {
+    fn from_file(file: Option<FileNewsletters>) -> NewsletterConfig {
+        let f = file.unwrap_or_default();
+        let d = NewsletterConfig::default();
+        NewsletterConfig {
+            sessions: f.sessions.unwrap_or(d.sessions).clamp(1, 64),
+            rate_per_second: f.rate_per_second.unwrap_or(d.rate_per_second),
+            batch: f.batch.unwrap_or(d.batch).clamp(1, 1000),
+            lease_secs: f.lease_secs.unwrap_or(d.lease_secs).clamp(1, 86_400),
+            bounce_token: std::env::var("MASTHEAD_BOUNCE_TOKEN")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+                .or(f.bounce_token),
+            unsubscribe_mailto: f.unsubscribe_mailto,
+        }
+    }
 }
 
 /// Stripe, when configured: the secret API key, the webhook endpoint's
@@ -165,6 +226,7 @@ pub struct FileConfig {
     pub smtp_url: Option<Secret>,
     pub mail_from: Option<String>,
     pub stripe: Option<FileStripe>,
+    pub newsletters: Option<FileNewsletters>,
     /// `[publication]` table: locked publication settings.
     #[serde(default)]
     pub publication: BTreeMap<String, String>,
@@ -254,6 +316,7 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .or(file.mail_from),
             stripe: StripeConfig::from_env(file.stripe),
+            newsletters: NewsletterConfig::from_file(file.newsletters),
         })
     }
 
@@ -277,6 +340,7 @@ impl Config {
                 timeout_secs: STRIPE_TIMEOUT_SECS,
                 ..Default::default()
             },
+            newsletters: NewsletterConfig::default(),
         }
     }
 }

@@ -311,8 +311,13 @@ fn same_origin(base: &str, req: &Request) -> bool {
 }
 
 /// Paths whose POSTs authenticate themselves: the Stripe webhook by its
-/// signature (one-click unsubscribe by its token, later).
-const CROSS_SITE_ALLOWED: &[&str] = &[crate::billing::webhook::PATH];
+/// signature, the bounce webhook by its token, one-click unsubscribe
+/// (RFC 8058: mail providers POST it with no cookie) by its signed token.
+const CROSS_SITE_ALLOWED: &[&str] = &[
+    crate::billing::webhook::PATH,
+    crate::newsletters::web::BOUNCES_PATH,
+    crate::newsletters::web::UNSUBSCRIBE_PREFIX,
+];
 
 /// `scheme://host[:port]` of a base URL.
 pub fn origin_of(base: &str) -> &str {

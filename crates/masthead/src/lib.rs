@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod mail;
 pub mod media;
 pub mod members;
+pub mod newsletters;
 pub mod settings;
 pub mod site;
 pub mod staff;

@@ -87,7 +87,9 @@ impl Mailer {
     }
 }
 
-fn mail_host(config: &Config) -> String {
+/// The domain of Message-IDs and List-Ids: the base URL's host, or a
+/// placeholder when that is an address or a bare name.
+pub fn mail_host(config: &Config) -> String {
     let host = config.base_url.host();
     let host = host.split(':').next().unwrap_or(host);
     if host.contains('.') && !host.chars().all(|c| c.is_ascii_digit() || c == '.') {

@@ -26,6 +26,10 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "offer.html",
     "form.html",
     "account.html",
+    "newsletters.html",
+    "newsletter_send.html",
+    "email/newsletter.html",
+    "email/newsletter.txt",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

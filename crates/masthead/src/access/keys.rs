@@ -54,6 +54,20 @@ impl KeyRing {
         Some((kid.clone(), mac.finalize().into_bytes().to_vec()))
     }
 
+    /// Verifies a signature cut to its first `signature.len()` bytes (at
+    /// least 16), in constant time, against the key `kid`.
+    pub fn verify_prefix(&self, kid: &str, message: &[u8], signature: &[u8]) -> bool {
+        let Some((_, keyed)) = self.keys.iter().find(|(id, _)| id == kid) else {
+            return false;
+        };
+        if signature.len() < 16 {
+            return false;
+        }
+        let mut mac = keyed.clone();
+        mac.update(message);
+        mac.verify_truncated_left(signature).is_ok()
+    }
+
     /// Verifies in constant time against the key `kid`, if it is known.
     pub fn verify(&self, kid: &str, message: &[u8], signature: &[u8]) -> bool {
         let Some((_, keyed)) = self.keys.iter().find(|(id, _)| id == kid) else {

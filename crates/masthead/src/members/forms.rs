@@ -19,37 +19,55 @@ pub struct CsrfForm {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Field {
-    pub name: &'static str,
+    pub name: String,
     pub label: String,
     pub kind: &'static str,
     pub autocomplete: &'static str,
     pub value: String,
     pub required: bool,
     pub hint: Option<String>,
+    /// For checkboxes.
+    pub checked: bool,
 }
 
 impl Field {
     pub fn email(value: &str) -> Field {
         Field {
-            name: "email",
+            name: "email".into(),
             label: "Email address".into(),
             kind: "email",
             autocomplete: "email",
             value: value.to_string(),
             required: true,
             hint: None,
+            checked: false,
         }
     }
 
     pub fn password(label: &str, autocomplete: &'static str, required: bool) -> Field {
         Field {
-            name: "password",
+            name: "password".into(),
             label: label.to_string(),
             kind: "password",
             autocomplete,
             value: String::new(),
             required,
             hint: None,
+            checked: false,
+        }
+    }
+
+    /// A checkbox, unchecked unless `checked`.
+    pub fn checkbox(name: &str, label: &str, checked: bool) -> Field {
+        Field {
+            name: name.to_string(),
+            label: label.to_string(),
+            kind: "checkbox",
+            autocomplete: "off",
+            value: "on".into(),
+            required: false,
+            hint: None,
+            checked,
         }
     }
 

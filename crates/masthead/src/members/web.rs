@@ -65,16 +65,16 @@ const VERIFY_SECS: i64 = 7 * 86_400;
 const RESET_SECS: i64 = 3_600;
 const EMAIL_CHANGE_SECS: i64 = 3_600;
 
-fn link(state: &AppState, path: &str) -> String {
+pub(crate) fn link(state: &AppState, path: &str) -> String {
     state.config().base_url.join(path)
 }
 
-fn pub_name(state: &AppState) -> String {
+pub(crate) fn pub_name(state: &AppState) -> String {
     state.settings().get().publication.name.clone()
 }
 
 /// Stores a one-time token inside `tx`; returns the raw token for the link.
-async fn new_link_token(
+pub(crate) async fn new_link_token(
     tx: &mut masthead_store::Tx,
     purpose: &str,
     member_id: Option<i64>,
@@ -113,10 +113,19 @@ pub struct SignupForm {
     return_to: String,
     #[serde(default)]
     article: String,
+    /// Newsletter checkboxes (`nl_<id>`).
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
 }
 
-fn signup_form(return_to: &str, article: &str, email: &str) -> Form {
-    Form::new("/signup", "Create my free account")
+fn signup_form(
+    return_to: &str,
+    article: &str,
+    email: &str,
+    newsletters: &[masthead_store::newsletters::NewsletterRecord],
+    on: &[i64],
+) -> Form {
+    let form = Form::new("/signup", "Create my free account")
         .field(Field::email(email))
         .field(
             Field::password("Password (optional)", "new-password", false).hint(
@@ -124,10 +133,13 @@ fn signup_form(return_to: &str, article: &str, email: &str) -> Form {
             ),
         )
         .hidden("return_to", return_to)
-        .hidden("article", article)
+        .hidden("article", article);
+    // The newsletters offered at sign-up, unchecked unless chosen.
+    let offered: Vec<_> = newsletters.iter().filter(|n| n.on_signup).collect();
+    crate::newsletters::web::checkboxes(form, &offered, on)
 }
 
-async fn consent_line(state: &AppState) -> Result<String, AppError> {
+pub(crate) async fn consent_line(state: &AppState) -> Result<String, AppError> {
     let db = state.db();
     let terms = store::find_page_version(db, "terms").await?;
     let privacy = store::find_page_version(db, "privacy").await?;
@@ -147,9 +159,11 @@ async fn signup_page_with(
     error: Option<String>,
 ) -> AppResult {
     let return_to = safe_return_to(&f.return_to, "/account");
+    let newsletters = masthead_store::newsletters::list(state.db()).await?;
+    let on = crate::newsletters::web::chosen(&f.rest, &newsletters);
     let mut page = FormPage::new("Create your free account")
         .lead("A free account lets you keep reading and manage your newsletters.")
-        .form(signup_form(&return_to, &f.article, &f.email))
+        .form(signup_form(&return_to, &f.article, &f.email, &newsletters, &on))
         .lead(&consent_line(state).await?)
         .link("/pages/terms", "Terms")
         .link("/pages/privacy", "Privacy Policy")
@@ -263,12 +277,21 @@ async fn signup(
     };
     store::merge_meter(&mut tx, &reader, &viewer.meter.entries).await?;
     let name = pub_name(&state);
+    let offered: Vec<_> = masthead_store::newsletters::list(db)
+        .await?
+        .into_iter()
+        .filter(|n| n.on_signup)
+        .collect();
+    let newsletters = crate::newsletters::web::chosen(&f.rest, &offered);
     let mail = match member_id {
         Some(id) => {
             for (doc, v) in [("terms", terms), ("privacy", privacy)] {
                 if let Some(v) = v {
                     store::insert_consent(&mut tx, id, doc, v, now).await?;
                 }
+            }
+            for n in &newsletters {
+                masthead_store::newsletters::subscribe(&mut tx, id, *n, "signup", now).await?;
             }
             let t = new_link_token(&mut tx, "verify", Some(id), &lower, "/account", VERIFY_SECS)
                 .await?;
@@ -440,14 +463,14 @@ async fn login(
 
 // ---- emailed links: a page with one button, consumed by the POST ----
 
-fn one_button(state: &AppState, title: &str, text: &str, action: &str, button: &str) -> Response {
+pub(crate) fn one_button(state: &AppState, title: &str, text: &str, action: &str, button: &str) -> Response {
     FormPage::new(title)
         .lead(text)
         .form(Form::new(action, button))
         .render(state, StatusCode::OK)
 }
 
-fn link_expired(state: &AppState) -> Response {
+pub(crate) fn link_expired(state: &AppState) -> Response {
     FormPage::new("This link has expired")
         .lead("Links in our emails work once and for a limited time. Ask for a new one below.")
         .link("/login", "Log in")
@@ -455,12 +478,12 @@ fn link_expired(state: &AppState) -> Response {
         .render(state, StatusCode::GONE)
 }
 
-async fn live(state: &AppState, token: &str, purpose: &str) -> Result<bool, AppError> {
+pub(crate) async fn live(state: &AppState, token: &str, purpose: &str) -> Result<bool, AppError> {
     Ok(tokens::well_formed(token)
         && store::token_is_live(state.db(), &tokens::hash_token(token), purpose, now()).await?)
 }
 
-async fn consume(
+pub(crate) async fn consume(
     state: &AppState,
     token: &str,
     purpose: &str,
@@ -626,6 +649,8 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     };
     let db = state.db();
     let sessions = store::list_member_sessions(db, member.id).await?;
+    let newsletters = masthead_store::newsletters::list(db).await?;
+    let mine = masthead_store::newsletters::member_newsletters(db, member.id).await?;
     let grants = store::list_grants(db, member.id).await?;
     let now = now();
     let subscription = masthead_store::billing::find_member_subscription(db, member.id)
@@ -654,6 +679,7 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
         Some("already-subscribed") => Some("You already have a subscription."),
         Some("canceled") => Some("Your subscription will end at the end of the period."),
         Some("resumed") => Some("Your subscription will renew."),
+        Some("newsletters") => Some("Your newsletters are saved."),
         _ => None,
     };
     let ctx = minijinja::context! {
@@ -684,6 +710,12 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
         recent => recently_authenticated(session.authenticated_at, now),
         subscription => subscription,
         stripe => state.stripe().is_some(),
+        newsletters => newsletters.iter().map(|n| minijinja::context! {
+            id => n.id,
+            name => n.name,
+            description => if n.audience == "subscribers" { format!("{} (for subscribers)", n.description) } else { n.description.clone() },
+            on => mine.contains(&n.id),
+        }).collect::<Vec<_>>(),
     };
     let html = state.theme().render("account.html", ctx)?;
     let mut res = crate::site::html(html);
@@ -975,13 +1007,14 @@ async fn delete_page(State(state): State<AppState>, viewer: Viewer) -> AppResult
         .form(
             Form::new("/account/delete", "Delete my account")
                 .field(Field {
-                    name: "confirm",
+                    name: "confirm".into(),
                     label: "Type DELETE to confirm".into(),
                     kind: "text",
                     autocomplete: "off",
                     value: String::new(),
                     required: true,
                     hint: None,
+                    checked: false,
                 })
                 .hidden("csrf", &csrf),
         )

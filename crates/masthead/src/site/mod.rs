@@ -76,6 +76,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     .chain(crate::billing::webhook::routes())
     .chain(crate::billing::checkout::routes())
     .chain(crate::billing::account::routes())
+    .chain(crate::newsletters::web::routes())
     .collect()
 }
 

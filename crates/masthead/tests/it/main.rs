@@ -12,6 +12,7 @@ mod http;
 mod import;
 mod jobs;
 mod leak;
+mod newsletters;
 mod site;
 mod storage;
 mod stripe_standin;
