@@ -35,7 +35,11 @@ pub fn enhanced_status(text: &str) -> Option<(u8, u16, u16)> {
     let mut parts = word.split('.');
     let class: u8 = parts.next()?.parse().ok()?;
     let subject: u16 = parts.next()?.parse().ok()?;
-    let detail: u16 = parts.next()?.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
+    let detail: u16 = parts
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()?;
     if parts.next().is_some() || !matches!(class, 2 | 4 | 5) || subject > 999 || detail > 999 {
         return None;
     }
@@ -133,7 +137,10 @@ mod tests {
 
     #[test]
     fn enhanced_status_codes_are_read_from_the_reply() {
-        assert_eq!(enhanced_status("5.1.1 <x@y>: Recipient address rejected"), Some((5, 1, 1)));
+        assert_eq!(
+            enhanced_status("5.1.1 <x@y>: Recipient address rejected"),
+            Some((5, 1, 1))
+        );
         assert_eq!(enhanced_status("4.7.1 Try again later"), Some((4, 7, 1)));
         assert_eq!(enhanced_status("5.1.10 Null MX"), Some((5, 1, 10)));
         assert_eq!(enhanced_status("User unknown"), None);
@@ -162,7 +169,11 @@ mod tests {
             (MailFrom, Some(451), "4.3.0 Local error", Retry),
         ];
         for (stage, code, text, want) in cases {
-            assert_eq!(classify(*stage, *code, text), *want, "{stage:?} {code:?} {text}");
+            assert_eq!(
+                classify(*stage, *code, text),
+                *want,
+                "{stage:?} {code:?} {text}"
+            );
         }
     }
 
@@ -195,8 +206,14 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_headers_safe() {
-        assert_eq!(message_id(7, 42, "news.example"), "<send7.m42@news.example>");
-        assert_eq!(message_id(7, 42, "news.example"), message_id(7, 42, "news.example"));
+        assert_eq!(
+            message_id(7, 42, "news.example"),
+            "<send7.m42@news.example>"
+        );
+        assert_eq!(
+            message_id(7, 42, "news.example"),
+            message_id(7, 42, "news.example")
+        );
         assert_eq!(
             list_id("The \"Morning\" <Ledger>", "morning", "news.example"),
             "\"The Morning Ledger\" <morning.news.example>"

@@ -15,8 +15,8 @@ pub mod jobs;
 pub mod keys;
 pub mod media;
 pub mod members;
-pub mod newsletters;
 mod migrate;
+pub mod newsletters;
 pub mod offers;
 pub mod settings;
 

@@ -153,11 +153,12 @@ pub async fn unsubscribe(
     source: &str,
     now: i64,
 ) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM newsletter_members WHERE newsletter_id = $1 AND member_id = $2")
-        .bind(newsletter_id)
-        .bind(member_id)
-        .execute(&mut **tx)
-        .await?;
+    let r =
+        sqlx::query("DELETE FROM newsletter_members WHERE newsletter_id = $1 AND member_id = $2")
+            .bind(newsletter_id)
+            .bind(member_id)
+            .execute(&mut **tx)
+            .await?;
     if r.rows_affected() > 0 {
         record_consent(tx, member_id, newsletter_id, "out", source, now).await?;
         let f = Figures {
@@ -262,7 +263,13 @@ pub async fn list_consents(db: &Db, member_id: i64) -> Result<Vec<(String, Strin
 
 /// Marks an address as not to be mailed again (bounce, complaint, or by
 /// hand). Keeps the first reason.
-pub async fn suppress(db: &Db, email_lower: &str, reason: &str, detail: &str, now: i64) -> Result<bool> {
+pub async fn suppress(
+    db: &Db,
+    email_lower: &str,
+    reason: &str,
+    detail: &str,
+    now: i64,
+) -> Result<bool> {
     let r = sqlx::query(
         "INSERT INTO suppressions (email_lower, reason, detail, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (email_lower) DO NOTHING",
@@ -426,7 +433,8 @@ pub async fn start_send(db: &Db, send_id: i64, gated: bool, now: i64) -> Result<
         .fetch_one(&mut *tx)
         .await?
         .try_get("audience")?;
-    let entitled = "EXISTS (SELECT 1 FROM grants g WHERE g.member_id = m.id AND g.valid_from <= $3 \
+    let entitled =
+        "EXISTS (SELECT 1 FROM grants g WHERE g.member_id = m.id AND g.valid_from <= $3 \
                     AND (g.valid_until IS NULL OR g.valid_until > $3))";
     let only_entitled = if audience == "subscribers" {
         format!(" AND {entitled}")
@@ -514,7 +522,10 @@ pub async fn claim_recipients(
         "UPDATE send_recipients SET lease_owner = $1, lease_until = $2 \
          WHERE send_id = $3 AND member_id IN ({list}) RETURNING member_id, email, segment, attempts"
     );
-    let mut q = sqlx::query(&sql).bind(owner).bind(now + lease_secs).bind(send_id);
+    let mut q = sqlx::query(&sql)
+        .bind(owner)
+        .bind(now + lease_secs)
+        .bind(send_id);
     for id in &ids {
         q = q.bind(*id);
     }
@@ -540,12 +551,19 @@ pub async fn claim_recipients(
 pub enum Delivery {
     Sent,
     /// Try again at this time (a 4xx, a dropped connection).
-    Retry { at: i64, error: String },
+    Retry {
+        at: i64,
+        error: String,
+    },
     /// Given up: the error is kept.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The address does not exist (5xx with 5.1.x to RCPT TO): failed, and
     /// the address is suppressed.
-    Undeliverable { error: String },
+    Undeliverable {
+        error: String,
+    },
     /// Not tried (the send was paused): back in the queue as it was.
     Released,
 }
@@ -715,6 +733,12 @@ pub async fn find_recipient(
     .bind(member_id)
     .fetch_optional(db.pool())
     .await?;
-    row.map(|r| Ok((r.try_get("status")?, r.try_get("attempts")?, r.try_get("error")?)))
-        .transpose()
+    row.map(|r| {
+        Ok((
+            r.try_get("status")?,
+            r.try_get("attempts")?,
+            r.try_get("error")?,
+        ))
+    })
+    .transpose()
 }

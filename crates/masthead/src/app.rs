@@ -277,7 +277,10 @@ impl Server {
         let (tx, rx) = tokio::sync::watch::channel(false);
         if run_worker {
             tokio::spawn(crate::jobs::worker(state.clone(), rx.clone()));
-            tokio::spawn(crate::newsletters::sender::worker(state.clone(), rx.clone()));
+            tokio::spawn(crate::newsletters::sender::worker(
+                state.clone(),
+                rx.clone(),
+            ));
         }
         spawn_refresher(state.clone(), rx.clone());
         let app = state

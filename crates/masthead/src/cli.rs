@@ -387,7 +387,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let email =
                 masthead_core::members::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
             let now = jiff::Timestamp::now().as_second();
-            if masthead_store::newsletters::suppress(state.db(), &email.lower(), "manual", &note, now).await? {
+            if masthead_store::newsletters::suppress(
+                state.db(),
+                &email.lower(),
+                "manual",
+                &note,
+                now,
+            )
+            .await?
+            {
                 println!("{email} will not be sent newsletters again");
             } else {
                 println!("{email} was already suppressed");
@@ -460,19 +468,26 @@ fn parse_time(state: &AppState, text: &str) -> anyhow::Result<i64> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
         return Ok(t.as_second());
     }
-    let civil: jiff::civil::DateTime = text
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--at {text:?}: write 2026-12-01T08:00 or 2026-12-01T08:00:00Z"))?;
+    let civil: jiff::civil::DateTime = text.parse().map_err(|_| {
+        anyhow::anyhow!("--at {text:?}: write 2026-12-01T08:00 or 2026-12-01T08:00:00Z")
+    })?;
     let tz = state.settings().get().tz.clone();
     Ok(civil.to_zoned(tz)?.timestamp().as_second())
 }
 
-fn progress_line(send: &masthead_store::newsletters::Send, p: masthead_store::newsletters::Progress) -> String {
+fn progress_line(
+    send: &masthead_store::newsletters::Send,
+    p: masthead_store::newsletters::Progress,
+) -> String {
     let now = jiff::Timestamp::now().as_second();
     let done = p.sent + p.failed;
     let total = p.total().max(send.recipients);
     let width = 30usize;
-    let filled = if total > 0 { (done as usize * width) / total as usize } else { 0 };
+    let filled = if total > 0 {
+        (done as usize * width) / total as usize
+    } else {
+        0
+    };
     let elapsed = send.started_at.map(|s| (now - s).max(1)).unwrap_or(1);
     let rate = done as f64 / elapsed as f64;
     let left = if rate > 0.0 {
@@ -520,15 +535,18 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
     let db = state.db();
     let now = jiff::Timestamp::now().as_second();
     let find = |slug: String| async move {
-        store::find_by_slug(db, &slug)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no newsletter {slug:?} (see masthead newsletters list)"))
+        store::find_by_slug(db, &slug).await?.ok_or_else(|| {
+            anyhow::anyhow!("no newsletter {slug:?} (see masthead newsletters list)")
+        })
     };
     let (send_id, no_wait) = match action {
         NewslettersAction::List => {
             for n in store::list(db).await? {
                 let members: i64 = sqlx_count(db, n.id).await?;
-                println!("{}\t{}\t{}\t{members} member(s)", n.slug, n.name, n.audience);
+                println!(
+                    "{}\t{}\t{}\t{members} member(s)",
+                    n.slug, n.name, n.audience
+                );
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -540,7 +558,9 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
             return Ok(ExitCode::SUCCESS);
         }
         NewslettersAction::Status { send: Some(id) } => {
-            let s = store::find_send(db, id).await?.ok_or_else(|| anyhow::anyhow!("no send {id}"))?;
+            let s = store::find_send(db, id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no send {id}"))?;
             let p = store::send_progress(db, id).await?;
             println!("send {id}: {}", s.subject);
             println!("{}", progress_line(&s, p));
@@ -560,12 +580,21 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
             }
             (send, no_wait)
         }
-        NewslettersAction::Send { newsletter, article, subject, at, no_wait } => {
+        NewslettersAction::Send {
+            newsletter,
+            article,
+            subject,
+            at,
+            no_wait,
+        } => {
             let n = find(newsletter).await?;
             let a = masthead_store::content::find_article(db, &article, now)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no published article {article:?}"))?;
-            let run_at = at.map(|t| parse_time(state, &t)).transpose()?.unwrap_or(now);
+            let run_at = at
+                .map(|t| parse_time(state, &t))
+                .transpose()?
+                .unwrap_or(now);
             let subject = subject.unwrap_or_else(|| a.headline.clone());
             let id = store::create_send(
                 db,
@@ -583,9 +612,18 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
             println!("send {id}: \"{subject}\" to {}", n.name);
             (id, no_wait || run_at > now)
         }
-        NewslettersAction::Digest { newsletter, days, subject, at, no_wait } => {
+        NewslettersAction::Digest {
+            newsletter,
+            days,
+            subject,
+            at,
+            no_wait,
+        } => {
             let n = find(newsletter).await?;
-            let run_at = at.map(|t| parse_time(state, &t)).transpose()?.unwrap_or(now);
+            let run_at = at
+                .map(|t| parse_time(state, &t))
+                .transpose()?
+                .unwrap_or(now);
             let subject = subject.unwrap_or_else(|| format!("{}: the week's stories", n.name));
             let id = store::create_send(
                 db,

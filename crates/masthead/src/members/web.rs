@@ -163,7 +163,13 @@ async fn signup_page_with(
     let on = crate::newsletters::web::chosen(&f.rest, &newsletters);
     let mut page = FormPage::new("Create your free account")
         .lead("A free account lets you keep reading and manage your newsletters.")
-        .form(signup_form(&return_to, &f.article, &f.email, &newsletters, &on))
+        .form(signup_form(
+            &return_to,
+            &f.article,
+            &f.email,
+            &newsletters,
+            &on,
+        ))
         .lead(&consent_line(state).await?)
         .link("/pages/terms", "Terms")
         .link("/pages/privacy", "Privacy Policy")
@@ -463,7 +469,13 @@ async fn login(
 
 // ---- emailed links: a page with one button, consumed by the POST ----
 
-pub(crate) fn one_button(state: &AppState, title: &str, text: &str, action: &str, button: &str) -> Response {
+pub(crate) fn one_button(
+    state: &AppState,
+    title: &str,
+    text: &str,
+    action: &str,
+    button: &str,
+) -> Response {
     FormPage::new(title)
         .lead(text)
         .form(Form::new(action, button))

@@ -25,7 +25,11 @@ fn sign(keys: &KeyRing, kind: char, ids: &[i64]) -> String {
     let message = token_message(kind, ids);
     let (kid, mac) = keys.sign(message.as_bytes()).unwrap_or_default();
     let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    format!("{kind}{}.{kid}.{}", ids.join("."), hex::encode(&mac[..mac.len().min(16)]))
+    format!(
+        "{kind}{}.{kid}.{}",
+        ids.join("."),
+        hex::encode(&mac[..mac.len().min(16)])
+    )
 }
 
 fn verify(keys: &KeyRing, kind: char, token: &str, count: usize) -> Option<Vec<i64>> {
@@ -76,7 +80,9 @@ mod tests {
     fn ring(keys: &[(&str, &[u8])]) -> KeyRing {
         KeyRing::new(
             "links",
-            keys.iter().map(|(i, s)| (i.to_string(), s.to_vec())).collect(),
+            keys.iter()
+                .map(|(i, s)| (i.to_string(), s.to_vec()))
+                .collect(),
         )
     }
 
@@ -86,16 +92,29 @@ mod tests {
         let t = unsubscribe_token(&old, 42, 7);
         assert_eq!(read_unsubscribe_token(&old, &t), Some((42, 7)));
         // After a rotation the old token still works.
-        let rotated = ring(&[("k2", b"second secret 0123456789abcdef012"), ("k1", b"first secret 0123456789abcdef0123")]);
+        let rotated = ring(&[
+            ("k2", b"second secret 0123456789abcdef012"),
+            ("k1", b"first secret 0123456789abcdef0123"),
+        ]);
         assert_eq!(read_unsubscribe_token(&rotated, &t), Some((42, 7)));
         // Another member, another newsletter, another kind: refused.
-        assert_eq!(read_unsubscribe_token(&old, &t.replacen("42", "43", 1)), None);
+        assert_eq!(
+            read_unsubscribe_token(&old, &t.replacen("42", "43", 1)),
+            None
+        );
         assert_eq!(read_unsubscribe_token(&old, &t.replace(".7.", ".8.")), None);
         assert_eq!(read_preferences_token(&old, &t.replacen('u', "p", 1)), None);
         let p = preferences_token(&old, 42);
         assert_eq!(read_preferences_token(&rotated, &p), Some(42));
         assert_eq!(read_unsubscribe_token(&old, &p), None);
-        for junk in ["", "u", "u1.2", "u1.2.k1.zz", "u-1.2.k1.00000000000000000000000000000000", "p0.k1.00"] {
+        for junk in [
+            "",
+            "u",
+            "u1.2",
+            "u1.2.k1.zz",
+            "u-1.2.k1.00000000000000000000000000000000",
+            "p0.k1.00",
+        ] {
             assert_eq!(read_unsubscribe_token(&old, junk), None, "{junk}");
             assert_eq!(read_preferences_token(&old, junk), None, "{junk}");
         }

@@ -142,7 +142,9 @@ pub fn block_text(html: &str, base: &BaseUrl) -> String {
 }
 
 fn escape_attr(s: &str) -> String {
-    s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;")
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
 }
 
 /// Renders the email of a send for one decision (`None`: a digest).
@@ -203,10 +205,10 @@ async fn render_segment(
             50,
         )
         .await?;
-        for a in items
-            .iter()
-            .filter(|a| a.published_at.is_some_and(|p| p.as_second() >= now - days * 86_400))
-        {
+        for a in items.iter().filter(|a| {
+            a.published_at
+                .is_some_and(|p| p.as_second() >= now - days * 86_400)
+        }) {
             digest.push(minijinja::context! {
                 headline => a.headline,
                 standfirst => a.standfirst,
@@ -257,12 +259,18 @@ pub async fn prepare(state: &AppState, send: &Send) -> anyhow::Result<Prepared> 
             (digest.clone(), digest, false)
         }
     };
-    let envelope_from: Address = newsletter
-        .sender_email
-        .parse()
-        .with_context(|| format!("newsletter {}: sender address {:?}", newsletter.slug, newsletter.sender_email))?;
+    let envelope_from: Address = newsletter.sender_email.parse().with_context(|| {
+        format!(
+            "newsletter {}: sender address {:?}",
+            newsletter.slug, newsletter.sender_email
+        )
+    })?;
     let from = Mailbox::new(Some(newsletter.sender_name.clone()), envelope_from.clone());
-    let reply_to = newsletter.reply_to.parse::<Address>().ok().map(|a| Mailbox::new(None, a));
+    let reply_to = newsletter
+        .reply_to
+        .parse::<Address>()
+        .ok()
+        .map(|a| Mailbox::new(None, a));
     let domain = crate::mail::mail_host(state.config());
     Ok(Prepared {
         list_id: list_id(&newsletter.name, &newsletter.slug, &domain),
@@ -297,7 +305,11 @@ impl Prepared {
             "/newsletters/preferences/{}",
             super::preferences_token(&self.keys, r.member_id)
         ));
-        let (html, text) = if r.segment == "full" { &self.full } else { &self.preview };
+        let (html, text) = if r.segment == "full" {
+            &self.full
+        } else {
+            &self.preview
+        };
         let html = html
             .replace(UNSUBSCRIBE, &escape_attr(&unsubscribe))
             .replace(PREFERENCES, &escape_attr(&preferences));
@@ -315,7 +327,10 @@ impl Prepared {
             .date_now()
             .message_id(Some(message_id(self.send.id, r.member_id, &self.domain)))
             .raw_header(raw("List-Unsubscribe", list_unsubscribe))
-            .raw_header(raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()))
+            .raw_header(raw(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ))
             .raw_header(raw("List-Id", self.list_id.clone()));
         if let Some(rt) = &self.reply_to {
             b = b.reply_to(rt.clone());
@@ -339,10 +354,19 @@ mod tests {
             emailify(html, &base),
             "<p style=\"margin:0 0 16px;\">Read <a href=\"https://news.example/budget\">the budget</a> &amp; <em>more</em>.</p>"
         );
-        assert_eq!(block_text(html, &base), "Read the budget (https://news.example/budget) & more.");
+        assert_eq!(
+            block_text(html, &base),
+            "Read the budget (https://news.example/budget) & more."
+        );
         let fig = "<figure><img src=\"/media/a.webp\" srcset=\"/media/a-480.webp 480w\" alt=\"x\"><figcaption>Cap</figcaption></figure>";
         let e = emailify(fig, &base);
-        assert!(e.contains("src=\"https://news.example/media/a.webp\"") && !e.contains("srcset"), "{e}");
-        assert_eq!(block_text("<ul><li>one</li><li>two</li></ul>", &base), "- one\n- two");
+        assert!(
+            e.contains("src=\"https://news.example/media/a.webp\"") && !e.contains("srcset"),
+            "{e}"
+        );
+        assert_eq!(
+            block_text("<ul><li>one</li><li>two</li></ul>", &base),
+            "- one\n- two"
+        );
     }
 }

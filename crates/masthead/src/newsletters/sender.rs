@@ -182,8 +182,7 @@ async fn session_loop(state: &AppState, shared: &Shared, index: usize) -> anyhow
             if shared.paused() {
                 break;
             }
-            let claimed =
-                store::claim_recipients(db, send.id, &owner, now(), lease, batch).await?;
+            let claimed = store::claim_recipients(db, send.id, &owner, now(), lease, batch).await?;
             if claimed.is_empty() {
                 break;
             }
@@ -231,7 +230,9 @@ async fn deliver(
         }
     };
     match (&shared.transport, session) {
-        (Transport::Outbox(dir), _) => write_outbox(dir, shared.prepared.send.id, r, &message).await,
+        (Transport::Outbox(dir), _) => {
+            write_outbox(dir, shared.prepared.send.id, r, &message).await
+        }
         (Transport::Smtp(_), Some(session)) => {
             let to = match r.email.parse() {
                 Ok(a) => a,
@@ -256,7 +257,12 @@ async fn deliver(
     }
 }
 
-async fn write_outbox(dir: &std::path::Path, send_id: i64, r: &Recipient, message: &[u8]) -> Delivery {
+async fn write_outbox(
+    dir: &std::path::Path,
+    send_id: i64,
+    r: &Recipient,
+    message: &[u8],
+) -> Delivery {
     let path = dir.join(format!("newsletter-{send_id}-{}.eml", r.member_id));
     let written = async {
         tokio::fs::create_dir_all(dir).await?;

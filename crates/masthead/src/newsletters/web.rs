@@ -7,7 +7,9 @@ use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::{AppError, AppResult};
 use crate::members::forms::{Field, Form, FormPage};
-use crate::members::web::{consent_line, consume, link, link_expired, live, new_link_token, one_button, pub_name};
+use crate::members::web::{
+    consent_line, consume, link, link_expired, live, new_link_token, one_button, pub_name,
+};
 use crate::members::{check_csrf, client_ip, limit, now, see_other};
 use crate::site::Carries;
 use axum::body::Bytes;
@@ -30,10 +32,22 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     vec![
         ("/newsletters", get(index), NoText),
         ("/newsletters/signup", post(signup), NoText),
-        ("/newsletters/confirm/{token}", get(confirm_page).post(confirm), NoText),
-        ("/newsletters/preferences/{token}", get(preferences_page).post(preferences_save), NoText),
+        (
+            "/newsletters/confirm/{token}",
+            get(confirm_page).post(confirm),
+            NoText,
+        ),
+        (
+            "/newsletters/preferences/{token}",
+            get(preferences_page).post(preferences_save),
+            NoText,
+        ),
         ("/newsletters/{slug}/{send}", get(web_version), Text),
-        ("/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe), NoText),
+        (
+            "/unsubscribe/{token}",
+            get(unsubscribe_page).post(unsubscribe),
+            NoText,
+        ),
         ("/account/newsletters", post(account_save), NoText),
         (BOUNCES_PATH, post(bounces), NoText),
     ]
@@ -218,7 +232,8 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Ap
 /// unsubscribe anyone); a POST of any form, with no cookie, session or
 /// CSRF token, unsubscribes and answers 200 (RFC 8058).
 async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
-    let Some((member, newsletter)) = super::read_unsubscribe_token(&state.link_keys(), &token) else {
+    let Some((member, newsletter)) = super::read_unsubscribe_token(&state.link_keys(), &token)
+    else {
         return Err(AppError::NotFound);
     };
     let Some(n) = store::find_by_id(state.db(), newsletter).await? else {
@@ -228,19 +243,30 @@ async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<Strin
     let page = FormPage::new(&format!("Unsubscribe from {}", n.name));
     Ok(if on.contains(&newsletter) {
         page.lead(&format!("You will no longer receive {}.", n.name))
-            .form(Form::new(&format!("{UNSUBSCRIBE_PREFIX}{token}"), "Unsubscribe"))
+            .form(Form::new(
+                &format!("{UNSUBSCRIBE_PREFIX}{token}"),
+                "Unsubscribe",
+            ))
     } else {
         page.notice(format!("You are not subscribed to {}.", n.name))
     }
     .link(
-        &format!("/newsletters/preferences/{}", super::preferences_token(&state.link_keys(), member)),
+        &format!(
+            "/newsletters/preferences/{}",
+            super::preferences_token(&state.link_keys(), member)
+        ),
         "Manage all your newsletters",
     )
     .render(&state, StatusCode::OK))
 }
 
-async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>, _body: Bytes) -> AppResult {
-    let Some((member, newsletter)) = super::read_unsubscribe_token(&state.link_keys(), &token) else {
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    _body: Bytes,
+) -> AppResult {
+    let Some((member, newsletter)) = super::read_unsubscribe_token(&state.link_keys(), &token)
+    else {
         return Err(AppError::NotFound);
     };
     let Some(n) = store::find_by_id(state.db(), newsletter).await? else {
@@ -252,7 +278,10 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>, _
     Ok(FormPage::new("You are unsubscribed")
         .lead(&format!("You will no longer receive {}.", n.name))
         .link(
-            &format!("/newsletters/preferences/{}", super::preferences_token(&state.link_keys(), member)),
+            &format!(
+                "/newsletters/preferences/{}",
+                super::preferences_token(&state.link_keys(), member)
+            ),
             "Manage all your newsletters",
         )
         .render(&state, StatusCode::OK))
@@ -263,8 +292,11 @@ async fn preferences_form(state: &AppState, token: &str, member: i64) -> Result<
     let refs: Vec<&NewsletterRecord> = all.iter().collect();
     let on = store::member_newsletters(state.db(), member).await?;
     Ok(checkboxes(
-        Form::new(&format!("/newsletters/preferences/{token}"), "Save my newsletters")
-            .hidden("save", "1"),
+        Form::new(
+            &format!("/newsletters/preferences/{token}"),
+            "Save my newsletters",
+        )
+        .hidden("save", "1"),
         &refs,
         &on,
     ))
@@ -274,7 +306,10 @@ async fn preferences_page(State(state): State<AppState>, Path(token): Path<Strin
     let Some(member) = super::read_preferences_token(&state.link_keys(), &token) else {
         return Err(AppError::NotFound);
     };
-    if masthead_store::members::find_member(state.db(), member).await?.is_none() {
+    if masthead_store::members::find_member(state.db(), member)
+        .await?
+        .is_none()
+    {
         return Err(AppError::NotFound);
     }
     Ok(FormPage::new("Your newsletters")
@@ -291,11 +326,21 @@ async fn preferences_save(
     let Some(member) = super::read_preferences_token(&state.link_keys(), &token) else {
         return Err(AppError::NotFound);
     };
-    if masthead_store::members::find_member(state.db(), member).await?.is_none() {
+    if masthead_store::members::find_member(state.db(), member)
+        .await?
+        .is_none()
+    {
         return Err(AppError::NotFound);
     }
     let all = store::list(state.db()).await?;
-    store::set_member_newsletters(state.db(), member, &chosen(&form, &all), "preferences", now()).await?;
+    store::set_member_newsletters(
+        state.db(),
+        member,
+        &chosen(&form, &all),
+        "preferences",
+        now(),
+    )
+    .await?;
     Ok(FormPage::new("Your newsletters")
         .notice("Saved.")
         .form(preferences_form(&state, &token, member).await?)
@@ -315,7 +360,14 @@ async fn account_save(
         return Ok(see_other("/login?return_to=%2Faccount"));
     };
     let all = store::list(state.db()).await?;
-    store::set_member_newsletters(state.db(), member.id, &chosen(&form, &all), "account", now()).await?;
+    store::set_member_newsletters(
+        state.db(),
+        member.id,
+        &chosen(&form, &all),
+        "account",
+        now(),
+    )
+    .await?;
     Ok(see_other("/account?done=newsletters"))
 }
 
@@ -370,13 +422,16 @@ async fn web_version(
         items
             .iter()
             .filter(|a| {
-                a.published_at
-                    .is_some_and(|p| p.as_second() >= started - days * 86_400 && p.as_second() <= started)
+                a.published_at.is_some_and(|p| {
+                    p.as_second() >= started - days * 86_400 && p.as_second() <= started
+                })
             })
-            .map(|a| minijinja::context! {
-                headline => a.headline,
-                standfirst => a.standfirst,
-                url => format!("/{}", a.slug),
+            .map(|a| {
+                minijinja::context! {
+                    headline => a.headline,
+                    standfirst => a.standfirst,
+                    url => format!("/{}", a.slug),
+                }
             })
             .collect::<Vec<_>>()
     } else {
@@ -402,7 +457,12 @@ async fn web_version(
 /// address is never mailed again.
 async fn bounces(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let answer = |status: StatusCode, text: &'static str| {
-        (status, [("content-type", "text/plain; charset=utf-8")], text).into_response()
+        (
+            status,
+            [("content-type", "text/plain; charset=utf-8")],
+            text,
+        )
+            .into_response()
     };
     let Some(expected) = state.config().newsletters.bounce_token.as_ref() else {
         return answer(StatusCode::NOT_FOUND, "bounce reports are not configured\n");
@@ -432,9 +492,17 @@ async fn bounces(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         return answer(StatusCode::BAD_REQUEST, "email is not an address\n");
     };
     if !matches!(kind, "bounce" | "complaint") {
-        return answer(StatusCode::BAD_REQUEST, "type must be bounce or complaint\n");
+        return answer(
+            StatusCode::BAD_REQUEST,
+            "type must be bounce or complaint\n",
+        );
     }
-    let detail: String = v["detail"].as_str().unwrap_or("").chars().take(500).collect();
+    let detail: String = v["detail"]
+        .as_str()
+        .unwrap_or("")
+        .chars()
+        .take(500)
+        .collect();
     match store::suppress(state.db(), &email.lower(), kind, &detail, now()).await {
         Ok(_) => answer(StatusCode::OK, "suppressed\n"),
         Err(e) => {

@@ -33,15 +33,29 @@ impl Smtp {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_server.py");
         let child = Command::new("python3")
             .arg(&script)
-            .args(["--port", &port.to_string(), "--delay-ms", &delay_ms.to_string(), "--dir"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--delay-ms",
+                &delay_ms.to_string(),
+                "--dir",
+            ])
             .arg(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("starting python3 {} (pip install aiosmtpd): {e}", script.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "starting python3 {} (pip install aiosmtpd): {e}",
+                    script.display()
+                )
+            });
         let mut smtp = Smtp { child, port, dir };
         for _ in 0..150 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return smtp;
             }
             if let Ok(Some(status)) = smtp.child.try_wait() {
@@ -76,7 +90,11 @@ impl Smtp {
     pub fn to(&self, email: &str) -> Vec<Value> {
         self.messages()
             .into_iter()
-            .filter(|m| m["rcpt_tos"].as_array().is_some_and(|r| r.iter().any(|a| a == email)))
+            .filter(|m| {
+                m["rcpt_tos"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|a| a == email))
+            })
             .collect()
     }
 }
@@ -104,15 +122,22 @@ async fn reader(app: &TestApp, email: &str, subscriber: bool, newsletter: i64) -
     let (cookie, m) = member_session(app, email, subscriber).await;
     let db = app.state.db();
     let mut tx = db.begin().await.unwrap();
-    masthead_store::members::mark_verified(&mut tx, m, 1).await.unwrap();
-    store::subscribe(&mut tx, m, newsletter, "test", 1).await.unwrap();
+    masthead_store::members::mark_verified(&mut tx, m, 1)
+        .await
+        .unwrap();
+    store::subscribe(&mut tx, m, newsletter, "test", 1)
+        .await
+        .unwrap();
     masthead_store::commit(tx).await.unwrap();
     app.state.sessions().clear();
     (cookie, m)
 }
 
 async fn newsletter(app: &TestApp) -> store::NewsletterRecord {
-    store::find_by_slug(app.state.db(), NEWSLETTER).await.unwrap().unwrap()
+    store::find_by_slug(app.state.db(), NEWSLETTER)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 async fn send_article(app: &TestApp, newsletter: i64, slug: &str) -> i64 {
@@ -156,10 +181,14 @@ async fn segments_headers_and_one_click(backend: Backend) {
     // of another newsletter only.
     let (_, unverified) = member_session(&app, "unverified@example.org", false).await;
     let mut tx = app.state.db().begin().await.unwrap();
-    store::subscribe(&mut tx, unverified, n.id, "test", 1).await.unwrap();
+    store::subscribe(&mut tx, unverified, n.id, "test", 1)
+        .await
+        .unwrap();
     masthead_store::commit(tx).await.unwrap();
     reader(&app, "complained@example.org", false, n.id).await;
-    store::suppress(app.state.db(), "complained@example.org", "complaint", "", 1).await.unwrap();
+    store::suppress(app.state.db(), "complained@example.org", "complaint", "", 1)
+        .await
+        .unwrap();
 
     let send = send_article(&app, n.id, GATED).await;
     let done = run(&app, send).await;
@@ -175,20 +204,47 @@ async fn segments_headers_and_one_click(backend: Backend) {
     assert_eq!((full.len(), preview.len()), (1, 1));
     let (full, preview) = (&full[0], &preview[0]);
     for part in ["text", "html"] {
-        assert!(full[part].as_str().unwrap().contains(LAST_WORDS), "{part}: {}", full[part]);
-        assert!(!preview[part].as_str().unwrap().contains(LAST_WORDS), "{part} leaks: {}", preview[part]);
-        assert!(preview[part].as_str().unwrap().contains("Read on the site"), "{part}");
+        assert!(
+            full[part].as_str().unwrap().contains(LAST_WORDS),
+            "{part}: {}",
+            full[part]
+        );
+        assert!(
+            !preview[part].as_str().unwrap().contains(LAST_WORDS),
+            "{part} leaks: {}",
+            preview[part]
+        );
+        assert!(
+            preview[part].as_str().unwrap().contains("Read on the site"),
+            "{part}"
+        );
     }
     assert_eq!(full["content_type"], "multipart/alternative");
     let html = full["html"].as_str().unwrap();
-    assert!(html.contains("role=\"presentation\"") && html.contains("color-scheme"), "table layout, dark mode");
-    assert!(!html.contains("src=\"/") && !html.contains("href=\"/"), "absolute URLs only");
+    assert!(
+        html.contains("role=\"presentation\"") && html.contains("color-scheme"),
+        "table layout, dark mode"
+    );
+    assert!(
+        !html.contains("src=\"/") && !html.contains("href=\"/"),
+        "absolute URLs only"
+    );
     // Headers: RFC 8058 one-click, List-Id, a Message-ID derived from the
     // send and the recipient, Date, Reply-To.
     let lu = header(full, "list-unsubscribe");
-    assert!(lu.starts_with(&format!("<{}/unsubscribe/u{paid}.{}.", app.base, n.id)), "{lu}");
-    assert_eq!(header(full, "list-unsubscribe-post"), "List-Unsubscribe=One-Click");
-    assert!(header(full, "list-id").contains("<morning-ledger."), "{}", header(full, "list-id"));
+    assert!(
+        lu.starts_with(&format!("<{}/unsubscribe/u{paid}.{}.", app.base, n.id)),
+        "{lu}"
+    );
+    assert_eq!(
+        header(full, "list-unsubscribe-post"),
+        "List-Unsubscribe=One-Click"
+    );
+    assert!(
+        header(full, "list-id").contains("<morning-ledger."),
+        "{}",
+        header(full, "list-id")
+    );
     assert!(header(full, "message-id").starts_with(&format!("<send{send}.m{paid}@")));
     assert!(!header(full, "date").is_empty());
     assert!(header(full, "from").contains(&n.sender_email));
@@ -197,14 +253,28 @@ async fn segments_headers_and_one_click(backend: Backend) {
     // No tracking: no pixel, no redirecting links.
     assert!(!html.contains("/t/") && !html.contains("width=\"1\" height=\"1\""));
     // Footer links are the recipient's own.
-    assert!(full["text"].as_str().unwrap().contains(&format!("/unsubscribe/u{paid}.")));
-    assert!(preview["text"].as_str().unwrap().contains(&format!("/unsubscribe/u{free}.")));
+    assert!(full["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("/unsubscribe/u{paid}.")));
+    assert!(preview["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("/unsubscribe/u{free}.")));
 
     // The address that does not exist: failed, suppressed, never again.
-    let (status, _, error) = store::find_recipient(app.state.db(), send, bad).await.unwrap().unwrap();
+    let (status, _, error) = store::find_recipient(app.state.db(), send, bad)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(status, "failed");
     assert!(error.unwrap().contains("5.1.1"));
-    assert!(store::find_suppression(app.state.db(), "bad-gone@example.org").await.unwrap().is_some());
+    assert!(
+        store::find_suppression(app.state.db(), "bad-gone@example.org")
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // One-click: a POST with no cookie, no session, no CSRF token, from
     // another site, as multipart and as urlencoded; a GET only asks.
@@ -213,7 +283,13 @@ async fn segments_headers_and_one_click(backend: Backend) {
     assert_eq!(page.status().as_u16(), 200);
     let page = page.text().await.unwrap();
     assert!(page.contains("<form") && page.contains("Unsubscribe"));
-    assert_eq!(store::member_newsletters(app.state.db(), paid).await.unwrap(), vec![n.id], "a GET changes nothing");
+    assert_eq!(
+        store::member_newsletters(app.state.db(), paid)
+            .await
+            .unwrap(),
+        vec![n.id],
+        "a GET changes nothing"
+    );
     // What a mail provider sends (RFC 8058 §3.1), as multipart/form-data.
     let multipart = "--b0undary\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b0undary--\r\n";
     let res = reqwest::Client::new()
@@ -226,8 +302,14 @@ async fn segments_headers_and_one_click(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    assert!(store::member_newsletters(app.state.db(), paid).await.unwrap().is_empty());
-    let free_url = header(preview, "list-unsubscribe").trim_start_matches('<').trim_end_matches('>').to_string();
+    assert!(store::member_newsletters(app.state.db(), paid)
+        .await
+        .unwrap()
+        .is_empty());
+    let free_url = header(preview, "list-unsubscribe")
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string();
     let res = reqwest::Client::new()
         .post(&free_url)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -237,15 +319,39 @@ async fn segments_headers_and_one_click(backend: Backend) {
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     // Twice is fine.
-    assert_eq!(reqwest::Client::new().post(&free_url).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(
+        reqwest::Client::new()
+            .post(&free_url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
     let consents = store::list_consents(app.state.db(), free).await.unwrap();
-    assert_eq!(consents.last().map(|c| (c.1.as_str(), c.2.as_str())), Some(("out", "one-click")));
+    assert_eq!(
+        consents.last().map(|c| (c.1.as_str(), c.2.as_str())),
+        Some(("out", "one-click"))
+    );
     // A forged token is refused.
     let forged = url.replacen(&format!("u{paid}."), &format!("u{other}."), 1);
-    assert_eq!(reqwest::Client::new().post(&forged).send().await.unwrap().status().as_u16(), 404);
+    assert_eq!(
+        reqwest::Client::new()
+            .post(&forged)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
     // The unsubscribes count, and take effect before the next send.
     let f = store::find_figures(app.state.db(), n.id).await.unwrap();
-    assert_eq!((f.sends, f.delivered, f.failed, f.unsubscribes), (1, 3, 1, 2));
+    assert_eq!(
+        (f.sends, f.delivered, f.failed, f.unsubscribes),
+        (1, 3, 1, 2)
+    );
     let again = send_article(&app, n.id, GATED).await;
     let done = run(&app, again).await;
     assert_eq!(done.recipients, 1, "only other@ is left");
@@ -258,7 +364,10 @@ async fn segments_headers_and_one_click(backend: Backend) {
     let (cookie, _) = member_session(&app, "reader2@example.org", true).await;
     let mut b = Browser::with_cookie(&app, &cookie);
     assert!(b.page(&web).await.contains(LAST_WORDS));
-    assert!(app.get_text("/newsletters", 200).await.contains(&web), "listed as the latest issue");
+    assert!(
+        app.get_text("/newsletters", 200).await.contains(&web),
+        "listed as the latest issue"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,18 +388,28 @@ async fn relay_refuses_sender(backend: Backend) {
     let n = newsletter(&app).await;
     let mut members = Vec::new();
     for i in 0..12 {
-        members.push(reader(&app, &format!("r{i}@example.org"), false, n.id).await.1);
+        members.push(
+            reader(&app, &format!("r{i}@example.org"), false, n.id)
+                .await
+                .1,
+        );
     }
     std::fs::write(smtp.dir().join("refuse-sender"), "").unwrap();
     let send = send_article(&app, n.id, GATED).await;
     let done = run(&app, send).await;
     assert_eq!(done.status, "paused");
     let reason = done.paused_reason.unwrap();
-    assert!(reason.contains("MAIL FROM: 550") && reason.contains("Sender address rejected"), "{reason}");
+    assert!(
+        reason.contains("MAIL FROM: 550") && reason.contains("Sender address rejected"),
+        "{reason}"
+    );
     let p = store::send_progress(app.state.db(), send).await.unwrap();
     assert_eq!((p.queued, p.sent, p.failed), (12, 0, 0));
     for m in &members {
-        let (status, attempts, _) = store::find_recipient(app.state.db(), send, *m).await.unwrap().unwrap();
+        let (status, attempts, _) = store::find_recipient(app.state.db(), send, *m)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((status.as_str(), attempts), ("queued", 0));
     }
     let any_suppressed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppressions")
@@ -331,7 +450,10 @@ async fn many_recipients_refused_alike_pause_the_send() {
     assert_eq!(done.status, "paused");
     assert!(done.paused_reason.unwrap().contains("in a row"));
     let p = store::send_progress(app.state.db(), send).await.unwrap();
-    assert!(p.failed < masthead_core::newsletters::SAME_REFUSAL_LIMIT as i64, "{p:?}");
+    assert!(
+        p.failed < masthead_core::newsletters::SAME_REFUSAL_LIMIT as i64,
+        "{p:?}"
+    );
 }
 
 /// Two workers (two app states, as two processes would be) on one
@@ -351,7 +473,14 @@ async fn two_workers_on_one_postgres_mail_nobody_twice() {
     assert_ne!(second.worker_id(), app.state.worker_id());
     let send = send_article(&app, n.id, GATED).await;
     // Started (recipients fixed) before both workers look at it.
-    assert!(store::start_send(app.state.db(), send, true, jiff::Timestamp::now().as_second()).await.unwrap());
+    assert!(store::start_send(
+        app.state.db(),
+        send,
+        true,
+        jiff::Timestamp::now().as_second()
+    )
+    .await
+    .unwrap());
     let (a, b) = tokio::join!(
         masthead::newsletters::sender::work(&app.state, send),
         masthead::newsletters::sender::work(&second, send)
@@ -361,7 +490,10 @@ async fn two_workers_on_one_postgres_mail_nobody_twice() {
     run(&app, send).await;
     let messages = smtp.messages();
     assert_eq!(messages.len(), 60, "tried {a} + {b}");
-    let mut to: Vec<String> = messages.iter().map(|m| m["rcpt_tos"][0].as_str().unwrap().to_string()).collect();
+    let mut to: Vec<String> = messages
+        .iter()
+        .map(|m| m["rcpt_tos"][0].as_str().unwrap().to_string())
+        .collect();
     to.sort();
     to.dedup();
     assert_eq!(to.len(), 60, "nobody twice");
@@ -395,11 +527,15 @@ async fn kill_9_mid_send_loses_nobody() {
     let cli = |args: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_masthead"));
         c.arg("--config").arg(&config).arg("--data-dir").arg(&data);
-        c.args(args).env("MASTHEAD_LOG", "warn").env_remove("MASTHEAD_SMTP_URL");
+        c.args(args)
+            .env("MASTHEAD_LOG", "warn")
+            .env_remove("MASTHEAD_SMTP_URL");
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         c
     };
-    let mut child = cli(&["newsletters", "send", NEWSLETTER, "--article", GATED]).spawn().unwrap();
+    let mut child = cli(&["newsletters", "send", NEWSLETTER, "--article", GATED])
+        .spawn()
+        .unwrap();
     // Let it get going, then kill it without warning.
     for _ in 0..200 {
         if smtp.messages().len() >= 30 {
@@ -410,12 +546,21 @@ async fn kill_9_mid_send_loses_nobody() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = smtp.messages().len();
-    assert!(before > 0 && before < RECIPIENTS, "killed mid-send ({before} sent)");
+    assert!(
+        before > 0 && before < RECIPIENTS,
+        "killed mid-send ({before} sent)"
+    );
     let send = store::list_sends(app.state.db(), 1).await.unwrap()[0].id;
     // The same process again, after the lease ran out.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let out = cli(&["newsletters", "resume", &send.to_string()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&["newsletters", "resume", &send.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let messages = smtp.messages();
     let mut by_rcpt = std::collections::HashMap::<String, Vec<String>>::new();
     for m in &messages {
@@ -426,10 +571,16 @@ async fn kill_9_mid_send_loses_nobody() {
     }
     assert_eq!(by_rcpt.len(), RECIPIENTS, "every recipient got it");
     let duplicates = messages.len() - RECIPIENTS;
-    println!("kill -9 after {before} messages: {duplicates} duplicate(s), bound {}", SESSIONS * BATCH);
+    println!(
+        "kill -9 after {before} messages: {duplicates} duplicate(s), bound {}",
+        SESSIONS * BATCH
+    );
     assert!(duplicates <= SESSIONS * BATCH, "{duplicates} duplicates");
     for ids in by_rcpt.values() {
-        assert!(ids.windows(2).all(|w| w[0] == w[1]), "a resent copy keeps its Message-ID: {ids:?}");
+        assert!(
+            ids.windows(2).all(|w| w[0] == w[1]),
+            "a resent copy keeps its Message-ID: {ids:?}"
+        );
     }
     let p = store::send_progress(app.state.db(), send).await.unwrap();
     assert_eq!((p.sent, p.queued), (RECIPIENTS as i64, 0));
@@ -448,34 +599,91 @@ async fn opt_ins(backend: Backend) {
     let mut b = Browser::new(&app);
     let page = b.page("/signup").await;
     let first = format!("nl_{}", on_signup[0].id);
-    assert!(page.contains(&format!("name=\"{first}\"")) && !page.contains(" checked"), "offered, unchecked");
-    let res = b.post("/signup", &[("email", "chooser@example.org"), (first.as_str(), "on")]).await;
+    assert!(
+        page.contains(&format!("name=\"{first}\"")) && !page.contains(" checked"),
+        "offered, unchecked"
+    );
+    let res = b
+        .post(
+            "/signup",
+            &[("email", "chooser@example.org"), (first.as_str(), "on")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
-    let (m, _) = masthead_store::members::find_member_by_email(db, "chooser@example.org").await.unwrap().unwrap();
-    assert_eq!(store::member_newsletters(db, m.id).await.unwrap(), vec![on_signup[0].id]);
+    let (m, _) = masthead_store::members::find_member_by_email(db, "chooser@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store::member_newsletters(db, m.id).await.unwrap(),
+        vec![on_signup[0].id]
+    );
     assert_eq!(store::list_consents(db, m.id).await.unwrap()[0].2, "signup");
     // The account page (once verified) changes them.
     let mut tx = db.begin().await.unwrap();
-    masthead_store::members::mark_verified(&mut tx, m.id, 1).await.unwrap();
+    masthead_store::members::mark_verified(&mut tx, m.id, 1)
+        .await
+        .unwrap();
     masthead_store::commit(tx).await.unwrap();
     app.state.sessions().clear();
     let account = b.page("/account").await;
-    assert!(account.contains(&format!("name=\"{first}\" type=\"checkbox\" value=\"on\" checked")), "{account}");
+    assert!(
+        account.contains(&format!(
+            "name=\"{first}\" type=\"checkbox\" value=\"on\" checked"
+        )),
+        "{account}"
+    );
     let csrf = b.csrf().await;
     let second = format!("nl_{}", all[1].id);
-    let res = b.post("/account/newsletters", &[("csrf", &csrf), (second.as_str(), "on")]).await;
+    let res = b
+        .post(
+            "/account/newsletters",
+            &[("csrf", &csrf), (second.as_str(), "on")],
+        )
+        .await;
     assert_eq!(res.headers()["location"], "/account?done=newsletters");
-    assert_eq!(store::member_newsletters(db, m.id).await.unwrap(), vec![all[1].id]);
-    let res = b.post("/account/newsletters", &[("csrf", "forged"), (first.as_str(), "on")]).await;
+    assert_eq!(
+        store::member_newsletters(db, m.id).await.unwrap(),
+        vec![all[1].id]
+    );
+    let res = b
+        .post(
+            "/account/newsletters",
+            &[("csrf", "forged"), (first.as_str(), "on")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 403);
     // The emailed preferences link works without logging in.
     let token = masthead::newsletters::preferences_token(&app.state.link_keys(), m.id);
     let mut stranger = Browser::new(&app);
-    assert!(stranger.page(&format!("/newsletters/preferences/{token}")).await.contains("Save my newsletters"));
-    stranger.post(&format!("/newsletters/preferences/{token}"), &[("save", "1")]).await;
-    assert!(store::member_newsletters(db, m.id).await.unwrap().is_empty());
-    assert_eq!(stranger.get("/newsletters/preferences/p1.xx.00").await.status().as_u16(), 404);
-    let sources: Vec<String> = store::list_consents(db, m.id).await.unwrap().into_iter().map(|c| format!("{}:{}", c.1, c.2)).collect();
+    assert!(stranger
+        .page(&format!("/newsletters/preferences/{token}"))
+        .await
+        .contains("Save my newsletters"));
+    stranger
+        .post(
+            &format!("/newsletters/preferences/{token}"),
+            &[("save", "1")],
+        )
+        .await;
+    assert!(store::member_newsletters(db, m.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        stranger
+            .get("/newsletters/preferences/p1.xx.00")
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+    let sources: Vec<String> = store::list_consents(db, m.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| format!("{}:{}", c.1, c.2))
+        .collect();
     assert_eq!(sources.len(), 4, "{sources:?}");
     assert_eq!(sources[0], "in:signup");
     let mut middle = sources[1..3].to_vec();
@@ -488,12 +696,29 @@ async fn opt_ins(backend: Backend) {
     assert!(page.contains("Sign up with your email") && page.contains(&all[0].name));
     let mut anon = Browser::new(&app);
     let pick = format!("nl_{}", all[2].id);
-    let res = anon.post("/newsletters/signup", &[("email", "Letters@Example.org"), (pick.as_str(), "on")]).await;
+    let res = anon
+        .post(
+            "/newsletters/signup",
+            &[("email", "Letters@Example.org"), (pick.as_str(), "on")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
-    assert!(masthead_store::members::find_member_by_email(db, "letters@example.org").await.unwrap().is_none());
-    let res = anon.post("/newsletters/signup", &[("email", "x@example.org")]).await;
+    assert!(
+        masthead_store::members::find_member_by_email(db, "letters@example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let res = anon
+        .post("/newsletters/signup", &[("email", "x@example.org")])
+        .await;
     assert_eq!(res.status().as_u16(), 422, "choose at least one");
-    let res = anon.post("/newsletters/signup", &[("email", "not an address"), (pick.as_str(), "on")]).await;
+    let res = anon
+        .post(
+            "/newsletters/signup",
+            &[("email", "not an address"), (pick.as_str(), "on")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 422);
     app.run_jobs().await;
     let mut mail = None;
@@ -504,27 +729,87 @@ async fn opt_ins(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let text = mail.expect("the confirmation email")["text"].as_str().unwrap().to_string();
+    let text = mail.expect("the confirmation email")["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let link = crate::harness::find_link(&text, &app.url("/newsletters/confirm/")).unwrap();
     let path = link.trim_start_matches(&app.base).to_string();
     assert!(anon.page(&path).await.contains("Confirm"));
     assert_eq!(anon.post(&path, &[]).await.status().as_u16(), 200);
-    let (m, _) = masthead_store::members::find_member_by_email(db, "letters@example.org").await.unwrap().unwrap();
+    let (m, _) = masthead_store::members::find_member_by_email(db, "letters@example.org")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(m.verified);
-    assert_eq!(store::member_newsletters(db, m.id).await.unwrap(), vec![all[2].id]);
-    assert_eq!(anon.post(&path, &[]).await.status().as_u16(), 410, "the link works once");
+    assert_eq!(
+        store::member_newsletters(db, m.id).await.unwrap(),
+        vec![all[2].id]
+    );
+    assert_eq!(
+        anon.post(&path, &[]).await.status().as_u16(),
+        410,
+        "the link works once"
+    );
 
     // Bounce and complaint reports: authenticated, then suppressed.
     let hook = app.url("/webhooks/bounces");
     let body = r#"{"email": "Late@Example.org", "type": "complaint", "detail": "marked as spam"}"#;
     let c = reqwest::Client::new();
-    assert_eq!(c.post(&hook).body(body).send().await.unwrap().status().as_u16(), 401);
-    assert_eq!(c.post(&hook).bearer_auth("wrong").body(body).send().await.unwrap().status().as_u16(), 401);
-    let ok = c.post(&hook).bearer_auth("bounce-secret").header("sec-fetch-site", "cross-site").body(body).send().await.unwrap();
+    assert_eq!(
+        c.post(&hook)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        c.post(&hook)
+            .bearer_auth("wrong")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    let ok = c
+        .post(&hook)
+        .bearer_auth("bounce-secret")
+        .header("sec-fetch-site", "cross-site")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
-    assert_eq!(store::find_suppression(db, "late@example.org").await.unwrap().map(|s| s.0), Some("complaint".into()));
-    for bad in ["{", r#"{"email": "x"}"#, r#"{"email": "a@b.org", "type": "love"}"#] {
-        assert_eq!(c.post(&hook).bearer_auth("bounce-secret").body(bad).send().await.unwrap().status().as_u16(), 400, "{bad}");
+    assert_eq!(
+        store::find_suppression(db, "late@example.org")
+            .await
+            .unwrap()
+            .map(|s| s.0),
+        Some("complaint".into())
+    );
+    for bad in [
+        "{",
+        r#"{"email": "x"}"#,
+        r#"{"email": "a@b.org", "type": "love"}"#,
+    ] {
+        assert_eq!(
+            c.post(&hook)
+                .bearer_auth("bounce-secret")
+                .body(bad)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            400,
+            "{bad}"
+        );
     }
 }
 
