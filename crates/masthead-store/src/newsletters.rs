@@ -259,6 +259,54 @@ pub async fn list_consents(db: &Db, member_id: i64) -> Result<Vec<(String, Strin
         .collect()
 }
 
+/// Adds `count` verified members (`reader{N}@{domain}`) opted in to a
+/// newsletter: for benchmarks. Returns how many were added.
+pub async fn generate_members(
+    db: &Db,
+    count: u32,
+    domain: &str,
+    newsletter_id: i64,
+    now: i64,
+) -> Result<u64> {
+    let start: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM members")
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")?;
+    let mut added = 0;
+    let mut i = 0i64;
+    while i < i64::from(count) {
+        let n = (i64::from(count) - i).min(1000);
+        let mut tx = db.begin().await?;
+        let values = (0..n)
+            .map(|k| format!("(${}, ${}, $1, $1, $1)", 2 * k + 2, 2 * k + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO members (email, email_lower, verified_at, created_at, updated_at) VALUES {values} \
+             ON CONFLICT (email_lower) DO NOTHING"
+        );
+        let mut q = sqlx::query(&sql).bind(now);
+        for k in 0..n {
+            let email = format!("reader{}@{domain}", start + i + k);
+            q = q.bind(email.clone()).bind(email);
+        }
+        added += q.execute(&mut *tx).await?.rows_affected();
+        sqlx::query(
+            "INSERT INTO newsletter_members (newsletter_id, member_id, subscribed_at, source) \
+             SELECT $1, id, $2, 'generated' FROM members WHERE email_lower LIKE $3 \
+             ON CONFLICT (newsletter_id, member_id) DO NOTHING",
+        )
+        .bind(newsletter_id)
+        .bind(now)
+        .bind(format!("%@{domain}"))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        i += n;
+    }
+    Ok(added)
+}
+
 // ---- suppressions ----
 
 /// Marks an address as not to be mailed again (bounce, complaint, or by

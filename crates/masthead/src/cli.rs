@@ -82,11 +82,17 @@ enum Command {
         #[command(subcommand)]
         action: StaffAction,
     },
-    /// Fill the database with N generated articles (for benchmarks)
+    /// Fill the database with generated articles, or members opted in to
+    /// a newsletter (for benchmarks)
     #[command(hide = true)]
     Generate {
-        #[arg(long)]
+        #[arg(long, default_value_t = 0)]
         articles: u32,
+        #[arg(long, default_value_t = 0)]
+        members: u32,
+        /// The newsletter generated members get
+        #[arg(long)]
+        newsletter: Option<String>,
     },
 }
 
@@ -453,10 +459,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("Set-password link for {email} (works once, for 7 days):\n{link}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Generate { articles } => {
+        Command::Generate {
+            articles,
+            members,
+            newsletter,
+        } => {
             let config = Config::build(file, over)?;
             let state = AppState::build(config).await?;
-            crate::content::generate::generate(state.db(), articles).await?;
+            if articles > 0 {
+                crate::content::generate::generate(state.db(), articles).await?;
+            }
+            if members > 0 {
+                let slug = newsletter.ok_or_else(|| anyhow::anyhow!("--members needs --newsletter"))?;
+                let n = masthead_store::newsletters::find_by_slug(state.db(), &slug)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no newsletter {slug:?}"))?;
+                let now = jiff::Timestamp::now().as_second();
+                let added = masthead_store::newsletters::generate_members(
+                    state.db(),
+                    members,
+                    "bench.example",
+                    n.id,
+                    now,
+                )
+                .await?;
+                println!("{added} members opted in to {slug}");
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
