@@ -539,6 +539,18 @@ pub async fn find_article(db: &Db, slug: &str, now: i64) -> Result<Option<Articl
     Ok(Some(article_from_row(db, &row).await?))
 }
 
+/// Any article by slug, whatever its status (staff and tools).
+pub async fn find_article_any(db: &Db, slug: &str) -> Result<Option<Article>> {
+    let Some(row) = sqlx::query("SELECT a.* FROM articles a WHERE a.slug = $1")
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(article_from_row(db, &row).await?))
+}
+
 /// Any article by id, whatever its status (staff and jobs).
 pub async fn find_article_by_id(db: &Db, id: i64) -> Result<Option<Article>> {
     let Some(row) = sqlx::query("SELECT a.* FROM articles a WHERE a.id = $1")

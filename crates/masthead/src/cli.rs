@@ -470,7 +470,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::content::generate::generate(state.db(), articles).await?;
             }
             if members > 0 {
-                let slug = newsletter.ok_or_else(|| anyhow::anyhow!("--members needs --newsletter"))?;
+                let slug =
+                    newsletter.ok_or_else(|| anyhow::anyhow!("--members needs --newsletter"))?;
                 let n = masthead_store::newsletters::find_by_slug(state.db(), &slug)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("no newsletter {slug:?}"))?;
@@ -616,13 +617,29 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
             no_wait,
         } => {
             let n = find(newsletter).await?;
-            let a = masthead_store::content::find_article(db, &article, now)
+            // Published, or scheduled: then the send goes out when the
+            // article is published (or later, with --at).
+            let a = masthead_store::content::find_article_any(db, &article)
                 .await?
-                .ok_or_else(|| anyhow::anyhow!("no published article {article:?}"))?;
+                .ok_or_else(|| anyhow::anyhow!("no article {article:?}"))?;
+            let publish_at = match a.status {
+                masthead_core::ArticleStatus::Published
+                | masthead_core::ArticleStatus::Scheduled => {
+                    a.published_at.map(|p| p.as_second()).unwrap_or(now)
+                }
+                other => anyhow::bail!(
+                    "the article {article:?} is {}: publish or schedule it first",
+                    other.as_str()
+                ),
+            };
+            if publish_at > now {
+                println!("the article is scheduled: the send waits until it is published");
+            }
             let run_at = at
                 .map(|t| parse_time(state, &t))
                 .transpose()?
-                .unwrap_or(now);
+                .unwrap_or(now)
+                .max(publish_at);
             let subject = subject.unwrap_or_else(|| a.headline.clone());
             let id = store::create_send(
                 db,

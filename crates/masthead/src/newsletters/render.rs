@@ -41,6 +41,14 @@ pub fn segment_decisions(
     (member(true), member(false))
 }
 
+/// Whether readers may see the article at all now (published, and its
+/// time has come): a send waits for it; a web version of anything else is
+/// not found.
+pub fn visible(a: &masthead_core::content::Article, now: i64) -> bool {
+    a.status == masthead_core::ArticleStatus::Published
+        && a.published_at.is_some_and(|p| p.as_second() <= now)
+}
+
 /// A send ready to go out: both segments rendered, the headers known.
 pub struct Prepared {
     pub send: Send,
@@ -244,6 +252,9 @@ pub async fn prepare(state: &AppState, send: &Send) -> anyhow::Result<Prepared> 
             let a = masthead_store::content::find_article_by_id(db, id)
                 .await?
                 .context("the send's article is gone")?;
+            if !visible(&a, jiff::Timestamp::now().as_second()) {
+                anyhow::bail!("the article {} is not published", a.slug);
+            }
             let policy = &state.settings().get().publication.policy;
             let (entitled, other) = segment_decisions(policy, &a.facts());
             let full = render_segment(state, send, &newsletter, Some((&a, entitled))).await?;

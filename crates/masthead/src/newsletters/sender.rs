@@ -120,6 +120,13 @@ pub async fn work(state: &AppState, send_id: i64) -> anyhow::Result<u64> {
         anyhow::bail!("no send {send_id}");
     };
     if send.status == status::SCHEDULED && send.run_at <= now() {
+        // An article send waits for its article to be published.
+        if let Some(id) = send.article_id {
+            let a = masthead_store::content::find_article_by_id(db, id).await?;
+            if !a.is_some_and(|a| render::visible(&a, now())) {
+                return Ok(0);
+            }
+        }
         let prepared = render::prepare(state, &send).await?;
         if store::start_send(db, send.id, prepared.gated, now()).await? {
             tracing::info!(send = send.id, "send started: recipients fixed");

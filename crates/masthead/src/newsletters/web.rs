@@ -397,6 +397,9 @@ async fn web_version(
         let Some(a) = masthead_store::content::find_article_by_id(db, id).await? else {
             return Err(AppError::NotFound);
         };
+        if !super::render::visible(&a, now()) {
+            return Err(AppError::NotFound);
+        }
         let decision = crate::access::reader::decision(&state, &viewer, &a.facts());
         let body = masthead_store::content::find_body(db, &a.facts(), decision).await?;
         article_ctx = Some(minijinja::context! {

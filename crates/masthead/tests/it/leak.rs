@@ -90,6 +90,9 @@ fn expand(pattern: &str) -> Vec<String> {
             .collect(),
         "/pages/{slug}" => vec!["/pages/terms".into(), "/pages/about".into()],
         "/sitemaps/{part}" => vec!["/sitemaps/articles-1.xml".into()],
+        "/newsletters/{slug}/{send}" => (1..=PLANTED.len())
+            .map(|i| format!("/newsletters/morning-ledger/{i}"))
+            .collect(),
         "/search" => [
             DRAFT,
             SCHEDULED,
@@ -289,8 +292,45 @@ async fn plant(app: &TestApp) {
             .await
             .unwrap();
     }
+    // A newsletter send of each, started (as if mailed): their web
+    // versions are text routes too (`/newsletters/morning-ledger/1` to `5`).
+    let newsletter = masthead_store::newsletters::find_by_slug(db, "morning-ledger")
+        .await
+        .unwrap()
+        .unwrap();
+    for slug in PLANTED {
+        let article = masthead_store::content::find_article_any(db, slug)
+            .await
+            .unwrap()
+            .unwrap();
+        let send = masthead_store::newsletters::create_send(
+            db,
+            &masthead_store::newsletters::NewSend {
+                newsletter_id: newsletter.id,
+                article_id: Some(article.id),
+                digest_days: None,
+                subject: "Planted",
+                run_at: now,
+                created_by: "leak suite",
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        masthead_store::newsletters::start_send(db, send, true, now)
+            .await
+            .unwrap();
+    }
     app.state.refresh_counters().await.unwrap();
 }
+
+const PLANTED: [&str; 5] = [
+    "planted-draft",
+    "planted-scheduled",
+    "planted-published",
+    "planted-registered",
+    "planted-subscribers",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -460,4 +500,99 @@ async fn the_leak_suite_fails_when_a_route_leaks() {
         found.iter().any(|l| l.starts_with(DRAFT)),
         "the scan must catch the leak: {found:?}"
     );
+}
+
+/// Newsletter emails: each segment carries only what its readers may read
+/// (a free member gets the registered article in full, the metered and
+/// subscriber-only ones as previews; a subscriber gets all three), and
+/// sends of a draft or a scheduled article mail nothing.
+async fn emails(backend: harness::Backend) {
+    let smtp = crate::newsletters::Smtp::start(0).await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(backend, Fixture::Demo, move |c| {
+        c.smtp_url = Some(masthead::config::Secret::new(url));
+    })
+    .await;
+    plant(&app).await;
+    let db = app.state.db();
+    let newsletter = masthead_store::newsletters::find_by_slug(db, "morning-ledger")
+        .await
+        .unwrap()
+        .unwrap();
+    for (email, subscriber) in [("free@example.org", false), ("paid@example.org", true)] {
+        let (_, m) = harness::member_session(&app, email, subscriber).await;
+        let mut tx = db.begin().await.unwrap();
+        masthead_store::members::mark_verified(&mut tx, m, 1)
+            .await
+            .unwrap();
+        masthead_store::newsletters::subscribe(&mut tx, m, newsletter.id, "test", 1)
+            .await
+            .unwrap();
+        masthead_store::commit(tx).await.unwrap();
+    }
+    let now = jiff::Timestamp::now().as_second();
+    for slug in PLANTED {
+        let article = masthead_store::content::find_article_any(db, slug)
+            .await
+            .unwrap()
+            .unwrap();
+        let send = masthead_store::newsletters::create_send(
+            db,
+            &masthead_store::newsletters::NewSend {
+                newsletter_id: newsletter.id,
+                article_id: Some(article.id),
+                digest_days: None,
+                subject: slug,
+                run_at: now,
+                created_by: "leak suite",
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        masthead::newsletters::sender::work(&app.state, send)
+            .await
+            .unwrap();
+    }
+    let body = |email: &str| -> String {
+        smtp.to(email)
+            .iter()
+            .map(|m| format!("{} {} {}", m["headers"], m["text"], m["html"]))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (free, paid) = (body("free@example.org"), body("paid@example.org"));
+    assert_eq!(
+        smtp.to("free@example.org").len(),
+        3,
+        "three published articles, no draft or scheduled one"
+    );
+    for (sentinel, free_may, paid_may) in [
+        (DRAFT, false, false),
+        (SCHEDULED, false, false),
+        (GATED, false, true),
+        (GATED_R, true, true),
+        (GATED_S, false, true),
+    ] {
+        assert_eq!(
+            free.contains(sentinel),
+            free_may,
+            "free member's email and {sentinel}"
+        );
+        assert_eq!(
+            paid.contains(sentinel),
+            paid_may,
+            "subscriber's email and {sentinel}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newsletter_emails_carry_only_what_each_segment_may_read_sqlite() {
+    emails(harness::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newsletter_emails_carry_only_what_each_segment_may_read_postgres() {
+    emails(harness::Backend::Postgres).await;
 }
