@@ -468,6 +468,50 @@ test('no serious or critical accessibility violations on the account pages (axe-
       await checkAccountPage(tab, email);
       await runAxe(t, tab, '/account (verified member)');
     });
+    await step('/newsletters', async () => {
+      await open(tab, '/newsletters');
+      await runAxe(t, tab, '/newsletters');
+    });
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('a reader picks newsletters at sign-up and changes them on the account page', { timeout: 120_000 }, async (t) => {
+  const { ctx, tab, problems } = await freshTab();
+  const step = steps(t);
+  const email = freshEmail('letters');
+  const box = (name) => tab.getByRole('checkbox', { name, exact: true });
+  try {
+    await step('sign up with one newsletter ticked (none is ticked for you)', async () => {
+      await open(tab, '/signup');
+      assert.equal(await box('The Morning Ledger').isChecked(), false, 'unchecked by default');
+      assert.equal(await box('Tideline').isChecked(), false, 'unchecked by default');
+      await tab.getByLabel('Email address', { exact: true }).fill(email);
+      await box('Tideline').check();
+      await navigation(tab, () => tab.getByRole('button', { name: 'Create my free account' }).click());
+    });
+    await step('confirm the address from the email', async () => {
+      await open(tab, new URL(await emailedLink(email, VERIFY_LINK)).pathname);
+      await navigation(tab, () => tab.locator('main').getByRole('button', { name: 'Confirm my email' }).click());
+      await checkAccountPage(tab, email);
+    });
+    await step('the account page shows the choice; change it', async () => {
+      const section = tab.locator('section[aria-labelledby="acct-newsletters"]');
+      assert.equal(await section.getByRole('checkbox').count(), 10, 'all ten newsletters');
+      assert.equal(await box('Tideline').isChecked(), true);
+      assert.equal(await box('The Morning Ledger').isChecked(), false);
+      await box('Tideline').uncheck();
+      await box('The Morning Ledger').check();
+      await navigation(tab, () => section.getByRole('button', { name: 'Save my newsletters' }).click());
+      assert.equal(pathOf(tab), '/account');
+      assert.equal(await textOf(tab.locator('.form-notice')), 'Your newsletters are saved.');
+      assert.equal(await box('Tideline').isChecked(), false);
+      assert.equal(await box('The Morning Ledger').isChecked(), true);
+    });
+    await step('no errors along the way', async () => {
+      assert.deepEqual(problems, []);
+    });
   } finally {
     await ctx.close();
   }

@@ -93,6 +93,8 @@ before(async () => {
     ...links.sections.map((s) => [`section-${s.split('/').pop()}`, s]),
     ['search', '/search?q=harbour'],
     ['terms', '/pages/terms'],
+    ['newsletters', '/newsletters'],
+    ['signup', '/signup'],
     ['not-found', '/no-such-page', 404],
   ];
   for (const [name, path, status = 200] of list) {
