@@ -111,6 +111,25 @@ pub struct NewsletterConfig {
     pub lease_secs: i64,
     pub bounce_token: Option<Secret>,
     pub unsubscribe_mailto: Option<String>,
+    /// DKIM signing of newsletter emails, when the provider does not sign.
+    pub dkim: Option<DkimSettings>,
+}
+
+/// `[newsletters.dkim]`: the selector and domain published in DNS, the
+/// private key's file (RSA in PKCS#1 PEM, or Ed25519 as base64 of the
+/// 32-byte seed) and its algorithm.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimSettings {
+    pub selector: String,
+    pub domain: String,
+    pub private_key_file: PathBuf,
+    #[serde(default = "default_dkim_algorithm")]
+    pub algorithm: String,
+}
+
+fn default_dkim_algorithm() -> String {
+    "rsa".into()
 }
 
 impl Default for NewsletterConfig {
@@ -122,6 +141,7 @@ impl Default for NewsletterConfig {
             lease_secs: 300,
             bounce_token: None,
             unsubscribe_mailto: None,
+            dkim: None,
         }
     }
 }
@@ -136,6 +156,7 @@ pub struct FileNewsletters {
     pub lease_secs: Option<i64>,
     pub bounce_token: Option<Secret>,
     pub unsubscribe_mailto: Option<String>,
+    pub dkim: Option<DkimSettings>,
 }
 
 impl NewsletterConfig {
@@ -153,6 +174,7 @@ impl NewsletterConfig {
                 .map(Secret::new)
                 .or(f.bounce_token),
             unsubscribe_mailto: f.unsubscribe_mailto,
+            dkim: f.dkim,
         }
     }
 }

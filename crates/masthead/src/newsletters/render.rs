@@ -8,6 +8,10 @@ use crate::access::keys::KeyRing;
 use crate::app::AppState;
 use crate::config::BaseUrl;
 use anyhow::Context;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{Address, Message};
@@ -66,6 +70,52 @@ pub struct Prepared {
     preview: (String, String),
     /// Whether the preview segment differs from the full one.
     pub gated: bool,
+    dkim: Option<DkimConfig>,
+}
+
+/// The headers a DKIM signature covers: the usual ones and both
+/// List-Unsubscribe headers (RFC 8058 §4), so a relay cannot swap the
+/// one-click link.
+const DKIM_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+fn dkim_config(s: &crate::config::DkimSettings) -> anyhow::Result<DkimConfig> {
+    let algorithm = match s.algorithm.as_str() {
+        "rsa" => DkimSigningAlgorithm::Rsa,
+        "ed25519" => DkimSigningAlgorithm::Ed25519,
+        other => {
+            anyhow::bail!("[newsletters.dkim] algorithm must be rsa or ed25519, not {other:?}")
+        }
+    };
+    let text = std::fs::read_to_string(&s.private_key_file)
+        .with_context(|| format!("reading the DKIM key {}", s.private_key_file.display()))?;
+    let key = DkimSigningKey::new(text.trim(), algorithm).map_err(|e| {
+        anyhow::anyhow!(
+            "the DKIM key {} is not usable: {e:?}",
+            s.private_key_file.display()
+        )
+    })?;
+    Ok(DkimConfig::new(
+        s.selector.clone(),
+        s.domain.clone(),
+        key,
+        DKIM_HEADERS
+            .iter()
+            .map(|h| HeaderName::new_from_ascii_str(h))
+            .collect(),
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    ))
 }
 
 /// Inline styles for the tags our Markdown renderer writes, and absolute
@@ -283,7 +333,15 @@ pub async fn prepare(state: &AppState, send: &Send) -> anyhow::Result<Prepared> 
         .ok()
         .map(|a| Mailbox::new(None, a));
     let domain = crate::mail::mail_host(state.config());
+    let dkim = state
+        .config()
+        .newsletters
+        .dkim
+        .as_ref()
+        .map(dkim_config)
+        .transpose()?;
     Ok(Prepared {
+        dkim,
         list_id: list_id(&newsletter.name, &newsletter.slug, &domain),
         send: send.clone(),
         newsletter,
@@ -346,9 +404,12 @@ impl Prepared {
         if let Some(rt) = &self.reply_to {
             b = b.reply_to(rt.clone());
         }
-        let message = b
+        let mut message = b
             .multipart(MultiPart::alternative_plain_html(text, html))
             .context("building the message")?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
         Ok(message.formatted())
     }
 }

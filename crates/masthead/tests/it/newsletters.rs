@@ -25,6 +25,12 @@ pub struct Smtp {
 
 impl Smtp {
     pub async fn start(delay_ms: u32) -> Smtp {
+        Smtp::start_with(delay_ms, None).await
+    }
+
+    /// With `dkim_key` (base64 DER of an RSA public key), each message's
+    /// DKIM signature is verified on arrival.
+    pub async fn start_with(delay_ms: u32, dkim_key: Option<&str>) -> Smtp {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -41,6 +47,7 @@ impl Smtp {
                 "--dir",
             ])
             .arg(dir.path())
+            .args(["--dkim-key", dkim_key.unwrap_or("")])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -821,4 +828,68 @@ async fn readers_choose_their_newsletters_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_choose_their_newsletters_postgres() {
     opt_ins(Backend::Postgres).await;
+}
+
+/// DKIM: with `[newsletters.dkim]` every newsletter email is signed, the
+/// signature verifies against the published key (dkimpy, the DNS record
+/// given to it), and `h=` covers both List-Unsubscribe headers: altering
+/// the one-click link breaks the signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newsletters_can_be_dkim_signed() {
+    let keys = tempfile::tempdir().unwrap();
+    let pem = keys.path().join("dkim.pem");
+    let ok = Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&pem)
+        .arg("2048")
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is needed for this test");
+    assert!(ok.success());
+    let public = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl rsa -in {} -pubout -outform DER 2>/dev/null | base64 -w0",
+            pem.display()
+        ))
+        .output()
+        .unwrap();
+    let public = String::from_utf8(public.stdout).unwrap();
+    assert!(public.len() > 300, "a public key: {public}");
+    let smtp = Smtp::start_with(0, Some(&public)).await;
+    let url = smtp.url();
+    let key_file = pem.clone();
+    let app = TestApp::spawn_with(Backend::Sqlite, Fixture::Demo, move |c| {
+        c.smtp_url = Some(masthead::config::Secret::new(url));
+        c.newsletters.dkim = Some(masthead::config::DkimSettings {
+            selector: "mh2026".into(),
+            domain: "harbourledger.example".into(),
+            private_key_file: key_file,
+            algorithm: "rsa".into(),
+        });
+    })
+    .await;
+    let n = newsletter(&app).await;
+    reader(&app, "signed@example.org", false, n.id).await;
+    reader(&app, "signed2@example.org", true, n.id).await;
+    let send = send_article(&app, n.id, GATED).await;
+    assert_eq!(run(&app, send).await.status, "sent");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 2);
+    for m in &messages {
+        let sig = header(m, "dkim-signature").to_ascii_lowercase();
+        assert!(
+            sig.contains("d=harbourledger.example") && sig.contains("s=mh2026"),
+            "{sig}"
+        );
+        assert!(
+            sig.contains("list-unsubscribe:list-unsubscribe-post"),
+            "h= covers both: {sig}"
+        );
+        assert_eq!(m["dkim"], true, "the signature verifies");
+        assert_eq!(
+            m["dkim_tampered"], false,
+            "an altered List-Unsubscribe breaks it"
+        );
+    }
 }

@@ -10,6 +10,9 @@ Behaviour, by recipient local part and by control files in DIR:
   DIR/refuse-sender exists: 550 5.7.1 at MAIL FROM (a relay refusing an
                unverified sender)
   --delay-ms N: every DATA waits N ms (a slow server, for crash tests)
+  --dkim-key B64: verify each message's DKIM signature (dkimpy) against
+               this RSA public key as if published in DNS, and again with
+               its List-Unsubscribe header altered
 
 Prints "ready" once listening on 127.0.0.1:PORT.
 """
@@ -27,9 +30,10 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, directory, delay_ms):
+    def __init__(self, directory, delay_ms, dkim_key):
         self.dir = directory
         self.delay = delay_ms / 1000.0
+        self.dkim_key = dkim_key
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if os.path.exists(os.path.join(self.dir, "refuse-sender")):
@@ -65,6 +69,14 @@ class Handler:
             "text": parts.get("text/plain", ""),
             "html": parts.get("text/html", ""),
         }
+        if self.dkim_key:
+            import dkim
+
+            record_txt = ("v=DKIM1; k=rsa; p=" + self.dkim_key).encode()
+            dns = lambda name, timeout=5: record_txt
+            record["dkim"] = bool(dkim.verify(raw, dnsfunc=dns))
+            tampered = raw.replace(b"List-Unsubscribe: <", b"List-Unsubscribe: <https://elsewhere.example/", 1)
+            record["dkim_tampered"] = bool(dkim.verify(tampered, dnsfunc=dns))
         name = "%d-%s" % (time.time_ns(), uuid.uuid4().hex)
         for ext, data in ((".eml", raw), (".json", json.dumps(record).encode())):
             tmp = os.path.join(self.dir, "." + name + ext)
@@ -79,8 +91,9 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--dir", required=True)
     p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--dkim-key", default="")
     args = p.parse_args()
-    controller = Controller(Handler(args.dir, args.delay_ms), hostname="127.0.0.1", port=args.port)
+    controller = Controller(Handler(args.dir, args.delay_ms, args.dkim_key), hostname="127.0.0.1", port=args.port)
     controller.start()
     print("ready", flush=True)
     try:
