@@ -672,12 +672,28 @@ pub async fn export_member(db: &Db, member_id: i64) -> Result<Option<serde_json:
         }))
     })
     .collect::<Result<Vec<_>>>()?;
+    let newsletters = crate::newsletters::list_consents(db, member_id)
+        .await?
+        .into_iter()
+        .map(|(slug, action, source, at)| {
+            serde_json::json!({"newsletter": slug, "action": action, "source": source, "at": at})
+        })
+        .collect::<Vec<_>>();
+    let all = crate::newsletters::list(db).await?;
+    let current = crate::newsletters::member_newsletters(db, member_id).await?;
+    let subscribed: Vec<&str> = all
+        .iter()
+        .filter(|n| current.contains(&n.id))
+        .map(|n| n.slug.as_str())
+        .collect();
     Ok(Some(serde_json::json!({
         "member": member,
         "sessions": sessions,
         "grants": grants,
         "consents": consents,
         "metered_views": views,
+        "newsletters": subscribed,
+        "newsletter_choices": newsletters,
     })))
 }
 

@@ -591,6 +591,33 @@ async fn kill_9_mid_send_loses_nobody() {
     }
     let p = store::send_progress(app.state.db(), send).await.unwrap();
     assert_eq!((p.sent, p.queued), (RECIPIENTS as i64, 0));
+    // Status shows counts, rate and time left; suppression by hand.
+    let out = cli(&["newsletters", "status", &send.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "{RECIPIENTS}/{RECIPIENTS} sent {RECIPIENTS} failed 0"
+        )) && text.contains("/s"),
+        "{text}"
+    );
+    let out = cli(&[
+        "members",
+        "suppress",
+        "k001@example.org",
+        "--note",
+        "asked by phone",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        store::find_suppression(app.state.db(), "k001@example.org")
+            .await
+            .unwrap(),
+        Some(("manual".into(), "asked by phone".into()))
+    );
 }
 
 /// Readers choose: at sign-up (unchecked by default), on the account
@@ -892,4 +919,129 @@ async fn newsletters_can_be_dkim_signed() {
             "an altered List-Unsubscribe breaks it"
         );
     }
+}
+
+/// A 4xx is retried later, with backoff; a rate cap spaces messages out;
+/// account email (the transactional lane) is not held up by a send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_failures_are_retried_and_the_rate_cap_holds() {
+    let smtp = Smtp::start(0).await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(Backend::Sqlite, Fixture::Demo, move |c| {
+        c.smtp_url = Some(masthead::config::Secret::new(url));
+        c.newsletters.sessions = 2;
+        c.newsletters.batch = 4;
+        c.newsletters.rate_per_second = 20;
+    })
+    .await;
+    let n = newsletter(&app).await;
+    let (_, busy) = reader(&app, "busy-desk@example.org", false, n.id).await;
+    for i in 0..19 {
+        reader(&app, &format!("paced{i:02}@example.org"), false, n.id).await;
+    }
+    let send = send_article(&app, n.id, GATED).await;
+    let started = std::time::Instant::now();
+    let tried = masthead::newsletters::sender::work(&app.state, send)
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(tried >= 20, "{tried}");
+    // 20 messages at 20 a second: the first goes at once, the last ~0.95 s later.
+    assert!(
+        took >= Duration::from_millis(900),
+        "the cap spaced them out: {took:?}"
+    );
+    // The busy mailbox waits for its retry: still queued, one attempt,
+    // due in a minute, the server's reply kept.
+    let (status, attempts, error) = store::find_recipient(app.state.db(), send, busy)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((status.as_str(), attempts), ("queued", 1));
+    assert!(error.unwrap().contains("451 4.2.1"));
+    let next: i64 = sqlx::query_scalar(
+        "SELECT next_attempt_at FROM send_recipients WHERE send_id = $1 AND member_id = $2",
+    )
+    .bind(send)
+    .bind(busy)
+    .fetch_one(app.state.db().pool())
+    .await
+    .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    assert!(
+        (now + 50..=now + 61).contains(&next),
+        "retry in about a minute: {}",
+        next - now
+    );
+    assert_eq!(
+        store::find_send(app.state.db(), send)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "sending"
+    );
+    // Time passes; the retry goes through and the send finishes.
+    sqlx::query("UPDATE send_recipients SET next_attempt_at = 0 WHERE send_id = $1")
+        .bind(send)
+        .execute(app.state.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(run(&app, send).await.status, "sent");
+    assert_eq!(smtp.to("busy-desk@example.org").len(), 1);
+}
+
+/// While a long send is running against a slow server, a log-in link is
+/// delivered at once: account email has its own lane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_email_does_not_wait_behind_a_send() {
+    let smtp = Smtp::start(40).await;
+    let app = spawn(Backend::Sqlite, &smtp).await;
+    let n = newsletter(&app).await;
+    for i in 0..150 {
+        reader(&app, &format!("long{i:03}@example.org"), false, n.id).await;
+    }
+    masthead_store::members::ensure_member(
+        app.state.db(),
+        "hurry@example.org",
+        "hurry@example.org",
+        1,
+    )
+    .await
+    .unwrap();
+    let send = send_article(&app, n.id, GATED).await;
+    let state = app.state.clone();
+    let sending = tokio::spawn(async move {
+        masthead::newsletters::sender::run_to_end(&state, send, |_, _| {}).await
+    });
+    // Let the send get going, then ask for a log-in link.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut b = Browser::new(&app);
+    let asked = std::time::Instant::now();
+    b.post(
+        "/login",
+        &[("email", "hurry@example.org"), ("action", "link")],
+    )
+    .await;
+    app.run_jobs().await;
+    let mut arrived = false;
+    for _ in 0..100 {
+        if !smtp.to("hurry@example.org").is_empty() {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waited = asked.elapsed();
+    let progress = store::send_progress(app.state.db(), send).await.unwrap();
+    assert!(arrived, "the log-in link arrived");
+    assert!(
+        progress.queued > 0,
+        "while the send was still going: {progress:?}"
+    );
+    println!(
+        "log-in link delivered in {waited:?} with {} newsletter messages still queued",
+        progress.queued
+    );
+    sending.await.unwrap().unwrap();
 }

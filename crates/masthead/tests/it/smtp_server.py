@@ -7,6 +7,7 @@ parts decoded by Python's email package, a real MIME parser).
 Behaviour, by recipient local part and by control files in DIR:
   bad-*        550 5.1.1 at RCPT TO (the mailbox does not exist)
   policy-*     550 5.7.1 at RCPT TO (refused by policy)
+  busy-*       451 4.2.1 at RCPT TO the first time, accepted afterwards
   DIR/refuse-sender exists: 550 5.7.1 at MAIL FROM (a relay refusing an
                unverified sender)
   --delay-ms N: every DATA waits N ms (a slow server, for crash tests)
@@ -34,6 +35,7 @@ class Handler:
         self.dir = directory
         self.delay = delay_ms / 1000.0
         self.dkim_key = dkim_key
+        self.busy_seen = set()
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if os.path.exists(os.path.join(self.dir, "refuse-sender")):
@@ -48,6 +50,9 @@ class Handler:
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
         if local.startswith("policy-"):
             return "550 5.7.1 <%s>: Recipient refused by policy" % address
+        if local.startswith("busy-") and address not in self.busy_seen:
+            self.busy_seen.add(address)
+            return "451 4.2.1 <%s>: Mailbox busy, try again later" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
