@@ -1045,3 +1045,54 @@ async fn account_email_does_not_wait_behind_a_send() {
     );
     sending.await.unwrap().unwrap();
 }
+
+/// A digest lists the last days' articles (headline, standfirst, link),
+/// never their bodies, and has a web version of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_lists_recent_articles() {
+    let smtp = Smtp::start(0).await;
+    let app = spawn(Backend::Sqlite, &smtp).await;
+    let n = newsletter(&app).await;
+    reader(&app, "digest@example.org", false, n.id).await;
+    let db = app.state.db();
+    // Two demo articles made recent; the rest stay older than the window.
+    let now = jiff::Timestamp::now().as_second();
+    sqlx::query("UPDATE articles SET published_at = $1 WHERE slug IN ($2, $3)")
+        .bind(now - 3600)
+        .bind(GATED)
+        .bind("bus-network-redesign-approved")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    app.state.refresh_counters().await.unwrap();
+    let send = store::create_send(
+        db,
+        &store::NewSend {
+            newsletter_id: n.id,
+            article_id: None,
+            digest_days: Some(1),
+            subject: "The day in Port Alder",
+            run_at: now,
+            created_by: "test",
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(run(&app, send).await.status, "sent");
+    let mail = &smtp.to("digest@example.org")[0];
+    let text = mail["text"].as_str().unwrap();
+    assert!(text.contains("The day in Port Alder"));
+    assert!(text.contains(&format!("{}/{GATED}", app.base)), "{text}");
+    assert!(text.contains(&format!("{}/bus-network-redesign-approved", app.base)));
+    assert!(
+        !text.contains("council-approves-harbour-seawall-plan"),
+        "older articles stay out"
+    );
+    assert!(!text.contains(LAST_WORDS), "no article bodies in a digest");
+    assert_eq!(header(mail, "subject"), "The day in Port Alder");
+    let web = app
+        .get_text(&format!("/newsletters/{NEWSLETTER}/{send}"), 200)
+        .await;
+    assert!(web.contains(&format!("href=\"/{GATED}\"")) && !web.contains(LAST_WORDS));
+}
