@@ -11,6 +11,7 @@ pub mod billing;
 pub mod content;
 pub mod members;
 pub mod newsletters;
+pub mod newsroom;
 pub mod settings;
 
 pub use access::{decide, Decision};

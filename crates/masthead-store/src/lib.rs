@@ -17,6 +17,7 @@ pub mod media;
 pub mod members;
 mod migrate;
 pub mod newsletters;
+pub mod newsroom;
 pub mod offers;
 pub mod settings;
 

@@ -613,6 +613,46 @@ pub async fn insert_grant(
     Ok(row.try_get("id")?)
 }
 
+/// `insert_grant` inside a transaction (with its audit entry, say).
+pub async fn insert_grant_in(
+    tx: &mut Tx,
+    member_id: i64,
+    source: &str,
+    valid_from: i64,
+    valid_until: Option<i64>,
+    note: &str,
+    now: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO grants (member_id, source, valid_from, valid_until, note, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(member_id)
+    .bind(source)
+    .bind(valid_from)
+    .bind(valid_until)
+    .bind(note)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Ends a member's grants of `source` that are still valid: they stay on
+/// record, valid until now. Returns how many ended.
+pub async fn end_grants(tx: &mut Tx, member_id: i64, source: &str, now: i64) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE grants SET valid_until = $1 WHERE member_id = $2 AND source = $3 \
+         AND (valid_until IS NULL OR valid_until > $1)",
+    )
+    .bind(now)
+    .bind(member_id)
+    .bind(source)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 pub async fn list_grants(db: &Db, member_id: i64) -> Result<Vec<Grant>> {
     let rows = sqlx::query(
         "SELECT id, source, valid_from, valid_until, note FROM grants WHERE member_id = $1 ORDER BY valid_from",

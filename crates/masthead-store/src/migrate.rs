@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_newsletters.sql"),
         postgres: include_str!("../migrations/postgres/0007_newsletters.sql"),
     },
+    Migration {
+        version: 8,
+        name: "audit",
+        sqlite: include_str!("../migrations/sqlite/0008_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0008_audit.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

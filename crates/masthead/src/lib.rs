@@ -18,6 +18,7 @@ pub mod mail;
 pub mod media;
 pub mod members;
 pub mod newsletters;
+pub mod newsroom;
 pub mod settings;
 pub mod site;
 pub mod staff;

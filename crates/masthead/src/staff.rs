@@ -1,7 +1,7 @@
 //! The staff identity, minimal: a set-password link printed by
 //! `masthead staff add`, a password log-in with its own cookie
 //! (`masthead_staff`) that the reader site recognises, and the newsroom's
-//! front door. The newsroom issue builds the staff web app on this.
+//! front door. The staff web app itself is `crate::newsroom`.
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
@@ -23,7 +23,6 @@ use std::net::SocketAddr;
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     use Carries::NoText;
     vec![
-        ("/admin", get(home), NoText),
         ("/admin/login", get(login_page).post(login), NoText),
         ("/admin/logout", post(logout), NoText),
         (
@@ -67,25 +66,10 @@ pub async fn set_password_link(
         .join(&format!("/admin/set-password/{token}")))
 }
 
-fn staff_csrf(headers: &HeaderMap) -> String {
+pub(crate) fn staff_csrf(headers: &HeaderMap) -> String {
     tokens::read_cookie(headers, STAFF_COOKIE)
         .map(tokens::csrf_token)
         .unwrap_or_default()
-}
-
-async fn home(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> AppResult {
-    let Some(s) = &viewer.staff else {
-        return Ok(see_other("/admin/login"));
-    };
-    let Some(staff) = &s.staff else {
-        return Ok(see_other("/admin/login"));
-    };
-    Ok(FormPage::new("Newsroom")
-        .lead(&format!("Signed in as {} ({}, {}).", staff.name, staff.email, staff.role))
-        .lead("On the reader site you see every article in full. The newsroom tools arrive here next.")
-        .form(Form::new("/admin/logout", "Log out").hidden("csrf", &staff_csrf(&headers)))
-        .link("/", "Go to the site")
-        .render(&state, StatusCode::OK))
 }
 
 #[derive(Debug, Deserialize, Default)]

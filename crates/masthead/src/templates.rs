@@ -30,6 +30,12 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "newsletter_send.html",
     "email/newsletter.html",
     "email/newsletter.txt",
+    "admin/base.html",
+    "admin/dashboard.html",
+    "admin/members.html",
+    "admin/member.html",
+    "admin/plans.html",
+    "admin/audit.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

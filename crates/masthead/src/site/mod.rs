@@ -77,6 +77,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     .chain(crate::billing::checkout::routes())
     .chain(crate::billing::account::routes())
     .chain(crate::newsletters::web::routes())
+    .chain(crate::newsroom::routes())
     .collect()
 }
 

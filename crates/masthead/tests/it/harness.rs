@@ -526,14 +526,19 @@ pub async fn member_session(app: &TestApp, email: &str, subscriber: bool) -> (St
 
 /// A staff member and their session cookie (`masthead_staff=…`).
 pub async fn staff_session(app: &TestApp, email: &str) -> String {
+    staff_session_as(app, email, "editor").await
+}
+
+/// A staff session for a new staff member with `role`.
+pub async fn staff_session_as(app: &TestApp, email: &str, role: &str) -> String {
     let db = app.state.db();
     let now = jiff::Timestamp::now().as_second();
     let id = masthead_store::members::insert_staff(
         db,
         email,
         &email.to_lowercase(),
-        "Test Editor",
-        "editor",
+        &format!("Test {role}"),
+        role,
         now,
     )
     .await

@@ -13,6 +13,7 @@ mod import;
 mod jobs;
 mod leak;
 mod newsletters;
+mod newsroom;
 mod site;
 mod storage;
 mod stripe_standin;

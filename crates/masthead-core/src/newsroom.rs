@@ -1,0 +1,197 @@
+//! Who in the newsroom may do what: one table, as Ghost draws the roles.
+//!
+//! Contributors write their own drafts; authors also publish their own;
+//! editors handle all content, front pages, topics, authors, newsletter
+//! sends and the staff below them, and see the dashboard; administrators
+//! and owners also members and their personal data, CSV export,
+//! complimentary grants, plans, settings, Stripe and SMTP, and the audit
+//! log. Only an owner manages administrators and other owners.
+
+use crate::members::Role;
+
+/// Something a staff member may try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Create a draft, and edit one's own unpublished drafts.
+    WriteOwnDraft,
+    /// Publish, schedule or unpublish one's own article.
+    PublishOwn,
+    /// Edit, publish or delete anyone's article.
+    EditAnyArticle,
+    FrontPages,
+    TopicsAndAuthors,
+    SendNewsletters,
+    /// Invite, change or remove contributors, authors and editors.
+    ManageStaffBelow,
+    /// Invite, change or remove administrators and owners.
+    ManageAdministrators,
+    Dashboard,
+    /// Members: list, search, see a member's record, delete.
+    Members,
+    ExportMembers,
+    ComplimentaryAccess,
+    Plans,
+    /// Newsletters themselves: create, edit, audience.
+    ManageNewsletters,
+    Settings,
+    /// Stripe and SMTP credentials.
+    Integrations,
+    AuditLog,
+}
+
+impl Action {
+    pub const ALL: [Action; 17] = [
+        Action::WriteOwnDraft,
+        Action::PublishOwn,
+        Action::EditAnyArticle,
+        Action::FrontPages,
+        Action::TopicsAndAuthors,
+        Action::SendNewsletters,
+        Action::ManageStaffBelow,
+        Action::ManageAdministrators,
+        Action::Dashboard,
+        Action::Members,
+        Action::ExportMembers,
+        Action::ComplimentaryAccess,
+        Action::Plans,
+        Action::ManageNewsletters,
+        Action::Settings,
+        Action::Integrations,
+        Action::AuditLog,
+    ];
+}
+
+/// How far up the newsroom a role reaches.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Contributor => 1,
+        Role::Author => 2,
+        Role::Editor => 3,
+        Role::Administrator => 4,
+        Role::Owner => 5,
+    }
+}
+
+/// Whether `role` may do `action`.
+pub fn allowed(role: Role, action: Action) -> bool {
+    use Action::*;
+    let needed = match action {
+        WriteOwnDraft => Role::Contributor,
+        PublishOwn => Role::Author,
+        EditAnyArticle | FrontPages | TopicsAndAuthors | SendNewsletters | ManageStaffBelow
+        | Dashboard => Role::Editor,
+        Members | ExportMembers | ComplimentaryAccess | Plans | ManageNewsletters | Settings
+        | Integrations | AuditLog => Role::Administrator,
+        ManageAdministrators => Role::Owner,
+    };
+    rank(role) >= rank(needed)
+}
+
+/// Whether `actor` may give or take away `target`'s role (or the staff
+/// account holding it): editors manage those below editor, administrators
+/// those below administrator, owners everyone.
+pub fn may_manage(actor: Role, target: Role) -> bool {
+    match actor {
+        Role::Owner => true,
+        Role::Administrator => rank(target) < rank(Role::Administrator),
+        Role::Editor => rank(target) < rank(Role::Editor),
+        Role::Author | Role::Contributor => false,
+    }
+}
+
+/// A CSV cell that a spreadsheet would run as a formula (`=`, `+`, `-`,
+/// `@`, and tab or carriage return first) is prefixed with `'`.
+pub fn csv_cell(value: &str) -> String {
+    let neutral = match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_string(),
+    };
+    if neutral.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", neutral.replace('"', "\"\""))
+    } else {
+        neutral
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+
+    /// The role table, written out cell by cell: each role tries each
+    /// action. C = contributor, A = author, E = editor, D = administrator,
+    /// O = owner.
+    #[test]
+    fn the_role_table() {
+        let table: &[(Action, [bool; 5])] = &[
+            //                     C      A      E      D      O
+            (WriteOwnDraft, [true, true, true, true, true]),
+            (PublishOwn, [false, true, true, true, true]),
+            (EditAnyArticle, [false, false, true, true, true]),
+            (FrontPages, [false, false, true, true, true]),
+            (TopicsAndAuthors, [false, false, true, true, true]),
+            (SendNewsletters, [false, false, true, true, true]),
+            (ManageStaffBelow, [false, false, true, true, true]),
+            (ManageAdministrators, [false, false, false, false, true]),
+            (Dashboard, [false, false, true, true, true]),
+            (Members, [false, false, false, true, true]),
+            (ExportMembers, [false, false, false, true, true]),
+            (ComplimentaryAccess, [false, false, false, true, true]),
+            (Plans, [false, false, false, true, true]),
+            (ManageNewsletters, [false, false, false, true, true]),
+            (Settings, [false, false, false, true, true]),
+            (Integrations, [false, false, false, true, true]),
+            (AuditLog, [false, false, false, true, true]),
+        ];
+        assert_eq!(table.len(), Action::ALL.len(), "every action has a row");
+        let roles = [
+            Role::Contributor,
+            Role::Author,
+            Role::Editor,
+            Role::Administrator,
+            Role::Owner,
+        ];
+        let mut cells = 0;
+        for (action, row) in table {
+            for (role, want) in roles.iter().zip(row) {
+                assert_eq!(allowed(*role, *action), *want, "{role:?} {action:?}");
+                cells += 1;
+            }
+        }
+        assert_eq!(cells, Action::ALL.len() * Role::ALL.len());
+    }
+
+    #[test]
+    fn who_manages_whom() {
+        use Role::*;
+        let roles = [Contributor, Author, Editor, Administrator, Owner];
+        let table: &[(Role, [bool; 5])] = &[
+            (Contributor, [false, false, false, false, false]),
+            (Author, [false, false, false, false, false]),
+            (Editor, [true, true, false, false, false]),
+            (Administrator, [true, true, true, false, false]),
+            (Owner, [true, true, true, true, true]),
+        ];
+        for (actor, row) in table {
+            for (target, want) in roles.iter().zip(row) {
+                assert_eq!(
+                    may_manage(*actor, *target),
+                    *want,
+                    "{actor:?} manages {target:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn csv_cells_never_run_as_formulas() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-2"), "'-2");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("\tx"), "'\tx");
+        assert_eq!(csv_cell("reader@example.org"), "reader@example.org");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell(""), "");
+    }
+}

@@ -1,0 +1,235 @@
+//! What the newsroom's pages read and write beyond content: the audit
+//! log, member lists with their access, and the dashboard's series.
+
+use crate::{Db, Result, Tx};
+use serde::Serialize;
+use sqlx::Row;
+
+/// One audit entry to write.
+#[derive(Debug, Clone)]
+pub struct Audit<'a> {
+    pub staff_id: i64,
+    pub staff_email: &'a str,
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: &'a str,
+    pub detail: &'a str,
+}
+
+/// Records an action inside the transaction that does it.
+pub async fn audit(tx: &mut Tx, a: &Audit<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (staff_id, staff_email, action, object_type, object_id, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(a.staff_id)
+    .bind(a.staff_email)
+    .bind(a.action)
+    .bind(a.object_type)
+    .bind(a.object_id)
+    .bind(a.detail)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub staff_email: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub detail: String,
+    pub created_at: i64,
+}
+
+pub async fn list_audit(db: &Db, limit: i64) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(
+        "SELECT staff_email, action, object_type, object_id, detail, created_at FROM audit_log \
+         ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                staff_email: r.try_get("staff_email")?,
+                action: r.try_get("action")?,
+                object_type: r.try_get("object_type")?,
+                object_id: r.try_get("object_id")?,
+                detail: r.try_get("detail")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Which members a list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberFilter {
+    All,
+    /// No grant valid now.
+    Free,
+    /// A `stripe` grant valid now.
+    Paid,
+    /// A `comp` grant valid now.
+    Complimentary,
+    /// Opted in to this newsletter.
+    Newsletter(i64),
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MemberRow {
+    pub id: i64,
+    pub email: String,
+    pub verified: bool,
+    pub created_at: i64,
+    /// The source of a grant valid now (stripe, comp, demo), if any.
+    pub access: Option<String>,
+}
+
+/// A page of members, newest first, filtered and searched by address.
+pub async fn list_members(
+    db: &Db,
+    filter: &MemberFilter,
+    search: &str,
+    now: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<MemberRow>, i64)> {
+    let valid = "g.member_id = m.id AND g.valid_from <= $1 AND (g.valid_until IS NULL OR g.valid_until > $1)";
+    let filter_sql = match filter {
+        MemberFilter::All => String::new(),
+        MemberFilter::Free => format!(" AND NOT EXISTS (SELECT 1 FROM grants g WHERE {valid})"),
+        MemberFilter::Paid => {
+            format!(" AND EXISTS (SELECT 1 FROM grants g WHERE {valid} AND g.source = 'stripe')")
+        }
+        MemberFilter::Complimentary => {
+            format!(" AND EXISTS (SELECT 1 FROM grants g WHERE {valid} AND g.source = 'comp')")
+        }
+        MemberFilter::Newsletter(_) => " AND EXISTS (SELECT 1 FROM newsletter_members nm \
+             WHERE nm.member_id = m.id AND nm.newsletter_id = $3)"
+            .to_string(),
+    };
+    let newsletter = match filter {
+        MemberFilter::Newsletter(id) => *id,
+        _ => 0,
+    };
+    let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_'], ""));
+    let total: i64 = sqlx::query(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM members m WHERE m.email_lower LIKE $2 \
+         AND ($1 = $1) AND ($3 = $3){filter_sql}"
+    ))
+    .bind(now)
+    .bind(&pattern)
+    .bind(newsletter)
+    .fetch_one(db.pool())
+    .await?
+    .try_get("n")?;
+    let rows = sqlx::query(&format!(
+        "SELECT m.id, m.email, m.verified_at, m.created_at, \
+         (SELECT g.source FROM grants g WHERE {valid} ORDER BY g.valid_until DESC LIMIT 1) AS access \
+         FROM members m WHERE m.email_lower LIKE $2 AND ($3 = $3){filter_sql} \
+         ORDER BY m.id DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(now)
+    .bind(&pattern)
+    .bind(newsletter)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db.pool())
+    .await?;
+    let rows = rows
+        .iter()
+        .map(|r| {
+            Ok(MemberRow {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+                verified: r.try_get::<Option<i64>, _>("verified_at")?.is_some(),
+                created_at: r.try_get("created_at")?,
+                access: r.try_get("access")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
+/// The funnel of one day (all articles together).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct DayFunnel {
+    /// Start of the day (UTC seconds).
+    pub day: i64,
+    pub metered_views: i64,
+    pub offers_shown: i64,
+    pub signups: i64,
+    pub checkouts: i64,
+    pub subscriptions: i64,
+    pub cancellations: i64,
+}
+
+/// Daily funnel totals from `since` (inclusive), oldest first, with no
+/// gaps (days without counts are zeros).
+pub async fn funnel_days(db: &Db, since_day: i64, days: i64) -> Result<Vec<DayFunnel>> {
+    let rows = sqlx::query(
+        "SELECT hour, CAST(SUM(metered_views) AS BIGINT) AS v, CAST(SUM(offers_shown) AS BIGINT) AS o, \
+         CAST(SUM(signups) AS BIGINT) AS s, CAST(SUM(checkouts) AS BIGINT) AS c, \
+         CAST(SUM(subscriptions) AS BIGINT) AS n, CAST(SUM(cancellations) AS BIGINT) AS x \
+         FROM funnel_hourly WHERE hour >= $1 GROUP BY hour",
+    )
+    .bind(since_day)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: Vec<DayFunnel> = (0..days)
+        .map(|i| DayFunnel {
+            day: since_day + i * 86_400,
+            ..DayFunnel::default()
+        })
+        .collect();
+    for r in rows {
+        let hour: i64 = r.try_get("hour")?;
+        let i = (hour - since_day).div_euclid(86_400);
+        if let Some(d) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+            d.metered_views += r.try_get::<i64, _>("v")?;
+            d.offers_shown += r.try_get::<i64, _>("o")?;
+            d.signups += r.try_get::<i64, _>("s")?;
+            d.checkouts += r.try_get::<i64, _>("c")?;
+            d.subscriptions += r.try_get::<i64, _>("n")?;
+            d.cancellations += r.try_get::<i64, _>("x")?;
+        }
+    }
+    Ok(out)
+}
+
+/// Articles by metered views since `since`: (slug, headline, views,
+/// offers shown, sign-ups, subscriptions).
+pub async fn funnel_by_article(
+    db: &Db,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<(String, String, i64, i64, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT a.slug, a.headline, CAST(SUM(f.metered_views) AS BIGINT) AS v, \
+         CAST(SUM(f.offers_shown) AS BIGINT) AS o, CAST(SUM(f.signups) AS BIGINT) AS s, \
+         CAST(SUM(f.subscriptions) AS BIGINT) AS n \
+         FROM funnel_hourly f JOIN articles a ON a.id = f.article_id WHERE f.hour >= $1 \
+         GROUP BY a.slug, a.headline ORDER BY v DESC, o DESC LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("slug")?,
+                r.try_get("headline")?,
+                r.try_get("v")?,
+                r.try_get("o")?,
+                r.try_get("s")?,
+                r.try_get("n")?,
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,98 @@
+//! The reader-revenue dashboard (editors and up): the funnel over the last
+//! 30 days — metered views, offer boxes shown, sign-ups from the wall,
+//! checkouts started, new subscriptions, cancellations — overall and by
+//! article, and the newsletters' figures.
+
+use super::{charts, StaffUser};
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::AppError;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use masthead_core::newsroom::Action;
+
+pub const DAYS: i64 = 30;
+
+pub async fn page_data(state: &AppState) -> Result<minijinja::Value, AppError> {
+    let db = state.db();
+    // Counts still in memory count too.
+    state.funnel().flush(db).await.map_err(AppError::Internal)?;
+    let now = jiff::Timestamp::now().as_second();
+    let today = now - now.rem_euclid(86_400);
+    let since = today - (DAYS - 1) * 86_400;
+    let days = masthead_store::newsroom::funnel_days(db, since, DAYS).await?;
+    type Pick = fn(&masthead_store::newsroom::DayFunnel) -> i64;
+    let series: [(&str, Pick); 6] = [
+        ("Metered article views", |d| d.metered_views),
+        ("Offer boxes shown", |d| d.offers_shown),
+        ("Sign-ups from the wall", |d| d.signups),
+        ("Checkouts started", |d| d.checkouts),
+        ("New subscriptions", |d| d.subscriptions),
+        ("Cancellations", |d| d.cancellations),
+    ];
+    let charts: Vec<minijinja::Value> = series
+        .iter()
+        .map(|(name, f)| {
+            let values: Vec<i64> = days.iter().map(f).collect();
+            minijinja::context! {
+                name => name,
+                total => values.iter().sum::<i64>(),
+                svg => minijinja::Value::from_safe_string(charts::bars(name, &values, 300, 64)),
+            }
+        })
+        .collect();
+    let articles: Vec<minijinja::Value> =
+        masthead_store::newsroom::funnel_by_article(db, since, 20)
+            .await?
+            .into_iter()
+            .map(|(slug, headline, views, offers, signups, subs)| {
+                minijinja::context! {
+                    url => format!("/{slug}"), headline => headline, views => views,
+                    offers => offers, signups => signups, subscriptions => subs,
+                }
+            })
+            .collect();
+    let mut newsletters = Vec::new();
+    for n in masthead_store::newsletters::list(db).await? {
+        let f = masthead_store::newsletters::find_figures(db, n.id).await?;
+        let members = masthead_store::newsletters::count_members(db, n.id).await?;
+        newsletters.push(minijinja::context! {
+            name => n.name, members => members, sends => f.sends, delivered => f.delivered,
+            failed => f.failed, unsubscribes => f.unsubscribes,
+        });
+    }
+    Ok(minijinja::context! {
+        days => DAYS,
+        charts => charts,
+        articles => articles,
+        newsletters => newsletters,
+    })
+}
+
+pub async fn page(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> Response {
+    // Everyone on the staff lands here; the figures are for editors and up.
+    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    if !masthead_core::newsroom::allowed(user.role, Action::Dashboard) {
+        return super::page(
+            &state,
+            "admin/dashboard.html",
+            "Newsroom",
+            &user,
+            minijinja::context! { figures => false },
+        );
+    }
+    match page_data(&state).await {
+        Ok(ctx) => super::page(
+            &state,
+            "admin/dashboard.html",
+            "Newsroom",
+            &user,
+            minijinja::context! { figures => true, ..ctx },
+        ),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,206 @@
+//! The newsroom: the staff web app under `/admin`. Server-rendered pages
+//! and forms that work without JavaScript. Every handler starts from
+//! `StaffUser::require(action)`: the role table in
+//! `masthead_core::newsroom` says who may do what; every change is
+//! written to the audit log in the transaction that makes it.
+//!
+//! This first part: the dashboard (the reader-revenue funnel and the
+//! newsletter figures, as server-rendered SVG), members (list, search,
+//! filters, a member's record, complimentary access, deletion, CSV
+//! export), plans, and the audit log.
+
+pub mod charts;
+pub mod dashboard;
+pub mod members;
+pub mod plans;
+
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::AppError;
+use crate::members::see_other;
+use crate::site::Carries;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use masthead_core::members::Role;
+use masthead_core::newsroom::{allowed, Action};
+
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+    use Carries::NoText;
+    vec![
+        ("/admin", get(dashboard::page), NoText),
+        ("/admin/members", get(members::list), NoText),
+        ("/admin/members/export.csv", post(members::export), NoText),
+        ("/admin/members/{id}", get(members::show), NoText),
+        ("/admin/members/{id}/comp", post(members::comp), NoText),
+        ("/admin/members/{id}/revoke", post(members::revoke), NoText),
+        ("/admin/members/{id}/delete", post(members::delete), NoText),
+        ("/admin/plans", get(plans::list).post(plans::create), NoText),
+        (
+            "/admin/plans/{slug}/{action}",
+            post(plans::set_active),
+            NoText,
+        ),
+        ("/admin/audit", get(audit), NoText),
+    ]
+}
+
+/// Why a request is turned away: no staff session (to the log-in page),
+/// or a role that may not (403).
+#[derive(Debug)]
+pub enum Denied {
+    LogIn,
+    Forbidden(String),
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::LogIn => see_other("/admin/login"),
+            Denied::Forbidden(why) => AppError::Forbidden(why).into_response(),
+        }
+    }
+}
+
+/// The signed-in staff member behind a request.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// The CSRF token of the staff session's forms.
+    pub csrf: String,
+}
+
+impl StaffUser {
+    /// The staff member, or the response to send instead: the log-in page
+    /// when there is none, 403 when the role may not do `action`.
+    pub fn require(
+        viewer: &Viewer,
+        headers: &HeaderMap,
+        action: Action,
+    ) -> Result<StaffUser, Denied> {
+        let Some(staff) = viewer.staff.as_ref().and_then(|s| s.staff.as_ref()) else {
+            return Err(Denied::LogIn);
+        };
+        let Some(role) = Role::parse(&staff.role) else {
+            return Err(Denied::Forbidden("your account has no known role".into()));
+        };
+        if !allowed(role, action) {
+            return Err(Denied::Forbidden(format!(
+                "your role ({}) does not allow this; ask an administrator",
+                role.as_str()
+            )));
+        }
+        Ok(StaffUser {
+            id: staff.id,
+            email: staff.email.clone(),
+            name: staff.name.clone(),
+            role,
+            csrf: crate::staff::staff_csrf(headers),
+        })
+    }
+
+    /// Refuses a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), AppError> {
+        if self.csrf.is_empty() || self.csrf != sent {
+            return Err(AppError::Forbidden(
+                "this form has expired; go back, reload the page and try again".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn audit<'a>(
+        &'a self,
+        action: &'a str,
+        object_type: &'a str,
+        object_id: &'a str,
+        detail: &'a str,
+    ) -> masthead_store::newsroom::Audit<'a> {
+        masthead_store::newsroom::Audit {
+            staff_id: self.id,
+            staff_email: &self.email,
+            action,
+            object_type,
+            object_id,
+            detail,
+        }
+    }
+}
+
+/// Renders an admin page (`admin/*.html`) with the newsroom's navigation;
+/// never cached.
+pub fn page(
+    state: &AppState,
+    template: &str,
+    title: &str,
+    user: &StaffUser,
+    ctx: minijinja::Value,
+) -> Response {
+    let nav: Vec<minijinja::Value> = [
+        ("/admin", "Dashboard", Action::Dashboard),
+        ("/admin/members", "Members", Action::Members),
+        ("/admin/plans", "Plans", Action::Plans),
+        ("/admin/audit", "Audit log", Action::AuditLog),
+    ]
+    .into_iter()
+    .filter(|(_, _, a)| allowed(user.role, *a))
+    .map(|(href, name, _)| minijinja::context! { href => href, name => name })
+    .collect();
+    let full = minijinja::context! {
+        site => crate::site::view::site(state),
+        title => title,
+        noindex => true,
+        nav => nav,
+        staff => minijinja::context! { name => user.name, email => user.email, role => user.role.as_str() },
+        csrf => user.csrf,
+        ..ctx
+    };
+    let mut res = match state.theme().render(template, full) {
+        Ok(html) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Formats a Unix time for staff pages.
+pub fn when(state: &AppState, t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| crate::site::view::time(state, ts).display)
+        .unwrap_or_default()
+}
+
+async fn audit(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> Response {
+    let user = match StaffUser::require(&viewer, &headers, Action::AuditLog) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    let entries = match masthead_store::newsroom::list_audit(state.db(), 200).await {
+        Ok(e) => e,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let rows: Vec<minijinja::Value> = entries
+        .iter()
+        .map(|e| minijinja::context! {
+            who => e.staff_email, action => e.action, object => format!("{} {}", e.object_type, e.object_id),
+            detail => e.detail, when => when(&state, e.created_at),
+        })
+        .collect();
+    page(
+        &state,
+        "admin/audit.html",
+        "Audit log",
+        &user,
+        minijinja::context! { entries => rows },
+    )
+}

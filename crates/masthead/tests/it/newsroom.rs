@@ -1,0 +1,160 @@
+//! The newsroom under /admin: the role table enforced on every page, the
+//! dashboard's funnel after real reader traffic, members (search, record,
+//! complimentary access, deletion, CSV export), plans, and the audit log.
+
+use crate::both;
+use crate::harness::{member_session, staff_session_as, Browser, Fixture, TestApp};
+use masthead_core::members::Role;
+use masthead_core::newsroom::{allowed, Action};
+
+const GATED: &str = "/bus-redesign-winners-and-losers";
+
+/// A browser signed in to the newsroom (the staff cookie), with the
+/// staff session's CSRF token.
+async fn staff<'a>(app: &'a TestApp, role: &str) -> (Browser<'a>, String) {
+    let cookie = staff_session_as(app, &format!("{role}@newsroom.example"), role).await;
+    let token = cookie
+        .split_once('=')
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    let csrf = masthead::members::tokens::csrf_token(&token);
+    (Browser::with_cookie(app, &cookie), csrf)
+}
+
+both!(Fixture::Demo, async fn every_role_reaches_exactly_its_pages(app) {
+    // Nobody signed in: to the log-in page.
+    let res = Browser::new(&app).get("/admin/members").await;
+    assert_eq!((res.status().as_u16(), res.headers()["location"].to_str().unwrap()), (303, "/admin/login"));
+    let pages = [
+        ("/admin/members", Action::Members),
+        ("/admin/plans", Action::Plans),
+        ("/admin/audit", Action::AuditLog),
+    ];
+    for role in Role::ALL {
+        let (mut b, _) = staff(&app, role.as_str()).await;
+        let home = b.get("/admin").await;
+        assert_eq!(home.status().as_u16(), 200, "{role:?} /admin");
+        assert_eq!(home.headers()["cache-control"], "no-store");
+        let html = home.text().await.unwrap();
+        assert_eq!(html.contains("Reader revenue"), allowed(role, Action::Dashboard), "{role:?} dashboard figures");
+        for (path, action) in pages {
+            let status = b.get(path).await.status().as_u16();
+            let want = if allowed(role, action) { 200 } else { 403 };
+            assert_eq!(status, want, "{role:?} {path}");
+            assert_eq!(html.contains(&format!("href=\"{path}\"")), allowed(role, action), "{role:?} nav shows {path}");
+        }
+    }
+});
+
+both!(Fixture::Demo, async fn the_dashboard_shows_the_funnel_after_reader_traffic(app) {
+    // Scripted traffic: an anonymous reader meets the meter and signs up
+    // from the offer box of a metered article.
+    let mut reader = Browser::new(&app);
+    let metered = ["/council-approves-harbour-seawall-plan", "/bus-network-redesign-approved", "/falling-enrolment-smallest-schools"];
+    for path in metered {
+        reader.page(path).await;
+    }
+    assert!(reader.page(metered[2]).await.contains("class=\"offer\""));
+    let article = crate::harness::article_id(&app, metered[2].trim_start_matches('/')).await;
+    let res = reader
+        .post("/signup", &[("email", "wall@example.org"), ("return_to", metered[2]), ("article", &article.to_string())])
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let (mut editor, _) = staff(&app, "editor").await;
+    let html = editor.page("/admin").await;
+    assert!(html.contains("Reader revenue, last 30 days"));
+    for name in ["Metered article views", "Offer boxes shown", "Sign-ups from the wall", "Checkouts started", "New subscriptions", "Cancellations"] {
+        assert!(html.contains(&format!("aria-label=\"{name}: ")), "a chart of {name}");
+    }
+    assert!(html.contains("aria-label=\"Metered article views: 2 in 30 days"), "two metered views counted");
+    assert!(html.contains("aria-label=\"Sign-ups from the wall: 1 in 30 days"));
+    assert!(html.contains(&format!("href=\"{}\"", metered[2])), "the article's row");
+    assert!(html.contains("<svg") && !html.contains("style="), "server-rendered SVG, no inline styles");
+});
+
+both!(Fixture::Demo, async fn administrators_manage_members_with_an_audit_trail(app) {
+    let (_, m) = member_session(&app, "reader@example.org", false).await;
+    masthead_store::members::ensure_member(app.state.db(), "=HYPERLINK(\"x\")@example.org", "=hyperlink(\"x\")@example.org", 1).await.unwrap();
+    let (mut admin, csrf) = staff(&app, "administrator").await;
+    // Search and filters.
+    let list = admin.page("/admin/members?q=reader").await;
+    assert!(list.contains("reader@example.org") && !list.contains("HYPERLINK"));
+    assert!(admin.page("/admin/members?filter=paid").await.contains("0 members"));
+    // Complimentary access: the reader can read the gated article.
+    let mut reader = Browser::with_cookie(&app, &member_session(&app, "other@example.org", false).await.0);
+    let res = admin.post(&format!("/admin/members/{m}/comp"), &[("csrf", &csrf), ("until", "2099-06-30"), ("note", "press")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let grants = masthead_store::members::list_grants(app.state.db(), m).await.unwrap();
+    assert_eq!(grants.iter().filter(|g| g.source == "comp").count(), 1);
+    assert!(admin.page("/admin/members?filter=comp").await.contains("reader@example.org"));
+    let record = admin.page(&format!("/admin/members/{m}")).await;
+    assert!(record.contains("comp") && record.contains("press") && record.contains("valid"));
+    // Bad input: a past day, a forged form.
+    let res = admin.post(&format!("/admin/members/{m}/comp"), &[("csrf", &csrf), ("until", "2001-01-01")]).await;
+    assert_eq!(res.status().as_u16(), 422);
+    let res = admin.post(&format!("/admin/members/{m}/comp"), &[("csrf", "forged"), ("until", "2099-01-01")]).await;
+    assert_eq!(res.status().as_u16(), 403);
+    // Revoke.
+    admin.post(&format!("/admin/members/{m}/revoke"), &[("csrf", &csrf)]).await;
+    let now = jiff::Timestamp::now().as_second();
+    let grants = masthead_store::members::list_grants(app.state.db(), m).await.unwrap();
+    assert!(grants.iter().all(|g| g.valid_until.is_some_and(|u| u <= now)), "ended: {grants:?}");
+    // CSV: neutralised cells; an editor may not export.
+    let res = admin.post("/admin/members/export.csv", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = res.text().await.unwrap();
+    assert!(csv.starts_with("id,email,verified,created_at,access,newsletters\r\n"));
+    assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")@example.org\""), "{csv}");
+    assert!(!csv.contains(",=HYPERLINK"), "no cell starts with =");
+    let (mut editor, editor_csrf) = staff(&app, "editor").await;
+    assert_eq!(editor.post("/admin/members/export.csv", &[("csrf", &editor_csrf)]).await.status().as_u16(), 403);
+    // Deletion.
+    let res = admin.post(&format!("/admin/members/{m}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(masthead_store::members::find_member(app.state.db(), m).await.unwrap().is_none());
+    // Everything above is in the audit log, newest first.
+    let audit = admin.page("/admin/audit").await;
+    for action in ["member.delete", "members.export", "comp.revoke", "comp.grant"] {
+        assert!(audit.contains(action), "{action} in the audit log");
+    }
+    assert!(audit.contains("administrator@newsroom.example"));
+    let _ = reader.page(GATED).await;
+});
+
+both!(Fixture::Demo, async fn administrators_manage_plans_and_the_offer_follows(app) {
+    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let form = |slug: &'static str, amount: &'static str| -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf", csrf.clone()), ("slug", slug.to_string()), ("name", "Student".to_string()),
+            ("interval", "year".to_string()), ("amount", amount.to_string()), ("currency", "USD".to_string()),
+            ("trial_days", String::new()), ("includes", "Every article\nAll newsletters".to_string()),
+        ]
+    };
+    let res = post_form(&mut admin, form("student", "50")).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(app.get_text("/subscribe", 200).await.contains("$50"), "the offer follows at once");
+    assert!(admin.page("/admin/plans").await.contains("Student"));
+    // Bad input: an amount with too many decimals; a changed price.
+    let res = post_form(&mut admin, form("student-2", "12.345")).await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(res.text().await.unwrap().contains("not an amount in USD"));
+    let res = post_form(&mut admin, form("student", "60")).await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(res.text().await.unwrap().contains("a new price is a new plan"));
+    // Archive and offer again.
+    admin.post("/admin/plans/student/archive", &[("csrf", &csrf)]).await;
+    assert!(!app.get_text("/subscribe", 200).await.contains("$50"));
+    admin.post("/admin/plans/student/activate", &[("csrf", &csrf)]).await;
+    assert!(app.get_text("/subscribe", 200).await.contains("$50"));
+    let audit = admin.page("/admin/audit").await;
+    assert!(audit.contains("plan.save") && audit.contains("plan.archive") && audit.contains("plan.activate"));
+    // An editor may not.
+    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    assert_eq!(editor.post("/admin/plans/student/archive", &[("csrf", &ecsrf)]).await.status().as_u16(), 403);
+});
+
+async fn post_form(b: &mut Browser<'_>, f: Vec<(&'static str, String)>) -> reqwest::Response {
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/admin/plans", &refs).await
+}
