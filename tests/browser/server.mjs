@@ -72,6 +72,7 @@ export async function startServer({ env = {} } = {}) {
 
   const server = {
     origin,
+    dataDir,
     url: (path) => new URL(path, origin).href,
     log: () => log,
     async stop() {
