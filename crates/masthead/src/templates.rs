@@ -36,6 +36,8 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/member.html",
     "admin/plans.html",
     "admin/audit.html",
+    "admin/newsletters.html",
+    "admin/send.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

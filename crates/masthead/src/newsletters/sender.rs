@@ -330,6 +330,36 @@ fn judge(
     }
 }
 
+/// Sends one copy of a prepared send to `to` (a staff member's test
+/// send), by the same transport as the real thing, in the full segment.
+pub async fn send_test(state: &AppState, prepared: &Prepared, to: &str) -> anyhow::Result<()> {
+    let r = Recipient {
+        member_id: 0,
+        email: to.to_string(),
+        segment: "full".into(),
+        attempts: 0,
+    };
+    let message = prepared.message(&r)?;
+    match transport(state)? {
+        Transport::Outbox(dir) => {
+            tokio::fs::create_dir_all(&dir).await?;
+            let path = dir.join(format!(
+                "newsletter-test-{}.eml",
+                jiff::Timestamp::now().as_millisecond()
+            ));
+            tokio::fs::write(&path, message).await?;
+            Ok(())
+        }
+        Transport::Smtp(target) => {
+            let mut session = Session::new(target);
+            let to = to.parse().context("not an email address")?;
+            let result = session.send(&prepared.envelope_from, &to, &message).await;
+            session.close().await;
+            result.map_err(|r| anyhow::anyhow!("{r}"))
+        }
+    }
+}
+
 /// The worker beside the server: every second, starts due sends and
 /// works on sending ones.
 pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {

@@ -13,6 +13,7 @@ pub mod charts;
 pub mod dashboard;
 pub mod members;
 pub mod plans;
+pub mod sends;
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
@@ -42,6 +43,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             post(plans::set_active),
             NoText,
         ),
+        ("/admin/newsletters", get(sends::list), NoText),
+        ("/admin/newsletters/send", post(sends::send), NoText),
+        ("/admin/sends/{id}", get(sends::show), NoText),
+        ("/admin/sends/{id}/resume", post(sends::resume), NoText),
         ("/admin/audit", get(audit), NoText),
     ]
 }
@@ -143,6 +148,7 @@ pub fn page(
     let nav: Vec<minijinja::Value> = [
         ("/admin", "Dashboard", Action::Dashboard),
         ("/admin/members", "Members", Action::Members),
+        ("/admin/newsletters", "Newsletters", Action::SendNewsletters),
         ("/admin/plans", "Plans", Action::Plans),
         ("/admin/audit", "Audit log", Action::AuditLog),
     ]

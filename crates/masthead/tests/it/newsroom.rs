@@ -158,3 +158,39 @@ async fn post_form(b: &mut Browser<'_>, f: Vec<(&'static str, String)>) -> reqwe
     let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
     b.post("/admin/plans", &refs).await
 }
+
+both!(Fixture::Demo, async fn editors_send_newsletters_from_the_newsroom(app) {
+    let db = app.state.db();
+    let n = masthead_store::newsletters::find_by_slug(db, "morning-ledger").await.unwrap().unwrap();
+    let (_, m) = member_session(&app, "nl-reader@example.org", false).await;
+    let mut tx = db.begin().await.unwrap();
+    masthead_store::members::mark_verified(&mut tx, m, 1).await.unwrap();
+    masthead_store::newsletters::subscribe(&mut tx, m, n.id, "test", 1).await.unwrap();
+    masthead_store::commit(tx).await.unwrap();
+    let article = crate::harness::article_id(&app, GATED.trim_start_matches('/')).await.to_string();
+    let (mut editor, csrf) = staff(&app, "editor").await;
+    let page = editor.page("/admin/newsletters").await;
+    assert!(page.contains("The Morning Ledger") && page.contains("Send a test to me"));
+    // A test to oneself first (no SMTP here: the outbox), nothing stored.
+    let res = editor.post("/admin/newsletters/send", &[("csrf", &csrf), ("newsletter", &n.id.to_string()), ("article", &article), ("action", "test")]).await;
+    assert_eq!(res.headers()["location"], "/admin/newsletters?tested=1");
+    assert!(editor.page("/admin/newsletters?tested=1").await.contains("A test was sent to editor@newsroom.example"));
+    let outbox: Vec<String> = std::fs::read_dir(app.state.config().data_dir.join("outbox")).unwrap()
+        .flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(outbox.iter().any(|f| f.starts_with("newsletter-test-")), "{outbox:?}");
+    assert!(masthead_store::newsletters::list_sends(db, 5).await.unwrap().is_empty());
+    // The send itself; the server's sender (run here by hand) sends it.
+    let res = editor.post("/admin/newsletters/send", &[("csrf", &csrf), ("newsletter", &n.id.to_string()), ("article", &article), ("action", "send")]).await;
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/admin/sends/"), "{to}");
+    assert!(editor.page(&to).await.contains("http-equiv=\"refresh\""), "follows itself while it runs");
+    masthead::newsletters::sender::run_due(&app.state).await.unwrap();
+    let done = editor.page(&to).await;
+    assert!(done.contains("1 sent, 0 failed, 0 waiting of 1") && !done.contains("http-equiv=\"refresh\""), "{done}");
+    // Contributors may not; forged forms are refused.
+    let (mut contributor, ccsrf) = staff(&app, "contributor").await;
+    assert_eq!(contributor.get("/admin/newsletters").await.status().as_u16(), 403);
+    assert_eq!(contributor.post("/admin/newsletters/send", &[("csrf", &ccsrf), ("newsletter", "1"), ("article", &article)]).await.status().as_u16(), 403);
+    assert_eq!(editor.post("/admin/newsletters/send", &[("csrf", "forged"), ("newsletter", "1"), ("article", &article)]).await.status().as_u16(), 403);
+    assert_eq!(editor.post("/admin/newsletters/send", &[("csrf", &csrf), ("newsletter", "x"), ("article", &article)]).await.status().as_u16(), 400);
+});

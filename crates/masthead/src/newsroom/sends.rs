@@ -1,0 +1,239 @@
+//! Newsletter sends from the newsroom (editors and up): pick an article
+//! and a newsletter, send a test to yourself first, then send; follow the
+//! send's progress (the page refreshes itself while it runs) and its
+//! delivery figures; resume a paused one.
+
+use super::{page, when, StaffUser};
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::AppError;
+use crate::members::see_other;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Form as PostForm;
+use masthead_core::newsroom::Action;
+use masthead_store::newsletters as store;
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::SendNewsletters) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    let db = state.db();
+    let mut newsletters = Vec::new();
+    for n in store::list(db).await? {
+        let f = store::find_figures(db, n.id).await?;
+        newsletters.push(minijinja::context! {
+            id => n.id, name => n.name, audience => n.audience,
+            members => store::count_members(db, n.id).await?,
+            sends => f.sends, delivered => f.delivered, failed => f.failed, unsubscribes => f.unsubscribes,
+        });
+    }
+    let (articles, _) = masthead_store::content::list_articles(
+        db,
+        masthead_store::content::Listing::All,
+        now(),
+        0,
+        30,
+    )
+    .await?;
+    let sends = store::list_sends(db, 20).await?;
+    let mut rows = Vec::new();
+    for s in &sends {
+        let p = store::send_progress(db, s.id).await?;
+        rows.push(minijinja::context! {
+            id => s.id, subject => s.subject, status => s.status, sent => p.sent, failed => p.failed,
+            total => p.total().max(s.recipients), when => when(&state, s.run_at),
+        });
+    }
+    let ctx = minijinja::context! {
+        newsletters => newsletters,
+        articles => articles.iter().map(|a| minijinja::context! { id => a.id, headline => a.headline }).collect::<Vec<_>>(),
+        sends => rows,
+        notice => crate::site::query_param(&uri, "tested").map(|_| format!("A test was sent to {}.", user.email)),
+    };
+    Ok(page(
+        &state,
+        "admin/newsletters.html",
+        "Newsletters",
+        &user,
+        ctx,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct SendForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    newsletter: String,
+    #[serde(default)]
+    article: String,
+    #[serde(default)]
+    subject: String,
+    /// "test" sends one copy to the staff member; "send" sends to all.
+    #[serde(default)]
+    action: String,
+}
+
+pub async fn send(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<SendForm>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::SendNewsletters) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    user.check_csrf(&f.csrf)?;
+    let db = state.db();
+    let bad = |what: &str| AppError::BadRequest(format!("{what}; go back and choose again"));
+    let newsletter = f
+        .newsletter
+        .parse::<i64>()
+        .map_err(|_| bad("choose a newsletter"))?;
+    let article = f
+        .article
+        .parse::<i64>()
+        .map_err(|_| bad("choose an article"))?;
+    let n = store::find_by_id(db, newsletter)
+        .await?
+        .ok_or_else(|| bad("that newsletter is gone"))?;
+    let a = masthead_store::content::find_article_by_id(db, article)
+        .await?
+        .ok_or_else(|| bad("that article is gone"))?;
+    if !crate::newsletters::render::visible(&a, now()) {
+        return Err(bad("that article is not published"));
+    }
+    let subject = match f.subject.trim() {
+        "" => a.headline.clone(),
+        s => s.chars().take(200).collect(),
+    };
+    let new = store::NewSend {
+        newsletter_id: n.id,
+        article_id: Some(a.id),
+        digest_days: None,
+        subject: &subject,
+        run_at: now(),
+        created_by: &user.email,
+    };
+    if f.action == "test" {
+        // Rendered exactly as the send would be, sent only to the staff
+        // member; nothing is stored.
+        let draft = store::Send {
+            id: 0,
+            newsletter_id: n.id,
+            article_id: Some(a.id),
+            digest_days: None,
+            subject: subject.clone(),
+            status: "scheduled".into(),
+            run_at: now(),
+            started_at: None,
+            finished_at: None,
+            paused_reason: None,
+            recipients: 0,
+        };
+        let prepared = crate::newsletters::render::prepare(&state, &draft)
+            .await
+            .map_err(AppError::Internal)?;
+        crate::newsletters::sender::send_test(&state, &prepared, &user.email)
+            .await
+            .map_err(|e| AppError::Internal(e.context("sending the test")))?;
+        return Ok(see_other("/admin/newsletters?tested=1"));
+    }
+    let id = store::create_send(db, &new, now()).await?;
+    let mut tx = db.begin().await?;
+    masthead_store::newsroom::audit(
+        &mut tx,
+        &user.audit(
+            "send.create",
+            "send",
+            &id.to_string(),
+            &format!("{} to {}", a.slug, n.slug),
+        ),
+        now(),
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    Ok(see_other(&format!("/admin/sends/{id}")))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::SendNewsletters) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    let db = state.db();
+    let Some(s) = store::find_send(db, id).await? else {
+        return Err(AppError::NotFound);
+    };
+    let n = store::find_by_id(db, s.newsletter_id).await?;
+    let p = store::send_progress(db, id).await?;
+    let elapsed = s
+        .started_at
+        .map(|t| (s.finished_at.unwrap_or_else(now) - t).max(1))
+        .unwrap_or(1);
+    let rate = (p.sent + p.failed) as f64 / elapsed as f64;
+    let live = matches!(s.status.as_str(), "scheduled" | "sending");
+    let ctx = minijinja::context! {
+        send => minijinja::context! {
+            id => s.id, subject => s.subject, status => s.status, paused_reason => s.paused_reason,
+            newsletter => n.as_ref().map(|n| n.name.clone()), web => n.as_ref().map(|n| format!("/newsletters/{}/{}", n.slug, s.id)),
+            when => when(&state, s.run_at),
+        },
+        progress => minijinja::context! {
+            queued => p.queued, sent => p.sent, failed => p.failed, total => p.total().max(s.recipients),
+            rate => format!("{rate:.0}"),
+            left => if rate > 0.0 && p.queued > 0 { Some((p.queued as f64 / rate).ceil() as i64) } else { None },
+        },
+        refresh => live,
+    };
+    Ok(page(&state, "admin/send.html", &s.subject, &user, ctx))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn resume(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    PostForm(f): PostForm<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::SendNewsletters) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    user.check_csrf(&f.csrf)?;
+    if store::resume_send(state.db(), id, now()).await? {
+        let mut tx = state.db().begin().await?;
+        masthead_store::newsroom::audit(
+            &mut tx,
+            &user.audit("send.resume", "send", &id.to_string(), ""),
+            now(),
+        )
+        .await?;
+        masthead_store::commit(tx).await?;
+    }
+    Ok(see_other(&format!("/admin/sends/{id}")))
+}
