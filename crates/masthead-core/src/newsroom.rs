@@ -99,6 +99,26 @@ pub fn may_manage(actor: Role, target: Role) -> bool {
     }
 }
 
+/// Whether `role` may open and save an article: contributors their own
+/// drafts (not once published or scheduled), authors their own, editors
+/// and up any.
+pub fn may_edit_article(role: Role, own: bool, live: bool) -> bool {
+    match role {
+        Role::Contributor => own && !live,
+        Role::Author => own,
+        Role::Editor | Role::Administrator | Role::Owner => true,
+    }
+}
+
+/// Whether `role` may publish, schedule or unpublish an article.
+pub fn may_publish_article(role: Role, own: bool) -> bool {
+    match role {
+        Role::Contributor => false,
+        Role::Author => own,
+        Role::Editor | Role::Administrator | Role::Owner => true,
+    }
+}
+
 /// A CSV cell that a spreadsheet would run as a formula (`=`, `+`, `-`,
 /// `@`, and tab or carriage return first) is prefixed with `'`.
 pub fn csv_cell(value: &str) -> String {
@@ -180,6 +200,38 @@ mod tests {
                     "{actor:?} manages {target:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn articles_by_role_and_ownership() {
+        use Role::*;
+        // (role, own, live) → (may edit, may publish)
+        let table: &[(Role, bool, bool, bool, bool)] = &[
+            (Contributor, true, false, true, false),
+            (Contributor, true, true, false, false),
+            (Contributor, false, false, false, false),
+            (Contributor, false, true, false, false),
+            (Author, true, false, true, true),
+            (Author, true, true, true, true),
+            (Author, false, false, false, false),
+            (Author, false, true, false, false),
+            (Editor, true, false, true, true),
+            (Editor, false, true, true, true),
+            (Administrator, false, true, true, true),
+            (Owner, false, false, true, true),
+        ];
+        for (role, own, live, edit, publish) in table {
+            assert_eq!(
+                may_edit_article(*role, *own, *live),
+                *edit,
+                "{role:?} own={own} live={live} edit"
+            );
+            assert_eq!(
+                may_publish_article(*role, *own),
+                *publish,
+                "{role:?} own={own} publish"
+            );
         }
     }
 

@@ -539,6 +539,15 @@ pub async fn find_article(db: &Db, slug: &str, now: i64) -> Result<Option<Articl
     Ok(Some(article_from_row(db, &row).await?))
 }
 
+/// The Markdown an article was last saved from, if it was.
+pub async fn find_article_markdown(db: &Db, id: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT body_markdown FROM articles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.and_then(|r| r.try_get("body_markdown").ok().flatten()))
+}
+
 /// Any article by slug, whatever its status (staff and tools).
 pub async fn find_article_any(db: &Db, slug: &str) -> Result<Option<Article>> {
     let Some(row) = sqlx::query("SELECT a.* FROM articles a WHERE a.slug = $1")

@@ -61,6 +61,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_audit.sql"),
         postgres: include_str!("../migrations/postgres/0008_audit.sql"),
     },
+    Migration {
+        version: 9,
+        name: "article_owner",
+        sqlite: include_str!("../migrations/sqlite/0009_article_owner.sql"),
+        postgres: include_str!("../migrations/postgres/0009_article_owner.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -233,3 +233,61 @@ pub async fn funnel_by_article(
         })
         .collect()
 }
+
+/// An article as the newsroom's list shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub slug: String,
+    pub headline: String,
+    pub status: String,
+    pub access_level: String,
+    pub published_at: Option<i64>,
+    pub updated_at: i64,
+    pub owner_staff_id: Option<i64>,
+}
+
+/// Articles of every status, most recently changed first; `owner` limits
+/// them to one staff member's.
+pub async fn list_articles(db: &Db, owner: Option<i64>, limit: i64) -> Result<Vec<ArticleRow>> {
+    let rows = sqlx::query(
+        "SELECT id, slug, headline, status, access_level, published_at, updated_at, owner_staff_id \
+         FROM articles WHERE ($1 = 0 OR owner_staff_id = $1) ORDER BY updated_at DESC, id DESC LIMIT $2",
+    )
+    .bind(owner.unwrap_or(0))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ArticleRow {
+                id: r.try_get("id")?,
+                slug: r.try_get("slug")?,
+                headline: r.try_get("headline")?,
+                status: r.try_get("status")?,
+                access_level: r.try_get("access_level")?,
+                published_at: r.try_get("published_at")?,
+                updated_at: r.try_get("updated_at")?,
+                owner_staff_id: r.try_get("owner_staff_id")?,
+            })
+        })
+        .collect()
+}
+
+/// Who created an article in the newsroom.
+pub async fn find_article_owner(db: &Db, article_id: i64) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT owner_staff_id FROM articles WHERE id = $1")
+        .bind(article_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.and_then(|r| r.try_get("owner_staff_id").ok().flatten()))
+}
+
+pub async fn set_article_owner(db: &Db, article_id: i64, staff_id: i64) -> Result<()> {
+    sqlx::query("UPDATE articles SET owner_staff_id = $1 WHERE id = $2 AND owner_staff_id IS NULL")
+        .bind(staff_id)
+        .bind(article_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -38,6 +38,9 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/audit.html",
     "admin/newsletters.html",
     "admin/send.html",
+    "admin/articles.html",
+    "admin/article.html",
+    "admin/preview.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

@@ -9,6 +9,7 @@
 //! filters, a member's record, complimentary access, deletion, CSV
 //! export), plans, and the audit log.
 
+pub mod articles;
 pub mod charts;
 pub mod dashboard;
 pub mod members;
@@ -31,6 +32,22 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     use Carries::NoText;
     vec![
         ("/admin", get(dashboard::page), NoText),
+        ("/admin/articles", get(articles::list), NoText),
+        (
+            "/admin/articles/new",
+            get(articles::new_page).post(articles::create),
+            NoText,
+        ),
+        (
+            "/admin/articles/{id}",
+            get(articles::edit).post(articles::save),
+            NoText,
+        ),
+        (
+            "/admin/articles/{id}/preview",
+            get(articles::preview),
+            NoText,
+        ),
         ("/admin/members", get(members::list), NoText),
         ("/admin/members/export.csv", post(members::export), NoText),
         ("/admin/members/{id}", get(members::show), NoText),
@@ -147,6 +164,7 @@ pub fn page(
 ) -> Response {
     let nav: Vec<minijinja::Value> = [
         ("/admin", "Dashboard", Action::Dashboard),
+        ("/admin/articles", "Articles", Action::WriteOwnDraft),
         ("/admin/members", "Members", Action::Members),
         ("/admin/newsletters", "Newsletters", Action::SendNewsletters),
         ("/admin/plans", "Plans", Action::Plans),

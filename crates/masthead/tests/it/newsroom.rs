@@ -194,3 +194,117 @@ both!(Fixture::Demo, async fn editors_send_newsletters_from_the_newsroom(app) {
     assert_eq!(editor.post("/admin/newsletters/send", &[("csrf", "forged"), ("newsletter", "1"), ("article", &article)]).await.status().as_u16(), 403);
     assert_eq!(editor.post("/admin/newsletters/send", &[("csrf", &csrf), ("newsletter", "x"), ("article", &article)]).await.status().as_u16(), 400);
 });
+
+fn article_form<'a>(
+    csrf: &'a str,
+    revision: &'a str,
+    body: &'a str,
+    action: &'a str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.to_string()),
+        ("revision", revision.to_string()),
+        (
+            "headline",
+            "Ferry timetable to change in spring".to_string(),
+        ),
+        (
+            "standfirst",
+            "Fewer early sailings, more in the evening.".to_string(),
+        ),
+        ("dateline", "PORT ALDER".to_string()),
+        ("slug", String::new()),
+        ("content_type", "news".to_string()),
+        ("access_level", "subscribers".to_string()),
+        ("topics", "transit".to_string()),
+        ("authors", "callum-ashdown".to_string()),
+        ("body", body.to_string()),
+        ("publish_at", String::new()),
+        ("action", action.to_string()),
+    ]
+}
+
+async fn post_article(
+    b: &mut Browser<'_>,
+    path: &str,
+    f: Vec<(&'static str, String)>,
+) -> reqwest::Response {
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post(path, &refs).await
+}
+
+const BODY: &str = "The first paragraph, for everyone.\n\n<!-- paywall -->\n\nOnlyForSubscribers2Q9 in the second.\n\n<script>alert('x')</script>\n\nThe third.";
+
+both!(Fixture::Demo, async fn the_editor_writes_previews_and_publishes_by_role(app) {
+    let db = app.state.db();
+    let (mut contributor, ccsrf) = staff(&app, "contributor").await;
+    // A contributor writes a draft; the server renders and sanitizes it.
+    let res = post_article(&mut contributor, "/admin/articles/new", article_form(&ccsrf, "", BODY, "save")).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let edit = res.headers()["location"].to_str().unwrap().to_string();
+    let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
+    let a = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
+    assert_eq!((a.status.as_str(), a.slug.as_str(), a.preview_blocks), ("draft", "ferry-timetable-to-change-in-spring", Some(1)));
+    let full = masthead_store::content::find_body(db, &a.facts(), masthead_core::Decision::Full).await.unwrap();
+    assert!(full.blocks.iter().all(|b| !b.contains("<script")), "sanitized: {:?}", full.blocks);
+    assert!(app.get(&format!("/{}", a.slug)).await.status().as_u16() == 404, "a draft is not on the site");
+    // Previews show where the paywall cuts.
+    let anon = contributor.page(&format!("/admin/articles/{id}/preview?as=anonymous")).await;
+    assert!(anon.contains("The first paragraph") && !anon.contains("OnlyForSubscribers2Q9") && anon.contains("The paywall cuts here: this reader gets 1 of"));
+    let paid = contributor.page(&format!("/admin/articles/{id}/preview?as=subscriber")).await;
+    assert!(paid.contains("OnlyForSubscribers2Q9") && paid.contains("gets the whole article"));
+    // A contributor cannot publish.
+    let page = contributor.page(&edit).await;
+    assert!(!page.contains("value=\"publish\""), "no publish button for a contributor");
+    let rev = a.revision.to_string();
+    let res = post_article(&mut contributor, &edit, article_form(&ccsrf, &rev, BODY, "publish")).await;
+    assert_eq!(res.status().as_u16(), 403);
+    // An editor publishes it; it is on the site, gated after the divider.
+    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    let res = post_article(&mut editor, &edit, article_form(&ecsrf, &rev, BODY, "publish")).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let site = app.get_text("/ferry-timetable-to-change-in-spring", 200).await;
+    assert!(site.contains("The first paragraph") && !site.contains("OnlyForSubscribers2Q9") && site.contains("class=\"offer\""));
+    // Published: the contributor may no longer change it.
+    assert_eq!(contributor.get(&edit).await.status().as_u16(), 403);
+    // An author cannot edit someone else's article.
+    let (mut author, _) = staff(&app, "author").await;
+    assert_eq!(author.get(&edit).await.status().as_u16(), 403);
+    let audit = masthead_store::newsroom::list_audit(db, 10).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"article.create") && actions.contains(&"article.publish"), "{actions:?}");
+    // Schedule: off the site until its time.
+    let rev = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap().revision.to_string();
+    let mut f = article_form(&ecsrf, &rev, BODY, "schedule");
+    f.iter_mut().find(|(k, _)| *k == "publish_at").unwrap().1 = "2099-01-01T08:00".into();
+    assert_eq!(post_article(&mut editor, &edit, f).await.status().as_u16(), 303);
+    let a = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
+    assert_eq!(a.status.as_str(), "scheduled");
+    assert_eq!(app.get("/ferry-timetable-to-change-in-spring").await.status().as_u16(), 404);
+});
+
+both!(Fixture::Demo, async fn a_second_save_from_a_stale_form_is_told_and_overwrites_nothing(app) {
+    let db = app.state.db();
+    let (mut one, csrf1) = staff(&app, "editor").await;
+    let (mut two, csrf2) = staff(&app, "owner").await;
+    let res = post_article(&mut one, "/admin/articles/new", article_form(&csrf1, "", "First version.", "save")).await;
+    let edit = res.headers()["location"].to_str().unwrap().to_string();
+    let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
+    let rev = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap().revision.to_string();
+    // Both opened revision `rev`; the second person saves first.
+    assert_eq!(post_article(&mut two, &edit, article_form(&csrf2, &rev, "The owner's version.", "save")).await.status().as_u16(), 303);
+    let res = post_article(&mut one, &edit, article_form(&csrf1, &rev, "The editor's version.", "save")).await;
+    assert_eq!(res.status().as_u16(), 409);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Someone else saved this article"), "{page}");
+    assert!(page.contains("The editor&#39;s version.") || page.contains("The editor's version."), "their text is kept on the page");
+    let body = masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap();
+    assert!(body.contains("owner's version"), "nothing overwritten: {body}");
+    // Bad input: a forged form, an unknown topic.
+    assert_eq!(post_article(&mut one, &edit, article_form("forged", &rev, "x", "save")).await.status().as_u16(), 403);
+    let mut f = article_form(&csrf1, "", "x", "save");
+    f.iter_mut().find(|(k, _)| *k == "topics").unwrap().1 = "no-such-topic".into();
+    let res = post_article(&mut one, "/admin/articles/new", f).await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(res.text().await.unwrap().contains("There is no topic"));
+});
