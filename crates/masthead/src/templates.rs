@@ -41,6 +41,7 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/articles.html",
     "admin/article.html",
     "admin/preview.html",
+    "admin/settings.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod members;
 pub mod plans;
 pub mod sends;
+pub mod settings;
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
@@ -64,6 +65,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         ("/admin/newsletters/send", post(sends::send), NoText),
         ("/admin/sends/{id}", get(sends::show), NoText),
         ("/admin/sends/{id}/resume", post(sends::resume), NoText),
+        (
+            "/admin/settings",
+            get(settings::show).post(settings::save),
+            NoText,
+        ),
         ("/admin/audit", get(audit), NoText),
     ]
 }
@@ -168,6 +174,7 @@ pub fn page(
         ("/admin/members", "Members", Action::Members),
         ("/admin/newsletters", "Newsletters", Action::SendNewsletters),
         ("/admin/plans", "Plans", Action::Plans),
+        ("/admin/settings", "Settings", Action::Settings),
         ("/admin/audit", "Audit log", Action::AuditLog),
     ]
     .into_iter()

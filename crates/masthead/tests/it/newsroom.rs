@@ -308,3 +308,98 @@ both!(Fixture::Demo, async fn a_second_save_from_a_stale_form_is_told_and_overwr
     assert_eq!(res.status().as_u16(), 422);
     assert!(res.text().await.unwrap().contains("There is no topic"));
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_change_settings_and_the_site_follows() {
+    for backend in [
+        crate::harness::Backend::Sqlite,
+        crate::harness::Backend::Postgres,
+    ] {
+        let app = TestApp::spawn_with(backend, Fixture::Demo, |c| {
+            c.locked_settings.insert("language".into(), "en-CA".into());
+        })
+        .await;
+        let (mut admin, csrf) = staff(&app, "administrator").await;
+        let page = admin.page("/admin/settings").await;
+        assert!(
+            page.contains("name=\"language\" value=\"en-CA\" disabled"),
+            "locked shown as locked"
+        );
+        assert!(page.contains("SMTP: not configured"));
+        // The meter: no free metered article for anonymous readers.
+        let metered = "/council-approves-harbour-seawall-plan";
+        assert!(!Browser::new(&app)
+            .page(metered)
+            .await
+            .contains("class=\"offer\""));
+        let res = admin
+            .post(
+                "/admin/settings",
+                &[
+                    ("csrf", &csrf),
+                    ("meter_anonymous_limit", "0"),
+                    ("language", "fr"),
+                ],
+            )
+            .await;
+        assert_eq!(res.headers()["location"], "/admin/settings?saved=1");
+        assert!(
+            Browser::new(&app)
+                .page(metered)
+                .await
+                .contains("class=\"offer\""),
+            "the site follows at once"
+        );
+        assert_eq!(
+            app.state
+                .settings()
+                .get()
+                .publication
+                .get("language")
+                .as_deref(),
+            Some("en-CA"),
+            "a locked value does not change"
+        );
+        // Bad values are explained; nothing else is lost.
+        let res = admin
+            .post(
+                "/admin/settings",
+                &[
+                    ("csrf", &csrf),
+                    ("meter_member_limit", "lots"),
+                    ("timezone", "Mars/Olympus"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 422);
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("id=\"set-meter_member_limit-error\"")
+                && body.contains("id=\"set-timezone-error\""),
+            "{body}"
+        );
+        assert_eq!(
+            admin
+                .post("/admin/settings", &[("csrf", "forged"), ("name", "X")])
+                .await
+                .status()
+                .as_u16(),
+            403
+        );
+        let (mut editor, ecsrf) = staff(&app, "editor").await;
+        assert_eq!(
+            editor
+                .post("/admin/settings", &[("csrf", &ecsrf), ("name", "X")])
+                .await
+                .status()
+                .as_u16(),
+            403
+        );
+        let audit = masthead_store::newsroom::list_audit(app.state.db(), 5)
+            .await
+            .unwrap();
+        assert!(audit
+            .iter()
+            .any(|e| e.action == "settings.save" && e.detail.contains("meter_anonymous_limit=0")));
+    }
+}

@@ -1,0 +1,143 @@
+//! Publication settings (administrators and owners): each setting with
+//! its value, validated as `masthead settings set` validates it; values
+//! locked by the operator's configuration are shown as locked. Mail
+//! (SMTP) and Stripe credentials live in the operator's configuration
+//! (`masthead.toml` or the environment), never in the database: this page
+//! says whether they are set, and never shows them.
+
+use super::{page, StaffUser};
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::AppError;
+use crate::members::see_other;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Form as PostForm;
+use masthead_core::newsroom::Action;
+use std::collections::HashMap;
+
+fn label(key: &str) -> &'static str {
+    match key {
+        "name" => "Publication name",
+        "description" => "Description",
+        "language" => "Language (e.g. en, en-GB)",
+        "timezone" => "Time zone (IANA, e.g. America/Vancouver)",
+        "logo" => "Logo (media path)",
+        "meter_anonymous_limit" => "Free metered articles, anonymous readers",
+        "meter_member_limit" => "Free metered articles, signed-in members",
+        "meter_window_days" => "Meter window (days)",
+        "preview_blocks" => "Preview length (blocks)",
+        "access_news" => "Default access: news",
+        "access_analysis" => "Default access: analysis",
+        "access_memo" => "Default access: memos",
+        "access_report" => "Default access: reports",
+        "access_event" => "Default access: events",
+        _ => "Setting",
+    }
+}
+
+async fn render(
+    state: &AppState,
+    user: &StaffUser,
+    errors: &HashMap<String, String>,
+    values: Option<&HashMap<String, String>>,
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let s = state.settings().get();
+    let rows: Vec<minijinja::Value> = masthead_core::settings::KEYS
+        .iter()
+        .map(|key| minijinja::context! {
+            key => key,
+            label => label(key),
+            value => values.and_then(|v| v.get(*key).cloned()).or_else(|| s.publication.get(key)).unwrap_or_default(),
+            locked => s.locked.contains(*key),
+            error => errors.get(*key),
+        })
+        .collect();
+    let config = state.config();
+    let ctx = minijinja::context! {
+        settings => rows,
+        smtp => config.smtp_url.is_some(),
+        stripe => config.stripe.secret_key.is_some(),
+        webhook => !config.stripe.webhook_secrets.is_empty(),
+        notice => notice,
+        has_errors => !errors.is_empty(),
+    };
+    let mut res = page(state, "admin/settings.html", "Settings", user, ctx);
+    *res.status_mut() = status;
+    res
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::Settings) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    let notice =
+        crate::site::query_param(&uri, "saved").map(|_| "Saved. The site follows at once.");
+    Ok(render(&state, &user, &HashMap::new(), None, notice, StatusCode::OK).await)
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(form): PostForm<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::Settings) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    user.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let current = state.settings().get();
+    let mut errors = HashMap::new();
+    let mut changed = Vec::new();
+    for key in masthead_core::settings::KEYS {
+        let Some(value) = form.get(*key) else {
+            continue;
+        };
+        if current.locked.contains(*key)
+            || current.publication.get(key).as_deref() == Some(value.as_str())
+        {
+            continue;
+        }
+        match state.settings().set(state.db(), key, value).await {
+            Ok(()) => changed.push(format!("{key}={value}")),
+            Err(e) => {
+                errors.insert(key.to_string(), format!("{e:#}"));
+            }
+        }
+    }
+    if !changed.is_empty() {
+        let now = jiff::Timestamp::now().as_second();
+        let mut tx = state.db().begin().await?;
+        let detail: String = changed.join("; ").chars().take(500).collect();
+        masthead_store::newsroom::audit(
+            &mut tx,
+            &user.audit("settings.save", "settings", "publication", &detail),
+            now,
+        )
+        .await?;
+        masthead_store::commit(tx).await?;
+        state.refresh_counters().await.map_err(AppError::Internal)?;
+    }
+    if errors.is_empty() {
+        return Ok(see_other("/admin/settings?saved=1"));
+    }
+    Ok(render(
+        &state,
+        &user,
+        &errors,
+        Some(&form),
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await)
+}
