@@ -291,3 +291,72 @@ pub async fn set_article_owner(db: &Db, article_id: i64, staff_id: i64) -> Resul
         .await?;
     Ok(())
 }
+
+/// A staff account as the staff page lists it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StaffRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub active: bool,
+    pub has_password: bool,
+}
+
+fn staff_row(r: &sqlx::any::AnyRow) -> Result<StaffRow> {
+    Ok(StaffRow {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        role: r.try_get("role")?,
+        active: r.try_get::<Option<i64>, _>("disabled_at")?.is_none(),
+        has_password: r.try_get::<Option<String>, _>("password_hash")?.is_some(),
+    })
+}
+
+pub async fn list_staff(db: &Db) -> Result<Vec<StaffRow>> {
+    let rows = sqlx::query(
+        "SELECT id, email, name, role, disabled_at, password_hash FROM staff ORDER BY name, id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(staff_row).collect()
+}
+
+pub async fn find_staff(db: &Db, id: i64) -> Result<Option<StaffRow>> {
+    let row = sqlx::query(
+        "SELECT id, email, name, role, disabled_at, password_hash FROM staff WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(staff_row).transpose()
+}
+
+/// Changes a staff member's role (inside `tx`, with its audit entry).
+pub async fn set_staff_role(tx: &mut Tx, id: i64, role: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE staff SET role = $1, updated_at = $2 WHERE id = $3")
+        .bind(role)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Turns a staff account off (or on again) and ends its sessions.
+pub async fn set_staff_active(tx: &mut Tx, id: i64, active: bool, now: i64) -> Result<()> {
+    sqlx::query("UPDATE staff SET disabled_at = $1, updated_at = $2 WHERE id = $3")
+        .bind((!active).then_some(now))
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if !active {
+        sqlx::query("DELETE FROM sessions WHERE staff_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}

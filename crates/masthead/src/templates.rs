@@ -42,6 +42,7 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/article.html",
     "admin/preview.html",
     "admin/settings.html",
+    "admin/staff.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

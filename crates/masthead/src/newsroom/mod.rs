@@ -16,6 +16,7 @@ pub mod members;
 pub mod plans;
 pub mod sends;
 pub mod settings;
+pub mod staff;
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
@@ -70,6 +71,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             get(settings::show).post(settings::save),
             NoText,
         ),
+        ("/admin/staff", get(staff::list), NoText),
+        ("/admin/staff/invite", post(staff::invite), NoText),
+        ("/admin/staff/{id}/{what}", post(staff::change), NoText),
         ("/admin/audit", get(audit), NoText),
     ]
 }
@@ -174,6 +178,7 @@ pub fn page(
         ("/admin/members", "Members", Action::Members),
         ("/admin/newsletters", "Newsletters", Action::SendNewsletters),
         ("/admin/plans", "Plans", Action::Plans),
+        ("/admin/staff", "Staff", Action::ManageStaffBelow),
         ("/admin/settings", "Settings", Action::Settings),
         ("/admin/audit", "Audit log", Action::AuditLog),
     ]

@@ -403,3 +403,49 @@ async fn administrators_change_settings_and_the_site_follows() {
             .any(|e| e.action == "settings.save" && e.detail.contains("meter_anonymous_limit=0")));
     }
 }
+
+both!(Fixture::Demo, async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app) {
+    let (mut editor, csrf) = staff(&app, "editor").await;
+    let (_, _) = staff(&app, "administrator").await;
+    // An editor invites an author; the invitation arrives with a single-use link.
+    let res = editor.post("/admin/staff/invite", &[("csrf", &csrf), ("email", "new.author@newsroom.example"), ("name", "Nia Author"), ("role", "author")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let mail = crate::harness::outbox(&app).await.into_iter().find(|m| m.contains("To: new.author@newsroom.example")).expect("the invitation");
+    assert!(mail.contains("invited you to the newsroom"));
+    let link = crate::harness::find_link(&mail, &app.url("/admin/set-password/")).unwrap();
+    let path = link.trim_start_matches(&app.base).to_string();
+    let mut newcomer = Browser::new(&app);
+    assert_eq!(newcomer.post(&path, &[("password", "a fine password")]).await.status().as_u16(), 303);
+    assert_eq!(newcomer.post(&path, &[("password", "again and again")]).await.status().as_u16(), 410, "single use");
+    let res = newcomer.post("/admin/login", &[("email", "new.author@newsroom.example"), ("password", "a fine password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(newcomer.get("/admin/articles").await.status().as_u16(), 200);
+    // Not above or at one's own level.
+    let res = editor.post("/admin/staff/invite", &[("csrf", &csrf), ("email", "boss@newsroom.example"), ("role", "administrator")]).await;
+    assert_eq!(res.status().as_u16(), 403);
+    let staff_list = masthead_store::newsroom::list_staff(app.state.db()).await.unwrap();
+    let author = staff_list.iter().find(|s| s.email == "new.author@newsroom.example").unwrap().id;
+    let admin = staff_list.iter().find(|s| s.role == "administrator").unwrap().id;
+    assert_eq!(editor.post(&format!("/admin/staff/{admin}/disable"), &[("csrf", &csrf)]).await.status().as_u16(), 403);
+    assert_eq!(editor.post(&format!("/admin/staff/{author}/role"), &[("csrf", &csrf), ("role", "editor")]).await.status().as_u16(), 403);
+    // Down to contributor, then off: the session ends and log-in fails.
+    assert_eq!(editor.post(&format!("/admin/staff/{author}/role"), &[("csrf", &csrf), ("role", "contributor")]).await.status().as_u16(), 303);
+    assert_eq!(masthead_store::newsroom::find_staff(app.state.db(), author).await.unwrap().unwrap().role, "contributor");
+    assert_eq!(editor.post(&format!("/admin/staff/{author}/disable"), &[("csrf", &csrf)]).await.status().as_u16(), 303);
+    let res = newcomer.get("/admin/articles").await;
+    assert_eq!(res.headers()["location"], "/admin/login", "the session ended");
+    let res = newcomer.post("/admin/login", &[("email", "new.author@newsroom.example"), ("password", "a fine password")]).await;
+    assert_eq!(res.status().as_u16(), 401);
+    // Turned on again with a fresh link.
+    editor.post(&format!("/admin/staff/{author}/enable"), &[("csrf", &csrf)]).await;
+    editor.post(&format!("/admin/staff/{author}/reset"), &[("csrf", &csrf)]).await;
+    let mails = crate::harness::outbox(&app).await;
+    assert!(mails.iter().any(|m| m.contains("To: new.author@newsroom.example") && m.contains("set a new newsroom password")));
+    let actions: Vec<String> = masthead_store::newsroom::list_audit(app.state.db(), 20).await.unwrap().into_iter().map(|e| e.action).collect();
+    for a in ["staff.invite", "staff.role", "staff.disable", "staff.enable", "staff.reset"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+    // Contributors and authors have no staff page.
+    let (mut contributor, _) = staff(&app, "contributor").await;
+    assert_eq!(contributor.get("/admin/staff").await.status().as_u16(), 403);
+});
