@@ -138,7 +138,7 @@ test('no serious or critical accessibility violations on the staff pages (axe-co
     await tab.getByLabel('Email address').fill('admin@newsroom.example');
     await tab.getByLabel('Password').fill('another newsroom password');
     await navigation(tab, () => tab.getByRole('button', { name: 'Log in' }).click());
-    for (const path of ['/admin', '/admin/members', '/admin/plans', '/admin/audit']) {
+    for (const path of ['/admin', '/admin/articles', '/admin/articles/new', '/admin/members', '/admin/plans', '/admin/newsletters', '/admin/staff', '/admin/settings', '/admin/audit']) {
       await tab.goto(server.url(path));
       await runAxe(t, tab, path);
     }
@@ -147,6 +147,117 @@ test('no serious or critical accessibility violations on the staff pages (axe-co
     await tab.goto(server.url(member));
     assert.ok((await tab.locator('main h1').innerText()).includes('axe-member@example.com'));
     await runAxe(t, tab, 'a member');
+  } finally {
+    await ctx.close();
+  }
+});
+
+/** A new staff member with `role`, signed in in a fresh context. */
+async function signedIn(email, role, options = {}) {
+  const setPassword = await addStaff(email, role);
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  ctx.setDefaultTimeout(15_000);
+  const problems = [];
+  ctx.on('console', (m) => { if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) problems.push(m.text()); });
+  const tab = await ctx.newPage();
+  await tab.goto(server.url(setPassword));
+  await tab.getByLabel('New password').fill('a long newsroom password');
+  await navigation(tab, () => tab.getByRole('button', { name: 'Save my password' }).click());
+  await tab.getByLabel('Email address').fill(email);
+  await tab.getByLabel('Password').fill('a long newsroom password');
+  await navigation(tab, () => tab.getByRole('button', { name: 'Log in' }).click());
+  assert.equal(new URL(tab.url()).pathname, '/admin');
+  return { ctx, tab, problems };
+}
+
+const SECRET = 'Only subscribers read this sentence about the ferry budget.';
+
+test('an editor writes an article for subscribers, previews it, schedules and publishes it; a contributor cannot publish', { timeout: 120_000 }, async () => {
+  const { ctx, tab, problems } = await signedIn('writer@newsroom.example', 'editor');
+  try {
+    await navigation(tab, () => tab.getByRole('navigation', { name: 'Newsroom' }).getByRole('link', { name: 'Articles' }).click());
+    await navigation(tab, () => tab.getByRole('link', { name: 'Write a new article' }).click());
+    await tab.getByLabel('Headline', { exact: true }).fill('Ferry budget gap widens');
+    await tab.getByLabel('Standfirst', { exact: true }).fill('The island service needs more money than the council set aside.');
+    await tab.getByLabel('Access level').selectOption('subscribers');
+    await tab.getByLabel('Topics (slugs, comma-separated)').fill('transit');
+    await tab.getByLabel('Body (Markdown)').fill(`Everyone reads this first paragraph.\n\n<!-- paywall -->\n\n${SECRET}\n\nAnd a third one.`);
+    await navigation(tab, () => tab.getByRole('button', { name: 'Save the draft' }).click());
+    assert.match(new URL(tab.url()).pathname, /^\/admin\/articles\/\d+$/);
+    assert.equal(await tab.locator('.article-status').innerText(), 'draft');
+    const edit = new URL(tab.url()).pathname;
+
+    // Preview as an anonymous reader: the paywall cuts after the divider.
+    await navigation(tab, () => tab.getByRole('link', { name: 'an anonymous reader' }).click());
+    assert.ok((await tab.locator('.paywall-cut').innerText()).includes('The paywall cuts here'));
+    assert.equal(await tab.getByText(SECRET).count(), 0);
+    await navigation(tab, () => tab.getByRole('link', { name: 'subscriber' }).click());
+    assert.equal(await tab.getByText(SECRET).count(), 1);
+
+    // Schedule it for later: not on the site yet.
+    await tab.goto(server.url(edit));
+    await tab.getByLabel('Publish at (for scheduling)').fill('2099-01-01T08:00');
+    await navigation(tab, () => tab.getByRole('button', { name: 'Schedule' }).click());
+    assert.equal(await tab.locator('.article-status').innerText(), 'scheduled');
+    assert.equal((await fetch(server.url('/ferry-budget-gap-widens'))).status, 404);
+
+    // Publish now: on the site, gated after the divider.
+    await navigation(tab, () => tab.getByRole('button', { name: 'Publish', exact: true }).click());
+    assert.equal(await tab.locator('.article-status').innerText(), 'published');
+    const reader = await browser.newContext();
+    const rtab = await reader.newPage();
+    await rtab.goto(server.url('/ferry-budget-gap-widens'));
+    assert.equal(await rtab.getByText('Everyone reads this first paragraph.').count(), 1);
+    assert.equal(await rtab.getByText(SECRET).count(), 0);
+    assert.equal(await rtab.locator('section.offer').count(), 1);
+    await reader.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    await ctx.close();
+  }
+
+  const c = await signedIn('junior@newsroom.example', 'contributor');
+  try {
+    await c.tab.goto(server.url('/admin/articles/new'));
+    await c.tab.getByLabel('Headline', { exact: true }).fill('A contributor draft');
+    await c.tab.getByLabel('Body (Markdown)').fill('Some words.');
+    await navigation(c.tab, () => c.tab.getByRole('button', { name: 'Save the draft' }).click());
+    assert.equal(await c.tab.getByRole('button', { name: 'Publish', exact: true }).count(), 0, 'a contributor has no Publish button');
+    assert.equal(await c.tab.locator('.article-status').innerText(), 'draft');
+  } finally {
+    await c.ctx.close();
+  }
+});
+
+test('an administrator changes the meter and adds a newsletter; the reader site follows at once', { timeout: 120_000 }, async () => {
+  const { ctx, tab, problems } = await signedIn('settings@newsroom.example', 'administrator');
+  try {
+    await navigation(tab, () => tab.getByRole('navigation', { name: 'Newsroom' }).getByRole('link', { name: 'Settings' }).click());
+    await tab.getByLabel('Free metered articles, anonymous readers').fill('0');
+    await navigation(tab, () => tab.getByRole('button', { name: 'Save settings' }).click());
+    assert.ok((await tab.locator('.form-notice').innerText()).includes('Saved'));
+    const reader = await browser.newContext();
+    const rtab = await reader.newPage();
+    await rtab.goto(server.url(METERED[0]));
+    assert.equal(await rtab.locator('section.offer').count(), 1, 'no free metered article any more');
+    await reader.close();
+
+    await navigation(tab, () => tab.getByRole('navigation', { name: 'Newsroom' }).getByRole('link', { name: 'Newsletters' }).click());
+    await tab.getByLabel('Short name (in links)').fill('night-desk');
+    await tab.getByLabel('Name', { exact: true }).fill('The Night Desk');
+    await tab.getByLabel('Description').fill('What happened while you slept.');
+    await tab.getByLabel('Sender address').fill('night@harbourledger.example');
+    await tab.getByLabel('Offer it on the sign-up form').check();
+    await navigation(tab, () => tab.getByRole('button', { name: 'Save the newsletter' }).click());
+    const list = await (await fetch(server.url('/newsletters'))).text();
+    assert.ok(list.includes('The Night Desk'), '/newsletters lists it');
+    const signup = await (await fetch(server.url('/signup'))).text();
+    assert.ok(signup.includes('The Night Desk'), 'the sign-up form offers it');
+    // Put the meter back for other tests sharing this server.
+    await tab.goto(server.url('/admin/settings'));
+    await tab.getByLabel('Free metered articles, anonymous readers').fill('2');
+    await navigation(tab, () => tab.getByRole('button', { name: 'Save settings' }).click());
+    assert.deepEqual(problems, []);
   } finally {
     await ctx.close();
   }

@@ -64,6 +64,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         ),
         ("/admin/newsletters", get(sends::list), NoText),
         ("/admin/newsletters/send", post(sends::send), NoText),
+        (
+            "/admin/newsletters/save",
+            post(sends::save_newsletter),
+            NoText,
+        ),
         ("/admin/sends/{id}", get(sends::show), NoText),
         ("/admin/sends/{id}/resume", post(sends::resume), NoText),
         (

@@ -34,7 +34,7 @@ pub async fn list(
     for n in store::list(db).await? {
         let f = store::find_figures(db, n.id).await?;
         newsletters.push(minijinja::context! {
-            id => n.id, name => n.name, audience => n.audience,
+            id => n.id, slug => n.slug, name => n.name, audience => n.audience,
             members => store::count_members(db, n.id).await?,
             sends => f.sends, delivered => f.delivered, failed => f.failed, unsubscribes => f.unsubscribes,
         });
@@ -56,7 +56,16 @@ pub async fn list(
             total => p.total().max(s.recipients), when => when(&state, s.run_at),
         });
     }
+    let editing = match crate::site::query_param(&uri, "edit") {
+        Some(slug) => store::find_by_slug(db, &slug).await?,
+        None => None,
+    };
     let ctx = minijinja::context! {
+        can_manage => masthead_core::newsroom::allowed(user.role, Action::ManageNewsletters),
+        edit => editing.map(|n| minijinja::context! {
+            slug => n.slug, name => n.name, description => n.description, sender_name => n.sender_name,
+            sender_email => n.sender_email, reply_to => n.reply_to, audience => n.audience, on_signup => n.on_signup,
+        }),
         newsletters => newsletters,
         articles => articles.iter().map(|a| minijinja::context! { id => a.id, headline => a.headline }).collect::<Vec<_>>(),
         sends => rows,
@@ -236,4 +245,101 @@ pub async fn resume(
         masthead_store::commit(tx).await?;
     }
     Ok(see_other(&format!("/admin/sends/{id}")))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct NewsletterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    sender_name: String,
+    #[serde(default)]
+    sender_email: String,
+    #[serde(default)]
+    reply_to: String,
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    on_signup: String,
+}
+
+/// Creates or changes a newsletter (administrators and owners).
+pub async fn save_newsletter(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<NewsletterForm>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::ManageNewsletters) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    user.check_csrf(&f.csrf)?;
+    let bad = |m: String| AppError::BadRequest(format!("{m}; go back and correct it"));
+    let slug = masthead_core::content::Slug::parse(f.slug.trim())
+        .map_err(|e| bad(format!("short name: {e}")))?;
+    if f.name.trim().is_empty() {
+        return Err(bad("the newsletter needs a name".into()));
+    }
+    let sender = masthead_core::members::Email::parse(&f.sender_email)
+        .map_err(|e| bad(format!("sender address: {e}")))?;
+    let reply_to = match f.reply_to.trim() {
+        "" => sender.as_str().to_string(),
+        r => masthead_core::members::Email::parse(r)
+            .map_err(|e| bad(format!("reply-to: {e}")))?
+            .as_str()
+            .to_string(),
+    };
+    if !matches!(f.audience.as_str(), "members" | "subscribers") {
+        return Err(bad("choose who gets it".into()));
+    }
+    let db = state.db();
+    let position = match store::find_by_slug(db, slug.as_str()).await? {
+        Some(_) => {
+            store::list(db)
+                .await?
+                .iter()
+                .position(|n| n.slug == slug.as_str())
+                .unwrap_or(0) as i64
+                + 1
+        }
+        None => store::list(db).await?.len() as i64 + 1,
+    };
+    let now = now();
+    masthead_store::offers::upsert_newsletter(
+        db,
+        &masthead_store::offers::NewNewsletter {
+            slug: slug.as_str(),
+            name: f.name.trim(),
+            description: f.description.trim(),
+            sender_name: if f.sender_name.trim().is_empty() {
+                f.name.trim()
+            } else {
+                f.sender_name.trim()
+            },
+            sender_email: sender.as_str(),
+            reply_to: &reply_to,
+            audience: &f.audience,
+            on_signup: f.on_signup == "on",
+            position,
+        },
+        now,
+    )
+    .await?;
+    let mut tx = db.begin().await?;
+    masthead_store::newsroom::audit(
+        &mut tx,
+        &user.audit("newsletter.save", "newsletter", slug.as_str(), &f.audience),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    state.refresh_counters().await.map_err(AppError::Internal)?;
+    Ok(see_other("/admin/newsletters"))
 }

@@ -449,3 +449,37 @@ both!(Fixture::Demo, async fn staff_are_invited_by_email_and_managed_below_ones_
     let (mut contributor, _) = staff(&app, "contributor").await;
     assert_eq!(contributor.get("/admin/staff").await.status().as_u16(), 403);
 });
+
+both!(Fixture::Demo, async fn administrators_create_and_change_newsletters(app) {
+    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let form = |slug: &'static str, email: &'static str, audience: &'static str| -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf", csrf.clone()), ("slug", slug.into()), ("name", "The Night Desk".into()),
+            ("description", "While you slept.".into()), ("sender_name", String::new()),
+            ("sender_email", email.into()), ("reply_to", String::new()), ("audience", audience.into()), ("on_signup", "on".into()),
+        ]
+    };
+    assert_eq!(save_newsletter(&mut admin, form("night-desk", "night@example.org", "members")).await, 303);
+    let n = masthead_store::newsletters::find_by_slug(app.state.db(), "night-desk").await.unwrap().unwrap();
+    assert_eq!((n.sender_name.as_str(), n.reply_to.as_str(), n.on_signup), ("The Night Desk", "night@example.org", true));
+    assert!(app.get_text("/signup", 200).await.contains("The Night Desk"));
+    // Changed: subscribers only.
+    assert_eq!(save_newsletter(&mut admin, form("night-desk", "night@example.org", "subscribers")).await, 303);
+    assert_eq!(masthead_store::newsletters::find_by_slug(app.state.db(), "night-desk").await.unwrap().unwrap().audience, "subscribers");
+    // Bad input and roles.
+    assert_eq!(save_newsletter(&mut admin, form("night-desk", "not an address", "members")).await, 400);
+    assert_eq!(save_newsletter(&mut admin, form("Bad Slug!", "night@example.org", "members")).await, 400);
+    assert_eq!(save_newsletter(&mut admin, form("night-desk", "night@example.org", "everyone")).await, 400);
+    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    let mut f = form("other", "o@example.org", "members");
+    f[0].1 = ecsrf;
+    assert_eq!(save_newsletter(&mut editor, f).await, 403);
+});
+
+async fn save_newsletter(b: &mut Browser<'_>, f: Vec<(&'static str, String)>) -> u16 {
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/admin/newsletters/save", &refs)
+        .await
+        .status()
+        .as_u16()
+}
