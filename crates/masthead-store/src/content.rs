@@ -539,6 +539,51 @@ pub async fn find_article(db: &Db, slug: &str, now: i64) -> Result<Option<Articl
     Ok(Some(article_from_row(db, &row).await?))
 }
 
+/// A correction note: when, and what was corrected (plain text).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Correction {
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// Adds a correction to an article; the article's modified time moves to
+/// now and every cached page is dropped.
+pub async fn add_correction(db: &Db, article_id: i64, body: &str, now: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO corrections (article_id, body, created_at) VALUES ($1, $2, $3)")
+        .bind(article_id)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE articles SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(article_id)
+        .execute(&mut *tx)
+        .await?;
+    crate::settings::bump_counter(&mut tx, crate::settings::CONTENT).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An article's corrections, oldest first.
+pub async fn list_corrections(db: &Db, article_id: i64) -> Result<Vec<Correction>> {
+    let rows = sqlx::query(
+        "SELECT body, created_at FROM corrections WHERE article_id = $1 ORDER BY created_at, id",
+    )
+    .bind(article_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Correction {
+                body: r.try_get("body")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
 /// The Markdown an article was last saved from, if it was.
 pub async fn find_article_markdown(db: &Db, id: i64) -> Result<Option<String>> {
     let row = sqlx::query("SELECT body_markdown FROM articles WHERE id = $1")

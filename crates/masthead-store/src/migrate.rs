@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_article_owner.sql"),
         postgres: include_str!("../migrations/postgres/0009_article_owner.sql"),
     },
+    Migration {
+        version: 10,
+        name: "corrections",
+        sqlite: include_str!("../migrations/sqlite/0010_corrections.sql"),
+        postgres: include_str!("../migrations/postgres/0010_corrections.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -594,3 +594,55 @@ pub async fn preview(
         ctx,
     ))
 }
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct CorrectionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Adds a dated correction note (those who may publish the article).
+pub async fn correct(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    PostForm(f): PostForm<CorrectionForm>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    user.check_csrf(&f.csrf)?;
+    let (a, owner) = load(&state, id).await?;
+    if !may_publish_article(user.role, owner == Some(user.id)) {
+        return Err(AppError::Forbidden(
+            "your role does not allow corrections; ask an editor".into(),
+        ));
+    }
+    let body: String = f
+        .body
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(1000)
+        .collect();
+    if body.is_empty() {
+        return Err(AppError::BadRequest("write what was corrected".into()));
+    }
+    let now = now();
+    masthead_store::content::add_correction(state.db(), id, &body, now).await?;
+    let mut tx = state.db().begin().await?;
+    masthead_store::newsroom::audit(
+        &mut tx,
+        &user.audit("article.correct", "article", &a.slug, &body),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    state.refresh_counters().await.map_err(AppError::Internal)?;
+    Ok(see_other(&format!("/admin/articles/{id}?corrected=1")))
+}

@@ -50,6 +50,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             get(articles::preview),
             NoText,
         ),
+        (
+            "/admin/articles/{id}/corrections",
+            post(articles::correct),
+            NoText,
+        ),
         ("/admin/members", get(members::list), NoText),
         ("/admin/members/export.csv", post(members::export), NoText),
         ("/admin/members/{id}", get(members::show), NoText),

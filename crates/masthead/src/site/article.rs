@@ -99,7 +99,8 @@ pub async fn show(
                 Decision::Full => None,
                 Decision::Preview { .. } => Some(offer(&state, &article, &outcome, &viewer).await?),
             };
-            let page = render(&state, &article, &body, &related, offer)?;
+            let corrections = masthead_store::content::list_corrections(db, article.id).await?;
+            let page = render(&state, &article, &body, &related, &corrections, offer)?;
             let page = Arc::new(CachedPage::new(Bytes::from(page)));
             state
                 .cache()
@@ -221,6 +222,7 @@ fn render(
     a: &Article,
     body: &Body,
     related: &[masthead_core::content::ArticleSummary],
+    corrections: &[masthead_store::content::Correction],
     offer: Option<minijinja::Value>,
 ) -> Result<String, AppError> {
     let base = &state.config().base_url;
@@ -321,6 +323,10 @@ fn render(
             lead => lead,
             topics => topics,
             body_html => minijinja::Value::from_safe_string(blocks.join("\n")),
+            corrections => corrections.iter().map(|c| minijinja::context! {
+                when => jiff::Timestamp::from_second(c.created_at).ok().map(|t| view::time(state, t)),
+                body => c.body,
+            }).collect::<Vec<_>>(),
         },
         related => related.iter().map(|r| view::card(state, r)).collect::<Vec<_>>(),
         offer => offer,

@@ -483,3 +483,22 @@ async fn save_newsletter(b: &mut Browser<'_>, f: Vec<(&'static str, String)>) ->
         .status()
         .as_u16()
 }
+
+both!(Fixture::Demo, async fn corrections_are_dated_at_the_foot_and_move_the_modified_time(app) {
+    let slug = "council-approves-harbour-seawall-plan";
+    let id = crate::harness::article_id(&app, slug).await;
+    let before = masthead_store::content::find_article_by_id(app.state.db(), id).await.unwrap().unwrap().updated_at;
+    assert!(!app.get_text(&format!("/{slug}"), 200).await.contains("class=\"corrections\""));
+    let (mut editor, csrf) = staff(&app, "editor").await;
+    let res = editor.post(&format!("/admin/articles/{id}/corrections"), &[("csrf", &csrf), ("body", "An earlier version gave the cost as $41 million. It is $14 million.")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let page = app.get_text(&format!("/{slug}"), 200).await;
+    assert!(page.contains("class=\"corrections\"") && page.contains("It is $14 million."), "shown at once, cache or not");
+    let after = masthead_store::content::find_article_by_id(app.state.db(), id).await.unwrap().unwrap().updated_at;
+    assert!(after > before, "the modified time moved");
+    assert!(page.contains("class=\"updated\""));
+    // Contributors may not; empty notes are refused.
+    let (mut contributor, ccsrf) = staff(&app, "contributor").await;
+    assert_eq!(contributor.post(&format!("/admin/articles/{id}/corrections"), &[("csrf", &ccsrf), ("body", "x")]).await.status().as_u16(), 403);
+    assert_eq!(editor.post(&format!("/admin/articles/{id}/corrections"), &[("csrf", &csrf), ("body", "   ")]).await.status().as_u16(), 400);
+});
