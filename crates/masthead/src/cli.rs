@@ -820,6 +820,11 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    // First run: no owner yet, so print the one-time set-up link.
+    if let Some(link) = crate::newsroom::setup::setup_link(&state).await? {
+        tracing::warn!("no newsroom owner yet: create one at {link} (works once, for a day)");
+        println!("Set up the newsroom (works once, for a day): {link}");
+    }
     let server = Server::start(state, listener, true).await?;
     tracing::info!(addr = %server.addr, "Masthead is serving {}", base.as_str());
     let stop = async {

@@ -16,6 +16,7 @@ pub mod members;
 pub mod plans;
 pub mod sends;
 pub mod settings;
+pub mod setup;
 pub mod staff;
 
 use crate::access::reader::Viewer;
@@ -53,6 +54,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         (
             "/admin/articles/{id}/corrections",
             post(articles::correct),
+            NoText,
+        ),
+        (
+            "/admin/setup/{token}",
+            get(setup::page).post(setup::create),
             NoText,
         ),
         ("/admin/members", get(members::list), NoText),

@@ -502,3 +502,22 @@ both!(Fixture::Demo, async fn corrections_are_dated_at_the_foot_and_move_the_mod
     assert_eq!(contributor.post(&format!("/admin/articles/{id}/corrections"), &[("csrf", &ccsrf), ("body", "x")]).await.status().as_u16(), 403);
     assert_eq!(editor.post(&format!("/admin/articles/{id}/corrections"), &[("csrf", &csrf), ("body", "   ")]).await.status().as_u16(), 400);
 });
+
+both!(Fixture::Demo, async fn the_first_owner_is_created_once_from_the_set_up_link(app) {
+    let link = masthead::newsroom::setup::setup_link(&app.state).await.unwrap().expect("no owner yet");
+    let path = link.trim_start_matches(&app.base).to_string();
+    let mut b = Browser::new(&app);
+    assert!(b.page(&path).await.contains("Create the owner account"));
+    let res = b.post(&path, &[("name", "Olu Owner"), ("email", "olu@newsroom.example"), ("password", "short")]).await;
+    assert_eq!(res.status().as_u16(), 422, "a weak password is explained");
+    let res = b.post(&path, &[("name", "Olu Owner"), ("email", "olu@newsroom.example"), ("password", "the owner's password")]).await;
+    assert_eq!(res.headers()["location"], "/admin/login");
+    let res = b.post("/admin/login", &[("email", "olu@newsroom.example"), ("password", "the owner's password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(b.page("/admin").await.contains("Olu Owner (owner)"));
+    // Once there is an owner: the page is gone and no new link is made.
+    assert_eq!(Browser::new(&app).get(&path).await.status().as_u16(), 410);
+    assert_eq!(Browser::new(&app).post(&path, &[("email", "x@example.org"), ("password", "another password")]).await.status().as_u16(), 410);
+    assert!(masthead::newsroom::setup::setup_link(&app.state).await.unwrap().is_none());
+    assert_eq!(Browser::new(&app).get("/admin/setup/forged-token").await.status().as_u16(), 410);
+});
