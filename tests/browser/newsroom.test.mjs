@@ -25,6 +25,15 @@ const METERED = ['/council-approves-harbour-seawall-plan', '/bus-network-redesig
 let server;
 let browser;
 
+/**
+ * With MASTHEAD_SCREENSHOTS=DIR, the README's screenshots of the staff
+ * side are taken on the way (docs/screenshots in the repository).
+ */
+async function screenshot(tab, name) {
+  const dir = process.env.MASTHEAD_SCREENSHOTS;
+  if (dir) await tab.screenshot({ path: `${dir}/${name}.png`, fullPage: false });
+}
+
 before(async () => {
   server = await startServer();
   try {
@@ -103,6 +112,7 @@ test('an owner sets a password, logs in, and reads the funnel after reader traff
     assert.equal(await tab.getByRole('img', { name: /^Offer boxes shown: 1 in 30 days/ }).count(), 1);
     const row = tab.locator('table.data a[href="/falling-enrolment-smallest-schools"]');
     assert.equal(await row.count(), 1, 'the article has its row');
+    await screenshot(tab, 'newsroom-dashboard');
 
     // A new plan from the form reaches the offer at once.
     await navigation(tab, () => tab.getByRole('navigation', { name: 'Newsroom' }).getByRole('link', { name: 'Plans' }).click());
@@ -112,6 +122,7 @@ test('an owner sets a password, logs in, and reads the funnel after reader traff
     await tab.getByLabel('Amount').fill('45');
     await navigation(tab, () => tab.getByRole('button', { name: 'Save the plan' }).click());
     assert.ok((await tab.locator('table.data').innerText()).includes('Student'));
+    await screenshot(tab, 'newsroom-plans');
     const offer = await (await fetch(server.url('/subscribe'))).text();
     assert.ok(offer.includes('$45'), 'the offer lists the new plan');
     assert.deepEqual(problems, []);
@@ -184,6 +195,7 @@ test('an editor writes an article for subscribers, previews it, schedules and pu
     await tab.getByLabel('Body (Markdown)').fill(`Everyone reads this first paragraph.\n\n<!-- paywall -->\n\n${SECRET}\n\nAnd a third one.`);
     await navigation(tab, () => tab.getByRole('button', { name: 'Save the draft' }).click());
     assert.match(new URL(tab.url()).pathname, /^\/admin\/articles\/\d+$/);
+    await screenshot(tab, 'newsroom-editor');
     assert.equal(await tab.locator('.article-status').innerText(), 'draft');
     const edit = new URL(tab.url()).pathname;
 
@@ -191,6 +203,7 @@ test('an editor writes an article for subscribers, previews it, schedules and pu
     await navigation(tab, () => tab.getByRole('link', { name: 'an anonymous reader' }).click());
     assert.ok((await tab.locator('.paywall-cut').innerText()).includes('The paywall cuts here'));
     assert.equal(await tab.getByText(SECRET).count(), 0);
+    await screenshot(tab, 'newsroom-preview');
     await navigation(tab, () => tab.getByRole('link', { name: 'subscriber' }).click());
     assert.equal(await tab.getByText(SECRET).count(), 1);
 
