@@ -133,6 +133,43 @@ pub fn csv_cell(value: &str) -> String {
     }
 }
 
+/// Reads CSV text (RFC 4180: quoted fields, doubled quotes, commas and
+/// line breaks inside quotes, CRLF or LF) into rows of fields.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                if !(row.len() == 1 && row[0].is_empty()) {
+                    rows.push(std::mem::take(&mut row));
+                } else {
+                    row.clear();
+                }
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +270,22 @@ mod tests {
                 "{role:?} own={own} publish"
             );
         }
+    }
+
+    #[test]
+    fn csv_is_read_with_quotes_and_line_breaks() {
+        let text = "\u{feff}email,newsletters\r\na@example.org,morning tideline\r\n\"b,c@example.org\",\"say \"\"hi\"\"\nthere\"\n\nlast@example.org,";
+        assert_eq!(
+            parse_csv(text),
+            vec![
+                vec!["email".to_string(), "newsletters".to_string()],
+                vec!["a@example.org".into(), "morning tideline".into()],
+                vec!["b,c@example.org".into(), "say \"hi\"\nthere".into()],
+                vec!["last@example.org".into(), "".into()],
+            ]
+        );
+        assert!(parse_csv("").is_empty());
+        assert_eq!(parse_csv("x"), vec![vec!["x".to_string()]]);
     }
 
     #[test]

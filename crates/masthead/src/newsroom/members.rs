@@ -366,3 +366,152 @@ pub async fn export(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct ImportForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    csv: String,
+    #[serde(default)]
+    source: String,
+    /// The previous system confirmed these addresses.
+    #[serde(default)]
+    confirmed: String,
+    /// These people consented to the newsletters in the `newsletters` column.
+    #[serde(default)]
+    consented: String,
+}
+
+/// Imports members from CSV (a header row with `email`, and optionally
+/// `newsletters`: slugs separated by spaces). Nobody is opted in to a
+/// newsletter unless the form says they consented; every opt-in records
+/// the import's source. Existing members keep their account.
+pub async fn import(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<ImportForm>,
+) -> Result<Response, AppError> {
+    let user = staff!(viewer, headers, Action::Members);
+    user.check_csrf(&f.csrf)?;
+    let source: String = f.source.trim().chars().take(100).collect();
+    if source.is_empty() {
+        return Ok(problem(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Import members",
+            "Say where these members come from (it is kept with each consent).",
+            "/admin/members",
+        ));
+    }
+    let rows = masthead_core::newsroom::parse_csv(&f.csv);
+    let Some(header) = rows.first() else {
+        return Ok(problem(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Import members",
+            "Paste the CSV, with a header row naming an email column.",
+            "/admin/members",
+        ));
+    };
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let Some(email_col) = col("email") else {
+        return Ok(problem(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Import members",
+            "The header row has no “email” column.",
+            "/admin/members",
+        ));
+    };
+    let newsletters_col = col("newsletters");
+    let db = state.db();
+    let all = masthead_store::newsletters::list(db).await?;
+    let now = now();
+    let (mut created, mut existing, mut opted_in) = (0, 0, 0);
+    let mut skipped: Vec<String> = Vec::new();
+    for (i, row) in rows.iter().enumerate().skip(1) {
+        let raw = row.get(email_col).map(String::as_str).unwrap_or("");
+        let email = match masthead_core::members::Email::parse(raw) {
+            Ok(e) => e,
+            Err(e) => {
+                skipped.push(format!("line {}: {e}", i + 1));
+                continue;
+            }
+        };
+        let lower = email.lower();
+        let id = match masthead_store::members::find_member_by_email(db, &lower).await? {
+            Some((m, _)) => {
+                existing += 1;
+                m.id
+            }
+            None => {
+                created += 1;
+                masthead_store::members::ensure_member(db, email.as_str(), &lower, now).await?
+            }
+        };
+        let mut tx = db.begin().await?;
+        if f.confirmed == "on" {
+            masthead_store::members::mark_verified(&mut tx, id, now).await?;
+        }
+        if f.consented == "on" {
+            for slug in newsletters_col
+                .and_then(|c| row.get(c))
+                .map(String::as_str)
+                .unwrap_or("")
+                .split_whitespace()
+            {
+                match all.iter().find(|n| n.slug == slug) {
+                    Some(n) => {
+                        if masthead_store::newsletters::subscribe(
+                            &mut tx,
+                            id,
+                            n.id,
+                            &format!("import: {source}"),
+                            now,
+                        )
+                        .await?
+                        {
+                            opted_in += 1;
+                        }
+                    }
+                    None => skipped.push(format!("line {}: no newsletter “{slug}”", i + 1)),
+                }
+            }
+        }
+        masthead_store::commit(tx).await?;
+    }
+    let detail = format!(
+        "{source}: {created} created, {existing} existing, {opted_in} opt-ins, {} skipped",
+        skipped.len()
+    );
+    let mut tx = db.begin().await?;
+    store::audit(
+        &mut tx,
+        &user.audit("members.import", "members", "csv", &detail),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    state.sessions().clear();
+    let mut page = crate::members::forms::FormPage::new("Import done")
+        .lead(&format!("{created} new members, {existing} already here, {opted_in} newsletter opt-ins recorded with the source “{source}”."));
+    if f.consented != "on" {
+        page =
+            page.lead("Nobody was opted in to a newsletter: the form did not say they consented.");
+    }
+    for s in skipped.iter().take(20) {
+        page = page.lead(&format!("Skipped {s}"));
+    }
+    if skipped.len() > 20 {
+        page = page.lead(&format!("…and {} more skipped.", skipped.len() - 20));
+    }
+    Ok(page
+        .link("/admin/members", "Back to the members")
+        .render(&state, StatusCode::OK))
+}

@@ -63,6 +63,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         ),
         ("/admin/members", get(members::list), NoText),
         ("/admin/members/export.csv", post(members::export), NoText),
+        ("/admin/members/import", post(members::import), NoText),
         ("/admin/members/{id}", get(members::show), NoText),
         ("/admin/members/{id}/comp", post(members::comp), NoText),
         ("/admin/members/{id}/revoke", post(members::revoke), NoText),

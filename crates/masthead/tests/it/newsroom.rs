@@ -521,3 +521,30 @@ both!(Fixture::Demo, async fn the_first_owner_is_created_once_from_the_set_up_li
     assert!(masthead::newsroom::setup::setup_link(&app.state).await.unwrap().is_none());
     assert_eq!(Browser::new(&app).get("/admin/setup/forged-token").await.status().as_u16(), 410);
 });
+
+both!(Fixture::Demo, async fn members_are_imported_with_consent_recorded_and_never_without_it(app) {
+    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let csv = "email,newsletters\nNew.One@example.org,morning-ledger tideline\n\"two@example.org\",no-such-letter\nnot an address,\n";
+    // Without the consent box: members, but no newsletter.
+    let res = admin.post("/admin/members/import", &[("csrf", &csrf), ("csv", csv), ("source", "Old list 2026"), ("confirmed", "on")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("2 new members") && page.contains("Nobody was opted in") && page.contains("line 4"), "{page}");
+    let db = app.state.db();
+    let (one, _) = masthead_store::members::find_member_by_email(db, "new.one@example.org").await.unwrap().unwrap();
+    assert!(one.verified);
+    assert!(masthead_store::newsletters::member_newsletters(db, one.id).await.unwrap().is_empty(), "no consent, no newsletter");
+    // With it: opt-ins with the source; unknown newsletters reported.
+    let res = admin.post("/admin/members/import", &[("csrf", &csrf), ("csv", csv), ("source", "Old list 2026"), ("consented", "on")]).await;
+    let page = res.text().await.unwrap();
+    assert!(page.contains("2 already here") && page.contains("2 newsletter opt-ins") && page.contains("no newsletter"), "{page}");
+    let consents = masthead_store::newsletters::list_consents(db, one.id).await.unwrap();
+    assert_eq!(consents.len(), 2);
+    assert!(consents.iter().all(|c| c.2 == "import: Old list 2026"));
+    // Bad input and roles.
+    assert_eq!(admin.post("/admin/members/import", &[("csrf", &csrf), ("csv", csv), ("source", "")]).await.status().as_u16(), 422);
+    assert_eq!(admin.post("/admin/members/import", &[("csrf", &csrf), ("csv", "name\nx"), ("source", "s")]).await.status().as_u16(), 422);
+    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    assert_eq!(editor.post("/admin/members/import", &[("csrf", &ecsrf), ("csv", csv), ("source", "s")]).await.status().as_u16(), 403);
+    assert!(masthead_store::newsroom::list_audit(db, 5).await.unwrap().iter().any(|e| e.action == "members.import"));
+});
