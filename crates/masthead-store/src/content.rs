@@ -801,6 +801,53 @@ pub async fn load_media(db: &Db, mut ids: Vec<i64>) -> Result<HashMap<i64, Media
     Ok(out)
 }
 
+/// The articles pinned to a front page, in slot order (visible ones only).
+pub async fn list_pinned(db: &Db, page: &str, now: i64) -> Result<Vec<ArticleSummary>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM front_slots f JOIN articles a ON a.id = f.article_id \
+         WHERE f.page = $2 AND {VISIBLE} ORDER BY f.position"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(now)
+        .bind(page)
+        .fetch_all(db.pool())
+        .await?;
+    summaries_from_rows(db, &rows).await
+}
+
+/// The article ids pinned to a front page, by slot.
+pub async fn find_front_slots(db: &Db, page: &str) -> Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT position, article_id FROM front_slots WHERE page = $1 ORDER BY position",
+    )
+    .bind(page)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("position")?, r.try_get("article_id")?)))
+        .collect()
+}
+
+/// Replaces a front page's slots: `ids[0]` leads, the rest follow.
+pub async fn set_front_slots(db: &Db, page: &str, ids: &[i64]) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM front_slots WHERE page = $1")
+        .bind(page)
+        .execute(&mut *tx)
+        .await?;
+    for (i, id) in ids.iter().enumerate() {
+        sqlx::query("INSERT INTO front_slots (page, position, article_id) VALUES ($1, $2, $3)")
+            .bind(page)
+            .bind(i as i64)
+            .bind(*id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::settings::bump_counter(&mut tx, crate::settings::CONTENT).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Which articles a listing shows.
 #[derive(Debug, Clone, Copy, Default)]
 pub enum Listing {

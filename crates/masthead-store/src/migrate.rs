@@ -73,6 +73,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_corrections.sql"),
         postgres: include_str!("../migrations/postgres/0010_corrections.sql"),
     },
+    Migration {
+        version: 11,
+        name: "front_pages",
+        sqlite: include_str!("../migrations/sqlite/0011_front_pages.sql"),
+        postgres: include_str!("../migrations/postgres/0011_front_pages.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -43,6 +43,7 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/preview.html",
     "admin/settings.html",
     "admin/staff.html",
+    "admin/front.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

@@ -12,6 +12,7 @@
 pub mod articles;
 pub mod charts;
 pub mod dashboard;
+pub mod front;
 pub mod members;
 pub mod plans;
 pub mod sends;
@@ -61,6 +62,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             get(setup::page).post(setup::create),
             NoText,
         ),
+        ("/admin/front", get(front::show).post(front::save), NoText),
         ("/admin/members", get(members::list), NoText),
         ("/admin/members/export.csv", post(members::export), NoText),
         ("/admin/members/import", post(members::import), NoText),
@@ -192,6 +194,7 @@ pub fn page(
     let nav: Vec<minijinja::Value> = [
         ("/admin", "Dashboard", Action::Dashboard),
         ("/admin/articles", "Articles", Action::WriteOwnDraft),
+        ("/admin/front", "Front pages", Action::FrontPages),
         ("/admin/members", "Members", Action::Members),
         ("/admin/newsletters", "Newsletters", Action::SendNewsletters),
         ("/admin/plans", "Plans", Action::Plans),

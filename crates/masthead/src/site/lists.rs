@@ -24,10 +24,13 @@ pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
     let page = page_param(&uri)?;
     let db = state.db();
     let now = now();
-    let (latest, more) =
+    let (mut latest, more) =
         store::list_articles(db, Listing::All, now, offset(page), PER_PAGE).await?;
     if page > 1 && latest.is_empty() {
         return Err(AppError::NotFound);
+    }
+    if page == 1 {
+        latest = pinned_first(store::list_pinned(db, "home", now).await?, latest);
     }
     let mut sections = Vec::new();
     if page == 1 {
@@ -58,6 +61,24 @@ pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
     Ok(html(state.theme().render("home.html", ctx)?))
 }
 
+/// The pinned articles (lead first), then the rest without them, as many
+/// as the page shows.
+fn pinned_first(
+    pinned: Vec<masthead_core::content::ArticleSummary>,
+    rest: Vec<masthead_core::content::ArticleSummary>,
+) -> Vec<masthead_core::content::ArticleSummary> {
+    if pinned.is_empty() {
+        return rest;
+    }
+    let n = rest.len().max(pinned.len());
+    let ids: Vec<i64> = pinned.iter().map(|a| a.id).collect();
+    pinned
+        .into_iter()
+        .chain(rest.into_iter().filter(|a| !ids.contains(&a.id)))
+        .take(n)
+        .collect()
+}
+
 /// Shared by section, topic and author pages.
 struct ListPage<'a> {
     path: String,
@@ -72,10 +93,19 @@ struct ListPage<'a> {
 
 async fn render_list(state: &AppState, uri: &Uri, p: ListPage<'_>) -> AppResult {
     let page = page_param(uri)?;
-    let (items, more) =
+    let (mut items, more) =
         store::list_articles(state.db(), p.listing, now(), offset(page), PER_PAGE).await?;
     if page > 1 && items.is_empty() {
         return Err(AppError::NotFound);
+    }
+    // A section's front: its pinned lead and featured articles first.
+    if let (1, Listing::ContentType(t)) = (page, p.listing) {
+        let pinned =
+            store::list_pinned(state.db(), &format!("section:{}", t.as_str()), now()).await?;
+        items = pinned_first(
+            pinned.into_iter().filter(|a| a.content_type == t).collect(),
+            items,
+        );
     }
     let canonical = state.config().base_url.join(&if page > 1 {
         format!("{}?page={page}", p.path)

@@ -548,3 +548,36 @@ both!(Fixture::Demo, async fn members_are_imported_with_consent_recorded_and_nev
     assert_eq!(editor.post("/admin/members/import", &[("csrf", &ecsrf), ("csv", csv), ("source", "s")]).await.status().as_u16(), 403);
     assert!(masthead_store::newsroom::list_audit(db, 5).await.unwrap().iter().any(|e| e.action == "members.import"));
 });
+
+both!(Fixture::Demo, async fn editors_pin_the_lead_and_order_the_front_pages(app) {
+    let old = "falling-enrolment-smallest-schools";
+    let second = "council-approves-harbour-seawall-plan";
+    let (a, b) = (crate::harness::article_id(&app, old).await, crate::harness::article_id(&app, second).await);
+    let first_card = |html: &str| -> String {
+        let at = html.find("class=\"card-headline\"").unwrap();
+        let href = html[at..].find("href=\"/").unwrap() + at + 7;
+        html[href..].split('"').next().unwrap().to_string()
+    };
+    assert_ne!(first_card(&app.get_text("/", 200).await), old, "not the lead before");
+    let (mut editor, csrf) = staff(&app, "editor").await;
+    assert!(editor.page("/admin/front").await.contains("Lead story"));
+    let res = editor.post("/admin/front", &[("csrf", &csrf), ("page", "home"), ("slot0", &a.to_string()), ("slot1", &b.to_string())]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let home = app.get_text("/", 200).await;
+    assert_eq!(first_card(&home), old, "the pinned lead comes first at once");
+    assert!(home.find(&format!("href=\"/{old}\"")).unwrap() < home.find(&format!("href=\"/{second}\"")).unwrap());
+    // A section's front.
+    let res = editor.post("/admin/front", &[("csrf", &csrf), ("page", "section:news"), ("slot0", &b.to_string())]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(first_card(&app.get_text("/sections/news", 200).await), second);
+    // A pinned article that is unpublished drops out of the page.
+    let db = app.state.db();
+    sqlx::query("UPDATE articles SET status = 'draft' WHERE id = $1").bind(a).execute(db.pool()).await.unwrap();
+    app.state.refresh_counters().await.unwrap();
+    assert!(!app.get_text("/", 200).await.contains(&format!("href=\"/{old}\"")));
+    // Roles and bad input.
+    let (mut author, acsrf) = staff(&app, "author").await;
+    assert_eq!(author.post("/admin/front", &[("csrf", &acsrf), ("page", "home")]).await.status().as_u16(), 403);
+    assert_eq!(editor.post("/admin/front", &[("csrf", &csrf), ("page", "elsewhere")]).await.status().as_u16(), 400);
+    assert_eq!(editor.post("/admin/front", &[("csrf", &csrf), ("page", "home"), ("slot0", "999999")]).await.status().as_u16(), 400);
+});
