@@ -44,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/settings.html",
     "admin/staff.html",
     "admin/front.html",
+    "admin/topics.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

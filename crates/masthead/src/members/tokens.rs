@@ -53,8 +53,15 @@ pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 pub fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> String {
+    // The staff cookie is never sent on a request started by another site
+    // (Strict); readers' cookies follow links from elsewhere (Lax).
+    let same_site = if name == STAFF_COOKIE {
+        "Strict"
+    } else {
+        "Lax"
+    };
     format!(
-        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{}",
         if secure { "; Secure" } else { "" }
     )
 }

@@ -19,6 +19,7 @@ pub mod sends;
 pub mod settings;
 pub mod setup;
 pub mod staff;
+pub mod topics;
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
@@ -63,6 +64,12 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             NoText,
         ),
         ("/admin/front", get(front::show).post(front::save), NoText),
+        (
+            "/admin/topics",
+            get(topics::show).post(topics::save_topic),
+            NoText,
+        ),
+        ("/admin/authors", post(topics::save_author), NoText),
         ("/admin/members", get(members::list), NoText),
         ("/admin/members/export.csv", post(members::export), NoText),
         ("/admin/members/import", post(members::import), NoText),
@@ -195,6 +202,11 @@ pub fn page(
         ("/admin", "Dashboard", Action::Dashboard),
         ("/admin/articles", "Articles", Action::WriteOwnDraft),
         ("/admin/front", "Front pages", Action::FrontPages),
+        (
+            "/admin/topics",
+            "Topics and authors",
+            Action::TopicsAndAuthors,
+        ),
         ("/admin/members", "Members", Action::Members),
         ("/admin/newsletters", "Newsletters", Action::SendNewsletters),
         ("/admin/plans", "Plans", Action::Plans),

@@ -514,6 +514,8 @@ both!(Fixture::Demo, async fn the_first_owner_is_created_once_from_the_set_up_li
     assert_eq!(res.headers()["location"], "/admin/login");
     let res = b.post("/admin/login", &[("email", "olu@newsroom.example"), ("password", "the owner's password")]).await;
     assert_eq!(res.status().as_u16(), 303);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("masthead_staff=") && cookie.contains("SameSite=Strict") && cookie.contains("HttpOnly"), "{cookie}");
     assert!(b.page("/admin").await.contains("Olu Owner (owner)"));
     // Once there is an owner: the page is gone and no new link is made.
     assert_eq!(Browser::new(&app).get(&path).await.status().as_u16(), 410);
@@ -580,4 +582,22 @@ both!(Fixture::Demo, async fn editors_pin_the_lead_and_order_the_front_pages(app
     assert_eq!(author.post("/admin/front", &[("csrf", &acsrf), ("page", "home")]).await.status().as_u16(), 403);
     assert_eq!(editor.post("/admin/front", &[("csrf", &csrf), ("page", "elsewhere")]).await.status().as_u16(), 400);
     assert_eq!(editor.post("/admin/front", &[("csrf", &csrf), ("page", "home"), ("slot0", "999999")]).await.status().as_u16(), 400);
+});
+
+both!(Fixture::Demo, async fn editors_create_and_rename_topics_and_authors(app) {
+    let (mut editor, csrf) = staff(&app, "editor").await;
+    assert!(editor.page("/admin/topics").await.contains("Transit"));
+    let res = editor.post("/admin/topics", &[("csrf", &csrf), ("slug", "night-life"), ("name", "Night life"), ("text", "After dark in Port Alder.")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(app.get_text("/topics/night-life", 200).await.contains("Night life"));
+    let res = editor.post("/admin/topics", &[("csrf", &csrf), ("slug", "night-life"), ("name", "Nightlife"), ("text", "")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(app.get_text("/topics/night-life", 200).await.contains("Nightlife"));
+    let res = editor.post("/admin/authors", &[("csrf", &csrf), ("slug", "rue-vance"), ("name", "Rue Vance"), ("text", "Covers the *harbour*. <script>alert(1)</script>")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let page = app.get_text("/authors/rue-vance", 200).await;
+    assert!(page.contains("Rue Vance") && page.contains("<em>harbour</em>") && !page.contains("<script>alert"), "sanitized bio");
+    assert_eq!(editor.post("/admin/topics", &[("csrf", &csrf), ("slug", "Bad Slug"), ("name", "x")]).await.status().as_u16(), 400);
+    let (mut author, acsrf) = staff(&app, "author").await;
+    assert_eq!(author.post("/admin/topics", &[("csrf", &acsrf), ("slug", "x"), ("name", "x")]).await.status().as_u16(), 403);
 });

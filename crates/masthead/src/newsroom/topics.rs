@@ -1,0 +1,146 @@
+//! Topics and authors (editors and up): create them and change their
+//! names and descriptions. An author's bio is Markdown, rendered and
+//! sanitized on the server.
+
+use super::{page, StaffUser};
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::AppError;
+use crate::members::see_other;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Form as PostForm;
+use masthead_core::content::Slug;
+use masthead_core::newsroom::Action;
+
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::TopicsAndAuthors) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    let db = state.db();
+    let topics = masthead_store::content::list_topics(db).await?;
+    let authors = masthead_store::content::list_authors(db).await?;
+    let edit_topic = match crate::site::query_param(&uri, "topic") {
+        Some(slug) => masthead_store::content::find_topic(db, &slug).await?,
+        None => None,
+    };
+    let edit_author = match crate::site::query_param(&uri, "author") {
+        Some(slug) => masthead_store::content::find_author(db, &slug).await?,
+        None => None,
+    };
+    let ctx = minijinja::context! {
+        topics => topics.iter().map(|t| minijinja::context! { slug => t.slug, name => t.name, description => t.description }).collect::<Vec<_>>(),
+        authors => authors.iter().map(|(slug, name)| minijinja::context! { slug => slug, name => name }).collect::<Vec<_>>(),
+        topic => edit_topic.map(|t| minijinja::context! { slug => t.slug, name => t.name, description => t.description }),
+        author => edit_author.map(|a| minijinja::context! { slug => a.slug, name => a.name, bio => crate::content::markdown::plain_text(&a.bio_html) }),
+        saved => crate::site::query_param(&uri, "saved").is_some(),
+    };
+    Ok(page(
+        &state,
+        "admin/topics.html",
+        "Topics and authors",
+        &user,
+        ctx,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct NamedForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    text: String,
+}
+
+fn checked(f: &NamedForm) -> Result<Slug, AppError> {
+    let slug =
+        Slug::parse(f.slug.trim()).map_err(|e| AppError::BadRequest(format!("short name: {e}")))?;
+    if f.name.trim().is_empty() || f.name.len() > 200 {
+        return Err(AppError::BadRequest(
+            "give a name of at most 200 characters".into(),
+        ));
+    }
+    if f.text.len() > 20_000 {
+        return Err(AppError::BadRequest("the text is too long".into()));
+    }
+    Ok(slug)
+}
+
+pub async fn save_topic(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<NamedForm>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::TopicsAndAuthors) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    user.check_csrf(&f.csrf)?;
+    let slug = checked(&f)?;
+    let now = jiff::Timestamp::now().as_second();
+    let new = masthead_store::content::NewTopic {
+        slug: &slug,
+        name: f.name.trim(),
+        description: f.text.trim(),
+    };
+    masthead_store::content::upsert_topic(state.db(), &new, now).await?;
+    let mut tx = state.db().begin().await?;
+    masthead_store::newsroom::audit(
+        &mut tx,
+        &user.audit("topic.save", "topic", slug.as_str(), f.name.trim()),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    state.refresh_counters().await.map_err(AppError::Internal)?;
+    Ok(see_other("/admin/topics?saved=1"))
+}
+
+pub async fn save_author(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<NamedForm>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::TopicsAndAuthors) {
+        Ok(u) => u,
+        Err(r) => return Ok(r.into_response()),
+    };
+    user.check_csrf(&f.csrf)?;
+    let slug = checked(&f)?;
+    let db = state.db();
+    let avatar = masthead_store::content::find_author(db, slug.as_str())
+        .await?
+        .and_then(|a| a.avatar.map(|m| m.id));
+    let bio = crate::content::markdown::render_blocks(f.text.trim()).join("\n");
+    let now = jiff::Timestamp::now().as_second();
+    let new = masthead_store::content::NewAuthor {
+        slug: &slug,
+        name: f.name.trim(),
+        bio_html: &bio,
+        avatar_media_id: avatar,
+    };
+    masthead_store::content::upsert_author(db, &new, now).await?;
+    let mut tx = db.begin().await?;
+    masthead_store::newsroom::audit(
+        &mut tx,
+        &user.audit("author.save", "author", slug.as_str(), f.name.trim()),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    state.refresh_counters().await.map_err(AppError::Internal)?;
+    Ok(see_other("/admin/topics?saved=1"))
+}
