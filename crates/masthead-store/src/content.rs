@@ -461,6 +461,34 @@ pub struct NewPage<'a> {
     pub source_hash: Option<&'a str>,
 }
 
+/// Every page: (slug, title, current version).
+pub async fn list_pages(db: &Db) -> Result<Vec<(String, String, i64)>> {
+    let rows = sqlx::query("SELECT slug, title, current_version FROM pages ORDER BY slug")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("slug")?,
+                r.try_get("title")?,
+                r.try_get("current_version")?,
+            ))
+        })
+        .collect()
+}
+
+/// The Markdown of a page's current version, when it was written in it.
+pub async fn find_page_markdown(db: &Db, slug: &str) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT v.body_markdown FROM pages p JOIN page_versions v ON v.page_id = p.id \
+         AND v.version = p.current_version WHERE p.slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(|r| r.try_get("body_markdown").ok().flatten()))
+}
+
 /// Creates a page or adds a new numbered version of it. Versions are kept
 /// forever: consent records point at them.
 pub async fn upsert_page(db: &Db, p: &NewPage<'_>, now: i64) -> Result<(i64, i64, bool)> {

@@ -45,6 +45,7 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/staff.html",
     "admin/front.html",
     "admin/topics.html",
+    "admin/pages.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

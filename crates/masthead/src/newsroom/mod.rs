@@ -14,6 +14,7 @@ pub mod charts;
 pub mod dashboard;
 pub mod front;
 pub mod members;
+pub mod pages;
 pub mod plans;
 pub mod sends;
 pub mod settings;
@@ -70,6 +71,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             NoText,
         ),
         ("/admin/authors", post(topics::save_author), NoText),
+        ("/admin/pages", get(pages::show).post(pages::save), NoText),
         ("/admin/members", get(members::list), NoText),
         ("/admin/members/export.csv", post(members::export), NoText),
         ("/admin/members/import", post(members::import), NoText),
@@ -211,6 +213,7 @@ pub fn page(
         ("/admin/newsletters", "Newsletters", Action::SendNewsletters),
         ("/admin/plans", "Plans", Action::Plans),
         ("/admin/staff", "Staff", Action::ManageStaffBelow),
+        ("/admin/pages", "Pages", Action::Settings),
         ("/admin/settings", "Settings", Action::Settings),
         ("/admin/audit", "Audit log", Action::AuditLog),
     ]

@@ -601,3 +601,21 @@ both!(Fixture::Demo, async fn editors_create_and_rename_topics_and_authors(app) 
     let (mut author, acsrf) = staff(&app, "author").await;
     assert_eq!(author.post("/admin/topics", &[("csrf", &acsrf), ("slug", "x"), ("name", "x")]).await.status().as_u16(), 403);
 });
+
+both!(Fixture::Demo, async fn pages_get_a_new_version_for_each_changed_text(app) {
+    let db = app.state.db();
+    let before = masthead_store::members::find_page_version(db, "terms").await.unwrap().unwrap();
+    let (mut admin, csrf) = staff(&app, "administrator").await;
+    assert!(admin.page("/admin/pages?edit=terms").await.contains(&format!("now version {before}")));
+    let res = admin.post("/admin/pages", &[("csrf", &csrf), ("slug", "terms"), ("title", "Terms of use"), ("body", "New **terms**.")]).await;
+    assert_eq!(res.headers()["location"].to_str().unwrap(), format!("/admin/pages?saved={}", before + 1));
+    assert_eq!(masthead_store::members::find_page_version(db, "terms").await.unwrap(), Some(before + 1));
+    assert!(app.get_text("/pages/terms", 200).await.contains("<strong>terms</strong>"));
+    // The same text again: no new version.
+    admin.post("/admin/pages", &[("csrf", &csrf), ("slug", "terms"), ("title", "Terms of use"), ("body", "New **terms**.")]).await;
+    assert_eq!(masthead_store::members::find_page_version(db, "terms").await.unwrap(), Some(before + 1));
+    // Sign-ups now accept the new version.
+    assert!(app.get_text("/signup", 200).await.contains(&format!("(version {})", before + 1)));
+    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    assert_eq!(editor.post("/admin/pages", &[("csrf", &ecsrf), ("slug", "terms"), ("title", "x"), ("body", "x")]).await.status().as_u16(), 403);
+});
