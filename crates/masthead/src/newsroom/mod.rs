@@ -35,10 +35,10 @@ use masthead_core::members::Role;
 use masthead_core::newsroom::{allowed, Action};
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
-    use Carries::NoText;
+    use Carries::{NoText, StaffText};
     vec![
         ("/admin", get(dashboard::page), NoText),
-        ("/admin/articles", get(articles::list), NoText),
+        ("/admin/articles", get(articles::list), StaffText),
         (
             "/admin/articles/new",
             get(articles::new_page).post(articles::create),
@@ -47,12 +47,12 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         (
             "/admin/articles/{id}",
             get(articles::edit).post(articles::save),
-            NoText,
+            StaffText,
         ),
         (
             "/admin/articles/{id}/preview",
             get(articles::preview),
-            NoText,
+            StaffText,
         ),
         (
             "/admin/articles/{id}/corrections",

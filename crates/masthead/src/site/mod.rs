@@ -36,6 +36,10 @@ pub enum Carries {
     Text,
     /// Never carries article text (static files, media, health, robots).
     NoText,
+    /// Carries any article text, drafts included, but only to a staff
+    /// session (the newsroom's editor and previews): the leak suite checks
+    /// that every reader who is not staff gets none of it.
+    StaffText,
 }
 
 /// Every route of the reader site with its declaration. The router is

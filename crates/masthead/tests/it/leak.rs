@@ -413,7 +413,7 @@ both!(Fixture::Demo, async fn gated_text_reaches_only_entitled_readers_on_every_
     let mut text_routes = 0;
     let mut paths = Vec::new();
     for (pattern, _, carries) in masthead::site::routes() {
-        if carries == Carries::NoText {
+        if carries != Carries::Text {
             continue;
         }
         text_routes += 1;
@@ -454,6 +454,48 @@ both!(Fixture::Demo, async fn gated_text_reaches_only_entitled_readers_on_every_
             .any(|(a, b)| a.contains("/feeds/rss.xml") && b.contains(GATED_S));
         assert_eq!(in_feed, matches!(who, Who::Subscriber | Who::Staff), "{who:?} feed");
     }
+});
+
+/// Staff routes (the editor and its previews) carry drafts and gated
+/// text, but only to staff: every reader who is not staff gets none of it.
+both!(Fixture::Demo, async fn staff_routes_give_readers_no_article_text(app) {
+    plant(&app).await;
+    let mut ids = Vec::new();
+    for slug in PLANTED {
+        ids.push(masthead_store::content::find_article_any(app.state.db(), slug).await.unwrap().unwrap().id);
+    }
+    let mut paths = Vec::new();
+    let mut routes = 0;
+    for (pattern, _, carries) in masthead::site::routes() {
+        if carries != Carries::StaffText {
+            continue;
+        }
+        routes += 1;
+        if pattern.contains("{id}") {
+            for id in &ids {
+                for suffix in ["", "?as=subscriber"] {
+                    paths.push(format!("{}{suffix}", pattern.replace("{id}", &id.to_string())));
+                }
+            }
+        } else {
+            paths.push(pattern.to_string());
+        }
+    }
+    assert!(routes >= 3, "the editor's routes are declared ({routes})");
+    for who in [Who::Fresh, Who::AnonWithin, Who::MemberWithin, Who::Subscriber] {
+        let cookie = cookie_for(&app, who).await;
+        let mut responses = Vec::new();
+        for path in &paths {
+            responses.extend(fetch_all(&app.base, &app.client, &cookie, path).await);
+        }
+        let found = leaks(&responses, |_, _| false);
+        assert!(found.is_empty(), "{who:?} leaks on staff routes:\n{}", found.join("\n"));
+    }
+    // And staff do get it there (the scan is not looking at empty pages).
+    let staff = cookie_for(&app, Who::Staff).await;
+    let edit = format!("/admin/articles/{}", ids[0]);
+    let responses = fetch_all(&app.base, &app.client, &staff, &edit).await;
+    assert!(responses.iter().any(|(_, b)| b.contains(DRAFT)), "staff see the draft in the editor");
 });
 
 /// A route that leaks on purpose must be caught by the same scan.
