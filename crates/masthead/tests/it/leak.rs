@@ -456,8 +456,8 @@ both!(Fixture::Demo, async fn gated_text_reaches_only_entitled_readers_on_every_
     }
 });
 
-/// Staff routes (the editor and its previews) carry drafts and gated
-/// text, but only to staff: every reader who is not staff gets none of it.
+// Staff routes (the editor and its previews) carry drafts and gated
+// text, but only to staff: every reader who is not staff gets none of it.
 both!(Fixture::Demo, async fn staff_routes_give_readers_no_article_text(app) {
     plant(&app).await;
     let mut ids = Vec::new();
