@@ -26,6 +26,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         ("/admin/login", get(login_page).post(login), NoText),
         ("/admin/logout", post(logout), NoText),
         (
+            "/admin/password-reset",
+            get(reset_page).post(reset_request),
+            NoText,
+        ),
+        (
             "/admin/set-password/{token}",
             get(set_password_page).post(set_password),
             NoText,
@@ -81,11 +86,64 @@ pub struct LoginForm {
 }
 
 fn login_form(email: &str) -> FormPage {
-    FormPage::new("Newsroom log-in").form(
-        Form::new("/admin/login", "Log in")
-            .field(Field::email(email))
-            .field(Field::password("Password", "current-password", true)),
-    )
+    FormPage::new("Newsroom log-in")
+        .form(
+            Form::new("/admin/login", "Log in")
+                .field(Field::email(email))
+                .field(Field::password("Password", "current-password", true)),
+        )
+        .link("/admin/password-reset", "Forgot your password?")
+}
+
+async fn reset_page(State(state): State<AppState>) -> AppResult {
+    Ok(FormPage::new("Reset your newsroom password")
+        .lead("We will email a link to choose a new password, if the address belongs to the newsroom.")
+        .form(Form::new("/admin/password-reset", "Email me a link").field(Field::email("")))
+        .render(&state, StatusCode::OK))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ResetForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Emails a set-password link to an active staff member; the answer is
+/// the same whether or not the address is on the staff.
+async fn reset_request(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    PostForm(f): PostForm<ResetForm>,
+) -> AppResult {
+    let ip = client_ip(&state, peer, &headers);
+    limit(&state, "staff-reset", ip, None)?;
+    if let Ok(email) = Email::parse(&f.email) {
+        let lower = email.lower();
+        limit(&state, "staff-reset", ip, Some(&lower))?;
+        if let Some((staff, _)) = store::find_staff_by_email(state.db(), &lower).await? {
+            let link = set_password_link(&state, staff.id, &staff.email).await?;
+            let name = state.settings().get().publication.name.clone();
+            let mut tx = state.db().begin().await?;
+            store::queue_email(
+                &mut tx,
+                &masthead_store::members::OutgoingEmail {
+                    to: staff.email.clone(),
+                    subject: format!("Reset your newsroom password for {name}"),
+                    text: format!(
+                        "Choose a new newsroom password with this link (it works once, for 7 days):\n\n{link}\n\nIf you did not ask for it, ignore this message: your password stays as it is.\n"
+                    ),
+                },
+                now(),
+            )
+            .await?;
+            masthead_store::commit(tx).await?;
+        }
+    }
+    Ok(FormPage::new("Check your email")
+        .lead("If that address belongs to the newsroom, a link to choose a new password is on its way.")
+        .link("/admin/login", "Back to the log-in")
+        .render(&state, StatusCode::OK))
 }
 
 async fn login_page(State(state): State<AppState>) -> AppResult {

@@ -619,3 +619,21 @@ both!(Fixture::Demo, async fn pages_get_a_new_version_for_each_changed_text(app)
     let (mut editor, ecsrf) = staff(&app, "editor").await;
     assert_eq!(editor.post("/admin/pages", &[("csrf", &ecsrf), ("slug", "terms"), ("title", "x"), ("body", "x")]).await.status().as_u16(), 403);
 });
+
+both!(Fixture::Demo, async fn staff_reset_a_forgotten_password_by_email(app) {
+    staff(&app, "editor").await;
+    let mut b = Browser::new(&app);
+    assert!(b.page("/admin/login").await.contains("href=\"/admin/password-reset\""));
+    let known = b.post("/admin/password-reset", &[("email", "Editor@Newsroom.example")]).await;
+    let unknown = b.post("/admin/password-reset", &[("email", "nobody@newsroom.example")]).await;
+    assert_eq!((known.status().as_u16(), unknown.status().as_u16()), (200, 200));
+    assert_eq!(known.text().await.unwrap().len(), unknown.text().await.unwrap().len(), "the same answer either way");
+    let mails = crate::harness::outbox(&app).await;
+    assert!(!mails.iter().any(|m| m.contains("To: nobody@newsroom.example")));
+    let mail = mails.iter().find(|m| m.contains("To: editor@newsroom.example")).expect("the reset email");
+    let link = crate::harness::find_link(mail, &app.url("/admin/set-password/")).unwrap();
+    let path = link.trim_start_matches(&app.base).to_string();
+    assert_eq!(b.post(&path, &[("password", "a brand new password")]).await.status().as_u16(), 303);
+    let res = b.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "a brand new password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+});
