@@ -598,19 +598,19 @@ pub async fn insert_grant(
     note: &str,
     now: i64,
 ) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO grants (member_id, source, valid_from, valid_until, note, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    let mut tx = db.begin().await?;
+    let id = insert_grant_in(
+        &mut tx,
+        member_id,
+        source,
+        valid_from,
+        valid_until,
+        note,
+        now,
     )
-    .bind(member_id)
-    .bind(source)
-    .bind(valid_from)
-    .bind(valid_until)
-    .bind(note)
-    .bind(now)
-    .fetch_one(db.pool())
     .await?;
-    Ok(row.try_get("id")?)
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// `insert_grant` inside a transaction (with its audit entry, say).

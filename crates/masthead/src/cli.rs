@@ -571,7 +571,7 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
     let (send_id, no_wait) = match action {
         NewslettersAction::List => {
             for n in store::list(db).await? {
-                let members: i64 = sqlx_count(db, n.id).await?;
+                let members = store::count_members(db, n.id).await?;
                 println!(
                     "{}\t{}\t{}\t{members} member(s)",
                     n.slug, n.name, n.audience
@@ -692,10 +692,6 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
         return Ok(ExitCode::SUCCESS);
     }
     follow(state, send_id).await
-}
-
-async fn sqlx_count(db: &masthead_store::Db, newsletter: i64) -> anyhow::Result<i64> {
-    Ok(masthead_store::newsletters::count_members(db, newsletter).await?)
 }
 
 async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode> {

@@ -205,6 +205,32 @@ fn escape_attr(s: &str) -> String {
         .replace('<', "&lt;")
 }
 
+/// The articles of a digest send: published in the `digest_days` before
+/// the send started (or now, before it starts), newest first, at most 50.
+pub async fn digest_articles(
+    db: &masthead_store::Db,
+    send: &Send,
+) -> anyhow::Result<Vec<masthead_core::content::ArticleSummary>> {
+    let now = jiff::Timestamp::now().as_second();
+    let end = send.started_at.unwrap_or(now);
+    let since = end - send.digest_days.unwrap_or(7).max(1) * 86_400;
+    let (items, _) = masthead_store::content::list_articles(
+        db,
+        masthead_store::content::Listing::All,
+        now,
+        0,
+        50,
+    )
+    .await?;
+    Ok(items
+        .into_iter()
+        .filter(|a| {
+            a.published_at
+                .is_some_and(|p| (since..=end).contains(&p.as_second()))
+        })
+        .collect())
+}
+
 /// Renders the email of a send for one decision (`None`: a digest).
 async fn render_segment(
     state: &AppState,
@@ -253,20 +279,7 @@ async fn render_segment(
             preview => !body.is_complete(),
         });
     } else {
-        let days = send.digest_days.unwrap_or(7).max(1);
-        let now = jiff::Timestamp::now().as_second();
-        let (items, _) = masthead_store::content::list_articles(
-            db,
-            masthead_store::content::Listing::All,
-            now,
-            0,
-            50,
-        )
-        .await?;
-        for a in items.iter().filter(|a| {
-            a.published_at
-                .is_some_and(|p| p.as_second() >= now - days * 86_400)
-        }) {
+        for a in digest_articles(db, send).await? {
             digest.push(minijinja::context! {
                 headline => a.headline,
                 standfirst => a.standfirst,

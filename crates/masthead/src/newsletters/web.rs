@@ -411,24 +411,10 @@ async fn web_version(
         });
     }
     let digest = if send.article_id.is_none() {
-        let now = now();
-        let days = send.digest_days.unwrap_or(7).max(1);
-        let started = send.started_at.unwrap_or(now);
-        let (items, _) = masthead_store::content::list_articles(
-            db,
-            masthead_store::content::Listing::All,
-            now,
-            0,
-            50,
-        )
-        .await?;
-        items
+        super::render::digest_articles(db, &send)
+            .await
+            .map_err(AppError::Internal)?
             .iter()
-            .filter(|a| {
-                a.published_at.is_some_and(|p| {
-                    p.as_second() >= started - days * 86_400 && p.as_second() <= started
-                })
-            })
             .map(|a| {
                 minijinja::context! {
                     headline => a.headline,

@@ -17,7 +17,7 @@ use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::access::{decide, Channel, Decision, Reader, ReaderKind};
 use masthead_core::content::{AccessLevel, ArticleStatus, ContentType, Slug};
@@ -133,10 +133,7 @@ pub async fn list(
     viewer: Viewer,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
     let all = masthead_core::newsroom::allowed(user.role, Action::EditAnyArticle);
     let rows =
         masthead_store::newsroom::list_articles(state.db(), (!all).then_some(user.id), 200).await?;
@@ -155,10 +152,7 @@ pub async fn new_page(
     viewer: Viewer,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
     let f = ArticleForm {
         content_type: "news".into(),
         access_level: "default".into(),
@@ -263,10 +257,7 @@ pub async fn create(
     headers: HeaderMap,
     PostForm(f): PostForm<ArticleForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
     user.check_csrf(&f.csrf)?;
     let editing = Editing {
         id: None,
@@ -374,10 +365,7 @@ pub async fn edit(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
     let (a, owner) = load(&state, id).await?;
     let own = owner == Some(user.id);
     if !may_edit_article(user.role, own, a.status != ArticleStatus::Draft) {
@@ -409,10 +397,7 @@ pub async fn save(
     Path(id): Path<i64>,
     PostForm(f): PostForm<ArticleForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
     user.check_csrf(&f.csrf)?;
     let (a, owner) = load(&state, id).await?;
     let own = owner == Some(user.id);
@@ -533,10 +518,7 @@ pub async fn preview(
     Path(id): Path<i64>,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
     let (a, owner) = load(&state, id).await?;
     if !may_edit_article(
         user.role,
@@ -611,10 +593,7 @@ pub async fn correct(
     Path(id): Path<i64>,
     PostForm(f): PostForm<CorrectionForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
     user.check_csrf(&f.csrf)?;
     let (a, owner) = load(&state, id).await?;
     if !may_publish_article(user.role, owner == Some(user.id)) {

@@ -2,14 +2,14 @@
 //! slots of the home page and of each section. The reader site shows the
 //! pinned articles first, in this order, then the latest.
 
-use super::{page, StaffUser};
+use super::page;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::content::ContentType;
 use masthead_core::newsroom::Action;
@@ -37,10 +37,7 @@ pub async fn show(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::FrontPages) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::FrontPages);
     let chosen = crate::site::query_param(&uri, "page").unwrap_or_else(|| "home".into());
     let all = pages();
     let Some((key, title, listing)) = all.iter().find(|(k, _, _)| *k == chosen).cloned() else {
@@ -76,10 +73,7 @@ pub async fn save(
     headers: HeaderMap,
     PostForm(f): PostForm<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::FrontPages) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::FrontPages);
     user.check_csrf(f.get("csrf").map(String::as_str).unwrap_or(""))?;
     let key = f.get("page").cloned().unwrap_or_default();
     if !pages().iter().any(|(k, _, _)| *k == key) {

@@ -4,10 +4,11 @@
 //! back, deletion, and the CSV export. Every change and every export is
 //! in the audit log.
 
-use super::{page, when, StaffUser};
+use super::{page, when};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
+use crate::members::forms::CsrfForm;
 use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -40,15 +41,6 @@ fn query(uri: &Uri) -> HashMap<String, String> {
     uri.query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default()
-}
-
-macro_rules! staff {
-    ($viewer:expr, $headers:expr, $action:expr) => {
-        match StaffUser::require(&$viewer, &$headers, $action) {
-            Ok(u) => u,
-            Err(r) => return Ok(r.into_response()),
-        }
-    };
 }
 
 pub async fn list(
@@ -225,18 +217,12 @@ pub async fn comp(
     Ok(see_other(&back))
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn revoke(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    PostForm(f): PostForm<CsrfOnly>,
+    PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::ComplimentaryAccess);
     user.check_csrf(&f.csrf)?;
@@ -264,7 +250,7 @@ pub async fn delete(
     viewer: Viewer,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    PostForm(f): PostForm<CsrfOnly>,
+    PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::Members);
     user.check_csrf(&f.csrf)?;
@@ -304,7 +290,7 @@ pub async fn export(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    PostForm(f): PostForm<CsrfOnly>,
+    PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::ExportMembers);
     user.check_csrf(&f.csrf)?;

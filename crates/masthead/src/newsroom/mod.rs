@@ -9,6 +9,17 @@
 //! filters, a member's record, complimentary access, deletion, CSV
 //! export), plans, and the audit log.
 
+/// The staff member a handler acts for, or (from a handler returning
+/// `Result<Response, AppError>`) the log-in redirect or 403 instead.
+macro_rules! staff {
+    ($viewer:expr, $headers:expr, $action:expr) => {
+        match $crate::newsroom::StaffUser::require(&$viewer, &$headers, $action) {
+            Ok(u) => u,
+            Err(r) => return Ok(axum::response::IntoResponse::into_response(r)),
+        }
+    };
+}
+
 pub mod articles;
 pub mod charts;
 pub mod dashboard;

@@ -2,14 +2,14 @@
 //! save of a changed text is a new numbered version, kept for good
 //! (consent records name the version a reader accepted).
 
-use super::{page, StaffUser};
+use super::page;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::content::Slug;
 use masthead_core::newsroom::Action;
@@ -20,10 +20,7 @@ pub async fn show(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::Settings) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::Settings);
     let db = state.db();
     let pages = masthead_store::content::list_pages(db).await?;
     let editing = match crate::site::query_param(&uri, "edit") {
@@ -65,10 +62,7 @@ pub async fn save(
     headers: HeaderMap,
     PostForm(f): PostForm<PageForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::Settings) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::Settings);
     user.check_csrf(&f.csrf)?;
     let slug =
         Slug::parse(f.slug.trim()).map_err(|e| AppError::BadRequest(format!("short name: {e}")))?;

@@ -5,10 +5,11 @@ use super::{page, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
+use crate::members::forms::CsrfForm;
 use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::billing::{Currency, Interval, Money};
 use masthead_core::newsroom::Action;
@@ -66,10 +67,7 @@ pub async fn list(
     viewer: Viewer,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::Plans) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::Plans);
     render(&state, &user, &PlanForm::default(), None, StatusCode::OK).await
 }
 
@@ -111,10 +109,7 @@ pub async fn create(
     headers: HeaderMap,
     PostForm(f): PostForm<PlanForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::Plans) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::Plans);
     user.check_csrf(&f.csrf)?;
     let (interval, price, trial_days, includes) = match parse(&f) {
         Ok(p) => p,
@@ -161,23 +156,14 @@ pub async fn create(
     Ok(see_other("/admin/plans"))
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn set_active(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
     Path((slug, action)): Path<(String, String)>,
-    PostForm(f): PostForm<CsrfOnly>,
+    PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::Plans) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::Plans);
     user.check_csrf(&f.csrf)?;
     let active = match action.as_str() {
         "archive" => false,

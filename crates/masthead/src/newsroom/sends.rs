@@ -3,14 +3,15 @@
 //! send's progress (the page refreshes itself while it runs) and its
 //! delivery figures; resume a paused one.
 
-use super::{page, when, StaffUser};
+use super::{page, when};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
+use crate::members::forms::CsrfForm;
 use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::newsroom::Action;
 use masthead_store::newsletters as store;
@@ -25,10 +26,7 @@ pub async fn list(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::SendNewsletters) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::SendNewsletters);
     let db = state.db();
     let mut newsletters = Vec::new();
     for n in store::list(db).await? {
@@ -101,10 +99,7 @@ pub async fn send(
     headers: HeaderMap,
     PostForm(f): PostForm<SendForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::SendNewsletters) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::SendNewsletters);
     user.check_csrf(&f.csrf)?;
     let db = state.db();
     let bad = |what: &str| AppError::BadRequest(format!("{what}; go back and choose again"));
@@ -184,10 +179,7 @@ pub async fn show(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::SendNewsletters) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::SendNewsletters);
     let db = state.db();
     let Some(s) = store::find_send(db, id).await? else {
         return Err(AppError::NotFound);
@@ -216,23 +208,14 @@ pub async fn show(
     Ok(page(&state, "admin/send.html", &s.subject, &user, ctx))
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn resume(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    PostForm(f): PostForm<CsrfOnly>,
+    PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::SendNewsletters) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::SendNewsletters);
     user.check_csrf(&f.csrf)?;
     if store::resume_send(state.db(), id, now()).await? {
         let mut tx = state.db().begin().await?;
@@ -276,10 +259,7 @@ pub async fn save_newsletter(
     headers: HeaderMap,
     PostForm(f): PostForm<NewsletterForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::ManageNewsletters) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::ManageNewsletters);
     user.check_csrf(&f.csrf)?;
     let bad = |m: String| AppError::BadRequest(format!("{m}; go back and correct it"));
     let slug = masthead_core::content::Slug::parse(f.slug.trim())

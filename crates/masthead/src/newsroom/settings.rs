@@ -12,7 +12,7 @@ use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::newsroom::Action;
 use std::collections::HashMap;
@@ -76,10 +76,7 @@ pub async fn show(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::Settings) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::Settings);
     let notice =
         crate::site::query_param(&uri, "saved").map(|_| "Saved. The site follows at once.");
     Ok(render(&state, &user, &HashMap::new(), None, notice, StatusCode::OK).await)
@@ -91,10 +88,7 @@ pub async fn save(
     headers: HeaderMap,
     PostForm(form): PostForm<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::Settings) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::Settings);
     user.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
     let current = state.settings().get();
     let mut errors = HashMap::new();

@@ -10,7 +10,7 @@ use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::members::{Email, Role};
 use masthead_core::newsroom::{may_manage, Action};
@@ -51,10 +51,7 @@ pub async fn list(
     viewer: Viewer,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::ManageStaffBelow) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::ManageStaffBelow);
     render(&state, &user, None, StatusCode::OK).await
 }
 
@@ -113,10 +110,7 @@ pub async fn invite(
     headers: HeaderMap,
     PostForm(f): PostForm<InviteForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::ManageStaffBelow) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::ManageStaffBelow);
     user.check_csrf(&f.csrf)?;
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
@@ -205,10 +199,7 @@ pub async fn change(
     Path((id, what)): Path<(i64, String)>,
     PostForm(f): PostForm<ChangeForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::ManageStaffBelow) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::ManageStaffBelow);
     user.check_csrf(&f.csrf)?;
     let t = target(&state, &user, id).await?;
     let now = now();

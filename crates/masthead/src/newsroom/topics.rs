@@ -2,14 +2,14 @@
 //! names and descriptions. An author's bio is Markdown, rendered and
 //! sanitized on the server.
 
-use super::{page, StaffUser};
+use super::page;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::content::Slug;
 use masthead_core::newsroom::Action;
@@ -20,10 +20,7 @@ pub async fn show(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::TopicsAndAuthors) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::TopicsAndAuthors);
     let db = state.db();
     let topics = masthead_store::content::list_topics(db).await?;
     let authors = masthead_store::content::list_authors(db).await?;
@@ -83,10 +80,7 @@ pub async fn save_topic(
     headers: HeaderMap,
     PostForm(f): PostForm<NamedForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::TopicsAndAuthors) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::TopicsAndAuthors);
     user.check_csrf(&f.csrf)?;
     let slug = checked(&f)?;
     let now = jiff::Timestamp::now().as_second();
@@ -114,10 +108,7 @@ pub async fn save_author(
     headers: HeaderMap,
     PostForm(f): PostForm<NamedForm>,
 ) -> Result<Response, AppError> {
-    let user = match StaffUser::require(&viewer, &headers, Action::TopicsAndAuthors) {
-        Ok(u) => u,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let user = staff!(viewer, headers, Action::TopicsAndAuthors);
     user.check_csrf(&f.csrf)?;
     let slug = checked(&f)?;
     let db = state.db();
