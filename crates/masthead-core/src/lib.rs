@@ -12,7 +12,9 @@ pub mod content;
 pub mod members;
 pub mod newsletters;
 pub mod newsroom;
+pub mod revisions;
 pub mod settings;
+pub mod totp;
 
 pub use access::{decide, Decision};
 pub use content::{AccessLevel, ArticleStatus, ContentType, Slug};

@@ -1306,6 +1306,17 @@ pub async fn list_sitemap_entries(
         .collect()
 }
 
+/// (id, source hash) of the article with this slug: the hash is `None`
+/// when the newsroom saved it after any import.
+pub async fn find_article_source(db: &Db, slug: &str) -> Result<Option<(i64, Option<String>)>> {
+    let row = sqlx::query("SELECT id, source_hash FROM articles WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("source_hash")?)))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::fts5_query;

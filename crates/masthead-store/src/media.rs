@@ -115,3 +115,98 @@ async fn media_with_variants(db: &Db, row: &AnyRow) -> Result<Media> {
         variants,
     })
 }
+
+/// A media item as the library shows it: the image and the words stored
+/// with it, offered again whenever it is reused.
+#[derive(Debug, Clone)]
+pub struct MediaRow {
+    pub media: Media,
+    pub alt: String,
+    pub caption: String,
+    pub credit: String,
+    pub original_name: String,
+    pub bytes: i64,
+    pub created_at: i64,
+}
+
+const ROW_COLUMNS: &str =
+    "id, hash, mime, ext, width, height, alt, caption, credit, original_name, bytes, created_at";
+
+async fn media_row(db: &Db, row: &AnyRow) -> Result<MediaRow> {
+    Ok(MediaRow {
+        media: media_with_variants(db, row).await?,
+        alt: row.try_get("alt")?,
+        caption: row.try_get("caption")?,
+        credit: row.try_get("credit")?,
+        original_name: row.try_get("original_name")?,
+        bytes: row.try_get("bytes")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The library, newest first.
+pub async fn list_media(db: &Db, limit: i64) -> Result<Vec<MediaRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ROW_COLUMNS} FROM media ORDER BY id DESC LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(media_row(db, row).await?);
+    }
+    Ok(out)
+}
+
+pub async fn find_media_row(db: &Db, id: i64) -> Result<Option<MediaRow>> {
+    let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM media WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        Some(row) => Ok(Some(media_row(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Sets the alt text, caption and credit stored with an image.
+pub async fn update_media_text(
+    db: &Db,
+    id: i64,
+    alt: &str,
+    caption: &str,
+    credit: &str,
+) -> Result<bool> {
+    let done = sqlx::query("UPDATE media SET alt = $2, caption = $3, credit = $4 WHERE id = $1")
+        .bind(id)
+        .bind(alt)
+        .bind(caption)
+        .bind(credit)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Stores the words with an image only where none are stored yet (the
+/// first use of an imported image teaches the library its alt text).
+pub async fn fill_media_text(
+    db: &Db,
+    id: i64,
+    alt: &str,
+    caption: &str,
+    credit: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE media SET alt = CASE WHEN alt = '' THEN $2 ELSE alt END, \
+         caption = CASE WHEN caption = '' THEN $3 ELSE caption END, \
+         credit = CASE WHEN credit = '' THEN $4 ELSE credit END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(alt)
+    .bind(caption)
+    .bind(credit)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

@@ -578,6 +578,25 @@ pub async fn token_is_live(db: &Db, token_hash: &str, purpose: &str, now: i64) -
     .is_some())
 }
 
+/// The staff member a live (unused, unexpired) token names.
+pub async fn live_token_staff(
+    db: &Db,
+    token_hash: &str,
+    purpose: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT staff_id FROM auth_tokens WHERE token_hash = $1 AND purpose = $2 \
+         AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(token_hash)
+    .bind(purpose)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(|r| r.try_get("staff_id").ok().flatten()))
+}
+
 // ---- grants ----
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -920,4 +939,92 @@ pub async fn find_funnel_totals(db: &Db, article_id: i64) -> Result<FunnelCounts
         subscriptions: r.try_get("n")?,
         cancellations: r.try_get("x")?,
     })
+}
+
+/// A staff member's two-factor state: (base32 secret, last accepted step).
+pub async fn find_staff_totp(db: &Db, staff_id: i64) -> Result<Option<(String, i64)>> {
+    let row = sqlx::query("SELECT totp_secret, totp_last_step FROM staff WHERE id = $1")
+        .bind(staff_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let secret: Option<String> = row.try_get("totp_secret")?;
+    Ok(secret.map(|s| (s, row.try_get("totp_last_step").unwrap_or(0))))
+}
+
+/// Turns two-factor on (a secret, the step of the confirming code and new
+/// recovery code hashes) or off (`None`: secret and codes removed).
+pub async fn set_staff_totp(
+    tx: &mut Tx,
+    staff_id: i64,
+    enable: Option<(&str, i64, &[String])>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
+        .bind(staff_id)
+        .execute(&mut **tx)
+        .await?;
+    let (secret, step) = match enable {
+        Some((s, step, codes)) => {
+            for c in codes {
+                sqlx::query(
+                    "INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)",
+                )
+                .bind(staff_id)
+                .bind(c)
+                .execute(&mut **tx)
+                .await?;
+            }
+            (Some(s), step)
+        }
+        None => (None, 0),
+    };
+    sqlx::query(
+        "UPDATE staff SET totp_secret = $2, totp_last_step = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(staff_id)
+    .bind(secret)
+    .bind(step)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records `step` as the last accepted code, only if it is later than the
+/// one stored: false means the code was already used (a replay, or a
+/// concurrent log-in with the same code).
+pub async fn accept_totp_step(db: &Db, staff_id: i64, step: i64) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE staff SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
+            .bind(staff_id)
+            .bind(step)
+            .execute(db.pool())
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Uses a recovery code once; false when it is unknown or already used.
+pub async fn use_recovery_code(db: &Db, staff_id: i64, code_hash: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE staff_recovery_codes SET used_at = $3 \
+         WHERE staff_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(staff_id)
+    .bind(code_hash)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Recovery codes left unused.
+pub async fn recovery_codes_left(db: &Db, staff_id: i64) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL",
+    )
+    .bind(staff_id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.try_get("n")?)
 }

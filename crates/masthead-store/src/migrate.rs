@@ -79,6 +79,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_front_pages.sql"),
         postgres: include_str!("../migrations/postgres/0011_front_pages.sql"),
     },
+    Migration {
+        version: 12,
+        name: "newsroom_more",
+        sqlite: include_str!("../migrations/sqlite/0012_newsroom_more.sql"),
+        postgres: include_str!("../migrations/postgres/0012_newsroom_more.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -360,3 +360,109 @@ pub async fn set_staff_active(tx: &mut Tx, id: i64, active: bool, now: i64) -> R
     }
     Ok(())
 }
+
+/// One stored version of an article in the editor.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RevisionRow {
+    pub id: i64,
+    pub kind: String,
+    pub article_revision: i64,
+    pub staff_id: Option<i64>,
+    pub staff_name: String,
+    pub created_at: i64,
+    /// The editor's fields as JSON (empty in lists).
+    pub snapshot: String,
+}
+
+/// Stores a version: every save, and a staff member's latest autosave of
+/// an article (an autosave replaces that person's previous one).
+pub async fn insert_revision(
+    db: &Db,
+    article_id: i64,
+    kind: &str,
+    article_revision: i64,
+    staff: (i64, &str),
+    snapshot: &str,
+    now: i64,
+) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    if kind == "autosave" {
+        sqlx::query(
+            "DELETE FROM article_revisions WHERE article_id = $1 AND staff_id = $2 AND kind = 'autosave'",
+        )
+        .bind(article_id)
+        .bind(staff.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let row = sqlx::query(
+        "INSERT INTO article_revisions (article_id, kind, article_revision, staff_id, staff_name, snapshot, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(article_id)
+    .bind(kind)
+    .bind(article_revision)
+    .bind(staff.0)
+    .bind(staff.1)
+    .bind(snapshot)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    crate::commit(tx).await?;
+    Ok(id)
+}
+
+fn revision_row(r: &sqlx::any::AnyRow, with_snapshot: bool) -> Result<RevisionRow> {
+    Ok(RevisionRow {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        article_revision: r.try_get("article_revision")?,
+        staff_id: r.try_get("staff_id")?,
+        staff_name: r.try_get("staff_name")?,
+        created_at: r.try_get("created_at")?,
+        snapshot: if with_snapshot {
+            r.try_get("snapshot")?
+        } else {
+            String::new()
+        },
+    })
+}
+
+/// An article's stored versions, newest first.
+pub async fn list_revisions(db: &Db, article_id: i64, limit: i64) -> Result<Vec<RevisionRow>> {
+    sqlx::query(
+        "SELECT id, kind, article_revision, staff_id, staff_name, created_at FROM article_revisions \
+         WHERE article_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(article_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| revision_row(r, false))
+    .collect()
+}
+
+/// One version with its snapshot, if it belongs to the article.
+pub async fn find_revision(db: &Db, article_id: i64, id: i64) -> Result<Option<RevisionRow>> {
+    sqlx::query(
+        "SELECT id, kind, article_revision, staff_id, staff_name, created_at, snapshot \
+         FROM article_revisions WHERE article_id = $1 AND id = $2",
+    )
+    .bind(article_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| revision_row(&r, true))
+    .transpose()
+}
+
+/// The current revision number of an article.
+pub async fn article_revision(db: &Db, article_id: i64) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT revision FROM articles WHERE id = $1")
+        .bind(article_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.try_get("revision")).transpose()?)
+}

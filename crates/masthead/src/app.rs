@@ -40,6 +40,7 @@ struct Inner {
     stripe: Option<crate::billing::stripe::Stripe>,
     billing_serial: crate::billing::Serial,
     csp: axum::http::HeaderValue,
+    admin_csp: axum::http::HeaderValue,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -98,7 +99,8 @@ impl AppState {
         let media = LocalMedia::new(&config.data_dir.join("media"));
         let mailer = Mailer::from_config(&config)?;
         let stripe = crate::billing::stripe::Stripe::from_config(&config.stripe)?;
-        let csp = crate::http::csp(&config.stripe);
+        let csp = crate::http::csp(&config.stripe, false);
+        let admin_csp = crate::http::csp(&config.stripe, true);
         let worker_id = format!(
             "{}-{}-{:08x}",
             std::process::id(),
@@ -124,6 +126,7 @@ impl AppState {
             stripe,
             billing_serial: Default::default(),
             csp,
+            admin_csp,
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -165,8 +168,13 @@ impl AppState {
     pub fn sessions(&self) -> &crate::access::reader::SessionCache {
         &self.0.sessions
     }
-    pub fn csp(&self) -> &axum::http::HeaderValue {
-        &self.0.csp
+    /// The reader site's policy, or the newsroom's (`admin`).
+    pub fn csp(&self, admin: bool) -> &axum::http::HeaderValue {
+        if admin {
+            &self.0.admin_csp
+        } else {
+            &self.0.csp
+        }
     }
     /// The Stripe client, when a secret key is configured.
     pub fn stripe(&self) -> Option<&crate::billing::stripe::Stripe> {

@@ -51,6 +51,10 @@ enum Command {
     Import {
         /// Directory to read *.md files from, recursively
         dir: PathBuf,
+        /// Also overwrite articles edited in the newsroom since the last
+        /// import (otherwise they are reported as conflicts and kept)
+        #[arg(long)]
+        force: bool,
     },
     /// Read or change publication settings
     Settings {
@@ -279,7 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied: {applied:?}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { dir } => {
+        Command::Import { dir, force } => {
             let config = Config::build(file, over)?;
             let state = AppState::build(config).await?;
             let mut importer = Importer::new(
@@ -289,20 +293,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ImportOptions {
                     shift_seconds: 0,
                     progress: true,
+                    force,
                 },
             );
             let report = importer.import_dir(&dir).await?;
             for e in &report.errors {
                 eprintln!("{e}");
             }
+            for c in &report.conflicts {
+                eprintln!("{c}: conflict: edited in the newsroom since the last import; kept as it is (--force overwrites it)");
+            }
             println!(
-                "imported: {} created, {} updated, {} unchanged, {} with errors",
+                "imported: {} created, {} updated, {} unchanged, {} conflicts, {} with errors",
                 report.created,
                 report.updated,
                 report.unchanged,
+                report.conflicts.len(),
                 report.errors.len()
             );
-            Ok(if report.errors.is_empty() {
+            Ok(if report.errors.is_empty() && report.conflicts.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)

@@ -245,10 +245,12 @@ pub fn loggable_path(path: &str) -> String {
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
 
-/// The Content-Security-Policy. `form-action` also lists Stripe's Checkout
-/// and Billing Portal origins when Stripe is configured: browsers apply it
-/// to the redirect that follows a form POST.
-pub fn csp(stripe: &crate::config::StripeConfig) -> HeaderValue {
+/// The Content-Security-Policy. The reader site runs no script at all;
+/// the newsroom (`admin`) runs only its own bundled scripts (the editor)
+/// and may talk to its own origin (autosave). `form-action` also lists
+/// Stripe's Checkout and Billing Portal origins when Stripe is configured:
+/// browsers apply it to the redirect that follows a form POST.
+pub fn csp(stripe: &crate::config::StripeConfig, admin: bool) -> HeaderValue {
     let mut form_action = String::from("'self'");
     if stripe.secret_key.is_some() {
         if stripe.api_base == crate::config::STRIPE_API_BASE {
@@ -259,9 +261,14 @@ pub fn csp(stripe: &crate::config::StripeConfig) -> HeaderValue {
             form_action.push_str(origin_of(&stripe.api_base));
         }
     }
+    let scripts = if admin {
+        "script-src 'self'; connect-src 'self'"
+    } else {
+        "script-src 'none'; connect-src 'none'"
+    };
     let text = format!(
-        "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-         font-src 'self'; connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; img-src 'self' data:; style-src 'self'; {scripts}; \
+         font-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     );
     HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("default-src 'none'"))
 }
@@ -348,6 +355,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
     let reader_specific = has_reader_cookie(req.headers());
     // Machine endpoints keep their plain answers (Stripe shows them).
     let machine = req.uri().path().starts_with("/webhooks/");
+    let admin = req.uri().path().starts_with("/admin");
 
     let mut res = if same_origin(state.config().base_url.as_str(), &req) {
         next.run(req).await
@@ -391,7 +399,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
 
     let status = res.status();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, state.csp().clone());
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp(admin).clone());
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -2,7 +2,9 @@
 //!
 //! Uploads are sniffed (never trusted by extension), decoded with size and
 //! memory limits on blocking threads, a few at a time; EXIF orientation is
-//! applied and then every byte of metadata is dropped by re-encoding.
+//! applied and then every byte of metadata is dropped by re-encoding,
+//! except the colour profile, which is carried over so colours stay as the
+//! photographer meant them (an image without one is sRGB by definition).
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use masthead_core::content::MediaVariant;
@@ -100,6 +102,12 @@ pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let orientation = decoder.orientation().map_err(decode_error)?;
+    // A profile that is not plausibly ICC (too short, or over 1 MB) is dropped.
+    let icc = decoder
+        .icc_profile()
+        .ok()
+        .flatten()
+        .filter(|p| p.len() >= 128 && p.len() <= 1 << 20);
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     img.apply_orientation(orientation);
 
@@ -115,7 +123,7 @@ pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
     } else {
         DynamicImage::ImageRgb8(img.to_rgb8())
     };
-    let original = encode(&img, out_format)?;
+    let original = encode(&img, out_format, icc.as_deref())?;
     let hash = hex::encode(&Sha256::digest(bytes)[..16]);
     let (width, height) = (img.width(), img.height());
     let mut variants = Vec::new();
@@ -131,7 +139,7 @@ pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
                 height: h,
                 ext: ext.to_string(),
             },
-            encode(&small, out_format)?,
+            encode(&small, out_format, icc.as_deref())?,
         ));
     }
     // The full size is always a variant too, so srcset covers every width.
@@ -161,14 +169,29 @@ fn decode_error(e: image::ImageError) -> MediaError {
     }
 }
 
-fn encode(img: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, MediaError> {
+fn encode(
+    img: &DynamicImage,
+    format: ImageFormat,
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, MediaError> {
+    use image::ImageEncoder;
     let mut out = Vec::new();
     match format {
         ImageFormat::Jpeg => {
-            let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82);
+            let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82);
+            if let Some(p) = icc {
+                // Unsupported only for formats that cannot carry a profile.
+                let _ = enc.set_icc_profile(p.to_vec());
+            }
             img.write_with_encoder(enc)
         }
-        _ => img.write_to(&mut Cursor::new(&mut out), format),
+        _ => {
+            let mut enc = image::codecs::png::PngEncoder::new(&mut out);
+            if let Some(p) = icc {
+                let _ = enc.set_icc_profile(p.to_vec());
+            }
+            img.write_with_encoder(enc)
+        }
     }
     .map_err(|e| MediaError::Decode(e.to_string()))?;
     Ok(out)
@@ -269,7 +292,7 @@ mod tests {
         let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
             image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
         }));
-        encode(&img, ImageFormat::Png).unwrap_or_default()
+        encode(&img, ImageFormat::Png, None).unwrap_or_default()
     }
 
     #[test]
@@ -291,6 +314,78 @@ mod tests {
         assert_eq!(widths, vec![480, 960, 1200]);
         assert_eq!(p.variants[0].0.height, 240);
         assert_eq!(p.ext, "jpg", "opaque images become JPEG");
+    }
+
+    /// A 60×20 JPEG whose EXIF says "rotate 90° clockwise to display"
+    /// (orientation 6), with an ICC profile.
+    fn rotated_jpeg(icc: &[u8]) -> Vec<u8> {
+        use image::ImageEncoder;
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(60, 20, |x, _| {
+            if x < 10 {
+                image::Rgb([250, 0, 0])
+            } else {
+                image::Rgb([0, 0, 250])
+            }
+        }));
+        // TIFF little-endian, one IFD entry: 0x0112 (orientation), SHORT, 1, 6.
+        let mut exif = b"II*\0\x08\0\0\0\x01\0".to_vec();
+        exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+        let mut out = Vec::new();
+        let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
+        enc.set_exif_metadata(exif)
+            .unwrap_or_else(|e| panic!("{e}"));
+        enc.set_icc_profile(icc.to_vec())
+            .unwrap_or_else(|e| panic!("{e}"));
+        img.write_with_encoder(enc)
+            .unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+
+    #[test]
+    fn orientation_is_applied_exif_dropped_and_the_colour_profile_kept() {
+        let icc: Vec<u8> = (0..700u32).map(|i| (i % 251) as u8).collect();
+        let p = process(&rotated_jpeg(&icc)).unwrap_or_else(|e| panic!("{e}"));
+        // Rotated to portrait; the red band that was on the left is now on top.
+        assert_eq!((p.width, p.height), (20, 60));
+        let out = image::load_from_memory(&p.original)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_rgb8();
+        assert!(out.get_pixel(10, 2)[0] > 200, "red on top after rotation");
+        assert!(out.get_pixel(10, 50)[2] > 200, "blue below");
+        // No EXIF left (it could carry GPS); the profile is carried over.
+        assert!(!p.original.windows(6).any(|w| w == b"Exif\0\0"));
+        let mut dec = image::codecs::jpeg::JpegDecoder::new(Cursor::new(&p.original))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(dec.icc_profile().ok().flatten(), Some(icc));
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_before_decoding() {
+        // A valid PNG header claiming 50,000×50,000 pixels in a few bytes.
+        let mut bomb = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        bomb.extend_from_slice(&13u32.to_be_bytes());
+        bomb.extend_from_slice(&ihdr);
+        bomb.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        assert_eq!(process(&bomb).err(), Some(MediaError::Limits));
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
     }
 
     #[test]

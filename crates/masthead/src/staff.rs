@@ -25,6 +25,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     vec![
         ("/admin/login", get(login_page).post(login), NoText),
         ("/admin/logout", post(logout), NoText),
+        ("/admin/login/code", post(login_code), NoText),
         (
             "/admin/password-reset",
             get(reset_page).post(reset_request),
@@ -174,6 +175,126 @@ async fn login(
             .error("That email address and password do not match.")
             .render(&state, StatusCode::UNAUTHORIZED));
     };
+    if store::find_staff_totp(state.db(), staff.id)
+        .await?
+        .is_some()
+    {
+        // Two-factor: the password was right; a short-lived single-use
+        // token carries that to the code form.
+        let (token, hash) = tokens::new_token();
+        let now = now();
+        let mut tx = state.db().begin().await?;
+        store::insert_token(
+            &mut tx,
+            &NewToken {
+                token_hash: &hash,
+                purpose: "staff_2fa",
+                member_id: None,
+                staff_id: Some(staff.id),
+                email: &staff.email,
+                return_to: "/admin",
+                expires_at: now + CODE_STEP_SECS,
+            },
+            now,
+        )
+        .await?;
+        masthead_store::commit(tx).await?;
+        return Ok(code_form(&token).render(&state, StatusCode::OK));
+    }
+    start_session(&state, &headers, staff.id).await
+}
+
+/// How long the code form of a two-factor log-in stays usable.
+const CODE_STEP_SECS: i64 = 300;
+
+fn code_form(token: &str) -> FormPage {
+    FormPage::new("Two-step verification")
+        .lead("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
+        .form(
+            Form::new("/admin/login/code", "Log in")
+                .hidden("token", token)
+                .field(Field::text("code", "Code", "one-time-code")),
+        )
+        .link("/admin/login", "Start again")
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CodeForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// The second step of a two-factor log-in: a TOTP code not used before
+/// (the step is stored atomically, so a code works once) or an unused
+/// recovery code. Rate-limited per address and per staff member.
+async fn login_code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    PostForm(f): PostForm<CodeForm>,
+) -> AppResult {
+    let ip = client_ip(&state, peer, &headers);
+    limit(&state, "staff-code", ip, None)?;
+    let gone = || {
+        FormPage::new("Log in again")
+            .lead("That log-in took too long or was already used. Enter your email address and password again.")
+            .link("/admin/login", "Log in")
+            .render(&state, StatusCode::GONE)
+    };
+    if !tokens::well_formed(&f.token) {
+        return Ok(gone());
+    }
+    let hash = tokens::hash_token(&f.token);
+    let now = now();
+    let Some(staff_id) = store::live_token_staff(state.db(), &hash, "staff_2fa", now).await? else {
+        return Ok(gone());
+    };
+    limit(&state, "staff-code", ip, Some(&staff_id.to_string()))?;
+    let Some((secret, last_step)) = store::find_staff_totp(state.db(), staff_id).await? else {
+        return Ok(gone());
+    };
+    let key = masthead_core::totp::base32_decode(&secret).unwrap_or_default();
+    let accepted = match masthead_core::totp::verify(&key, &f.code, now, last_step) {
+        Some(step) => store::accept_totp_step(state.db(), staff_id, step).await?,
+        None => {
+            let typed = recovery_code_hash(&f.code);
+            !typed.is_empty() && store::use_recovery_code(state.db(), staff_id, &typed, now).await?
+        }
+    };
+    if !accepted {
+        return Ok(code_form(&f.token)
+            .error("That code is not right, or was already used. Codes change every 30 seconds.")
+            .render(&state, StatusCode::UNAUTHORIZED));
+    }
+    let mut tx = state.db().begin().await?;
+    if store::consume_token(&mut tx, &hash, "staff_2fa", now)
+        .await?
+        .is_none()
+    {
+        return Ok(gone());
+    }
+    masthead_store::commit(tx).await?;
+    start_session(&state, &headers, staff_id).await
+}
+
+/// The stored form of a recovery code as typed (case, spaces and hyphens
+/// ignored); empty for something that cannot be one.
+pub fn recovery_code_hash(typed: &str) -> String {
+    let clean: String = typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if clean.len() != 10 {
+        return String::new();
+    }
+    tokens::hash_token(&clean)
+}
+
+/// A new staff session and its cookie, then the newsroom.
+async fn start_session(state: &AppState, headers: &HeaderMap, staff_id: i64) -> AppResult {
     let now = now();
     let (token, hash) = tokens::new_token();
     let mut tx = state.db().begin().await?;
@@ -183,17 +304,17 @@ async fn login(
             token_hash: &hash,
             kind: "staff",
             member_id: None,
-            staff_id: Some(staff.id),
-            user_agent: &user_agent(&headers),
+            staff_id: Some(staff_id),
+            user_agent: &user_agent(headers),
         },
         now + STAFF_SESSION.absolute,
         now,
     )
     .await?;
     masthead_store::commit(tx).await?;
-    tracing::info!(staff = staff.id, "staff logged in");
+    tracing::info!(staff = staff_id, "staff logged in");
     let mut res = see_other("/admin");
-    set_staff_cookie(&state, &mut res, &token, STAFF_SESSION.absolute);
+    set_staff_cookie(state, &mut res, &token, STAFF_SESSION.absolute);
     Ok(res)
 }
 

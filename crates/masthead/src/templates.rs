@@ -46,6 +46,10 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/front.html",
     "admin/topics.html",
     "admin/pages.html",
+    "admin/media.html",
+    "admin/revision.html",
+    "admin/account.html",
+    "preview.html",
 );
 
 const STYLE: &str = include_str!("../theme/static/style.css");

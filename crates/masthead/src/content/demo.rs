@@ -59,6 +59,7 @@ pub async fn seed(
         ImportOptions {
             shift_seconds: shift,
             progress,
+            force: false,
         },
     );
     let report = importer.import_dir(dir).await?;

@@ -25,6 +25,9 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// One line per bad file: `path:line: reason`.
     pub errors: Vec<String>,
+    /// Articles left alone because the newsroom edited them after the
+    /// last import (`--force` overwrites them): `path: slug`.
+    pub conflicts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,6 +36,8 @@ pub struct ImportOptions {
     /// newest article to "now" so the site looks current).
     pub shift_seconds: i64,
     pub progress: bool,
+    /// Overwrite articles edited in the newsroom since import wrote them.
+    pub force: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,6 +295,8 @@ pub struct Importer<'a> {
     /// Already-stored images by source path, so an image shared by several
     /// files is processed once per run.
     images: HashMap<PathBuf, (i64, String)>,
+    /// Slugs skipped in this run as conflicts.
+    conflicts: Vec<String>,
 }
 
 impl<'a> Importer<'a> {
@@ -305,6 +312,7 @@ impl<'a> Importer<'a> {
             processor,
             options,
             images: HashMap::new(),
+            conflicts: Vec::new(),
         }
     }
 
@@ -352,7 +360,11 @@ impl<'a> Importer<'a> {
         };
         for (shown, p) in &parsed {
             bar.set_message(shown.clone());
-            match self.import_one(&root, p).await {
+            let result = self.import_one(&root, p).await;
+            for slug in self.conflicts.drain(..) {
+                report.conflicts.push(format!("{shown}: {slug}"));
+            }
+            match result {
                 Ok(Upserted::Created(_)) => report.created += 1,
                 Ok(Upserted::Updated(_)) => report.updated += 1,
                 Ok(Upserted::Unchanged(_)) => report.unchanged += 1,
@@ -527,6 +539,17 @@ impl<'a> Importer<'a> {
         let shift = self.options.shift_seconds;
         let slug =
             Slug::parse_article(&f.slug).map_err(|e| err(p.line_of("slug"), e.to_string()))?;
+        // Import updates an article only if import wrote it last: a
+        // newsroom save clears the stored source hash.
+        if !self.options.force {
+            let source = store::find_article_source(self.db, slug.as_str())
+                .await
+                .map_err(|e| err(1, e.to_string()))?;
+            if let Some((id, None)) = source {
+                self.conflicts.push(slug.as_str().to_string());
+                return Ok(Upserted::Unchanged(id));
+            }
+        }
         let content_type = ContentType::parse(&f.content_type)
             .map_err(|e| err(p.line_of("content_type"), e.to_string()))?;
         let access_level =

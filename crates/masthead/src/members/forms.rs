@@ -57,6 +57,20 @@ impl Field {
         }
     }
 
+    /// A one-line text input.
+    pub fn text(name: &str, label: &str, autocomplete: &'static str) -> Field {
+        Field {
+            name: name.to_string(),
+            label: label.to_string(),
+            kind: "text",
+            autocomplete,
+            value: String::new(),
+            required: true,
+            hint: None,
+            checked: false,
+        }
+    }
+
     /// A checkbox, unchecked unless `checked`.
     pub fn checkbox(name: &str, label: &str, checked: bool) -> Field {
         Field {

@@ -21,7 +21,7 @@ fn token_message(kind: char, ids: &[i64]) -> String {
     format!("{kind}:{}", ids.join(":"))
 }
 
-fn sign(keys: &KeyRing, kind: char, ids: &[i64]) -> String {
+pub(crate) fn sign(keys: &KeyRing, kind: char, ids: &[i64]) -> String {
     let message = token_message(kind, ids);
     let (kid, mac) = keys.sign(message.as_bytes()).unwrap_or_default();
     let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
@@ -32,7 +32,7 @@ fn sign(keys: &KeyRing, kind: char, ids: &[i64]) -> String {
     )
 }
 
-fn verify(keys: &KeyRing, kind: char, token: &str, count: usize) -> Option<Vec<i64>> {
+pub(crate) fn verify(keys: &KeyRing, kind: char, token: &str, count: usize) -> Option<Vec<i64>> {
     let rest = token.strip_prefix(kind)?;
     let parts: Vec<&str> = rest.split('.').collect();
     if parts.len() != count + 2 {

@@ -17,7 +17,7 @@ use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Form as PostForm;
 use masthead_core::access::{decide, Channel, Decision, Reader, ReaderKind};
 use masthead_core::content::{AccessLevel, ArticleStatus, ContentType, Slug};
@@ -53,11 +53,13 @@ pub fn body_blocks(markdown: &str) -> (Option<u32>, Vec<String>) {
     (preview, render_blocks(&whole))
 }
 
-#[derive(Debug, serde::Deserialize, Default, Clone)]
+/// The editor's form. Its fields (without csrf, revision and action) are
+/// also what a stored revision keeps, as JSON.
+#[derive(Debug, serde::Deserialize, serde::Serialize, Default, Clone, PartialEq)]
 pub struct ArticleForm {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     csrf: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     revision: String,
     #[serde(default)]
     headline: String,
@@ -80,6 +82,14 @@ pub struct ArticleForm {
     #[serde(default)]
     publish_at: String,
     #[serde(default)]
+    lead_media: String,
+    #[serde(default)]
+    lead_alt: String,
+    #[serde(default)]
+    lead_caption: String,
+    #[serde(default)]
+    lead_credit: String,
+    #[serde(default, skip_serializing)]
     action: String,
 }
 
@@ -87,6 +97,50 @@ struct Editing {
     id: Option<i64>,
     status: ArticleStatus,
     own: bool,
+    /// A line to show above the form (restored a revision, autosave offer).
+    notice: Option<String>,
+    /// A freshly made draft-preview link to show.
+    share: Option<String>,
+}
+
+impl Editing {
+    fn new(id: Option<i64>, status: ArticleStatus, own: bool) -> Editing {
+        Editing {
+            id,
+            status,
+            own,
+            notice: None,
+            share: None,
+        }
+    }
+}
+
+/// The body as the rich-text editor starts from it: the sanitized blocks,
+/// with the paywall divider where the preview ends.
+pub fn editor_html(markdown: &str) -> String {
+    let (preview, blocks) = body_blocks(markdown);
+    let mut html = String::new();
+    for (i, b) in blocks.iter().enumerate() {
+        if preview == Some(u32::try_from(i).unwrap_or(u32::MAX)) {
+            html.push_str("<hr data-paywall=\"\">");
+        }
+        html.push_str(b);
+    }
+    if preview.is_some_and(|p| p as usize >= blocks.len()) {
+        html.push_str("<hr data-paywall=\"\">");
+    }
+    html
+}
+
+/// JSON to place inside `<script type="application/json">`: no `<`, `>`
+/// or `&` can end the element or start markup there.
+fn script_json(v: &serde_json::Value) -> minijinja::Value {
+    let text = v
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    minijinja::Value::from_safe_string(text)
 }
 
 async fn render(
@@ -100,23 +154,52 @@ async fn render(
     let db = state.db();
     let topics = masthead_store::content::list_topics(db).await?;
     let authors = masthead_store::content::list_authors(db).await?;
+    let library = masthead_store::media::list_media(db, 120).await?;
+    let revisions = match editing.id {
+        Some(id) => masthead_store::newsroom::list_revisions(db, id, 30).await?,
+        None => Vec::new(),
+    };
     let live = editing.status != ArticleStatus::Draft;
+    let rich = super::assets::editor_built();
+    let editor_data = rich.then(|| {
+        script_json(&serde_json::json!({
+            "html": editor_html(&f.body),
+            "library": "/admin/media",
+            "media": library.iter().map(|r| {
+                let v = crate::site::view::image(&r.media, &r.alt, &r.caption, &r.credit, 960);
+                serde_json::json!({
+                    "id": r.media.id, "src": v.src, "srcset": v.srcset, "width": v.width,
+                    "height": v.height, "alt": r.alt, "caption": r.caption, "credit": r.credit,
+                })
+            }).collect::<Vec<_>>(),
+        }))
+    });
     let ctx = minijinja::context! {
         id => editing.id,
         form => minijinja::context! {
             revision => f.revision, headline => f.headline, standfirst => f.standfirst, dateline => f.dateline,
             slug => f.slug, content_type => f.content_type, access_level => f.access_level, topics => f.topics,
-            authors => f.authors, body => f.body, publish_at => f.publish_at,
+            authors => f.authors, body => f.body, publish_at => f.publish_at, lead_media => f.lead_media,
+            lead_alt => f.lead_alt, lead_caption => f.lead_caption, lead_credit => f.lead_credit,
         },
         status => editing.status.as_str(),
         content_types => ContentType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         access_levels => ["default", "free", "metered", "registered", "subscribers"],
         topic_slugs => topics.iter().map(|t| minijinja::context! { slug => t.slug, name => t.name }).collect::<Vec<_>>(),
         author_slugs => authors.iter().map(|(slug, name)| minijinja::context! { slug => slug, name => name }).collect::<Vec<_>>(),
+        library => library.iter().map(|r| minijinja::context! { id => r.media.id.to_string(), label => if r.alt.is_empty() { r.original_name.clone() } else { r.alt.clone() } }).collect::<Vec<_>>(),
+        revisions => revisions.iter().map(|r| minijinja::context! {
+            id => r.id, kind => r.kind, who => r.staff_name, when => when(state, r.created_at), number => r.article_revision,
+        }).collect::<Vec<_>>(),
         can_publish => may_publish_article(user.role, editing.own),
         live => live,
         paywall => PAYWALL,
         error => error,
+        notice => editing.notice,
+        share => editing.share,
+        rich => rich,
+        editor_data => editor_data,
+        assets => super::assets::version(),
     };
     let title = if editing.id.is_some() {
         "Edit article"
@@ -158,19 +241,8 @@ pub async fn new_page(
         access_level: "default".into(),
         ..ArticleForm::default()
     };
-    render(
-        &state,
-        &user,
-        &f,
-        &Editing {
-            id: None,
-            status: ArticleStatus::Draft,
-            own: true,
-        },
-        None,
-        StatusCode::OK,
-    )
-    .await
+    let editing = Editing::new(None, ArticleStatus::Draft, true);
+    render(&state, &user, &f, &editing, None, StatusCode::OK).await
 }
 
 fn split_slugs(s: &str) -> Vec<String> {
@@ -180,14 +252,48 @@ fn split_slugs(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The lead image a form asks for: a library image, with the words typed
+/// in the form or else those stored with the image.
+async fn lead_of(state: &AppState, f: &ArticleForm) -> Result<Option<NewLead>, String> {
+    let id = match f.lead_media.trim() {
+        "" | "none" => return Ok(None),
+        s => s
+            .parse::<i64>()
+            .map_err(|_| "Choose the lead image from the library.")?,
+    };
+    let row = masthead_store::media::find_media_row(state.db(), id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("That lead image is no longer in the library.")?;
+    let pick = |typed: &str, stored: &str, max: usize| -> String {
+        let t = typed.trim();
+        if t.is_empty() { stored } else { t }
+            .chars()
+            .take(max)
+            .collect()
+    };
+    let alt = pick(&f.lead_alt, &row.alt, 500);
+    if alt.is_empty() {
+        return Err(
+            "The lead image needs alt text (what it shows, for readers who cannot see it).".into(),
+        );
+    }
+    Ok(Some(NewLead {
+        media_id: id,
+        alt,
+        caption: pick(&f.lead_caption, &row.caption, 1000),
+        credit: pick(&f.lead_credit, &row.credit, 300),
+    }))
+}
+
 /// The article a form describes (or what is wrong with it).
 async fn build(
     state: &AppState,
     f: &ArticleForm,
     status: ArticleStatus,
     published_at: Option<i64>,
-    lead: Option<NewLead>,
 ) -> Result<NewArticle, String> {
+    let lead = lead_of(state, f).await?;
     let db = state.db();
     let headline = f.headline.trim();
     if headline.is_empty() {
@@ -259,39 +365,19 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::WriteOwnDraft);
     user.check_csrf(&f.csrf)?;
-    let editing = Editing {
-        id: None,
-        status: ArticleStatus::Draft,
-        own: true,
-    };
-    let a = match build(&state, &f, ArticleStatus::Draft, None, None).await {
+    let editing = Editing::new(None, ArticleStatus::Draft, true);
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let a = match build(&state, &f, ArticleStatus::Draft, None).await {
         Ok(a) => a,
-        Err(e) => {
-            return render(
-                &state,
-                &user,
-                &f,
-                &editing,
-                Some(e),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => return render(&state, &user, &f, &editing, Some(e), unprocessable).await,
     };
     let db = state.db();
     if masthead_store::content::find_article_any(db, a.slug.as_str())
         .await?
         .is_some()
     {
-        return render(
-            &state,
-            &user,
-            &f,
-            &editing,
-            Some(format!("The slug “{}” is taken.", a.slug.as_str())),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let e = format!("The slug “{}” is taken.", a.slug.as_str());
+        return render(&state, &user, &f, &editing, Some(e), unprocessable).await;
     }
     let now = now();
     let id = match masthead_store::content::upsert_article(db, &a, now).await? {
@@ -300,6 +386,7 @@ pub async fn create(
         | masthead_store::content::Upserted::Unchanged(id) => id,
     };
     masthead_store::newsroom::set_article_owner(db, id, user.id).await?;
+    keep_revision(&state, &user, id, "save", &f, now).await?;
     let mut tx = db.begin().await?;
     masthead_store::newsroom::audit(
         &mut tx,
@@ -310,7 +397,33 @@ pub async fn create(
     masthead_store::commit(tx).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     // Publishing happens on the edit page (the draft exists first).
-    Ok(see_other(&format!("/admin/articles/{id}")))
+    Ok(see_other(&format!("/admin/articles/{id}?saved=1")))
+}
+
+/// Stores a version of the editor's fields after the article's revision.
+async fn keep_revision(
+    state: &AppState,
+    user: &StaffUser,
+    id: i64,
+    kind: &str,
+    f: &ArticleForm,
+    now: i64,
+) -> Result<i64, AppError> {
+    let db = state.db();
+    let number = masthead_store::newsroom::article_revision(db, id)
+        .await?
+        .unwrap_or(0);
+    let snapshot = serde_json::to_string(f).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(masthead_store::newsroom::insert_revision(
+        db,
+        id,
+        kind,
+        number,
+        (user.id, &user.name),
+        &snapshot,
+        now,
+    )
+    .await?)
 }
 
 async fn load(
@@ -324,12 +437,30 @@ async fn load(
     Ok((a, owner))
 }
 
+/// The article, its owner and whether `user` may edit it (else 403).
+async fn load_editable(
+    state: &AppState,
+    user: &StaffUser,
+    id: i64,
+) -> Result<(masthead_core::content::Article, bool), AppError> {
+    let (a, owner) = load(state, id).await?;
+    let own = owner == Some(user.id);
+    if !may_edit_article(user.role, own, a.status != ArticleStatus::Draft) {
+        return Err(AppError::Forbidden(
+            "your role does not allow editing this article".into(),
+        ));
+    }
+    Ok((a, own))
+}
+
 fn form_of(
     a: &masthead_core::content::Article,
     markdown: Option<String>,
     state: &AppState,
 ) -> ArticleForm {
     let tz = state.settings().get().tz.clone();
+    let slugs = |v: Vec<&str>| v.join(", ");
+    let lead = a.lead_image.as_ref();
     ArticleForm {
         revision: a.revision.to_string(),
         headline: a.headline.clone(),
@@ -338,56 +469,69 @@ fn form_of(
         slug: a.slug.clone(),
         content_type: a.content_type.as_str().into(),
         access_level: a.access_level.as_str().into(),
-        topics: a
-            .topics
-            .iter()
-            .map(|t| t.slug.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
-        authors: a
-            .authors
-            .iter()
-            .map(|t| t.slug.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
+        topics: slugs(a.topics.iter().map(|t| t.slug.as_str()).collect()),
+        authors: slugs(a.authors.iter().map(|t| t.slug.as_str()).collect()),
         body: markdown.unwrap_or_default(),
         publish_at: a
             .published_at
             .map(|p| p.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string())
             .unwrap_or_default(),
+        lead_media: lead.map(|l| l.media.id.to_string()).unwrap_or_default(),
+        lead_alt: lead.map(|l| l.alt.clone()).unwrap_or_default(),
+        lead_caption: lead.map(|l| l.caption.clone()).unwrap_or_default(),
+        lead_credit: lead.map(|l| l.credit.clone()).unwrap_or_default(),
         ..ArticleForm::default()
     }
 }
 
+/// `GET /admin/articles/{id}`: the editor. `?restore=N` loads stored
+/// version N into the form (saved only when the user saves); `?share=…`
+/// shows a draft-preview link just made.
 pub async fn edit(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
     Path(id): Path<i64>,
+    uri: Uri,
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::WriteOwnDraft);
-    let (a, owner) = load(&state, id).await?;
-    let own = owner == Some(user.id);
-    if !may_edit_article(user.role, own, a.status != ArticleStatus::Draft) {
-        return Err(AppError::Forbidden(
-            "your role does not allow editing this article".into(),
+    let (a, own) = load_editable(&state, &user, id).await?;
+    let db = state.db();
+    let markdown = masthead_store::content::find_article_markdown(db, id).await?;
+    let mut f = form_of(&a, markdown, &state);
+    let mut editing = Editing::new(Some(id), a.status, own);
+    let query = |k| crate::site::query_param(&uri, k);
+    if let Some(rev) = query("restore").and_then(|r| r.parse::<i64>().ok()) {
+        let r = masthead_store::newsroom::find_revision(db, id, rev)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let stored: ArticleForm = serde_json::from_str(&r.snapshot)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("revision {rev}: {e}")))?;
+        f = ArticleForm {
+            revision: f.revision,
+            ..stored
+        };
+        editing.notice = Some(format!(
+            "This is the version {} kept at {} ({}). It is not saved yet: press Save to make it the article again.",
+            r.staff_name,
+            when(&state, r.created_at),
+            if r.kind == "autosave" { "autosaved" } else { "saved" }
+        ));
+    } else if let Some(r) = masthead_store::newsroom::list_revisions(db, id, 10)
+        .await?
+        .into_iter()
+        .find(|r| r.kind == "autosave" && r.staff_id == Some(user.id))
+        .filter(|r| r.created_at > a.updated_at.as_second() && r.article_revision == a.revision)
+    {
+        editing.notice = Some(format!(
+            "You have changes autosaved at {} that were never saved. Open “Restore” for that autosave in the list of versions below to get them back.",
+            when(&state, r.created_at)
         ));
     }
-    let markdown = masthead_store::content::find_article_markdown(state.db(), id).await?;
-    let f = form_of(&a, markdown, &state);
-    render(
-        &state,
-        &user,
-        &f,
-        &Editing {
-            id: Some(id),
-            status: a.status,
-            own,
-        },
-        None,
-        StatusCode::OK,
-    )
-    .await
+    if let Some(t) = query("share").filter(|t| read_preview_token(&state, t).is_some()) {
+        editing.share = Some(state.config().base_url.join(&format!("/preview/{t}")));
+    }
+    render(&state, &user, &f, &editing, None, StatusCode::OK).await
 }
 
 pub async fn save(
@@ -399,18 +543,9 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::WriteOwnDraft);
     user.check_csrf(&f.csrf)?;
-    let (a, owner) = load(&state, id).await?;
-    let own = owner == Some(user.id);
-    let editing = Editing {
-        id: Some(id),
-        status: a.status,
-        own,
-    };
-    if !may_edit_article(user.role, own, a.status != ArticleStatus::Draft) {
-        return Err(AppError::Forbidden(
-            "your role does not allow editing this article".into(),
-        ));
-    }
+    let (a, own) = load_editable(&state, &user, id).await?;
+    let editing = Editing::new(Some(id), a.status, own);
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let publishing = matches!(f.action.as_str(), "publish" | "schedule" | "unpublish");
     if publishing && !may_publish_article(user.role, own) {
         return Err(AppError::Forbidden(
@@ -439,39 +574,16 @@ pub async fn save(
         "schedule" => match publish_time(&state, &f.publish_at) {
             Some(t) if t > now => (ArticleStatus::Scheduled, Some(t)),
             _ => {
-                return render(
-                    &state,
-                    &user,
-                    &f,
-                    &editing,
-                    Some("Give a publication time in the future, like 2026-12-01T08:00.".into()),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
+                let e = "Give a publication time in the future, like 2026-12-01T08:00.";
+                return render(&state, &user, &f, &editing, Some(e.into()), unprocessable).await;
             }
         },
         "unpublish" => (ArticleStatus::Draft, None),
         _ => (a.status, a.published_at.map(|p| p.as_second())),
     };
-    let lead = a.lead_image.as_ref().map(|l| NewLead {
-        media_id: l.media.id,
-        alt: l.alt.clone(),
-        caption: l.caption.clone(),
-        credit: l.credit.clone(),
-    });
-    let new = match build(&state, &f, status, published_at, lead).await {
+    let new = match build(&state, &f, status, published_at).await {
         Ok(n) => n,
-        Err(e) => {
-            return render(
-                &state,
-                &user,
-                &f,
-                &editing,
-                Some(e),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => return render(&state, &user, &f, &editing, Some(e), unprocessable).await,
     };
     let db = state.db();
     if new.slug.as_str() != a.slug {
@@ -479,19 +591,17 @@ pub async fn save(
             .await?
             .is_some()
         {
-            return render(
-                &state,
-                &user,
-                &f,
-                &editing,
-                Some(format!("The slug “{}” is taken.", new.slug.as_str())),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            let e = format!("The slug “{}” is taken.", new.slug.as_str());
+            return render(&state, &user, &f, &editing, Some(e), unprocessable).await;
         }
         masthead_store::content::update_article_slug(db, id, &new.slug, now).await?;
     }
     masthead_store::content::upsert_article(db, &new, now).await?;
+    if let Some(l) = &new.lead {
+        masthead_store::media::fill_media_text(db, l.media_id, &l.alt, &l.caption, &l.credit)
+            .await?;
+    }
+    keep_revision(&state, &user, id, "save", &f, now).await?;
     let action = match f.action.as_str() {
         "publish" => "article.publish",
         "schedule" => "article.schedule",
@@ -508,6 +618,241 @@ pub async fn save(
     masthead_store::commit(tx).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other(&format!("/admin/articles/{id}?saved=1")))
+}
+
+/// A JSON answer for the editor's script.
+fn json(status: StatusCode, v: serde_json::Value) -> Response {
+    let mut res = (status, axum::Json(v)).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+/// `POST /admin/articles/{id}/autosave` (the editor's script, every few
+/// seconds while there are changes): keeps the work as this person's
+/// autosave of the article, without touching the article itself. Without
+/// a session it answers 401 and the script keeps the text in the browser.
+pub async fn autosave(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    PostForm(f): PostForm<ArticleForm>,
+) -> Result<Response, AppError> {
+    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
+        Ok(u) => u,
+        Err(super::Denied::LogIn) => {
+            return Ok(json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"error": "Your session has expired; log in again."}),
+            ))
+        }
+        Err(super::Denied::Forbidden(why)) => {
+            return Ok(json(
+                StatusCode::FORBIDDEN,
+                serde_json::json!({"error": why}),
+            ))
+        }
+    };
+    if user.check_csrf(&f.csrf).is_err() {
+        return Ok(json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"error": "This page has expired; reload it (your text is kept in this browser)."}),
+        ));
+    }
+    let (a, _) = load_editable(&state, &user, id).await?;
+    if f.revision.trim() != a.revision.to_string() {
+        return Ok(json(
+            StatusCode::CONFLICT,
+            serde_json::json!({"error": "Someone else saved this article since you opened it.", "revision": a.revision}),
+        ));
+    }
+    if f.body.len() > 1_000_000 {
+        return Ok(json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            serde_json::json!({"error": "The body is too long (1 MB at most)."}),
+        ));
+    }
+    let now = now();
+    keep_revision(&state, &user, id, "autosave", &f, now).await?;
+    let at = jiff::Timestamp::from_second(now)
+        .map(|t| {
+            t.to_zoned(state.settings().get().tz.clone())
+                .strftime("%H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    Ok(json(StatusCode::OK, serde_json::json!({"saved_at": at})))
+}
+
+/// `GET /admin/articles/{id}/revisions/{rev}`: what changed between a
+/// stored version and the article as it is now.
+pub async fn compare(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((id, rev)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    use masthead_core::revisions::{line_diff, Line};
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    let (a, _) = load_editable(&state, &user, id).await?;
+    let db = state.db();
+    let r = masthead_store::newsroom::find_revision(db, id, rev)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let then: ArticleForm = serde_json::from_str(&r.snapshot)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("revision {rev}: {e}")))?;
+    let markdown = masthead_store::content::find_article_markdown(db, id).await?;
+    let current = ArticleForm {
+        revision: String::new(),
+        ..form_of(&a, markdown, &state)
+    };
+    let fields = [
+        ("Headline", &then.headline, &current.headline),
+        ("Standfirst", &then.standfirst, &current.standfirst),
+        ("Dateline", &then.dateline, &current.dateline),
+        ("Slug", &then.slug, &current.slug),
+        ("Content type", &then.content_type, &current.content_type),
+        ("Access level", &then.access_level, &current.access_level),
+        ("Topics", &then.topics, &current.topics),
+        ("Authors", &then.authors, &current.authors),
+        ("Lead image", &then.lead_media, &current.lead_media),
+        ("Lead image alt text", &then.lead_alt, &current.lead_alt),
+        (
+            "Lead image caption",
+            &then.lead_caption,
+            &current.lead_caption,
+        ),
+        ("Lead image credit", &then.lead_credit, &current.lead_credit),
+    ];
+    let changed_fields: Vec<minijinja::Value> = fields
+        .iter()
+        .filter(|(_, t, c)| t.trim() != c.trim())
+        .map(|(name, t, c)| minijinja::context! { name => name, then => t, now => c })
+        .collect();
+    let lines: Vec<minijinja::Value> = line_diff(&then.body, &current.body)
+        .into_iter()
+        .map(|l| match l {
+            Line::Same(t) => minijinja::context! { op => "same", text => t },
+            Line::Added(t) => minijinja::context! { op => "added", text => t },
+            Line::Removed(t) => minijinja::context! { op => "removed", text => t },
+        })
+        .collect();
+    let ctx = minijinja::context! {
+        id => id,
+        rev => r.id,
+        headline => a.headline,
+        kind => r.kind,
+        who => r.staff_name,
+        when => when(&state, r.created_at),
+        fields => changed_fields,
+        lines => lines,
+        body_changed => then.body != current.body,
+    };
+    Ok(page(
+        &state,
+        "admin/revision.html",
+        &format!("Changes since a version of {}", a.headline),
+        &user,
+        ctx,
+    ))
+}
+
+/// How long a shared draft preview link can be asked to last.
+const SHARE_DAYS: [i64; 3] = [1, 3, 7];
+
+/// A draft-preview token: the article and when the link stops working,
+/// signed with the `links` keys.
+pub fn preview_token(state: &AppState, article_id: i64, expires_at: i64) -> String {
+    crate::newsletters::sign(&state.link_keys(), 'd', &[article_id, expires_at])
+}
+
+/// The article of a genuine, unexpired draft-preview token.
+pub fn read_preview_token(state: &AppState, token: &str) -> Option<(i64, i64)> {
+    let ids = crate::newsletters::verify(&state.link_keys(), 'd', token, 2)?;
+    (ids[1] > now()).then_some((ids[0], ids[1]))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct ShareForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    days: String,
+}
+
+/// `POST /admin/articles/{id}/share`: makes a link that shows the article
+/// as a subscriber would read it, to anyone who has it, until it expires.
+pub async fn share(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    PostForm(f): PostForm<ShareForm>,
+) -> Result<Response, AppError> {
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.check_csrf(&f.csrf)?;
+    let (a, _) = load_editable(&state, &user, id).await?;
+    let days = f
+        .days
+        .parse::<i64>()
+        .ok()
+        .filter(|d| SHARE_DAYS.contains(d))
+        .ok_or_else(|| AppError::BadRequest("choose how long the link should work".into()))?;
+    let now = now();
+    let expires = now + days * 86_400;
+    let token = preview_token(&state, id, expires);
+    let mut tx = state.db().begin().await?;
+    masthead_store::newsroom::audit(
+        &mut tx,
+        &user.audit("article.share", "article", &a.slug, &format!("{days} days")),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    Ok(see_other(&format!("/admin/articles/{id}?share={token}")))
+}
+
+/// `GET /preview/{token}`: a shared draft preview. Whoever holds an
+/// unexpired link reads the article in full, as it is now; anything else
+/// is a 404 that says nothing about the article.
+pub async fn shared_preview(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let (id, expires) = read_preview_token(&state, &token).ok_or(AppError::NotFound)?;
+    let (a, _) = load(&state, id).await?;
+    let body = masthead_store::content::find_body(state.db(), &a.facts(), Decision::Full).await?;
+    let ctx = minijinja::context! {
+        site => crate::site::view::site(&state),
+        title => format!("Preview: {}", a.headline),
+        noindex => true,
+        headline => a.headline,
+        standfirst => a.standfirst,
+        dateline => a.dateline,
+        status => a.status.as_str(),
+        expires => when(&state, expires),
+        lead => a.lead_image.as_ref().map(|l| crate::site::view::lead(l, 960)),
+        blocks => body.blocks.iter().map(|b| minijinja::Value::from_safe_string(b.clone())).collect::<Vec<_>>(),
+    };
+    let html = state.theme().render("preview.html", ctx)?;
+    let mut res = (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        "x-robots-tag",
+        axum::http::HeaderValue::from_static("noindex"),
+    );
+    Ok(res)
 }
 
 /// The article as a reader would get it, with the place the paywall cuts.

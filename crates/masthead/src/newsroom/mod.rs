@@ -20,10 +20,13 @@ macro_rules! staff {
     };
 }
 
+pub mod account;
 pub mod articles;
+pub mod assets;
 pub mod charts;
 pub mod dashboard;
 pub mod front;
+pub mod media;
 pub mod members;
 pub mod pages;
 pub mod plans;
@@ -71,11 +74,36 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             NoText,
         ),
         (
+            "/admin/articles/{id}/autosave",
+            post(articles::autosave),
+            NoText,
+        ),
+        (
+            "/admin/articles/{id}/revisions/{rev}",
+            get(articles::compare),
+            StaffText,
+        ),
+        ("/admin/articles/{id}/share", post(articles::share), NoText),
+        // A shared draft preview: the article in full to whoever holds an
+        // unexpired signed link, nothing to anyone else.
+        ("/preview/{token}", get(articles::shared_preview), StaffText),
+        ("/admin/assets/{name}", get(assets::serve), NoText),
+        (
             "/admin/setup/{token}",
             get(setup::page).post(setup::create),
             NoText,
         ),
         ("/admin/front", get(front::show).post(front::save), NoText),
+        (
+            "/admin/media",
+            get(media::show)
+                .post(media::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    media::UPLOAD_BODY_LIMIT,
+                )),
+            NoText,
+        ),
+        ("/admin/media/{id}", post(media::save_text), NoText),
         (
             "/admin/topics",
             get(topics::show).post(topics::save_topic),
@@ -114,6 +142,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
         ("/admin/staff/invite", post(staff::invite), NoText),
         ("/admin/staff/{id}/{what}", post(staff::change), NoText),
         ("/admin/audit", get(audit), NoText),
+        ("/admin/account", get(account::show), NoText),
+        ("/admin/account/2fa", post(account::two_factor), NoText),
     ]
 }
 
@@ -214,6 +244,7 @@ pub fn page(
     let nav: Vec<minijinja::Value> = [
         ("/admin", "Dashboard", Action::Dashboard),
         ("/admin/articles", "Articles", Action::WriteOwnDraft),
+        ("/admin/media", "Media", Action::WriteOwnDraft),
         ("/admin/front", "Front pages", Action::FrontPages),
         (
             "/admin/topics",
@@ -227,6 +258,7 @@ pub fn page(
         ("/admin/pages", "Pages", Action::Settings),
         ("/admin/settings", "Settings", Action::Settings),
         ("/admin/audit", "Audit log", Action::AuditLog),
+        ("/admin/account", "Your account", Action::WriteOwnDraft),
     ]
     .into_iter()
     .filter(|(_, _, a)| allowed(user.role, *a))

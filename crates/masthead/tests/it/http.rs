@@ -94,13 +94,18 @@ both!(Fixture::Demo, async fn every_response_carries_the_security_headers(app) {
         let res = app.get(path).await;
         let h = res.headers();
         let csp = h["content-security-policy"].to_str().unwrap_or_default();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        // The reader site runs no script at all.
+        assert!(csp.contains("script-src 'none'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"));
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
     }
     let html = app.get_text(ARTICLE, 200).await;
     assert!(!html.contains("<script>") && !html.contains("<script src"), "no script at all on reader pages");
+    // The newsroom has its own policy: its bundled scripts, its own origin.
+    let admin = app.get("/admin/login").await;
+    let csp = admin.headers()["content-security-policy"].to_str().unwrap_or_default();
+    assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self'") && !csp.contains("unsafe"), "{csp}");
 });
 
 both!(Fixture::Demo, async fn head_requests_get_headers_without_a_body(app) {

@@ -1,0 +1,213 @@
+//! A staff member's own account: optional two-factor log-in (TOTP, as
+//! authenticator apps speak it) with single-use recovery codes. Turning it
+//! on needs a code from the app (so the app really has the secret);
+//! turning it off needs a code or a recovery code.
+
+use super::{page, StaffUser};
+use crate::access::reader::Viewer;
+use crate::app::AppState;
+use crate::http::AppError;
+use crate::members::see_other;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::Form as PostForm;
+use masthead_core::newsroom::Action;
+use masthead_core::totp;
+use masthead_store::members as store;
+use rand::Rng;
+
+/// Recovery codes made at once.
+const RECOVERY_CODES: usize = 10;
+
+async fn render(
+    state: &AppState,
+    user: &StaffUser,
+    setup: Option<&str>,
+    codes: Vec<String>,
+    error: Option<&str>,
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let db = state.db();
+    let enabled = store::find_staff_totp(db, user.id).await?.is_some();
+    let left = if enabled {
+        store::recovery_codes_left(db, user.id).await?
+    } else {
+        0
+    };
+    let issuer = state.settings().get().publication.name.clone();
+    let ctx = minijinja::context! {
+        enabled => enabled,
+        left => left,
+        setup => setup.map(|secret| minijinja::context! {
+            secret => secret,
+            grouped => secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" "),
+            uri => totp::otpauth_uri(&issuer, &user.email, secret),
+        }),
+        codes => codes,
+        error => error,
+        notice => notice,
+    };
+    let mut res = page(state, "admin/account.html", "Your account", user, ctx);
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    let notice = (crate::site::query_param(&uri, "done").as_deref() == Some("off"))
+        .then_some("Two-step verification is off.");
+    render(
+        &state,
+        &user,
+        None,
+        Vec::new(),
+        None,
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct TwoFactorForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn recovery_code() -> String {
+    const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    let s: String = (0..10)
+        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .collect();
+    format!("{}-{}", &s[..5], &s[5..])
+}
+
+/// `POST /admin/account/2fa`: `step` is `start` (a new secret to scan),
+/// `confirm` (a code proves the app has it: on, recovery codes shown
+/// once) or `off`.
+pub async fn two_factor(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(f): PostForm<TwoFactorForm>,
+) -> Result<Response, AppError> {
+    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.check_csrf(&f.csrf)?;
+    let db = state.db();
+    let now = jiff::Timestamp::now().as_second();
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    match f.step.as_str() {
+        "start" => {
+            let key: [u8; 20] = rand::thread_rng().gen();
+            let secret = totp::base32_encode(&key);
+            render(
+                &state,
+                &user,
+                Some(&secret),
+                Vec::new(),
+                None,
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        "confirm" => {
+            let secret = f.secret.trim().to_ascii_uppercase();
+            let key = totp::base32_decode(&secret).filter(|k| k.len() == 20);
+            let Some(key) = key else {
+                return Err(AppError::BadRequest(
+                    "start again: the set-up was malformed".into(),
+                ));
+            };
+            let Some(step) = totp::verify(&key, &f.code, now, 0) else {
+                let e = "That code does not match. Check the time on your phone and type the code the app shows now.";
+                return render(
+                    &state,
+                    &user,
+                    Some(&secret),
+                    Vec::new(),
+                    Some(e),
+                    None,
+                    unprocessable,
+                )
+                .await;
+            };
+            let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
+            let hashes: Vec<String> = codes
+                .iter()
+                .map(|c| crate::staff::recovery_code_hash(c))
+                .collect();
+            let mut tx = db.begin().await?;
+            store::set_staff_totp(&mut tx, user.id, Some((&secret, step, &hashes)), now).await?;
+            masthead_store::newsroom::audit(
+                &mut tx,
+                &user.audit("staff.2fa_on", "staff", &user.id.to_string(), ""),
+                now,
+            )
+            .await?;
+            masthead_store::commit(tx).await?;
+            let notice = "Two-step verification is on. Keep these recovery codes somewhere safe: each works once if you lose your phone, and they are shown only now.";
+            render(
+                &state,
+                &user,
+                None,
+                codes,
+                None,
+                Some(notice),
+                StatusCode::OK,
+            )
+            .await
+        }
+        "off" => {
+            let Some((secret, last)) = store::find_staff_totp(db, user.id).await? else {
+                return Ok(see_other("/admin/account"));
+            };
+            let key = totp::base32_decode(&secret).unwrap_or_default();
+            let ok = match totp::verify(&key, &f.code, now, last) {
+                Some(step) => store::accept_totp_step(db, user.id, step).await?,
+                None => {
+                    let h = crate::staff::recovery_code_hash(&f.code);
+                    !h.is_empty() && store::use_recovery_code(db, user.id, &h, now).await?
+                }
+            };
+            if !ok {
+                let e = "That code is not right, or was already used.";
+                return render(
+                    &state,
+                    &user,
+                    None,
+                    Vec::new(),
+                    Some(e),
+                    None,
+                    unprocessable,
+                )
+                .await;
+            }
+            let mut tx = db.begin().await?;
+            store::set_staff_totp(&mut tx, user.id, None, now).await?;
+            masthead_store::newsroom::audit(
+                &mut tx,
+                &user.audit("staff.2fa_off", "staff", &user.id.to_string(), ""),
+                now,
+            )
+            .await?;
+            masthead_store::commit(tx).await?;
+            Ok(see_other("/admin/account?done=off"))
+        }
+        _ => Err(AppError::BadRequest("unknown step".into())),
+    }
+}
