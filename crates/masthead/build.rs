@@ -11,6 +11,7 @@ fn main() {
     println!("cargo:rerun-if-changed=../../editor/src");
     println!("cargo:rerun-if-changed=../../editor/package-lock.json");
     println!("cargo:rerun-if-env-changed=MASTHEAD_NO_EDITOR");
+    println!("cargo:rerun-if-env-changed=MASTHEAD_REQUIRE_EDITOR");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into()));
     let editor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../editor");
     let result = if std::env::var_os("MASTHEAD_NO_EDITOR").is_some() {
@@ -19,6 +20,10 @@ fn main() {
         bundle(&editor, &out)
     };
     if let Err(why) = result {
+        // CI builds the editor or fails; it never quietly ships without it.
+        if std::env::var_os("MASTHEAD_REQUIRE_EDITOR").is_some() {
+            panic!("the rich-text editor could not be built: {why}");
+        }
         println!(
             "cargo:warning=the rich-text editor was not built ({why}); the newsroom will use its Markdown editor"
         );

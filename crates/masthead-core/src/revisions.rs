@@ -52,12 +52,13 @@ pub fn line_diff<'a>(old: &'a str, new: &'a str) -> Vec<Line<'a>> {
                 out.push(Line::Same(am[i]));
                 i += 1;
                 j += 1;
-            } else if j < m && (i == n || lcs[i * (m + 1) + j + 1] >= lcs[(i + 1) * (m + 1) + j]) {
-                out.push(Line::Added(bm[j]));
-                j += 1;
-            } else {
+            } else if i < n && (j == m || lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1]) {
+                // Removals first, so an edited line reads old then new.
                 out.push(Line::Removed(am[i]));
                 i += 1;
+            } else {
+                out.push(Line::Added(bm[j]));
+                j += 1;
             }
         }
     }

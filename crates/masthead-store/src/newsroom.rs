@@ -170,17 +170,32 @@ pub struct DayFunnel {
 }
 
 /// Daily funnel totals from `since` (inclusive), oldest first, with no
-/// gaps (days without counts are zeros).
-pub async fn funnel_days(db: &Db, since_day: i64, days: i64) -> Result<Vec<DayFunnel>> {
-    let rows = sqlx::query(
-        "SELECT hour, CAST(SUM(metered_views) AS BIGINT) AS v, CAST(SUM(offers_shown) AS BIGINT) AS o, \
+/// gaps (days without counts are zeros): all articles together, or one.
+pub async fn funnel_days(
+    db: &Db,
+    since_day: i64,
+    days: i64,
+    article: Option<i64>,
+) -> Result<Vec<DayFunnel>> {
+    let select = "SELECT hour, CAST(SUM(metered_views) AS BIGINT) AS v, CAST(SUM(offers_shown) AS BIGINT) AS o, \
          CAST(SUM(signups) AS BIGINT) AS s, CAST(SUM(checkouts) AS BIGINT) AS c, \
          CAST(SUM(subscriptions) AS BIGINT) AS n, CAST(SUM(cancellations) AS BIGINT) AS x \
-         FROM funnel_hourly WHERE hour >= $1 GROUP BY hour",
-    )
-    .bind(since_day)
-    .fetch_all(db.pool())
-    .await?;
+         FROM funnel_hourly WHERE hour >= $1";
+    let rows = match article {
+        Some(id) => {
+            sqlx::query(&format!("{select} AND article_id = $2 GROUP BY hour"))
+                .bind(since_day)
+                .bind(id)
+                .fetch_all(db.pool())
+                .await?
+        }
+        None => {
+            sqlx::query(&format!("{select} GROUP BY hour"))
+                .bind(since_day)
+                .fetch_all(db.pool())
+                .await?
+        }
+    };
     let mut out: Vec<DayFunnel> = (0..days)
         .map(|i| DayFunnel {
             day: since_day + i * 86_400,
@@ -202,19 +217,19 @@ pub async fn funnel_days(db: &Db, since_day: i64, days: i64) -> Result<Vec<DayFu
     Ok(out)
 }
 
-/// Articles by metered views since `since`: (slug, headline, views,
+/// Articles by metered views since `since`: (id, slug, headline, views,
 /// offers shown, sign-ups, subscriptions).
 pub async fn funnel_by_article(
     db: &Db,
     since: i64,
     limit: i64,
-) -> Result<Vec<(String, String, i64, i64, i64, i64)>> {
+) -> Result<Vec<(i64, String, String, i64, i64, i64, i64)>> {
     let rows = sqlx::query(
-        "SELECT a.slug, a.headline, CAST(SUM(f.metered_views) AS BIGINT) AS v, \
+        "SELECT a.id, a.slug, a.headline, CAST(SUM(f.metered_views) AS BIGINT) AS v, \
          CAST(SUM(f.offers_shown) AS BIGINT) AS o, CAST(SUM(f.signups) AS BIGINT) AS s, \
          CAST(SUM(f.subscriptions) AS BIGINT) AS n \
          FROM funnel_hourly f JOIN articles a ON a.id = f.article_id WHERE f.hour >= $1 \
-         GROUP BY a.slug, a.headline ORDER BY v DESC, o DESC LIMIT $2",
+         GROUP BY a.id, a.slug, a.headline ORDER BY v DESC, o DESC LIMIT $2",
     )
     .bind(since)
     .bind(limit)
@@ -223,6 +238,7 @@ pub async fn funnel_by_article(
     rows.iter()
         .map(|r| {
             Ok((
+                r.try_get("id")?,
                 r.try_get("slug")?,
                 r.try_get("headline")?,
                 r.try_get("v")?,
@@ -388,7 +404,7 @@ pub async fn insert_revision(
     let mut tx = db.begin().await?;
     if kind == "autosave" {
         sqlx::query(
-            "DELETE FROM article_revisions WHERE article_id = $1 AND staff_id = $2 AND kind = 'autosave'",
+            "DELETE FROM editor_versions WHERE article_id = $1 AND staff_id = $2 AND kind = 'autosave'",
         )
         .bind(article_id)
         .bind(staff.0)
@@ -396,7 +412,7 @@ pub async fn insert_revision(
         .await?;
     }
     let row = sqlx::query(
-        "INSERT INTO article_revisions (article_id, kind, article_revision, staff_id, staff_name, snapshot, created_at) \
+        "INSERT INTO editor_versions (article_id, kind, article_revision, staff_id, staff_name, snapshot, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(article_id)
@@ -432,7 +448,7 @@ fn revision_row(r: &sqlx::any::AnyRow, with_snapshot: bool) -> Result<RevisionRo
 /// An article's stored versions, newest first.
 pub async fn list_revisions(db: &Db, article_id: i64, limit: i64) -> Result<Vec<RevisionRow>> {
     sqlx::query(
-        "SELECT id, kind, article_revision, staff_id, staff_name, created_at FROM article_revisions \
+        "SELECT id, kind, article_revision, staff_id, staff_name, created_at FROM editor_versions \
          WHERE article_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(article_id)
@@ -448,7 +464,7 @@ pub async fn list_revisions(db: &Db, article_id: i64, limit: i64) -> Result<Vec<
 pub async fn find_revision(db: &Db, article_id: i64, id: i64) -> Result<Option<RevisionRow>> {
     sqlx::query(
         "SELECT id, kind, article_revision, staff_id, staff_name, created_at, snapshot \
-         FROM article_revisions WHERE article_id = $1 AND id = $2",
+         FROM editor_versions WHERE article_id = $1 AND id = $2",
     )
     .bind(article_id)
     .bind(id)

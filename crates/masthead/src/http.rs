@@ -182,6 +182,12 @@ pub fn brotli(bytes: &[u8], quality: u32) -> Bytes {
     Bytes::from(out)
 }
 
+/// A JSON answer written for a script (the editor's autosave) keeps its body.
+fn is_json(v: Option<&HeaderValue>) -> bool {
+    v.and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"))
+}
+
 fn is_html(content_type: Option<&HeaderValue>) -> bool {
     content_type
         .and_then(|v| v.to_str().ok())
@@ -377,6 +383,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         }
     } else if (res.status().is_client_error() || res.status().is_server_error())
         && !is_html(res.headers().get(header::CONTENT_TYPE))
+        && !is_json(res.headers().get(header::CONTENT_TYPE))
         && !machine
     {
         // A rejection from the framework itself (a path or query that does

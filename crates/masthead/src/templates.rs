@@ -47,6 +47,7 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/topics.html",
     "admin/pages.html",
     "admin/media.html",
+    "admin/dashboard_article.html",
     "admin/revision.html",
     "admin/account.html",
     "preview.html",

@@ -1,7 +1,7 @@
--- Every save of an article in the newsroom, and autosaves of work not yet
--- saved: a snapshot of the editor's fields (JSON), so revisions can be
+-- The editor's versions of an article: every newsroom save, and autosaves of
+-- work not yet saved: the editor's fields (JSON), so versions can be
 -- compared and restored. kind is 'save' or 'autosave'.
-CREATE TABLE article_revisions (
+CREATE TABLE editor_versions (
     id INTEGER PRIMARY KEY,
     article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
     kind TEXT NOT NULL,
@@ -11,7 +11,7 @@ CREATE TABLE article_revisions (
     snapshot TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
-CREATE INDEX article_revisions_by_article ON article_revisions (article_id, id);
+CREATE INDEX editor_versions_by_article ON editor_versions (article_id, id);
 
 -- Optional TOTP two-factor log-in for staff. totp_last_step is the last
 -- time step accepted, so a code cannot be replayed.

@@ -521,7 +521,8 @@ pub async fn edit(
         .await?
         .into_iter()
         .find(|r| r.kind == "autosave" && r.staff_id == Some(user.id))
-        .filter(|r| r.created_at > a.updated_at.as_second() && r.article_revision == a.revision)
+        // Made on the article as it is now (a save since makes it stale).
+        .filter(|r| r.article_revision == a.revision)
     {
         editing.notice = Some(format!(
             "You have changes autosaved at {} that were never saved. Open “Restore” for that autosave in the list of versions below to get them back.",

@@ -14,14 +14,22 @@ use masthead_core::newsroom::Action;
 
 pub const DAYS: i64 = 30;
 
-pub async fn page_data(state: &AppState) -> Result<minijinja::Value, AppError> {
+/// The first second of the period the dashboard shows (UTC days).
+fn period_start() -> i64 {
+    let now = jiff::Timestamp::now().as_second();
+    let today = now - now.rem_euclid(86_400);
+    today - (DAYS - 1) * 86_400
+}
+
+/// One chart per funnel step, a bar per day: all articles, or one.
+async fn funnel_charts(
+    state: &AppState,
+    article: Option<i64>,
+) -> Result<Vec<minijinja::Value>, AppError> {
     let db = state.db();
     // Counts still in memory count too.
     state.funnel().flush(db).await.map_err(AppError::Internal)?;
-    let now = jiff::Timestamp::now().as_second();
-    let today = now - now.rem_euclid(86_400);
-    let since = today - (DAYS - 1) * 86_400;
-    let days = masthead_store::newsroom::funnel_days(db, since, DAYS).await?;
+    let days = masthead_store::newsroom::funnel_days(db, period_start(), DAYS, article).await?;
     type Pick = fn(&masthead_store::newsroom::DayFunnel) -> i64;
     let series: [(&str, Pick); 6] = [
         ("Metered article views", |d| d.metered_views),
@@ -31,7 +39,7 @@ pub async fn page_data(state: &AppState) -> Result<minijinja::Value, AppError> {
         ("New subscriptions", |d| d.subscriptions),
         ("Cancellations", |d| d.cancellations),
     ];
-    let charts: Vec<minijinja::Value> = series
+    Ok(series
         .iter()
         .map(|(name, f)| {
             let values: Vec<i64> = days.iter().map(f).collect();
@@ -41,14 +49,19 @@ pub async fn page_data(state: &AppState) -> Result<minijinja::Value, AppError> {
                 svg => minijinja::Value::from_safe_string(charts::bars(name, &values, 300, 64)),
             }
         })
-        .collect();
+        .collect())
+}
+
+pub async fn page_data(state: &AppState) -> Result<minijinja::Value, AppError> {
+    let db = state.db();
+    let charts = funnel_charts(state, None).await?;
     let articles: Vec<minijinja::Value> =
-        masthead_store::newsroom::funnel_by_article(db, since, 20)
+        masthead_store::newsroom::funnel_by_article(db, period_start(), 20)
             .await?
             .into_iter()
-            .map(|(slug, headline, views, offers, signups, subs)| {
+            .map(|(id, slug, headline, views, offers, signups, subs)| {
                 minijinja::context! {
-                    url => format!("/{slug}"), headline => headline, views => views,
+                    id => id, url => format!("/{slug}"), headline => headline, views => views,
                     offers => offers, signups => signups, subscriptions => subs,
                 }
             })
@@ -95,4 +108,25 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, headers: Header
         ),
         Err(e) => e.into_response(),
     }
+}
+
+/// `GET /admin/dashboard/articles/{id}`: one article's funnel, day by day.
+pub async fn article(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, AppError> {
+    let user = staff!(viewer, headers, Action::Dashboard);
+    let a = masthead_store::content::find_article_by_id(state.db(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let charts = funnel_charts(&state, Some(id)).await?;
+    Ok(super::page(
+        &state,
+        "admin/dashboard_article.html",
+        &format!("Reader revenue: {}", a.headline),
+        &user,
+        minijinja::context! { days => DAYS, charts => charts, headline => a.headline, url => format!("/{}", a.slug), id => id },
+    ))
 }

@@ -21,6 +21,25 @@ use masthead_store::media::MediaRow;
 
 /// What the request body of an upload may reach: the file and its words.
 pub const UPLOAD_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 64 * 1024;
+/// A body declared larger than the limit is read and thrown away up to
+/// this size, so the browser gets the explanation instead of a reset
+/// connection; past it the connection is simply closed.
+const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Reads and discards a request body (at most `max` bytes).
+async fn drain(body: axum::body::Body, max: u64) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut seen = 0u64;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            seen += data.len() as u64;
+            if seen > max {
+                break;
+            }
+        }
+    }
+}
 
 /// The library as the editor's image picker and the library page see it.
 pub fn item(row: &MediaRow) -> minijinja::Value {
@@ -151,11 +170,23 @@ pub async fn upload(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    req: axum::extract::Request,
 ) -> Result<Response, AppError> {
+    use axum::extract::FromRequest;
     let user = staff!(viewer, headers, Action::WriteOwnDraft);
     let fail = |e: String, status| render(&state, &user, Some(e), None, status);
-    let Ok(multipart) = multipart else {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > UPLOAD_BODY_LIMIT as u64) {
+        if n <= DRAIN_LIMIT {
+            drain(req.into_body(), DRAIN_LIMIT).await;
+        }
+        let e = format!("Nothing was stored: {}.", MediaError::TooLarge);
+        return fail(e, StatusCode::PAYLOAD_TOO_LARGE).await;
+    }
+    let Ok(multipart) = Multipart::from_request(req, &state).await else {
         return fail(
             "Send the image with the upload form.".into(),
             StatusCode::BAD_REQUEST,

@@ -52,6 +52,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     use Carries::{NoText, StaffText};
     vec![
         ("/admin", get(dashboard::page), NoText),
+        (
+            "/admin/dashboard/articles/{id}",
+            get(dashboard::article),
+            NoText,
+        ),
         ("/admin/articles", get(articles::list), StaffText),
         (
             "/admin/articles/new",

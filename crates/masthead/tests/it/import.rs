@@ -208,3 +208,64 @@ both!(Fixture::Empty, async fn a_headline_with_script_cannot_break_out_of_json_l
     assert_eq!(ld["headline"], "Tide </script><script>alert(1)</script> & \"more\"");
     assert!(html.contains("<h1 class=\"headline\">Tide &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;</h1>"));
 });
+
+both!(Fixture::Empty, async fn import_reports_a_conflict_with_newsroom_edits_unless_forced(app) {
+    let db = app.state.db();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "topics/tides.md", TOPIC);
+    write(dir.path(), "authors/ana.md", AUTHOR);
+    write(dir.path(), "a.md", &article("harbour-edit", ""));
+    assert_eq!(import(&app, dir.path()).await.created, 3);
+    // The file changes and import wrote the article last: it is updated.
+    write(dir.path(), "a.md", &article("harbour-edit", "").replace("Second paragraph.", "Second paragraph, revised in the file."));
+    let second = import(&app, dir.path()).await;
+    assert!(second.conflicts.is_empty(), "{second:?}");
+    let md = |db| async move { masthead_store::content::find_article_markdown(db, id_of(db).await).await.unwrap().unwrap() };
+    assert!(md(db).await.contains("revised in the file"));
+    // The newsroom edits it (a save clears the source hash).
+    let mut a = masthead_store::content::find_article_any(db, "harbour-edit").await.unwrap().unwrap();
+    let id = a.id;
+    let body = "Edited in the newsroom.";
+    let blocks = masthead::content::markdown::render_blocks(body);
+    let edited = masthead_store::content::NewArticle {
+        slug: masthead_core::Slug::parse_article("harbour-edit").unwrap(),
+        headline: std::mem::take(&mut a.headline),
+        standfirst: a.standfirst.clone(),
+        dateline: a.dateline.clone(),
+        content_type: a.content_type,
+        access_level: a.access_level,
+        preview_blocks: None,
+        status: a.status,
+        published_at: a.published_at.map(|p| p.as_second()),
+        updated_at: None,
+        body_markdown: Some(body.to_string()),
+        body_text: body.to_string(),
+        blocks,
+        lead: None,
+        author_ids: Vec::new(),
+        topic_ids: Vec::new(),
+        previous_slugs: Vec::new(),
+        source_hash: None,
+    };
+    masthead_store::content::upsert_article(db, &edited, 1).await.unwrap();
+    // Import again with another change in the file: a conflict, the edit kept.
+    write(dir.path(), "a.md", &article("harbour-edit", "").replace("Second paragraph.", "Third version of the file."));
+    let third = import(&app, dir.path()).await;
+    assert_eq!(third.conflicts.len(), 1, "{third:?}");
+    assert!(third.conflicts[0].ends_with(": harbour-edit"), "{:?}", third.conflicts);
+    assert_eq!(masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap(), body);
+    // --force overwrites it, and import owns it again.
+    let mut importer = Importer::new(db, app.state.media(), app.state.processor(), ImportOptions { force: true, ..ImportOptions::default() });
+    let forced = importer.import_dir(dir.path()).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(forced.conflicts.is_empty(), "{forced:?}");
+    assert!(masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap().contains("Third version of the file."));
+    assert!(import(&app, dir.path()).await.conflicts.is_empty(), "import owns it again");
+});
+
+async fn id_of(db: &masthead_store::Db) -> i64 {
+    masthead_store::content::find_article_any(db, "harbour-edit")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}

@@ -8,6 +8,7 @@ mod harness;
 mod access;
 mod accounts;
 mod billing;
+mod editor;
 mod http;
 mod import;
 mod jobs;

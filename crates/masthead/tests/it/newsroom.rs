@@ -70,6 +70,14 @@ both!(Fixture::Demo, async fn the_dashboard_shows_the_funnel_after_reader_traffi
     assert!(html.contains("aria-label=\"Sign-ups from the wall: 1 in 30 days"));
     assert!(html.contains(&format!("href=\"{}\"", metered[2])), "the article's row");
     assert!(html.contains("<svg") && !html.contains("style="), "server-rendered SVG, no inline styles");
+    // One article's funnel, day by day.
+    let one = editor.page(&format!("/admin/dashboard/articles/{article}")).await;
+    assert!(one.contains("aria-label=\"Sign-ups from the wall: 1 in 30 days"), "{one}");
+    let other = crate::harness::article_id(&app, metered[0].trim_start_matches('/')).await;
+    let page = editor.page(&format!("/admin/dashboard/articles/{other}")).await;
+    assert!(page.contains("aria-label=\"Sign-ups from the wall: 0 in 30 days"), "only that article's counts");
+    let (mut author, _) = staff(&app, "author").await;
+    assert_eq!(author.get(&format!("/admin/dashboard/articles/{article}")).await.status().as_u16(), 403);
 });
 
 both!(Fixture::Demo, async fn administrators_manage_members_with_an_audit_trail(app) {
@@ -241,7 +249,7 @@ both!(Fixture::Demo, async fn the_editor_writes_previews_and_publishes_by_role(a
     // A contributor writes a draft; the server renders and sanitizes it.
     let res = post_article(&mut contributor, "/admin/articles/new", article_form(&ccsrf, "", BODY, "save")).await;
     assert_eq!(res.status().as_u16(), 303);
-    let edit = res.headers()["location"].to_str().unwrap().to_string();
+    let edit = res.headers()["location"].to_str().unwrap().trim_end_matches("?saved=1").to_string();
     let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
     let a = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
     assert_eq!((a.status.as_str(), a.slug.as_str(), a.preview_blocks), ("draft", "ferry-timetable-to-change-in-spring", Some(1)));
@@ -288,7 +296,7 @@ both!(Fixture::Demo, async fn a_second_save_from_a_stale_form_is_told_and_overwr
     let (mut one, csrf1) = staff(&app, "editor").await;
     let (mut two, csrf2) = staff(&app, "owner").await;
     let res = post_article(&mut one, "/admin/articles/new", article_form(&csrf1, "", "First version.", "save")).await;
-    let edit = res.headers()["location"].to_str().unwrap().to_string();
+    let edit = res.headers()["location"].to_str().unwrap().trim_end_matches("?saved=1").to_string();
     let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
     let rev = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap().revision.to_string();
     // Both opened revision `rev`; the second person saves first.

@@ -1,0 +1,375 @@
+//! The newsroom's editor beyond the basics: the media library (uploads,
+//! bad files, the words kept with an image), versions (save, autosave,
+//! compare, restore), shared draft-preview links, two-step log-in, and
+//! `masthead import` against newsroom edits.
+
+use crate::both;
+use crate::harness::{staff_session_as, Browser, Fixture, TestApp};
+
+/// A staff browser and its CSRF token.
+async fn staff<'a>(app: &'a TestApp, role: &str) -> (Browser<'a>, String) {
+    let cookie = staff_session_as(app, &format!("{role}@newsroom.example"), role).await;
+    let token = cookie
+        .split_once('=')
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    (
+        Browser::with_cookie(app, &cookie),
+        masthead::members::tokens::csrf_token(&token),
+    )
+}
+
+/// POSTs a multipart/form-data body built by hand (the wire format a
+/// browser sends for `<form enctype="multipart/form-data">`).
+async fn upload(
+    b: &Browser<'_>,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> reqwest::Response {
+    let boundary = "----mastheadtestboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, mime, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    b.app
+        .client
+        .post(b.app.url(path))
+        .header("cookie", b.cookie_header())
+        .header("origin", b.app.base.clone())
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+fn photo(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 200) as u8, (y % 180) as u8, 90])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+async fn media_count(app: &TestApp) -> usize {
+    masthead_store::media::list_media(app.state.db(), 1000)
+        .await
+        .unwrap()
+        .len()
+}
+
+both!(Fixture::Demo, async fn the_media_library_takes_images_and_refuses_bad_files_clearly(app) {
+    let (mut b, csrf) = staff(&app, "contributor").await;
+    let words = [("csrf", csrf.as_str()), ("alt", "A ferry leaving the harbour at dawn"), ("caption", "The 6:10 sailing."), ("credit", "Ines Varga/Harbour Pictures")];
+    let before = media_count(&app).await;
+    let res = upload(&b, "/admin/media", &words, Some(("ferry.png", "image/png", &photo(1200, 800)))).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "/admin/media?done=uploaded");
+    let rows = masthead_store::media::list_media(app.state.db(), 1).await.unwrap();
+    let row = &rows[0];
+    assert_eq!((row.alt.as_str(), row.caption.as_str(), row.credit.as_str()), (words[1].1, words[2].1, words[3].1));
+    assert_eq!(row.media.variants.iter().map(|v| v.width).collect::<Vec<_>>(), vec![480, 960, 1200]);
+    for v in &row.media.variants {
+        let url = format!("/media/{}-{}.{}", row.media.hash, v.width, v.ext);
+        assert_eq!(app.get(&url).await.status().as_u16(), 200, "{url}");
+    }
+    let page = b.page("/admin/media?done=uploaded").await;
+    assert!(page.contains("The image is in the library.") && page.contains("A ferry leaving the harbour at dawn"));
+    assert_eq!(media_count(&app).await, before + 1);
+
+    // Bad files: each a clear message and a proper status, nothing stored.
+    // A real PNG header (valid CRC) claiming 60,000 × 60,000 pixels.
+    let mut bomb = photo(1, 1);
+    bomb[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let crc = crc32(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    let huge = vec![0x89u8; 50 * 1024 * 1024];
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("huge.png", huge, 413, "larger than 25 MB"),
+        ("bomb.png", bomb, 422, "needs too much memory"),
+        ("drawing.jpg", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(), 422, "SVG images are not accepted"),
+        ("phone.jpg", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(), 422, "HEIC/HEIF images are not accepted"),
+        ("lying.jpg", b"this is a text file pretending to be a JPEG".to_vec(), 422, "not a supported image"),
+    ];
+    for (name, bytes, status, says) in &cases {
+        let res = upload(&b, "/admin/media", &words, Some((name, "image/jpeg", bytes))).await;
+        assert_eq!(res.status().as_u16(), *status, "{name}");
+        let text = res.text().await.unwrap();
+        let shown = text.split("role=\"alert\"").nth(1).unwrap_or(&text).split("</p>").next().unwrap_or_default();
+        assert!(text.contains(says) && text.contains("Nothing was stored"), "{name}: {shown}");
+    }
+    assert_eq!(media_count(&app).await, before + 1, "nothing stored from bad files");
+    // No alt text, a forged form, no session, not multipart at all.
+    let no_alt = [("csrf", csrf.as_str()), ("alt", " ")];
+    assert_eq!(upload(&b, "/admin/media", &no_alt, Some(("a.png", "image/png", &photo(20, 20)))).await.status().as_u16(), 422);
+    let forged = [("csrf", "forged"), ("alt", "x")];
+    assert_eq!(upload(&b, "/admin/media", &forged, Some(("a.png", "image/png", &photo(20, 20)))).await.status().as_u16(), 403);
+    let anonymous = Browser::new(&app);
+    assert_eq!(upload(&anonymous, "/admin/media", &words, Some(("a.png", "image/png", &photo(20, 20)))).await.status().as_u16(), 303);
+    assert_eq!(b.post("/admin/media", &[("csrf", &csrf), ("alt", "x")]).await.status().as_u16(), 400);
+    assert_eq!(media_count(&app).await, before + 1);
+
+    // The words stored with an image change, and are offered on reuse: a
+    // lead image chosen with empty fields takes them.
+    let id = row.media.id.to_string();
+    let res = b.post(&format!("/admin/media/{id}"), &[("csrf", &csrf), ("alt", "The ferry at dawn"), ("caption", "Leaving Port Alder."), ("credit", "Ines Varga/Harbour Pictures")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    let form = [
+        ("csrf", ecsrf.as_str()), ("revision", ""), ("headline", "The dawn ferry"), ("standfirst", "Early."), ("dateline", ""),
+        ("slug", ""), ("content_type", "news"), ("access_level", "free"), ("topics", ""), ("authors", ""),
+        ("body", "Text."), ("publish_at", ""), ("lead_media", id.as_str()), ("lead_alt", ""), ("lead_caption", ""), ("lead_credit", ""), ("action", "save"),
+    ];
+    let res = editor.post("/admin/articles/new", &form).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let a = masthead_store::content::find_article_any(app.state.db(), "the-dawn-ferry").await.unwrap().unwrap();
+    let lead = a.lead_image.expect("the lead image");
+    assert_eq!((lead.alt.as_str(), lead.caption.as_str(), lead.credit.as_str()), ("The ferry at dawn", "Leaving Port Alder.", "Ines Varga/Harbour Pictures"));
+    // A lead image that does not exist is refused.
+    let mut bad = form;
+    bad[12].1 = "999999";
+    bad[6].1 = "another-dawn-ferry";
+    let res = editor.post("/admin/articles/new", &bad).await;
+    assert_eq!(res.status().as_u16(), 422);
+});
+
+fn article_fields<'a>(
+    csrf: &'a str,
+    revision: &'a str,
+    body: &'a str,
+    action: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("revision", revision),
+        ("headline", "Harbour dredging to start"),
+        ("standfirst", "Work begins in March."),
+        ("dateline", "PORT ALDER"),
+        ("slug", ""),
+        ("content_type", "news"),
+        ("access_level", "subscribers"),
+        ("topics", ""),
+        ("authors", ""),
+        ("body", body),
+        ("publish_at", ""),
+        ("action", action),
+    ]
+}
+
+async fn revision_of(app: &TestApp, id: i64) -> String {
+    masthead_store::newsroom::article_revision(app.state.db(), id)
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string()
+}
+
+both!(Fixture::Demo, async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app) {
+    let db = app.state.db();
+    let (mut b, csrf) = staff(&app, "editor").await;
+    let first = "Dredgers arrive in March.\n\nThe channel will be 12 metres deep.";
+    let res = b.post("/admin/articles/new", &article_fields(&csrf, "", first, "save")).await;
+    let edit = res.headers()["location"].to_str().unwrap().trim_end_matches("?saved=1").to_string();
+    let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
+    let second = "Dredgers arrive in April.\n\nThe channel will be 12 metres deep.\n\nFishing boats will use the north quay.";
+    let rev = revision_of(&app, id).await;
+    assert_eq!(b.post(&edit, &article_fields(&csrf, &rev, second, "save")).await.status().as_u16(), 303);
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.kind.as_str()).collect::<Vec<_>>(), vec!["save", "save"]);
+    let oldest = versions[1].id;
+    // Compare the first version with now: the changed line and the new one.
+    let diff = b.page(&format!("{edit}/revisions/{oldest}")).await;
+    assert!(diff.contains("<del><span class=\"visually-hidden\">removed: </span>Dredgers arrive in March.</del>"), "{diff}");
+    assert!(diff.contains("<ins><span class=\"visually-hidden\">added: </span>Dredgers arrive in April.</ins>"));
+    assert!(diff.contains("<ins><span class=\"visually-hidden\">added: </span>Fishing boats will use the north quay.</ins>"));
+    assert!(diff.contains("<span>The channel will be 12 metres deep.</span>"), "unchanged lines shown plainly");
+    // Restore opens that version in the editor; nothing changes until saved.
+    let restored = b.page(&format!("{edit}?restore={oldest}")).await;
+    assert!(restored.contains("It is not saved yet") && restored.contains("Dredgers arrive in March."));
+    assert!(masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap().contains("April"));
+    assert_eq!(b.get(&format!("{edit}/revisions/999999")).await.status().as_u16(), 404);
+
+    // Autosave keeps work as this person's autosave, not in the article.
+    let rev = revision_of(&app, id).await;
+    let auto = format!("{edit}/autosave");
+    let typed = "Dredgers arrive in May, after the storms.";
+    let res = b.post(&auto, &article_fields(&csrf, &rev, typed, "autosave")).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let answer: serde_json::Value = res.json().await.unwrap();
+    assert!(answer["saved_at"].as_str().is_some_and(|t| t.len() == 5), "{answer}");
+    let res = b.post(&auto, &article_fields(&csrf, &rev, "Dredgers arrive in May, after the storms. More.", "autosave")).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap();
+    assert_eq!(versions.iter().filter(|v| v.kind == "autosave").count(), 1, "one autosave per person, the latest");
+    assert!(masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap().contains("April"), "the article is untouched");
+    assert_eq!(revision_of(&app, id).await, rev);
+    // Reopening the editor offers the autosave; restoring it brings the text back.
+    let page = b.page(&edit).await;
+    assert!(page.contains("You have changes autosaved at"), "the editor offers the autosave");
+    let restored = b.page(&format!("{edit}?restore={}", versions[0].id)).await;
+    assert!(restored.contains("after the storms. More."));
+    // A session that has expired: 401 as JSON (the script keeps the text).
+    let mut gone = Browser::new(&app);
+    let res = gone.post(&auto, &article_fields("x", &rev, typed, "autosave")).await;
+    assert_eq!(res.status().as_u16(), 401);
+    assert!(res.text().await.unwrap().contains("session has expired"));
+    // A forged token, a stale revision, a body too large.
+    assert_eq!(b.post(&auto, &article_fields("forged", &rev, typed, "autosave")).await.status().as_u16(), 403);
+    assert_eq!(b.post(&auto, &article_fields(&csrf, "1", typed, "autosave")).await.status().as_u16(), 409);
+    let big = "x".repeat(1_000_001);
+    assert_eq!(b.post(&auto, &article_fields(&csrf, &rev, &big, "autosave")).await.status().as_u16(), 413);
+    // Someone else's article a contributor may not touch.
+    let (mut contributor, ccsrf) = staff(&app, "contributor").await;
+    assert_eq!(contributor.post(&auto, &article_fields(&ccsrf, &rev, typed, "autosave")).await.status().as_u16(), 403);
+});
+
+both!(Fixture::Demo, async fn a_shared_draft_preview_link_works_for_anyone_until_it_expires(app) {
+    let (mut b, csrf) = staff(&app, "author").await;
+    let body = "Open to all.\n\n<!-- paywall -->\n\nSharedDraftSecretK7 stays in the draft.";
+    let res = b.post("/admin/articles/new", &article_fields(&csrf, "", body, "save")).await;
+    let edit = res.headers()["location"].to_str().unwrap().trim_end_matches("?saved=1").to_string();
+    let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
+    let res = b.post(&format!("{edit}/share"), &[("csrf", &csrf), ("days", "3")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let token = to.split("share=").nth(1).unwrap().to_string();
+    let page = b.page(&to).await;
+    assert!(page.contains(&format!("/preview/{token}")), "the editor shows the link");
+    // Anyone with the link reads the draft in full, never cached or indexed.
+    let res = app.get(&format!("/preview/{token}")).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["x-robots-tag"], "noindex");
+    let text = res.text().await.unwrap();
+    assert!(text.contains("SharedDraftSecretK7") && text.contains("Draft preview"));
+    // A tampered, an expired and a made-up token get nothing.
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == '0' { '1' } else { '0' });
+    let expired = masthead::newsroom::articles::preview_token(&app.state, id, jiff::Timestamp::now().as_second() - 1);
+    let forged_id = token.replacen(&format!("d{id}."), &format!("d{}.", id + 1), 1);
+    for t in [tampered.as_str(), expired.as_str(), forged_id.as_str(), "nonsense"] {
+        let res = app.get(&format!("/preview/{t}")).await;
+        assert_eq!(res.status().as_u16(), 404, "{t}");
+        assert!(!res.text().await.unwrap().contains("SharedDraftSecretK7"));
+    }
+    assert_eq!(b.post(&format!("{edit}/share"), &[("csrf", &csrf), ("days", "365")]).await.status().as_u16(), 400);
+    assert_eq!(b.post(&format!("{edit}/share"), &[("csrf", "forged"), ("days", "1")]).await.status().as_u16(), 403);
+});
+
+fn code_at(secret: &str, step: i64) -> String {
+    let key = masthead_core::totp::base32_decode(secret).unwrap();
+    format!("{:06}", masthead_core::totp::hotp(&key, step as u64, 6))
+}
+
+fn attr(html: &str, before: &str) -> String {
+    html.split(before)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+both!(Fixture::Demo, async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app) {
+    let db = app.state.db();
+    staff(&app, "editor").await;
+    let staff_id = masthead_store::members::find_staff_by_email(db, "editor@newsroom.example").await.unwrap().unwrap().0.id;
+    let hash = app.state.passwords().hash("harbour lights 42").await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    masthead_store::members::set_staff_password(&mut tx, staff_id, &hash, 1).await.unwrap();
+    masthead_store::commit(tx).await.unwrap();
+    app.state.sessions().clear();
+    // Logged in with the password (no second step yet).
+    let mut b = Browser::new(&app);
+    let res = b.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "harbour lights 42")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let csrf = masthead::members::tokens::csrf_token(&b.jar["masthead_staff"]);
+    // Set up: a key to scan, confirmed by a code.
+    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let page = res.text().await.unwrap();
+    let secret = attr(&page, "data-secret=\"");
+    assert_eq!(secret.len(), 32, "{}", &page[page.len().saturating_sub(3000)..]);
+    assert!(page.contains("otpauth://totp/"));
+    let now = jiff::Timestamp::now().as_second();
+    let step = masthead_core::totp::step_of(now);
+    let wrong = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", "000000")]).await;
+    assert_eq!(wrong.status().as_u16(), 422);
+    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", &code_at(&secret, step))]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let page = res.text().await.unwrap();
+    let codes: Vec<String> = page.split("<li><code>").skip(1).map(|r| r.split('<').next().unwrap().to_string()).collect();
+    assert_eq!(codes.len(), 10, "ten recovery codes shown once");
+    assert!(!b.page("/admin/account").await.contains(&codes[0]), "shown only once");
+
+    // Log-in: the password alone is not enough.
+    let mut fresh = Browser::new(&app);
+    let res = fresh.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "harbour lights 42")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(!res.headers().contains_key("set-cookie"), "no session before the code");
+    let token = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
+    // The code that turned it on was used: a replay is refused.
+    let replay = fresh.post("/admin/login/code", &[("token", &token), ("code", &code_at(&secret, step))]).await;
+    assert_eq!(replay.status().as_u16(), 401);
+    assert!(fresh.get("/admin").await.status().is_redirection());
+    // The next code works, once.
+    let next = code_at(&secret, step + 1);
+    let res = fresh.post("/admin/login/code", &[("token", &token), ("code", &next)]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(fresh.get("/admin").await.status().as_u16(), 200);
+    let mut other = Browser::new(&app);
+    let res = other.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "harbour lights 42")]).await;
+    let token2 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
+    assert_eq!(other.post("/admin/login/code", &[("token", &token2), ("code", &next)]).await.status().as_u16(), 401, "a used code is refused");
+    // The log-in token itself works once.
+    assert_eq!(fresh.post("/admin/login/code", &[("token", &token), ("code", &code_at(&secret, step + 2))]).await.status().as_u16(), 410);
+    // A recovery code works once, typed any way.
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    assert_eq!(other.post("/admin/login/code", &[("token", &token2), ("code", &typed)]).await.status().as_u16(), 303);
+    let mut third = Browser::new(&app);
+    let res = third.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "harbour lights 42")]).await;
+    let token3 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
+    assert_eq!(third.post("/admin/login/code", &[("token", &token3), ("code", &codes[3])]).await.status().as_u16(), 401);
+    assert_eq!(masthead_store::members::recovery_codes_left(db, staff_id).await.unwrap(), 9);
+    // Turning it off needs a code too.
+    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", "123")]).await.status().as_u16(), 422);
+    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", &codes[5])]).await.status().as_u16(), 303);
+    assert!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().is_none());
+    let audit: Vec<String> = masthead_store::newsroom::list_audit(db, 20).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(audit.contains(&"staff.2fa_on".to_string()) && audit.contains(&"staff.2fa_off".to_string()));
+});
