@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
 
@@ -149,7 +150,7 @@ test('no serious or critical accessibility violations on the staff pages (axe-co
     await tab.getByLabel('Email address').fill('admin@newsroom.example');
     await tab.getByLabel('Password').fill('another newsroom password');
     await navigation(tab, () => tab.getByRole('button', { name: 'Log in' }).click());
-    for (const path of ['/admin', '/admin/articles', '/admin/articles/new', '/admin/members', '/admin/plans', '/admin/newsletters', '/admin/staff', '/admin/settings', '/admin/audit', '/admin/front', '/admin/topics', '/admin/pages']) {
+    for (const path of ['/admin', '/admin/articles', '/admin/articles/new', '/admin/members', '/admin/plans', '/admin/newsletters', '/admin/staff', '/admin/settings', '/admin/audit', '/admin/front', '/admin/topics', '/admin/pages', '/admin/media', '/admin/account']) {
       await tab.goto(server.url(path));
       await runAxe(t, tab, path);
     }
@@ -158,6 +159,11 @@ test('no serious or critical accessibility violations on the staff pages (axe-co
     await tab.goto(server.url(member));
     assert.ok((await tab.locator('main h1').innerText()).includes('axe-member@example.com'));
     await runAxe(t, tab, 'a member');
+    // The rich-text editor, and its image dialog open.
+    await tab.goto(server.url('/admin/articles/new'));
+    await runAxe(t, tab, 'the article editor');
+    await tab.getByRole('button', { name: 'Image', exact: true }).click();
+    await runAxe(t, tab, 'the image dialog');
   } finally {
     await ctx.close();
   }
@@ -183,19 +189,89 @@ async function signedIn(email, role, options = {}) {
 
 const SECRET = 'Only subscribers read this sentence about the ferry budget.';
 
-test('an editor writes an article for subscribers, previews it, schedules and publishes it; a contributor cannot publish', { timeout: 120_000 }, async () => {
+/** A real PNG (RGB, w×h, a gradient), made here: no fixture files. */
+function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'ascii');
+    data.copy(out, 8);
+    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * (w * 3 + 1) + 1 + x * 3;
+      raw[i] = (x * 255) / w; raw[i + 1] = 90 + (y * 120) / h; raw[i + 2] = 160;
+    }
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Chromium logs every non-2xx fetch as a console error; the tests make some on purpose. */
+const expectedNoise = (text) => /Failed to load resource: the server responded with a status of (401|422)/.test(text);
+
+test('an editor uploads an image, writes an article with it for subscribers, places the paywall divider, previews, schedules and publishes it; a contributor cannot publish', { timeout: 180_000 }, async () => {
   const { ctx, tab, problems } = await signedIn('writer@newsroom.example', 'editor');
   try {
+    // The media library: an image with its alt text, caption and credit.
+    await navigation(tab, () => tab.getByRole('navigation', { name: 'Newsroom' }).getByRole('link', { name: 'Media' }).click());
+    await tab.getByLabel('Image file').setInputFiles({ name: 'quay.png', mimeType: 'image/png', buffer: png(1200, 700) });
+    await tab.getByLabel('Alt text (what the image shows, for readers who cannot see it)').fill('The ferry quay at low tide');
+    await tab.getByRole('form', { name: 'Upload an image' }).getByLabel('Caption', { exact: true }).fill('The quay the new ferry will use.');
+    await tab.getByLabel('Credit (e.g. NAME/AGENCY)').fill('Mara Quist/Harbour Ledger');
+    await navigation(tab, () => tab.getByRole('button', { name: 'Upload' }).click());
+    assert.ok((await tab.locator('.notice').innerText()).includes('The image is in the library.'));
+    await screenshot(tab, 'newsroom-media');
+    // A HEIC photo is refused with a reason.
+    await tab.getByLabel('Image file').setInputFiles({ name: 'phone.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic', 'latin1') });
+    await tab.getByLabel('Alt text (what the image shows, for readers who cannot see it)').fill('x');
+    await navigation(tab, () => tab.getByRole('button', { name: 'Upload' }).click());
+    assert.ok((await tab.getByRole('alert').innerText()).includes('HEIC/HEIF images are not accepted'));
+
     await navigation(tab, () => tab.getByRole('navigation', { name: 'Newsroom' }).getByRole('link', { name: 'Articles' }).click());
     await navigation(tab, () => tab.getByRole('link', { name: 'Write a new article' }).click());
     await tab.getByLabel('Headline', { exact: true }).fill('Ferry budget gap widens');
     await tab.getByLabel('Standfirst', { exact: true }).fill('The island service needs more money than the council set aside.');
     await tab.getByLabel('Access level').selectOption('subscribers');
     await tab.getByLabel('Topics (slugs, comma-separated)').fill('transit');
-    await tab.getByLabel('Body (Markdown)').fill(`Everyone reads this first paragraph.\n\n<!-- paywall -->\n\n${SECRET}\n\nAnd a third one.`);
+    await tab.getByLabel('Lead image', { exact: true }).selectOption({ label: 'The ferry quay at low tide' });
+    // The rich-text editor: a paragraph, the divider, the gated paragraph, a figure.
+    const body = tab.getByRole('textbox', { name: 'Body' });
+    await body.click();
+    await tab.keyboard.type('Everyone reads this first paragraph.');
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('button', { name: 'Paywall divider' }).click();
+    await tab.keyboard.type(SECRET);
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('button', { name: 'Image', exact: true }).click();
+    const dialog = tab.getByRole('dialog', { name: 'Insert image' });
+    await dialog.getByRole('button', { name: 'The ferry quay at low tide' }).click();
+    assert.equal(await dialog.getByLabel('Credit').inputValue(), 'Mara Quist/Harbour Ledger', 'the stored credit is offered again');
+    await dialog.getByRole('button', { name: 'Insert', exact: true }).click();
+    await tab.waitForFunction(() => document.querySelector('#a-body').value.includes('<figure'), null, { timeout: 5_000 });
+    const source = await tab.locator('#a-body').inputValue();
+    assert.equal(source.split('<!-- paywall -->').length, 2, `one divider:\n${source}`);
+    assert.ok(source.includes('<span class="credit">Mara Quist/Harbour Ledger</span>'), source);
+    await screenshot(tab, 'newsroom-editor');
     await navigation(tab, () => tab.getByRole('button', { name: 'Save the draft' }).click());
     assert.match(new URL(tab.url()).pathname, /^\/admin\/articles\/\d+$/);
-    await screenshot(tab, 'newsroom-editor');
     assert.equal(await tab.locator('.article-status').innerText(), 'draft');
     const edit = new URL(tab.url()).pathname;
 
@@ -206,6 +282,7 @@ test('an editor writes an article for subscribers, previews it, schedules and pu
     await screenshot(tab, 'newsroom-preview');
     await navigation(tab, () => tab.getByRole('link', { name: 'subscriber' }).click());
     assert.equal(await tab.getByText(SECRET).count(), 1);
+    assert.equal(await tab.locator('figure img[alt="The ferry quay at low tide"]').count(), 1, 'the figure is in the body');
 
     // Schedule it for later: not on the site yet.
     await tab.goto(server.url(edit));
@@ -214,7 +291,7 @@ test('an editor writes an article for subscribers, previews it, schedules and pu
     assert.equal(await tab.locator('.article-status').innerText(), 'scheduled');
     assert.equal((await fetch(server.url('/ferry-budget-gap-widens'))).status, 404);
 
-    // Publish now: on the site, gated after the divider.
+    // Publish now: on the site, gated after the divider, with its lead image.
     await navigation(tab, () => tab.getByRole('button', { name: 'Publish', exact: true }).click());
     assert.equal(await tab.locator('.article-status').innerText(), 'published');
     const reader = await browser.newContext();
@@ -223,8 +300,9 @@ test('an editor writes an article for subscribers, previews it, schedules and pu
     assert.equal(await rtab.getByText('Everyone reads this first paragraph.').count(), 1);
     assert.equal(await rtab.getByText(SECRET).count(), 0);
     assert.equal(await rtab.locator('section.offer').count(), 1);
+    assert.ok((await rtab.locator('figure.lead-image figcaption').innerText()).includes('Mara Quist/Harbour Ledger'));
     await reader.close();
-    assert.deepEqual(problems, []);
+    assert.deepEqual(problems.filter((p) => !expectedNoise(p)), [], 'only the refused HEIC upload');
   } finally {
     await ctx.close();
   }
@@ -233,12 +311,60 @@ test('an editor writes an article for subscribers, previews it, schedules and pu
   try {
     await c.tab.goto(server.url('/admin/articles/new'));
     await c.tab.getByLabel('Headline', { exact: true }).fill('A contributor draft');
-    await c.tab.getByLabel('Body (Markdown)').fill('Some words.');
+    await c.tab.getByRole('textbox', { name: 'Body' }).click();
+    await c.tab.keyboard.type('Some words.');
     await navigation(c.tab, () => c.tab.getByRole('button', { name: 'Save the draft' }).click());
     assert.equal(await c.tab.getByRole('button', { name: 'Publish', exact: true }).count(), 0, 'a contributor has no Publish button');
     assert.equal(await c.tab.locator('.article-status').innerText(), 'draft');
+    assert.deepEqual(c.problems, []);
   } finally {
     await c.ctx.close();
+  }
+});
+
+test('a session that expires mid-edit loses no work; versions compare and restore', { timeout: 180_000 }, async () => {
+  const { ctx, tab, problems } = await signedIn('nightdesk@newsroom.example', 'editor');
+  try {
+    await tab.goto(server.url('/admin/articles/new'));
+    await tab.getByLabel('Headline', { exact: true }).fill('Storm closes the causeway');
+    await tab.getByRole('textbox', { name: 'Body' }).click();
+    await tab.keyboard.type('The causeway closed at noon.');
+    await navigation(tab, () => tab.getByRole('button', { name: 'Save the draft' }).click());
+    const edit = new URL(tab.url()).pathname;
+
+    // The session ends (cookies gone) while the editor is open.
+    await ctx.clearCookies();
+    await tab.getByRole('textbox', { name: 'Body' }).click();
+    await tab.keyboard.press('End');
+    await tab.keyboard.press('Enter');
+    await tab.keyboard.type('Words typed after the session ended.');
+    await tab.getByText('Your session has expired.').waitFor({ timeout: 30_000 });
+
+    // Log in again (the editor tab stays put), come back: the words are offered back.
+    const login = await ctx.newPage();
+    await login.goto(server.url('/admin/login'));
+    await login.getByLabel('Email address').fill('nightdesk@newsroom.example');
+    await login.getByLabel('Password').fill('a long newsroom password');
+    await navigation(login, () => login.getByRole('button', { name: 'Log in' }).click());
+    await login.close();
+    await tab.goto(server.url(edit));
+    await tab.getByRole('button', { name: 'Restore them' }).click();
+    assert.ok((await tab.locator('#a-body').inputValue()).includes('Words typed after the session ended.'));
+    await navigation(tab, () => tab.getByRole('button', { name: 'Save', exact: true }).click());
+    const saved = await tab.locator('#a-body').inputValue();
+    assert.ok(saved.includes('Words typed after the session ended.'), `saved:\n${saved}`);
+
+    // Versions: compare the first with now, and restore it.
+    const versions = tab.getByRole('table', { name: 'Versions' });
+    assert.equal(await versions.getByRole('cell', { name: 'saved', exact: true }).count(), 2, 'two saves');
+    await navigation(tab, () => versions.getByRole('link', { name: 'Compare with now' }).last().click());
+    assert.equal(await tab.locator('.diff ins', { hasText: 'Words typed after the session ended.' }).count(), 1);
+    await navigation(tab, () => tab.getByRole('link', { name: 'Restore this version' }).click());
+    assert.ok((await tab.locator('#article-notice').innerText()).includes('It is not saved yet'));
+    assert.ok(!(await tab.locator('#a-body').inputValue()).includes('Words typed after'));
+    assert.deepEqual(problems.filter((p) => !expectedNoise(p)), []);
+  } finally {
+    await ctx.close();
   }
 });
 

@@ -635,9 +635,18 @@ impl<'a> Importer<'a> {
             previous_slugs: previous,
             source_hash: Some(hex::encode(hasher.finalize())),
         };
-        store::upsert_article(self.db, &new, jiff::Timestamp::now().as_second())
+        let done = store::upsert_article(self.db, &new, jiff::Timestamp::now().as_second())
             .await
-            .map_err(|e| err(1, e.to_string()))
+            .map_err(|e| err(1, e.to_string()))?;
+        // The library learns an image's words from its first use.
+        if let Some(l) = &new.lead {
+            masthead_store::media::fill_media_text(
+                self.db, l.media_id, &l.alt, &l.caption, &l.credit,
+            )
+            .await
+            .map_err(|e| err(1, e.to_string()))?;
+        }
+        Ok(done)
     }
 
     /// Stores an image referenced by a file; returns its media id and hash.

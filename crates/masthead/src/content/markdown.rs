@@ -14,7 +14,29 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
         b.add_tags(["figure", "figcaption", "aside"]);
         b.link_rel(Some("noopener noreferrer"));
         b.url_schemes(["http", "https", "mailto"].into_iter().collect());
+        // What the rich-text editor writes: responsive figures with a
+        // credit, pull quotes and embeds (a link on its own line).
+        b.add_tag_attributes("img", ["srcset", "sizes"]);
+        b.add_allowed_classes("aside", ["pullquote"]);
+        b.add_allowed_classes("p", ["embed"]);
+        b.add_allowed_classes("span", ["credit"]);
+        b.attribute_filter(|element, attribute, value| {
+            if element == "img" && attribute == "srcset" && !srcset_is_safe(value) {
+                return None;
+            }
+            Some(value.into())
+        });
         b
+    })
+}
+
+/// A `srcset` whose every candidate is a same-site path or an http(s) URL.
+fn srcset_is_safe(value: &str) -> bool {
+    value.split(',').all(|candidate| {
+        let url = candidate.split_whitespace().next().unwrap_or("");
+        (url.starts_with('/') && !url.starts_with("//"))
+            || url.starts_with("https://")
+            || url.starts_with("http://")
     })
 }
 
@@ -109,6 +131,37 @@ mod tests {
         assert!(!all.contains("script"), "{all}");
         assert!(!all.contains("onerror"), "{all}");
         assert!(!all.contains("javascript:"), "{all}");
+    }
+
+    #[test]
+    fn what_the_rich_text_editor_writes_survives_and_nothing_else() {
+        let body = "<figure><img src=\"/media/ab-960.jpg\" srcset=\"/media/ab-480.jpg 480w, /media/ab-960.jpg 960w\" sizes=\"100vw\" alt=\"Ferry\"><figcaption>Dawn. <span class=\"credit\">A/B</span></figcaption></figure>\n\n\
+                    <aside class=\"pullquote\"><p>Quote</p></aside>\n\n<p class=\"embed\"><a href=\"https://video.example/1\">https://video.example/1</a></p>\n\n\
+                    <aside class=\"sidebar\" onclick=\"x()\"><p>No</p></aside>\n\n<p><img src=\"/a.jpg\" srcset=\"javascript:alert(1) 1x\" alt=\"x\"></p>";
+        let blocks = render_blocks(body);
+        assert_eq!(blocks.len(), 5, "{blocks:?}");
+        assert!(
+            blocks[0].contains("srcset=\"/media/ab-480.jpg 480w, /media/ab-960.jpg 960w\"")
+                && blocks[0].contains("<span class=\"credit\">A/B</span>"),
+            "{}",
+            blocks[0]
+        );
+        assert_eq!(blocks[1], "<aside class=\"pullquote\"><p>Quote</p></aside>");
+        assert!(
+            blocks[2].starts_with("<p class=\"embed\"><a href=\"https://video.example/1\""),
+            "{}",
+            blocks[2]
+        );
+        assert!(
+            !blocks[3].contains("sidebar") && !blocks[3].contains("onclick"),
+            "unknown classes and handlers dropped: {}",
+            blocks[3]
+        );
+        assert!(
+            !blocks[4].contains("srcset") && !blocks[4].contains("javascript"),
+            "{}",
+            blocks[4]
+        );
     }
 
     #[test]
