@@ -23,6 +23,10 @@ pub struct PublicationSettings {
     pub timezone: String,
     /// Path or absolute URL of the logo, empty for none.
     pub logo: String,
+    /// The theme's accent colour (`#rrggbb`) for light mode; empty keeps
+    /// the theme's own.
+    #[serde(default)]
+    pub accent_colour: String,
     /// The access policy: meter limits, window, preview length, and what
     /// `default` means per content type.
     pub policy: Policy,
@@ -36,6 +40,7 @@ impl Default for PublicationSettings {
             language: "en".to_string(),
             timezone: "UTC".to_string(),
             logo: String::new(),
+            accent_colour: String::new(),
             policy: Policy::default(),
         }
     }
@@ -48,6 +53,7 @@ pub const KEYS: &[&str] = &[
     "language",
     "timezone",
     "logo",
+    "accent_colour",
     "meter_anonymous_limit",
     "meter_member_limit",
     "meter_window_days",
@@ -133,6 +139,26 @@ impl PublicationSettings {
                 }
                 self.logo = value.to_string();
             }
+            "accent_colour" => {
+                if !value.is_empty() {
+                    let Some(rgb) = parse_hex_colour(value) else {
+                        return Err(SettingsError::Invalid {
+                            key: "accent_colour",
+                            reason: format!("must be a colour like #1a5fb4, got {value:?}"),
+                        });
+                    };
+                    let ratio = contrast_ratio(rgb, [255, 255, 255]);
+                    if ratio < 4.5 {
+                        return Err(SettingsError::Invalid {
+                            key: "accent_colour",
+                            reason: format!(
+                                "is too light to read on white ({ratio:.1}:1; links and buttons need at least 4.5:1): choose a darker colour"
+                            ),
+                        });
+                    }
+                }
+                self.accent_colour = value.to_ascii_lowercase();
+            }
             "meter_anonymous_limit" => {
                 self.policy.anonymous_limit = number("meter_anonymous_limit", value, 1000)?
             }
@@ -175,6 +201,7 @@ impl PublicationSettings {
             "language" => self.language.clone(),
             "timezone" => self.timezone.clone(),
             "logo" => self.logo.clone(),
+            "accent_colour" => self.accent_colour.clone(),
             "meter_anonymous_limit" => p.anonymous_limit.to_string(),
             "meter_member_limit" => p.member_limit.to_string(),
             "meter_window_days" => (p.window_secs / 86_400).to_string(),
@@ -187,6 +214,34 @@ impl PublicationSettings {
             _ => return None,
         })
     }
+}
+
+/// `#rrggbb` as its three channels.
+pub fn parse_hex_colour(s: &str) -> Option<[u8; 3]> {
+    let hex = s.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
+
+/// WCAG 2 contrast ratio between two sRGB colours (1 to 21).
+pub fn contrast_ratio(a: [u8; 3], b: [u8; 3]) -> f64 {
+    fn luminance(c: [u8; 3]) -> f64 {
+        let lin = |v: u8| {
+            let s = f64::from(v) / 255.0;
+            if s <= 0.04045 {
+                s / 12.92
+            } else {
+                ((s + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+    }
+    let (la, lb) = (luminance(a), luminance(b));
+    let (hi, lo) = if la > lb { (la, lb) } else { (lb, la) };
+    (hi + 0.05) / (lo + 0.05)
 }
 
 /// A two-letter ISO 639-1 code, optionally followed by `-` and a two-letter
@@ -204,6 +259,30 @@ pub fn is_language_tag(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accent_colours_must_be_readable_on_white() {
+        assert!((contrast_ratio([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 1e-9);
+        assert!((contrast_ratio([255, 255, 255], [255, 255, 255]) - 1.0).abs() < 1e-9);
+        // #767676 is the lightest grey that passes AA on white.
+        assert!(contrast_ratio([0x76, 0x76, 0x76], [255, 255, 255]) >= 4.5);
+        assert!(contrast_ratio([0x77, 0x77, 0x77], [255, 255, 255]) < 4.5);
+        let mut s = PublicationSettings::default();
+        assert!(s.set("accent_colour", "#1A5FB4").is_ok());
+        assert_eq!(s.get("accent_colour").as_deref(), Some("#1a5fb4"));
+        assert!(
+            s.set("accent_colour", "#ffd700").is_err(),
+            "gold on white is unreadable"
+        );
+        for bad in ["1a5fb4", "#1a5fb", "#1a5fbz", "red", "#1a5fb4; color: red"] {
+            assert!(s.set("accent_colour", bad).is_err(), "{bad}");
+        }
+        assert!(
+            s.set("accent_colour", "").is_ok(),
+            "empty keeps the theme's"
+        );
+        assert_eq!(s.accent_colour, "");
+    }
 
     #[test]
     fn language_tags_are_iso_639_1_with_optional_region() {

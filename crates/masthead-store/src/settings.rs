@@ -33,6 +33,47 @@ pub async fn update_setting(db: &Db, key: &str, value: &str, now: i64) -> Result
     Ok(())
 }
 
+/// Credentials stored by administrators: (key, value).
+pub async fn list_integration_secrets(db: &Db) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT key, value FROM integration_secrets ORDER BY key")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+        .collect()
+}
+
+/// Stores (or with `None` removes) a credential and bumps the settings
+/// counter so every process picks it up.
+pub async fn set_integration_secret(
+    tx: &mut Tx,
+    key: &str,
+    value: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    match value {
+        Some(v) => {
+            sqlx::query(
+                "INSERT INTO integration_secrets (key, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(key)
+            .bind(v)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM integration_secrets WHERE key = $1")
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    bump_counter(tx, SETTINGS).await?;
+    Ok(())
+}
+
 /// Adds one to a named counter inside the caller's transaction.
 pub async fn bump_counter(tx: &mut Tx, name: &str) -> Result<i64> {
     let row = sqlx::query(

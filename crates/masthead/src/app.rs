@@ -32,15 +32,13 @@ struct Inner {
     worker_id: String,
     meter_keys: RwLock<Arc<KeyRing>>,
     link_keys: RwLock<Arc<KeyRing>>,
-    mailer: Mailer,
     passwords: Passwords,
     limiter: RateLimiter,
     funnel: Funnel,
     sessions: crate::access::reader::SessionCache,
-    stripe: Option<crate::billing::stripe::Stripe>,
+    /// Mail and Stripe as they are now (configuration or newsroom).
+    live: RwLock<Arc<crate::integrations::Live>>,
     billing_serial: crate::billing::Serial,
-    csp: axum::http::HeaderValue,
-    admin_csp: axum::http::HeaderValue,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -97,10 +95,8 @@ impl AppState {
         let link_keys = RwLock::new(Arc::new(load_keys(&db, LINK_KEYS).await?));
         let theme = Theme::load(config.theme_dir.as_deref())?;
         let media = LocalMedia::new(&config.data_dir.join("media"));
-        let mailer = Mailer::from_config(&config)?;
-        let stripe = crate::billing::stripe::Stripe::from_config(&config.stripe)?;
-        let csp = crate::http::csp(&config.stripe, false);
-        let admin_csp = crate::http::csp(&config.stripe, true);
+        let stored = masthead_store::settings::list_integration_secrets(&db).await?;
+        let live = crate::integrations::build(&config, &stored.into_iter().collect())?;
         let worker_id = format!(
             "{}-{}-{:08x}",
             std::process::id(),
@@ -118,15 +114,12 @@ impl AppState {
             worker_id,
             meter_keys,
             link_keys,
-            mailer,
             passwords: Passwords::new(2),
             limiter: RateLimiter::default(),
             funnel: Funnel::default(),
             sessions: Default::default(),
-            stripe,
+            live: RwLock::new(Arc::new(live)),
             billing_serial: Default::default(),
-            csp,
-            admin_csp,
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -156,8 +149,30 @@ impl AppState {
     pub fn worker_id(&self) -> &str {
         &self.0.worker_id
     }
-    pub fn mailer(&self) -> &Mailer {
-        &self.0.mailer
+    /// The account mailer (SMTP or the outbox) as configured now.
+    pub fn mailer(&self) -> Arc<Mailer> {
+        self.live().mailer.clone()
+    }
+    /// Mail and Stripe credentials in effect now.
+    pub fn live(&self) -> Arc<crate::integrations::Live> {
+        match self.0.live.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+    /// Rebuilds the mailer, the Stripe client and the CSP from the
+    /// configuration and the stored credentials.
+    pub async fn reload_integrations(&self) -> anyhow::Result<()> {
+        let stored = masthead_store::settings::list_integration_secrets(self.db()).await?;
+        let live = Arc::new(crate::integrations::build(
+            self.config(),
+            &stored.into_iter().collect(),
+        )?);
+        match self.0.live.write() {
+            Ok(mut g) => *g = live,
+            Err(p) => *p.into_inner() = live,
+        }
+        Ok(())
     }
     pub fn passwords(&self) -> &Passwords {
         &self.0.passwords
@@ -169,16 +184,17 @@ impl AppState {
         &self.0.sessions
     }
     /// The reader site's policy, or the newsroom's (`admin`).
-    pub fn csp(&self, admin: bool) -> &axum::http::HeaderValue {
+    pub fn csp(&self, admin: bool) -> axum::http::HeaderValue {
+        let live = self.live();
         if admin {
-            &self.0.admin_csp
+            live.admin_csp.clone()
         } else {
-            &self.0.csp
+            live.csp.clone()
         }
     }
     /// The Stripe client, when a secret key is configured.
-    pub fn stripe(&self) -> Option<&crate::billing::stripe::Stripe> {
-        self.0.stripe.as_ref()
+    pub fn stripe(&self) -> Option<Arc<crate::billing::stripe::Stripe>> {
+        self.live().stripe.clone()
     }
     /// One reconcile per subscription at a time in this process.
     pub fn billing_serial(&self) -> &crate::billing::Serial {
@@ -219,6 +235,8 @@ impl AppState {
                 Ok(mut g) => *g = ring,
                 Err(p) => *p.into_inner() = ring,
             }
+            // Credentials set in the newsroom bump it as well.
+            self.reload_integrations().await?;
         }
         Ok(())
     }

@@ -780,7 +780,7 @@ async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode
                     .find(|r| r.plan.slug == slug)
                     .ok_or_else(|| anyhow::anyhow!("plan {slug} vanished"))?
                     .plan;
-                let id = crate::billing::checkout::ensure_price(state, stripe, &plan).await?;
+                let id = crate::billing::checkout::ensure_price(state, &stripe, &plan).await?;
                 println!("Stripe Price {id}");
             } else {
                 println!("Stripe is not configured: its Price is created at the first checkout");

@@ -406,7 +406,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
 
     let status = res.status();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, state.csp(admin).clone());
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp(admin));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod http;
+pub mod integrations;
 pub mod jobs;
 pub mod mail;
 pub mod media;

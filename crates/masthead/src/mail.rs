@@ -26,6 +26,14 @@ pub enum Mailer {
 
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
+        Mailer::new(config, config.smtp_url.as_ref())
+    }
+
+    /// SMTP to `smtp_url` when there is one, else the outbox directory.
+    pub fn new(
+        config: &Config,
+        smtp_url: Option<&crate::config::Secret>,
+    ) -> anyhow::Result<Mailer> {
         let from_text = config
             .mail_from
             .clone()
@@ -33,7 +41,7 @@ impl Mailer {
         let from: Mailbox = from_text
             .parse()
             .with_context(|| format!("mail_from {from_text:?} is not an email address"))?;
-        Ok(match &config.smtp_url {
+        Ok(match smtp_url {
             Some(url) => Mailer::Smtp {
                 transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .context("smtp_url must look like smtp://user:pass@host:587 or smtps://…")?

@@ -25,3 +25,11 @@ CREATE TABLE staff_recovery_codes (
     used_at BIGINT,
     PRIMARY KEY (staff_id, code_hash)
 );
+
+-- Mail and Stripe credentials set by administrators in the newsroom (the
+-- operator's configuration, when it has them, wins). Write-only there.
+CREATE TABLE integration_secrets (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

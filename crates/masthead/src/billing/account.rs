@@ -26,11 +26,11 @@ fn failed(e: anyhow::Error) -> AppError {
 }
 
 /// The signed-in member, their subscription (id, customer) and Stripe.
-async fn context<'a>(
-    state: &'a AppState,
+async fn context(
+    state: &AppState,
     viewer: &Viewer,
     csrf: &str,
-) -> Result<Option<(&'a super::stripe::Stripe, String, String)>, AppError> {
+) -> Result<Option<(std::sync::Arc<super::stripe::Stripe>, String, String)>, AppError> {
     check_csrf(viewer, csrf)?;
     let (Some(stripe), Some(member)) = (state.stripe(), viewer.member()) else {
         return Ok(None);
@@ -81,9 +81,15 @@ async fn set_cancel(state: &AppState, viewer: &Viewer, csrf: &str, cancel: bool)
         )
         .await
         .map_err(failed)?;
-    super::reconcile(state, stripe, &id, None, jiff::Timestamp::now().as_second())
-        .await
-        .map_err(failed)?;
+    super::reconcile(
+        state,
+        &stripe,
+        &id,
+        None,
+        jiff::Timestamp::now().as_second(),
+    )
+    .await
+    .map_err(failed)?;
     Ok(see_other(if cancel {
         "/account?done=canceled"
     } else {
@@ -126,6 +132,13 @@ pub async fn cancel_before_deletion(state: &AppState, member_id: i64) -> anyhow:
     stripe
         .delete(&format!("/v1/subscriptions/{id}"), &format!("delete-{id}"))
         .await?;
-    super::reconcile(state, stripe, &id, None, jiff::Timestamp::now().as_second()).await?;
+    super::reconcile(
+        state,
+        &stripe,
+        &id,
+        None,
+        jiff::Timestamp::now().as_second(),
+    )
+    .await?;
     Ok(true)
 }

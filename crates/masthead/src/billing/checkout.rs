@@ -237,10 +237,10 @@ async fn checkout(
     }
     let stripe_failed =
         |e: anyhow::Error| AppError::Internal(e.context("starting Stripe Checkout"));
-    let customer = ensure_customer(&state, stripe, member.id, &member.email)
+    let customer = ensure_customer(&state, &stripe, member.id, &member.email)
         .await
         .map_err(stripe_failed)?;
-    let price = ensure_price(&state, stripe, &plan)
+    let price = ensure_price(&state, &stripe, &plan)
         .await
         .map_err(stripe_failed)?;
     let base = &state.config().base_url;
@@ -319,7 +319,7 @@ async fn success(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     }
     let now = jiff::Timestamp::now().as_second();
     if let Some(sub) = session["subscription"].as_str() {
-        super::reconcile(&state, stripe, sub, None, now)
+        super::reconcile(&state, &stripe, sub, None, now)
             .await
             .map_err(|e| AppError::Internal(e.context("recording the subscription")))?;
     }

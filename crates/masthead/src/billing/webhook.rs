@@ -62,8 +62,13 @@ fn answer(status: StatusCode, text: &'static str) -> Response {
 }
 
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let config = &state.config().stripe;
-    let secrets: Vec<&str> = config.webhook_secrets.iter().map(|s| s.expose()).collect();
+    let live = state.live();
+    let secrets: Vec<&str> = live
+        .stripe_config
+        .webhook_secrets
+        .iter()
+        .map(|s| s.expose())
+        .collect();
     let Some(stripe) = state.stripe() else {
         return answer(StatusCode::NOT_FOUND, "Stripe is not configured\n");
     };
@@ -100,7 +105,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         kind,
         payload: std::str::from_utf8(&body).unwrap_or_default(),
     };
-    match super::reconcile(&state, stripe, &sub_id, Some(notice), now).await {
+    match super::reconcile(&state, &stripe, &sub_id, Some(notice), now).await {
         Ok(true) => answer(StatusCode::OK, "processed\n"),
         Ok(false) => answer(StatusCode::OK, "already processed\n"),
         Err(e) => {

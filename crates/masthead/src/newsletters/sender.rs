@@ -29,7 +29,7 @@ enum Transport {
 }
 
 fn transport(state: &AppState) -> anyhow::Result<Transport> {
-    Ok(match &state.config().smtp_url {
+    Ok(match &state.live().smtp_url {
         Some(url) => Transport::Smtp(Target::parse(url.expose())?),
         None => Transport::Outbox(state.config().data_dir.join("outbox")),
     })

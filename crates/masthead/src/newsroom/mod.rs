@@ -143,6 +143,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
             get(settings::show).post(settings::save),
             NoText,
         ),
+        (
+            "/admin/settings/integrations",
+            post(settings::save_integrations),
+            NoText,
+        ),
         ("/admin/staff", get(staff::list), NoText),
         ("/admin/staff/invite", post(staff::invite), NoText),
         ("/admin/staff/{id}/{what}", post(staff::change), NoText),

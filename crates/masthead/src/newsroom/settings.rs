@@ -1,9 +1,10 @@
 //! Publication settings (administrators and owners): each setting with
 //! its value, validated as `masthead settings set` validates it; values
 //! locked by the operator's configuration are shown as locked. Mail
-//! (SMTP) and Stripe credentials live in the operator's configuration
-//! (`masthead.toml` or the environment), never in the database: this page
-//! says whether they are set, and never shows them.
+//! (SMTP) and Stripe credentials (administrators with the Integrations
+//! right): set here when the operator's configuration does not fix them,
+//! write-only (the page says whether each is set, never what it is), and
+//! applied at once (`crate::integrations`).
 
 use super::{page, StaffUser};
 use crate::access::reader::Viewer;
@@ -24,6 +25,7 @@ fn label(key: &str) -> &'static str {
         "language" => "Language (e.g. en, en-GB)",
         "timezone" => "Time zone (IANA, e.g. America/Vancouver)",
         "logo" => "Logo (media path)",
+        "accent_colour" => "Accent colour (e.g. #1a5fb4; empty: the theme's)",
         "meter_anonymous_limit" => "Free metered articles, anonymous readers",
         "meter_member_limit" => "Free metered articles, signed-in members",
         "meter_window_days" => "Meter window (days)",
@@ -45,6 +47,19 @@ async fn render(
     notice: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    let live = state.live();
+    let integrations: Vec<minijinja::Value> = crate::integrations::KEYS
+        .iter()
+        .map(|(key, label)| {
+            minijinja::context! {
+                key => key,
+                label => label,
+                locked => live.locked.contains(key),
+                set => live.set.contains(key),
+                error => errors.get(*key),
+            }
+        })
+        .collect();
     let s = state.settings().get();
     let rows: Vec<minijinja::Value> = masthead_core::settings::KEYS
         .iter()
@@ -56,12 +71,10 @@ async fn render(
             error => errors.get(*key),
         })
         .collect();
-    let config = state.config();
     let ctx = minijinja::context! {
         settings => rows,
-        smtp => config.smtp_url.is_some(),
-        stripe => config.stripe.secret_key.is_some(),
-        webhook => !config.stripe.webhook_secrets.is_empty(),
+        integrations => integrations,
+        may_integrate => masthead_core::newsroom::allowed(user.role, Action::Integrations),
         notice => notice,
         has_errors => !errors.is_empty(),
     };
@@ -134,4 +147,80 @@ pub async fn save(
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await)
+}
+
+/// `POST /admin/settings/integrations`: sets or removes the SMTP and Stripe
+/// credentials that the configuration does not fix. An empty field keeps
+/// what is stored; "remove" deletes it. Values are never echoed or logged.
+pub async fn save_integrations(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PostForm(form): PostForm<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let user = staff!(viewer, headers, Action::Integrations);
+    user.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let live = state.live();
+    let mut errors = HashMap::new();
+    let mut changes: Vec<(&str, Option<String>)> = Vec::new();
+    for (key, _) in crate::integrations::KEYS {
+        if live.locked.contains(key) {
+            continue;
+        }
+        let value = form.get(key).map(|v| v.trim()).unwrap_or("");
+        if form.contains_key(&format!("{key}_remove")) {
+            changes.push((key, None));
+        } else if !value.is_empty() {
+            match crate::integrations::validate(key, value) {
+                Ok(()) => changes.push((key, Some(value.to_string()))),
+                Err(e) => {
+                    errors.insert(key.to_string(), e);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        // Nothing is stored when any value is wrong (and nothing typed is
+        // sent back to the page).
+        return Ok(render(
+            &state,
+            &user,
+            &errors,
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await);
+    }
+    if !changes.is_empty() {
+        let now = jiff::Timestamp::now().as_second();
+        let mut tx = state.db().begin().await?;
+        let mut detail = Vec::new();
+        for (key, value) in &changes {
+            masthead_store::settings::set_integration_secret(&mut tx, key, value.as_deref(), now)
+                .await?;
+            detail.push(format!(
+                "{key} {}",
+                if value.is_some() { "set" } else { "removed" }
+            ));
+        }
+        masthead_store::newsroom::audit(
+            &mut tx,
+            &user.audit(
+                "settings.integrations",
+                "settings",
+                "integrations",
+                &detail.join("; "),
+            ),
+            now,
+        )
+        .await?;
+        masthead_store::commit(tx).await?;
+        state
+            .reload_integrations()
+            .await
+            .map_err(AppError::Internal)?;
+        state.refresh_counters().await.map_err(AppError::Internal)?;
+    }
+    Ok(see_other("/admin/settings?saved=1"))
 }

@@ -123,13 +123,23 @@ async fn robots(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
+/// The theme's stylesheet, with the publication's accent colour (light
+/// mode; validated as `#rrggbb` readable on white) when one is set.
 async fn stylesheet(State(state): State<AppState>) -> Response {
+    let accent = state.settings().get().publication.accent_colour.clone();
+    let mut css = state.theme().css.clone();
+    if !accent.is_empty() {
+        css.extend_from_slice(
+            format!("\n@media not all and (prefers-color-scheme: dark) {{ :root {{ --accent: {accent}; }} }}\n")
+                .as_bytes(),
+        );
+    }
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        state.theme().css.clone(),
+        css,
     )
         .into_response()
 }

@@ -32,7 +32,10 @@ pub fn site(state: &AppState) -> SiteView {
         language: p.language.clone(),
         base_url: state.config().base_url.as_str().to_string(),
         logo: p.logo.clone(),
-        css_url: format!("/static/style.css?v={}", state.theme().css_version),
+        css_url: match p.accent_colour.strip_prefix('#') {
+            Some(accent) => format!("/static/style.css?v={}-{accent}", state.theme().css_version),
+            None => format!("/static/style.css?v={}", state.theme().css_version),
+        },
         sections: ContentType::ALL
             .iter()
             .map(|t| Link {

@@ -967,7 +967,7 @@ mod account {
         let now = jiff::Timestamp::now().as_second();
         standin.put_subscription("sub_acct", m, "active", now + 20 * DAY, false);
         let sub = (jiff::Timestamp::now().as_second(), "sub_acct");
-        masthead::billing::reconcile(&app.state, app.state.stripe().unwrap(), sub.1, None, sub.0)
+        masthead::billing::reconcile(&app.state, &app.state.stripe().unwrap(), sub.1, None, sub.0)
             .await
             .unwrap();
         let page = b.page("/account").await;

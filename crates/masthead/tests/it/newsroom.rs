@@ -333,7 +333,7 @@ async fn administrators_change_settings_and_the_site_follows() {
             page.contains("name=\"language\" value=\"en-CA\" disabled"),
             "locked shown as locked"
         );
-        assert!(page.contains("SMTP: not configured"));
+        assert!(page.contains("Not set: emails go to the outbox directory."));
         // The meter: no free metered article for anonymous readers.
         let metered = "/council-approves-harbour-seawall-plan";
         assert!(!Browser::new(&app)
@@ -645,3 +645,91 @@ both!(Fixture::Demo, async fn staff_reset_a_forgotten_password_by_email(app) {
     let res = b.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "a brand new password")]).await;
     assert_eq!(res.status().as_u16(), 303);
 });
+
+both!(Fixture::Demo, async fn credentials_are_write_only_and_apply_at_once(app) {
+    let db = app.state.db();
+    let (mut admin, csrf) = staff(&app, "administrator").await;
+    assert!(app.state.stripe().is_none() && app.state.live().smtp_url.is_none());
+    let page = admin.page("/admin/settings").await;
+    assert!(page.contains("id=\"int-stripe_secret_key\"") && page.contains("Not set: emails go to the outbox directory"));
+    // A wrong value: 422 with the reason, nothing stored, nothing echoed.
+    let res = admin.post("/admin/settings/integrations", &[("csrf", &csrf), ("stripe_secret_key", "pk_test_publishable123"), ("smtp_url", "smtp://mail.example:587")]).await;
+    assert_eq!(res.status().as_u16(), 422);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("must be a Stripe secret key") && !text.contains("pk_test_publishable123"));
+    assert!(masthead_store::settings::list_integration_secrets(db).await.unwrap().is_empty());
+    // Right values: stored, applied at once (Stripe client, Checkout in the
+    // CSP, SMTP for mail), and never shown again.
+    let key = "sk_test_51WriteOnlyKey9";
+    let res = admin.post("/admin/settings/integrations", &[("csrf", &csrf), ("stripe_secret_key", key), ("stripe_webhook_secret", "whsec_written0nly"), ("smtp_url", "smtp://127.0.0.1:2525")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(app.state.stripe().is_some());
+    assert_eq!(app.state.live().smtp_url.as_ref().map(|s| s.expose().to_string()).as_deref(), Some("smtp://127.0.0.1:2525"));
+    let csp = app.get("/").await.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("https://checkout.stripe.com"), "{csp}");
+    let page = admin.page("/admin/settings").await;
+    assert!(!page.contains(key) && !page.contains("whsec_written0nly") && !page.contains("127.0.0.1:2525"), "write-only");
+    assert!(page.contains("Set. Leave empty to keep it."));
+    let audit = masthead_store::newsroom::list_audit(db, 5).await.unwrap();
+    assert!(audit.iter().any(|e| e.detail.contains("stripe_secret_key set")) && !audit.iter().any(|e| e.detail.contains(key)));
+    // Empty fields keep what is stored; "remove" removes.
+    assert_eq!(admin.post("/admin/settings/integrations", &[("csrf", &csrf), ("stripe_secret_key", "")]).await.status().as_u16(), 303);
+    assert!(app.state.stripe().is_some());
+    assert_eq!(admin.post("/admin/settings/integrations", &[("csrf", &csrf), ("stripe_secret_key_remove", "on"), ("smtp_url_remove", "on")]).await.status().as_u16(), 303);
+    assert!(app.state.stripe().is_none() && app.state.live().smtp_url.is_none());
+    // Editors may not; forged forms are refused.
+    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    assert_eq!(editor.post("/admin/settings/integrations", &[("csrf", &ecsrf), ("stripe_secret_key", key)]).await.status().as_u16(), 403);
+    assert_eq!(admin.post("/admin/settings/integrations", &[("csrf", "forged"), ("stripe_secret_key", key)]).await.status().as_u16(), 403);
+    // The accent colour: refused when unreadable on white, else in the stylesheet at once.
+    let res = admin.post("/admin/settings", &[("csrf", &csrf), ("accent_colour", "#ffd700")]).await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(res.text().await.unwrap().contains("too light to read on white"));
+    assert_eq!(admin.post("/admin/settings", &[("csrf", &csrf), ("accent_colour", "#1A5FB4")]).await.status().as_u16(), 303);
+    let home = app.get_text("/", 200).await;
+    let css_url = home.split("rel=\"stylesheet\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(css_url.ends_with("-1a5fb4"), "{css_url}");
+    assert!(app.get_text(&css_url, 200).await.contains("--accent: #1a5fb4;"));
+});
+
+/// Credentials in the operator's configuration lock the form's fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_from_the_configuration_are_locked() {
+    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, Fixture::Demo, |c| {
+        c.smtp_url = Some(masthead::config::Secret::new("smtp://127.0.0.1:2526"));
+    })
+    .await;
+    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let page = admin.page("/admin/settings").await;
+    assert!(
+        page.contains("Set and locked by the operator's configuration.")
+            && !page.contains("id=\"int-smtp_url\"")
+    );
+    assert_eq!(
+        admin
+            .post(
+                "/admin/settings/integrations",
+                &[("csrf", &csrf), ("smtp_url", "smtp://127.0.0.1:9999")]
+            )
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    assert_eq!(
+        app.state
+            .live()
+            .smtp_url
+            .as_ref()
+            .map(|s| s.expose().to_string())
+            .as_deref(),
+        Some("smtp://127.0.0.1:2526"),
+        "the configuration wins"
+    );
+    assert!(
+        masthead_store::settings::list_integration_secrets(app.state.db())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
