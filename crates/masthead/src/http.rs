@@ -182,6 +182,12 @@ pub fn brotli(bytes: &[u8], quality: u32) -> Bytes {
     Bytes::from(out)
 }
 
+/// A versioned asset, the same for every reader (the editor bundle).
+fn is_immutable_asset(v: Option<&HeaderValue>) -> bool {
+    v.and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("public") && t.contains("immutable"))
+}
+
 /// A JSON answer written for a script (the editor's autosave) keeps its body.
 fn is_json(v: Option<&HeaderValue>) -> bool {
     v.and_then(|v| v.to_str().ok())
@@ -438,6 +444,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     } else if (reader_specific || h.contains_key(header::SET_COOKIE))
         && h.get(header::CACHE_CONTROL) != Some(&HeaderValue::from_static("no-store"))
+        && !is_immutable_asset(h.get(header::CACHE_CONTROL))
     {
         h.insert(
             header::CACHE_CONTROL,

@@ -42,11 +42,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
 /// Set-password links printed by `masthead staff add` last a week.
 pub const SET_PASSWORD_SECS: i64 = 7 * 86_400;
 
-/// Creates a set-password token for a staff member; returns the link.
-pub async fn set_password_link(
+/// Stores a new single-use token for a staff member; returns it.
+async fn staff_token(
     state: &AppState,
     staff_id: i64,
     email: &str,
+    purpose: &str,
+    lifetime_secs: i64,
 ) -> anyhow::Result<String> {
     let (token, hash) = tokens::new_token();
     let now = now();
@@ -55,17 +57,27 @@ pub async fn set_password_link(
         &mut tx,
         &NewToken {
             token_hash: &hash,
-            purpose: "staff_password",
+            purpose,
             member_id: None,
             staff_id: Some(staff_id),
             email,
             return_to: "/admin",
-            expires_at: now + SET_PASSWORD_SECS,
+            expires_at: now + lifetime_secs,
         },
         now,
     )
     .await?;
     masthead_store::commit(tx).await?;
+    Ok(token)
+}
+
+/// Creates a set-password token for a staff member; returns the link.
+pub async fn set_password_link(
+    state: &AppState,
+    staff_id: i64,
+    email: &str,
+) -> anyhow::Result<String> {
+    let token = staff_token(state, staff_id, email, "staff_password", SET_PASSWORD_SECS).await?;
     Ok(state
         .config()
         .base_url
@@ -181,24 +193,8 @@ async fn login(
     {
         // Two-factor: the password was right; a short-lived single-use
         // token carries that to the code form.
-        let (token, hash) = tokens::new_token();
-        let now = now();
-        let mut tx = state.db().begin().await?;
-        store::insert_token(
-            &mut tx,
-            &NewToken {
-                token_hash: &hash,
-                purpose: "staff_2fa",
-                member_id: None,
-                staff_id: Some(staff.id),
-                email: &staff.email,
-                return_to: "/admin",
-                expires_at: now + CODE_STEP_SECS,
-            },
-            now,
-        )
-        .await?;
-        masthead_store::commit(tx).await?;
+        let token =
+            staff_token(&state, staff.id, &staff.email, "staff_2fa", CODE_STEP_SECS).await?;
         return Ok(code_form(&token).render(&state, StatusCode::OK));
     }
     start_session(&state, &headers, staff.id).await

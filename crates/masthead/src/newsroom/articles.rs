@@ -387,14 +387,8 @@ pub async fn create(
     };
     masthead_store::newsroom::set_article_owner(db, id, user.id).await?;
     keep_revision(&state, &user, id, "save", &f, now).await?;
-    let mut tx = db.begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("article.create", "article", a.slug.as_str(), ""),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    user.record(&state, "article.create", "article", a.slug.as_str(), "")
+        .await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     // Publishing happens on the edit page (the draft exists first).
     Ok(see_other(&format!("/admin/articles/{id}?saved=1")))
@@ -609,14 +603,14 @@ pub async fn save(
         "unpublish" => "article.unpublish",
         _ => "article.save",
     };
-    let mut tx = db.begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit(action, "article", new.slug.as_str(), status.as_str()),
-        now,
+    user.record(
+        &state,
+        action,
+        "article",
+        new.slug.as_str(),
+        status.as_str(),
     )
     .await?;
-    masthead_store::commit(tx).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other(&format!("/admin/articles/{id}?saved=1")))
 }
@@ -805,14 +799,14 @@ pub async fn share(
     let now = now();
     let expires = now + days * 86_400;
     let token = preview_token(&state, id, expires);
-    let mut tx = state.db().begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("article.share", "article", &a.slug, &format!("{days} days")),
-        now,
+    user.record(
+        &state,
+        "article.share",
+        "article",
+        &a.slug,
+        &format!("{days} days"),
     )
     .await?;
-    masthead_store::commit(tx).await?;
     Ok(see_other(&format!("/admin/articles/{id}?share={token}")))
 }
 
@@ -960,14 +954,8 @@ pub async fn correct(
     }
     let now = now();
     masthead_store::content::add_correction(state.db(), id, &body, now).await?;
-    let mut tx = state.db().begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("article.correct", "article", &a.slug, &body),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    user.record(&state, "article.correct", "article", &a.slug, &body)
+        .await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other(&format!("/admin/articles/{id}?corrected=1")))
 }

@@ -3,10 +3,13 @@
 //! Node.js was absent at build time: the editor page then says so and
 //! offers the Markdown editor.
 
+use crate::cache::CachedPage;
+use axum::body::Body;
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use std::sync::OnceLock;
+use bytes::Bytes;
+use std::sync::{Arc, OnceLock};
 
 static JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/editor.js"));
 static CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/editor.css"));
@@ -29,19 +32,35 @@ pub fn version() -> &'static str {
     })
 }
 
-/// `GET /admin/assets/{name}`: the bundle and its stylesheet.
+/// The two assets as cached pages: validators made once, each compressed
+/// form made on first request and kept.
+fn cached(js: bool) -> Arc<CachedPage> {
+    static PAGES: OnceLock<[Arc<CachedPage>; 2]> = OnceLock::new();
+    let pages = PAGES.get_or_init(|| {
+        [
+            Arc::new(CachedPage::new(Bytes::from_static(JS))),
+            Arc::new(CachedPage::new(Bytes::from_static(CSS))),
+        ]
+    });
+    pages[usize::from(!js)].clone()
+}
+
+/// `GET /admin/assets/{name}`: the bundle and its stylesheet, the same for
+/// everyone, cached for good under their versioned URLs.
 pub async fn serve(Path(name): Path<String>) -> Response {
-    let (body, kind) = match name.as_str() {
-        "editor.js" if editor_built() => (JS, "text/javascript; charset=utf-8"),
-        "editor.css" if editor_built() => (CSS, "text/css; charset=utf-8"),
+    let (js, kind) = match name.as_str() {
+        "editor.js" if editor_built() => (true, "text/javascript; charset=utf-8"),
+        "editor.css" if editor_built() => (false, "text/css; charset=utf-8"),
         _ => return crate::http::AppError::NotFound.into_response(),
     };
-    (
+    let mut res = (
         [
             (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        body,
+        Body::empty(),
     )
-        .into_response()
+        .into_response();
+    res.extensions_mut().insert(cached(js));
+    res
 }

@@ -241,15 +241,8 @@ pub async fn upload(
         }
     };
     masthead_store::media::update_media_text(db, id, &up.alt, &up.caption, &up.credit).await?;
-    let now = jiff::Timestamp::now().as_second();
-    let mut tx = db.begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("media.upload", "media", &id.to_string(), &name),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    user.record(&state, "media.upload", "media", &id.to_string(), &name)
+        .await?;
     Ok(see_other("/admin/media?done=uploaded"))
 }
 
@@ -299,13 +292,7 @@ pub async fn save_text(
     {
         return Err(AppError::NotFound);
     }
-    let mut tx = db.begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("media.describe", "media", &id.to_string(), &alt),
-        jiff::Timestamp::now().as_second(),
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    user.record(&state, "media.describe", "media", &id.to_string(), &alt)
+        .await?;
     Ok(see_other("/admin/media?done=saved"))
 }

@@ -174,23 +174,18 @@ pub async fn set_active(
     if !offers::set_plan_active(state.db(), &slug, active, now).await? {
         return Err(AppError::NotFound);
     }
-    let mut tx = state.db().begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit(
-            if active {
-                "plan.activate"
-            } else {
-                "plan.archive"
-            },
-            "plan",
-            &slug,
-            "",
-        ),
-        now,
+    user.record(
+        &state,
+        if active {
+            "plan.activate"
+        } else {
+            "plan.archive"
+        },
+        "plan",
+        &slug,
+        "",
     )
     .await?;
-    masthead_store::commit(tx).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other("/admin/plans"))
 }

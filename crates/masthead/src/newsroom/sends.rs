@@ -157,19 +157,14 @@ pub async fn send(
         return Ok(see_other("/admin/newsletters?tested=1"));
     }
     let id = store::create_send(db, &new, now()).await?;
-    let mut tx = db.begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit(
-            "send.create",
-            "send",
-            &id.to_string(),
-            &format!("{} to {}", a.slug, n.slug),
-        ),
-        now(),
+    user.record(
+        &state,
+        "send.create",
+        "send",
+        &id.to_string(),
+        &format!("{} to {}", a.slug, n.slug),
     )
     .await?;
-    masthead_store::commit(tx).await?;
     Ok(see_other(&format!("/admin/sends/{id}")))
 }
 
@@ -312,14 +307,14 @@ pub async fn save_newsletter(
         now,
     )
     .await?;
-    let mut tx = db.begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("newsletter.save", "newsletter", slug.as_str(), &f.audience),
-        now,
+    user.record(
+        &state,
+        "newsletter.save",
+        "newsletter",
+        slug.as_str(),
+        &f.audience,
     )
     .await?;
-    masthead_store::commit(tx).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other("/admin/newsletters"))
 }

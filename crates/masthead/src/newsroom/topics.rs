@@ -90,14 +90,8 @@ pub async fn save_topic(
         description: f.text.trim(),
     };
     masthead_store::content::upsert_topic(state.db(), &new, now).await?;
-    let mut tx = state.db().begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("topic.save", "topic", slug.as_str(), f.name.trim()),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    user.record(&state, "topic.save", "topic", slug.as_str(), f.name.trim())
+        .await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other("/admin/topics?saved=1"))
 }
@@ -124,14 +118,14 @@ pub async fn save_author(
         avatar_media_id: avatar,
     };
     masthead_store::content::upsert_author(db, &new, now).await?;
-    let mut tx = db.begin().await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("author.save", "author", slug.as_str(), f.name.trim()),
-        now,
+    user.record(
+        &state,
+        "author.save",
+        "author",
+        slug.as_str(),
+        f.name.trim(),
     )
     .await?;
-    masthead_store::commit(tx).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other("/admin/topics?saved=1"))
 }

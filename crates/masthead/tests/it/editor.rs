@@ -4,20 +4,9 @@
 //! `masthead import` against newsroom edits.
 
 use crate::both;
-use crate::harness::{staff_session_as, Browser, Fixture, TestApp};
+use crate::harness::{Browser, Fixture, TestApp};
 
-/// A staff browser and its CSRF token.
-async fn staff<'a>(app: &'a TestApp, role: &str) -> (Browser<'a>, String) {
-    let cookie = staff_session_as(app, &format!("{role}@newsroom.example"), role).await;
-    let token = cookie
-        .split_once('=')
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default();
-    (
-        Browser::with_cookie(app, &cookie),
-        masthead::members::tokens::csrf_token(&token),
-    )
-}
+use crate::harness::staff_browser as staff;
 
 /// POSTs a multipart/form-data body built by hand (the wire format a
 /// browser sends for `<form enctype="multipart/form-data">`).
@@ -372,4 +361,33 @@ both!(Fixture::Demo, async fn two_step_log_in_takes_each_code_once_and_recovery_
     assert!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().is_none());
     let audit: Vec<String> = masthead_store::newsroom::list_audit(db, 20).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(audit.contains(&"staff.2fa_on".to_string()) && audit.contains(&"staff.2fa_off".to_string()));
+});
+
+both!(Fixture::Demo, async fn the_editor_bundle_is_embedded_and_cached_for_good_or_the_markdown_editor_says_why(app) {
+    let (mut b, _) = staff(&app, "editor").await;
+    let page = b.page("/admin/articles/new").await;
+    if masthead::newsroom::assets::editor_built() {
+        let v = masthead::newsroom::assets::version();
+        assert!(page.contains(&format!("<script src=\"/admin/assets/editor.js?v={v}\" defer></script>")));
+        assert!(page.contains("<script type=\"application/json\" id=\"editor-data\">"));
+        let res = b.get_with(&format!("/admin/assets/editor.js?v={v}"), &[("accept-encoding", "br")]).await;
+        assert_eq!(res.status().as_u16(), 200);
+        assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable", "even with the staff cookie");
+        assert_eq!(res.headers()["content-encoding"], "br");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+        let etag = res.headers()["etag"].to_str().unwrap().to_string();
+        let again = b.get_with(&format!("/admin/assets/editor.js?v={v}"), &[("accept-encoding", "br"), ("if-none-match", &etag)]).await;
+        assert_eq!(again.status().as_u16(), 304);
+        assert_eq!(b.get("/admin/assets/editor.css").await.status().as_u16(), 200);
+    } else {
+        assert!(page.contains("the rich-text editor is not in this build") && !page.contains("<script src"));
+    }
+    assert_eq!(b.get("/admin/assets/other.js").await.status().as_u16(), 404);
+    // Whatever this build carries, the fallback page says why and needs no script.
+    let html = app.state.theme().render("admin/article.html", minijinja::context! {
+        site => masthead::site::view::site(&app.state), nav => Vec::<String>::new(), staff => minijinja::context! { name => "x" },
+        form => minijinja::context! { body => "Text" }, rich => false, content_types => ["news"], access_levels => ["default"], paywall => "<!-- paywall -->",
+    }).unwrap();
+    assert!(html.contains("Markdown editor: the rich-text editor is not in this build") && !html.contains("<script"));
+    assert!(html.contains("Body (Markdown)") && html.contains("&lt;!-- paywall --&gt;"));
 });

@@ -529,6 +529,18 @@ pub async fn staff_session(app: &TestApp, email: &str) -> String {
     staff_session_as(app, email, "editor").await
 }
 
+/// A browser signed in to the newsroom as a new staff member with `role`
+/// (`ROLE@newsroom.example`), and the staff session's CSRF token.
+pub async fn staff_browser<'a>(app: &'a TestApp, role: &str) -> (Browser<'a>, String) {
+    let cookie = staff_session_as(app, &format!("{role}@newsroom.example"), role).await;
+    let token = cookie
+        .split_once('=')
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    let csrf = masthead::members::tokens::csrf_token(&token);
+    (Browser::with_cookie(app, &cookie), csrf)
+}
+
 /// A staff session for a new staff member with `role`.
 pub async fn staff_session_as(app: &TestApp, email: &str, role: &str) -> String {
     let db = app.state.db();

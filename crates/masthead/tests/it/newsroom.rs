@@ -3,23 +3,13 @@
 //! complimentary access, deletion, CSV export), plans, and the audit log.
 
 use crate::both;
-use crate::harness::{member_session, staff_session_as, Browser, Fixture, TestApp};
+use crate::harness::{member_session, Browser, Fixture, TestApp};
 use masthead_core::members::Role;
 use masthead_core::newsroom::{allowed, Action};
 
 const GATED: &str = "/bus-redesign-winners-and-losers";
 
-/// A browser signed in to the newsroom (the staff cookie), with the
-/// staff session's CSRF token.
-async fn staff<'a>(app: &'a TestApp, role: &str) -> (Browser<'a>, String) {
-    let cookie = staff_session_as(app, &format!("{role}@newsroom.example"), role).await;
-    let token = cookie
-        .split_once('=')
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default();
-    let csrf = masthead::members::tokens::csrf_token(&token);
-    (Browser::with_cookie(app, &cookie), csrf)
-}
+use crate::harness::staff_browser as staff;
 
 both!(Fixture::Demo, async fn every_role_reaches_exactly_its_pages(app) {
     // Nobody signed in: to the log-in page.
