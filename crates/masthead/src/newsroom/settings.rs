@@ -24,7 +24,7 @@ fn label(key: &str) -> &'static str {
         "description" => "Description",
         "language" => "Language (e.g. en, en-GB)",
         "timezone" => "Time zone (IANA, e.g. America/Vancouver)",
-        "logo" => "Logo (media path)",
+        "logo" => "Logo (a media library image, e.g. /media/….png)",
         "accent_colour" => "Accent colour (e.g. #1a5fb4; empty: the theme's)",
         "meter_anonymous_limit" => "Free metered articles, anonymous readers",
         "meter_member_limit" => "Free metered articles, signed-in members",
@@ -71,7 +71,21 @@ async fn render(
             error => errors.get(*key),
         })
         .collect();
+    // Logo suggestions: the images in the library, by their alt text.
+    let library = masthead_store::media::list_media(state.db(), 60)
+        .await
+        .unwrap_or_default();
+    let logos: Vec<minijinja::Value> = library
+        .iter()
+        .map(|r| {
+            minijinja::context! {
+                url => format!("/media/{}.{}", r.media.hash, r.media.ext),
+                label => if r.alt.is_empty() { r.original_name.clone() } else { r.alt.clone() },
+            }
+        })
+        .collect();
     let ctx = minijinja::context! {
+        logos => logos,
         settings => rows,
         integrations => integrations,
         may_integrate => masthead_core::newsroom::allowed(user.role, Action::Integrations),

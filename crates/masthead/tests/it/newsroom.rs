@@ -642,6 +642,7 @@ both!(Fixture::Demo, async fn credentials_are_write_only_and_apply_at_once(app) 
     assert!(app.state.stripe().is_none() && app.state.live().smtp_url.is_none());
     let page = admin.page("/admin/settings").await;
     assert!(page.contains("id=\"int-stripe_secret_key\"") && page.contains("Not set: emails go to the outbox directory"));
+    assert!(page.contains("list=\"logo-media\"") && page.contains("<datalist id=\"logo-media\"><option value=\"/media/"), "the logo field suggests library images");
     // A wrong value: 422 with the reason, nothing stored, nothing echoed.
     let res = admin.post("/admin/settings/integrations", &[("csrf", &csrf), ("stripe_secret_key", "pk_test_publishable123"), ("smtp_url", "smtp://mail.example:587")]).await;
     assert_eq!(res.status().as_u16(), 422);
