@@ -1,8 +1,10 @@
 """Masthead benchmark driver (loopback only; every loop is bounded).
 
-Part 1, throughput: the demo's article page from Masthead and the very same
-bytes as a static file from nginx, measured one after the other in this run
-with `wrk -t2 -c64 --latency` (no Accept-Encoding), after a warm-up.
+Part 1, throughput: the demo's article page from Masthead, the very same
+bytes as a static file from nginx, and the same bytes from `bare-server`
+(tokio + hyper + axum with no middleware: the HTTP stack's own ceiling),
+measured in turn in this run with `wrk -t2 -c64 --latency` (no
+Accept-Encoding), after a warm-up.
 Part 2, memory and cold start.
 Part 3, scale: p50/p99 of the article, topic, home and search pages with
 1,000 and 100,000 generated articles, on SQLite and on PostgreSQL.
@@ -106,6 +108,35 @@ def paired(url_a, url_b, warm, secs, rounds, headers_a=()):
     return med(runs_a), med(runs_b)
 
 
+def alternating(urls, warm, secs, rounds):
+    """Like `paired`, for any number of servers: each warmed, then measured
+    in turn `rounds` times; returns the median run of each."""
+    for u in urls:
+        wrk(u, warm)
+    runs = [[] for _ in urls]
+    for _ in range(rounds):
+        for i, u in enumerate(urls):
+            runs[i].append(wrk(u, secs))
+    return [sorted(r, key=lambda x: x["rps"])[len(r) // 2] for r in runs]
+
+
+def bare_serving(html_bytes, workdir, binary):
+    """The second baseline: tokio + hyper + axum serving the same bytes from
+    memory with no middleware (the example `bare-server`)."""
+    bare = os.path.join(os.path.dirname(binary), "examples", "bare-server")
+    if not os.path.exists(bare):
+        raise SystemExit(f"{bare} does not exist; build it first (cargo build --release --example bare-server)")
+    path = os.path.join(workdir, "bare-article.html")
+    with open(path, "wb") as f:
+        f.write(html_bytes)
+    port = free_port()
+    proc = subprocess.Popen([bare, path, f"127.0.0.1:{port}"])
+    url = f"http://127.0.0.1:{port}/article"
+    served = wait_http(url, 10)
+    assert served == html_bytes, "bare-server must serve the same bytes"
+    return proc, url
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -200,19 +231,24 @@ def part_throughput(binary, work, warm, secs):
     m = Masthead(binary, data)
     body = wait_http(m.base + path, 30)
     ng, ng_url = nginx_serving(body, work)
+    bare, bare_url = bare_serving(body, work, binary)
     try:
-        mh, nx = paired(m.base + path, ng_url, warm, secs, ROUNDS)
+        mh, br, nx = alternating([m.base + path, bare_url, ng_url], warm, secs, ROUNDS)
         mem = rss_mb(m.proc.pid)
     finally:
-        ng.terminate()
-        ng.wait()
+        for p in (ng, bare):
+            p.terminate()
+            p.wait()
         m.stop()
     print(f"page: {path} ({len(body)} bytes), wrk -t2 -c64, {warm}s warm-up, "
-          f"{ROUNDS} alternating runs of {secs}s per side, medians")
-    print(f"{'':10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
-    print(f"{'masthead':10} {mh['rps']:>10.0f} {mh['p50']:>8.2f} {mh['p99']:>8.2f}")
-    print(f"{'nginx':10} {nx['rps']:>10.0f} {nx['p50']:>8.2f} {nx['p99']:>8.2f}")
+          f"{ROUNDS} alternating runs of {secs}s per server, medians")
+    print(f"{'':12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'masthead':12} {mh['rps']:>10.0f} {mh['p50']:>8.2f} {mh['p99']:>8.2f}")
+    print(f"{'bare axum':12} {br['rps']:>10.0f} {br['p50']:>8.2f} {br['p99']:>8.2f}")
+    print(f"{'nginx':12} {nx['rps']:>10.0f} {nx['p50']:>8.2f} {nx['p99']:>8.2f}")
     print(f"ratio throughput masthead/nginx: {mh['rps'] / nx['rps']:.2f}x (target >= 0.9)")
+    print(f"ratio throughput bare axum/nginx: {br['rps'] / nx['rps']:.2f}x (the HTTP stack's own ceiling)")
+    print(f"ratio throughput masthead/bare axum: {mh['rps'] / br['rps']:.2f}x (what Masthead's work costs)")
     print(f"ratio p99 masthead/nginx:        {mh['p99'] / nx['p99']:.2f}x (target <= 2)")
     print(f"masthead resident memory after the load: {mem:.1f} MB (target <= 60)")
     starts.sort()

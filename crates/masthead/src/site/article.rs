@@ -208,11 +208,14 @@ async fn offer(
 }
 
 fn cached_response(page: Arc<CachedPage>) -> Response {
-    let mut res = (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page.body.clone(),
-    )
-        .into_response();
+    let mut res = Response::new(axum::body::Body::empty());
+    // Room for every header the finisher adds: one allocation, no regrowth.
+    res.headers_mut().reserve(16);
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The finisher sends the page's bytes (or a compressed form) from here.
     res.extensions_mut().insert(page);
     res
 }
