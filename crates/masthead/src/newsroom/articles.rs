@@ -161,6 +161,14 @@ async fn render(
     };
     let live = editing.status != ArticleStatus::Draft;
     let rich = super::assets::editor_built();
+    // Sending it as a newsletter, from here, once it is published.
+    let may_send = editing.status == ArticleStatus::Published
+        && masthead_core::newsroom::allowed(user.role, Action::SendNewsletters);
+    let newsletters = if may_send {
+        masthead_store::newsletters::list(db).await?
+    } else {
+        Vec::new()
+    };
     let editor_data = rich.then(|| {
         script_json(&serde_json::json!({
             "html": editor_html(&f.body),
@@ -199,6 +207,7 @@ async fn render(
         share => editing.share,
         rich => rich,
         editor_data => editor_data,
+        newsletters => newsletters.iter().map(|n| minijinja::context! { id => n.id, name => n.name }).collect::<Vec<_>>(),
         assets => super::assets::version(),
     };
     let title = if editing.id.is_some() {
@@ -522,6 +531,9 @@ pub async fn edit(
             "You have changes autosaved at {} that were never saved. Open “Restore” for that autosave in the list of versions below to get them back.",
             when(&state, r.created_at)
         ));
+    }
+    if query("tested").is_some() {
+        editing.notice = Some(format!("A test was sent to {}.", user.email));
     }
     if let Some(t) = query("share").filter(|t| read_preview_token(&state, t).is_some()) {
         editing.share = Some(state.config().base_url.join(&format!("/preview/{t}")));

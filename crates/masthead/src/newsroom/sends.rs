@@ -91,6 +91,9 @@ pub struct SendForm {
     /// "test" sends one copy to the staff member; "send" sends to all.
     #[serde(default)]
     action: String,
+    /// "editor" when sent from the article editor (a test returns there).
+    #[serde(default)]
+    from: String,
 }
 
 pub async fn send(
@@ -154,7 +157,11 @@ pub async fn send(
         crate::newsletters::sender::send_test(&state, &prepared, &user.email)
             .await
             .map_err(|e| AppError::Internal(e.context("sending the test")))?;
-        return Ok(see_other("/admin/newsletters?tested=1"));
+        return Ok(see_other(&if f.from == "editor" {
+            format!("/admin/articles/{}?tested=1", a.id)
+        } else {
+            "/admin/newsletters?tested=1".to_string()
+        }));
     }
     let id = store::create_send(db, &new, now()).await?;
     user.record(

@@ -177,6 +177,13 @@ both!(Fixture::Demo, async fn editors_send_newsletters_from_the_newsroom(app) {
         .flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert!(outbox.iter().any(|f| f.starts_with("newsletter-test-")), "{outbox:?}");
     assert!(masthead_store::newsletters::list_sends(db, 5).await.unwrap().is_empty());
+    // The same from the article's editor: a test returns there.
+    let edit = format!("/admin/articles/{article}");
+    assert!(editor.page(&edit).await.contains("Send it as a newsletter"));
+    let res = editor.post("/admin/newsletters/send", &[("csrf", &csrf), ("newsletter", &n.id.to_string()), ("article", &article), ("action", "test"), ("from", "editor")]).await;
+    assert_eq!(res.headers()["location"].to_str().unwrap(), format!("{edit}?tested=1"));
+    assert!(editor.page(&format!("{edit}?tested=1")).await.contains("A test was sent to editor@newsroom.example"));
+    assert!(masthead_store::newsletters::list_sends(db, 5).await.unwrap().is_empty());
     // The send itself; the server's sender (run here by hand) sends it.
     let res = editor.post("/admin/newsletters/send", &[("csrf", &csrf), ("newsletter", &n.id.to_string()), ("article", &article), ("action", "send")]).await;
     let to = res.headers()["location"].to_str().unwrap().to_string();
