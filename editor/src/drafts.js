@@ -229,8 +229,14 @@ export function setupDrafts({ form, snapshot, restoreHtml, say, focusEditor }) {
         return;
       }
       const json = () => res.json().catch(() => null);
-      if (res.type === 'opaqueredirect' || res.status === 401 || res.status === 403) {
+      if (res.type === 'opaqueredirect' || res.status === 401) {
         expired(); // retried on the next tick
+      } else if (res.status === 403 || res.status === 404) {
+        // A page from an old session, a role that may not, a deleted
+        // article: the server says which; the text stays in this browser.
+        refused = at;
+        const data = await json();
+        say(`${data && data.error ? String(data.error) : 'Autosave was refused.'} Your changes are kept in this browser.`);
       } else if (res.status === 409) {
         conflict = true; // every later autosave would be refused too
         say('Someone else saved this article since you opened it. Your changes are kept in this browser.');

@@ -669,7 +669,23 @@ pub async fn autosave(
             serde_json::json!({"error": "This page has expired; reload it (your text is kept in this browser)."}),
         ));
     }
-    let (a, _) = load_editable(&state, &user, id).await?;
+    // Answers stay JSON for the script, whatever goes wrong.
+    let a = match load_editable(&state, &user, id).await {
+        Ok((a, _)) => a,
+        Err(AppError::NotFound) => {
+            return Ok(json(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error": "This article no longer exists."}),
+            ))
+        }
+        Err(AppError::Forbidden(why)) => {
+            return Ok(json(
+                StatusCode::FORBIDDEN,
+                serde_json::json!({"error": why}),
+            ))
+        }
+        Err(e) => return Err(e),
+    };
     if f.revision.trim() != a.revision.to_string() {
         return Ok(json(
             StatusCode::CONFLICT,

@@ -244,7 +244,12 @@ both!(Fixture::Demo, async fn versions_are_kept_compared_and_restored_and_autosa
     assert_eq!(b.post(&auto, &article_fields(&csrf, &rev, &big, "autosave")).await.status().as_u16(), 413);
     // Someone else's article a contributor may not touch.
     let (mut contributor, ccsrf) = staff(&app, "contributor").await;
-    assert_eq!(contributor.post(&auto, &article_fields(&ccsrf, &rev, typed, "autosave")).await.status().as_u16(), 403);
+    let res = contributor.post(&auto, &article_fields(&ccsrf, &rev, typed, "autosave")).await;
+    assert_eq!(res.status().as_u16(), 403);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    assert!(answer["error"].as_str().unwrap().contains("does not allow editing"), "{answer}");
+    let gone = "/admin/articles/999999/autosave";
+    assert_eq!(b.post(gone, &article_fields(&csrf, &rev, typed, "autosave")).await.status().as_u16(), 404);
 });
 
 both!(Fixture::Demo, async fn a_shared_draft_preview_link_works_for_anyone_until_it_expires(app) {
