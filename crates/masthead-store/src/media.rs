@@ -88,6 +88,26 @@ pub async fn find_media_by_hash(db: &Db, hash: &str) -> Result<Option<Media>> {
     }
 }
 
+fn variant_of(v: &AnyRow) -> Result<MediaVariant> {
+    Ok(MediaVariant {
+        width: get_u32(v, "width")?,
+        height: get_u32(v, "height")?,
+        ext: v.try_get("ext")?,
+    })
+}
+
+fn media_of(row: &AnyRow, variants: Vec<MediaVariant>) -> Result<Media> {
+    Ok(Media {
+        id: row.try_get("id")?,
+        hash: row.try_get("hash")?,
+        mime: row.try_get("mime")?,
+        ext: row.try_get("ext")?,
+        width: get_u32(row, "width")?,
+        height: get_u32(row, "height")?,
+        variants,
+    })
+}
+
 async fn media_with_variants(db: &Db, row: &AnyRow) -> Result<Media> {
     let id: i64 = row.try_get("id")?;
     let variants = sqlx::query(
@@ -97,23 +117,9 @@ async fn media_with_variants(db: &Db, row: &AnyRow) -> Result<Media> {
     .fetch_all(db.pool())
     .await?
     .iter()
-    .map(|v| {
-        Ok(MediaVariant {
-            width: get_u32(v, "width")?,
-            height: get_u32(v, "height")?,
-            ext: v.try_get("ext")?,
-        })
-    })
+    .map(variant_of)
     .collect::<Result<Vec<_>>>()?;
-    Ok(Media {
-        id,
-        hash: row.try_get("hash")?,
-        mime: row.try_get("mime")?,
-        ext: row.try_get("ext")?,
-        width: get_u32(row, "width")?,
-        height: get_u32(row, "height")?,
-        variants,
-    })
+    media_of(row, variants)
 }
 
 /// A media item as the library shows it: the image and the words stored
@@ -132,9 +138,9 @@ pub struct MediaRow {
 const ROW_COLUMNS: &str =
     "id, hash, mime, ext, width, height, alt, caption, credit, original_name, bytes, created_at";
 
-async fn media_row(db: &Db, row: &AnyRow) -> Result<MediaRow> {
+fn media_row(row: &AnyRow, media: Media) -> Result<MediaRow> {
     Ok(MediaRow {
-        media: media_with_variants(db, row).await?,
+        media,
         alt: row.try_get("alt")?,
         caption: row.try_get("caption")?,
         credit: row.try_get("credit")?,
@@ -144,7 +150,7 @@ async fn media_row(db: &Db, row: &AnyRow) -> Result<MediaRow> {
     })
 }
 
-/// The library, newest first.
+/// The library, newest first: two queries, whatever the limit.
 pub async fn list_media(db: &Db, limit: i64) -> Result<Vec<MediaRow>> {
     let rows = sqlx::query(&format!(
         "SELECT {ROW_COLUMNS} FROM media ORDER BY id DESC LIMIT $1"
@@ -152,11 +158,39 @@ pub async fn list_media(db: &Db, limit: i64) -> Result<Vec<MediaRow>> {
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        out.push(media_row(db, row).await?);
+    // The rows are the newest ids, so their variants are exactly those in
+    // the rows' id range (an image added meanwhile has a higher id).
+    let ids = rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let (Some(&newest), Some(&oldest)) = (ids.first(), ids.last()) else {
+        return Ok(Vec::new());
+    };
+    let mut variants: std::collections::HashMap<i64, Vec<MediaVariant>> = Default::default();
+    for v in sqlx::query(
+        "SELECT media_id, width, height, ext FROM media_variants \
+         WHERE media_id BETWEEN $1 AND $2 ORDER BY media_id, width",
+    )
+    .bind(oldest)
+    .bind(newest)
+    .fetch_all(db.pool())
+    .await?
+    {
+        variants
+            .entry(v.try_get("media_id")?)
+            .or_default()
+            .push(variant_of(&v)?);
     }
-    Ok(out)
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            media_row(
+                row,
+                media_of(row, variants.remove(&id).unwrap_or_default())?,
+            )
+        })
+        .collect()
 }
 
 pub async fn find_media_row(db: &Db, id: i64) -> Result<Option<MediaRow>> {
@@ -165,7 +199,7 @@ pub async fn find_media_row(db: &Db, id: i64) -> Result<Option<MediaRow>> {
         .fetch_optional(db.pool())
         .await?;
     match row {
-        Some(row) => Ok(Some(media_row(db, &row).await?)),
+        Some(row) => Ok(Some(media_row(&row, media_with_variants(db, &row).await?)?)),
         None => Ok(None),
     }
 }

@@ -182,10 +182,12 @@ pub fn brotli(bytes: &[u8], quality: u32) -> Bytes {
     Bytes::from(out)
 }
 
-/// A versioned asset, the same for every reader (the editor bundle).
-fn is_immutable_asset(v: Option<&HeaderValue>) -> bool {
+/// A handler that says `public` answers the same whoever asks (the
+/// stylesheet, media files, the editor bundle): cookies on the request do
+/// not make its answer private.
+fn declared_public(v: Option<&HeaderValue>) -> bool {
     v.and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("public") && t.contains("immutable"))
+        .is_some_and(|t| t.starts_with("public"))
 }
 
 /// A JSON answer written for a script (the editor's autosave) keeps its body.
@@ -442,9 +444,9 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
             "no-store"
         };
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
-    } else if (reader_specific || h.contains_key(header::SET_COOKIE))
-        && h.get(header::CACHE_CONTROL) != Some(&HeaderValue::from_static("no-store"))
-        && !is_immutable_asset(h.get(header::CACHE_CONTROL))
+    } else if h.get(header::CACHE_CONTROL) != Some(&HeaderValue::from_static("no-store"))
+        && (h.contains_key(header::SET_COOKIE)
+            || (reader_specific && !declared_public(h.get(header::CACHE_CONTROL))))
     {
         h.insert(
             header::CACHE_CONTROL,

@@ -101,6 +101,8 @@ struct Editing {
     notice: Option<String>,
     /// A freshly made draft-preview link to show.
     share: Option<String>,
+    /// Offer this person's autosave made on the revision being edited.
+    offer_autosave: bool,
 }
 
 impl Editing {
@@ -111,6 +113,7 @@ impl Editing {
             own,
             notice: None,
             share: None,
+            offer_autosave: false,
         }
     }
 }
@@ -159,6 +162,18 @@ async fn render(
         Some(id) => masthead_store::newsroom::list_revisions(db, id, 30).await?,
         None => Vec::new(),
     };
+    let autosaved = revisions
+        .iter()
+        .filter(|_| editing.offer_autosave)
+        .find(|r| r.kind == "autosave" && r.staff_id == Some(user.id))
+        // Made on the article as it is now (a save since makes it stale).
+        .filter(|r| r.article_revision.to_string() == f.revision.trim());
+    let notice = editing.notice.clone().or_else(|| {
+        autosaved.map(|r| format!(
+            "You have changes autosaved at {} that were never saved. Open “Restore” for that autosave in the list of versions below to get them back.",
+            when(state, r.created_at)
+        ))
+    });
     let live = editing.status != ArticleStatus::Draft;
     let rich = super::assets::editor_built();
     // Sending it as a newsletter, from here, once it is published.
@@ -203,7 +218,7 @@ async fn render(
         live => live,
         paywall => PAYWALL,
         error => error,
-        notice => editing.notice,
+        notice => notice,
         share => editing.share,
         rich => rich,
         editor_data => editor_data,
@@ -520,17 +535,8 @@ pub async fn edit(
             when(&state, r.created_at),
             if r.kind == "autosave" { "autosaved" } else { "saved" }
         ));
-    } else if let Some(r) = masthead_store::newsroom::list_revisions(db, id, 10)
-        .await?
-        .into_iter()
-        .find(|r| r.kind == "autosave" && r.staff_id == Some(user.id))
-        // Made on the article as it is now (a save since makes it stale).
-        .filter(|r| r.article_revision == a.revision)
-    {
-        editing.notice = Some(format!(
-            "You have changes autosaved at {} that were never saved. Open “Restore” for that autosave in the list of versions below to get them back.",
-            when(&state, r.created_at)
-        ));
+    } else {
+        editing.offer_autosave = true;
     }
     if query("tested").is_some() {
         editing.notice = Some(format!("A test was sent to {}.", user.email));

@@ -388,6 +388,8 @@ both!(Fixture::Demo, async fn the_editor_bundle_is_embedded_and_cached_for_good_
         assert!(page.contains("the rich-text editor is not in this build") && !page.contains("<script src"));
     }
     assert_eq!(b.get("/admin/assets/other.js").await.status().as_u16(), 404);
+    // What a handler declares public (the stylesheet) stays public with cookies on the request.
+    assert_eq!(b.get("/static/style.css").await.headers()["cache-control"], "public, max-age=86400");
     // Whatever this build carries, the fallback page says why and needs no script.
     let html = app.state.theme().render("admin/article.html", minijinja::context! {
         site => masthead::site::view::site(&app.state), nav => Vec::<String>::new(), staff => minijinja::context! { name => "x" },
