@@ -166,15 +166,116 @@ pub async fn set_password(tx: &mut Tx, member_id: i64, hash: &str, now: i64) -> 
     Ok(())
 }
 
-pub async fn mark_verified(tx: &mut Tx, member_id: i64, now: i64) -> Result<()> {
+/// Records the session that claimed an unverified address at sign-up.
+pub async fn set_claim(tx: &mut Tx, member_id: i64, session_id: i64) -> Result<()> {
+    sqlx::query("UPDATE members SET claim_session_id = $1 WHERE id = $2 AND verified_at IS NULL")
+        .bind(session_id)
+        .bind(member_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// How an address was proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The sign-up's own confirmation link, whose email named the
+    /// newsletters chosen at sign-up: following it confirms them.
+    SignupLink,
+    /// Any other emailed link: a log-in link, a password reset, a
+    /// newsletter confirmation.
+    Link,
+    /// The newsroom vouched for the address (a member import marked
+    /// confirmed); no browser is involved.
+    Vouched,
+}
+
+/// What the first proof of an address changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Proved {
+    /// The address was unverified until now.
+    pub newly: bool,
+    /// A password set before the proof was dropped.
+    pub password_dropped: bool,
+    /// Sessions ended by the proof.
+    pub sessions_ended: u64,
+}
+
+/// Marks an address verified, under the rule that protects a reader from
+/// pre-registration: until an address is proved, nothing set by whoever
+/// claimed it survives the proof, unless the proof comes from the very
+/// session that claimed it at sign-up (`from_session`). Otherwise every
+/// session of the member ends, a password set before is dropped, and the
+/// sign-up's newsletter choices are undone (except for the sign-up's own
+/// confirmation link, whose email named them). An address already verified
+/// is left as it is.
+pub async fn prove_address(
+    tx: &mut Tx,
+    member_id: i64,
+    from_session: Option<i64>,
+    proof: Proof,
+    now: i64,
+) -> Result<Proved> {
+    let Some(row) = sqlx::query(
+        "SELECT verified_at, claim_session_id, password_hash FROM members WHERE id = $1",
+    )
+    .bind(member_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(Proved::default());
+    };
+    if row.try_get::<Option<i64>, _>("verified_at")?.is_some() {
+        return Ok(Proved::default());
+    }
+    let claim: Option<i64> = row.try_get("claim_session_id")?;
+    let had_password = row.try_get::<Option<String>, _>("password_hash")?.is_some();
+    let own = from_session.is_some() && from_session == claim;
+    let keep = if own { from_session } else { None };
+    let sessions_ended = delete_member_sessions(tx, member_id, keep).await?;
+    let mut password_dropped = false;
+    if !own {
+        password_dropped = had_password;
+        sqlx::query("UPDATE members SET password_hash = NULL WHERE id = $1")
+            .bind(member_id)
+            .execute(&mut **tx)
+            .await?;
+        // Reading history recorded before the proof is not the owner's.
+        sqlx::query("DELETE FROM meter_views WHERE reader = $1")
+            .bind(format!("m{member_id}"))
+            .execute(&mut **tx)
+            .await?;
+        if proof != Proof::SignupLink {
+            let rows = sqlx::query(
+                "SELECT newsletter_id FROM newsletter_members WHERE member_id = $1 AND source = 'signup'",
+            )
+            .bind(member_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            for r in rows {
+                crate::newsletters::unsubscribe(
+                    tx,
+                    member_id,
+                    r.try_get("newsletter_id")?,
+                    "sign-up not confirmed by the address",
+                    now,
+                )
+                .await?;
+            }
+        }
+    }
     sqlx::query(
-        "UPDATE members SET verified_at = COALESCE(verified_at, $1), updated_at = $1 WHERE id = $2",
+        "UPDATE members SET verified_at = $1, claim_session_id = NULL, updated_at = $1 WHERE id = $2",
     )
     .bind(now)
     .bind(member_id)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(Proved {
+        newly: true,
+        password_dropped,
+        sessions_ended,
+    })
 }
 
 /// Changes a member's address; false when another account holds it.
@@ -310,6 +411,10 @@ pub async fn find_session(
     if kind == "staff" && staff.is_none() {
         return Ok(None);
     }
+    // A grant is for the owner of the address: a session on an address
+    // nobody has proved yet reads as a free member.
+    let entitled =
+        r.try_get::<i64, _>("grants")? > 0 && member.as_ref().is_some_and(|m| m.verified);
     Ok(Some(Session {
         id: r.try_get("sid")?,
         kind: r.try_get("kind")?,
@@ -318,7 +423,7 @@ pub async fn find_session(
         created_at: r.try_get("s_created")?,
         last_seen_at: r.try_get("last_seen_at")?,
         authenticated_at: r.try_get("authenticated_at")?,
-        entitled: r.try_get::<i64, _>("grants")? > 0,
+        entitled,
     }))
 }
 
@@ -361,6 +466,15 @@ async fn delete_session_tx(tx: &mut Tx, id: i64) -> Result<()> {
 
 /// Ends every session of a member but `keep`.
 pub async fn delete_member_sessions(tx: &mut Tx, member_id: i64, keep: Option<i64>) -> Result<u64> {
+    // The meter of a session not yet tied to a proved address goes with it.
+    sqlx::query(
+        "DELETE FROM meter_views WHERE reader IN \
+         (SELECT 's' || CAST(id AS TEXT) FROM sessions WHERE member_id = $1 AND id <> $2)",
+    )
+    .bind(member_id)
+    .bind(keep.unwrap_or(-1))
+    .execute(&mut **tx)
+    .await?;
     let r = sqlx::query("DELETE FROM sessions WHERE member_id = $1 AND id <> $2")
         .bind(member_id)
         .bind(keep.unwrap_or(-1))

@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_newsroom_more.sql"),
         postgres: include_str!("../migrations/postgres/0012_newsroom_more.sql"),
     },
+    Migration {
+        version: 13,
+        name: "claims",
+        sqlite: include_str!("../migrations/sqlite/0013_claims.sql"),
+        postgres: include_str!("../migrations/postgres/0013_claims.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -175,11 +175,11 @@ impl Viewer {
         self.session.as_ref().is_some_and(|(s, _)| s.entitled)
     }
 
-    /// The key of the server-side meter: the member, or the session for a
-    /// session without an account.
+    /// The key of the server-side meter: the member, or the session while
+    /// it is pending (see `member`).
     pub fn reader_key(&self) -> Option<String> {
         let (s, _) = self.session.as_ref()?;
-        Some(match &s.member {
+        Some(match self.member() {
             Some(m) => format!("m{}", m.id),
             None => format!("s{}", s.id),
         })
@@ -190,8 +190,28 @@ impl Viewer {
         self.session.as_ref().map(|(_, t)| tokens::csrf_token(t))
     }
 
+    /// The member behind the session, once their address is proved. A
+    /// session from a sign-up whose address is not yet proved, or from a
+    /// sign-up with an address that already has an account, is *pending*:
+    /// it reads the article it signed up from and the member meter, and
+    /// every other page treats it alike, so neither kind can be told from
+    /// the other (no enumeration) and nothing of an account is reachable
+    /// before its address is proved (no pre-registration).
     pub fn member(&self) -> Option<&masthead_store::members::Member> {
-        self.session.as_ref().and_then(|(s, _)| s.member.as_ref())
+        self.session
+            .as_ref()
+            .and_then(|(s, _)| s.member.as_ref())
+            .filter(|m| m.verified)
+    }
+
+    /// A signed-in reader whose session is pending (see `member`).
+    pub fn pending(&self) -> bool {
+        self.session.is_some() && self.member().is_none()
+    }
+
+    /// The id of the member session, pending or not.
+    pub fn session_id(&self) -> Option<i64> {
+        self.session.as_ref().map(|(s, _)| s.id)
     }
 
     /// Resolves the cookies of a request. No cookie, no query; a known

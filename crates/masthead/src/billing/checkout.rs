@@ -48,6 +48,10 @@ pub fn demo_grants_allowed(state: &AppState) -> bool {
     state.stripe().is_none() && state.config().data_dir.join(DEMO_MARKER).exists()
 }
 
+/// What a signed-in reader whose address is not proved yet is told, the
+/// same for a new address and for one that already had an account.
+const PENDING: &str = "First confirm your email address: follow the link in the email we sent you, then come back here to subscribe.";
+
 /// How long a demo grant lasts.
 pub const DEMO_GRANT_SECS: i64 = 86_400;
 
@@ -65,6 +69,7 @@ async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppRes
         page = page.lead("Online payment is not switched on for this publication yet.");
         if demo_grants_allowed(&state) {
             page = match viewer.csrf().filter(|_| viewer.member().is_some()) {
+                None if viewer.pending() => page.lead(PENDING),
                 Some(csrf) => page
                     .lead("This is the demo publication: you can try the subscriber experience for a day, free. Nothing is charged; the access is labelled as a demo on your account page.")
                     .form(Form::new("/subscribe/demo", "Try the subscriber experience (demo, one day)").hidden("csrf", &csrf)),
@@ -80,6 +85,9 @@ async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppRes
     let wanted = query_param(&uri, "plan");
     let from = article_from(query_param(&uri, "from").as_deref());
     let member = viewer.member();
+    if viewer.pending() {
+        return Ok(page.lead(PENDING).render(&state, StatusCode::OK));
+    }
     if member.is_none() {
         let mut back = match &wanted {
             Some(p) => format!("/subscribe?plan={}", crate::members::web::urlencode(p)),

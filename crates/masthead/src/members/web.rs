@@ -274,14 +274,14 @@ async fn signup(
         now,
     )
     .await?;
+    if let Some(id) = member_id {
+        store::set_claim(&mut tx, id, sid).await?;
+    }
     if let Some(a) = &article {
         store::unlock_article(&mut tx, sid, a.id, now).await?;
     }
-    let reader = match member_id {
-        Some(id) => format!("m{id}"),
-        None => format!("s{sid}"),
-    };
-    store::merge_meter(&mut tx, &reader, &viewer.meter.entries).await?;
+    // Pending until the address is proved: the session's own meter.
+    store::merge_meter(&mut tx, &format!("s{sid}"), &viewer.meter.entries).await?;
     let name = pub_name(&state);
     let offered: Vec<_> = masthead_store::newsletters::list(db)
         .await?
@@ -301,19 +301,45 @@ async fn signup(
             }
             let t = new_link_token(&mut tx, "verify", Some(id), &lower, "/account", VERIFY_SECS)
                 .await?;
+            let chosen: Vec<&str> = offered
+                .iter()
+                .filter(|n| newsletters.contains(&n.id))
+                .map(|n| n.name.as_str())
+                .collect();
+            let confirms = if chosen.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "Confirming also starts the newsletters chosen at sign-up: {}.\n\n",
+                    chosen.join(", ")
+                )
+            };
             OutgoingEmail {
                 to: email.to_string(),
                 subject: format!("Confirm your email for {name}"),
                 text: format!(
-                    "Welcome to {name}.\n\nConfirm your email address to open your account:\n\n{}\n\n\
-                     The link works once, for 7 days. If you did not sign up, ignore this message.\n",
+                    "Welcome to {name}.\n\nConfirm your email address to open your account:\n\n{}\n\n{confirms}\
+                     The link works once, for 7 days. Open it in the browser you signed up \
+                     with to keep the password you chose. If you did not sign up, ignore this \
+                     message: nothing happens without this link.\n",
                     link(&state, &format!("/account/verify/{t}"))
                 ),
             }
         }
         None => {
-            let t =
-                new_link_token(&mut tx, "login", None, &lower, &return_to, LOGIN_LINK_SECS).await?;
+            // The account that holds the address, so its log-in link works.
+            let existing = store::find_member_by_email(db, &lower)
+                .await?
+                .map(|(m, _)| m.id);
+            let t = new_link_token(
+                &mut tx,
+                "login",
+                existing,
+                &lower,
+                &return_to,
+                LOGIN_LINK_SECS,
+            )
+            .await?;
             OutgoingEmail {
                 to: email.to_string(),
                 subject: format!("You already have an account with {name}"),
@@ -454,15 +480,13 @@ async fn login(
         return Ok(check_inbox(&state, "a log-in link"));
     }
     let stored = found.as_ref().and_then(|(_, h)| h.as_deref());
-    if !state.passwords().verify(&f.password, stored).await {
+    let matches = state.passwords().verify(&f.password, stored).await;
+    // A password chosen at sign-up is a credential only once the address
+    // is proved: before that, whoever typed the address may not own it.
+    let Some((member, _)) = found.filter(|(m, _)| matches && m.verified) else {
         return Ok(login_page_for(&return_to, email.as_str())
-            .error("That email address and password do not match. Try again, or log in with an emailed link.")
+            .error("That email address and password do not match. Try again, or log in with an emailed link. If you signed up recently, first follow the link we emailed you.")
             .render(&state, StatusCode::UNAUTHORIZED));
-    }
-    let Some((member, _)) = found else {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "verified without a member"
-        )));
     };
     sign_in(&state, &viewer, &headers, member.id, &return_to).await
 }
@@ -500,13 +524,22 @@ pub(crate) async fn consume(
     token: &str,
     purpose: &str,
 ) -> Result<Option<store::UsedToken>, AppError> {
+    let mut tx = state.db().begin().await?;
+    let used = consume_in(&mut tx, token, purpose).await?;
+    masthead_store::commit(tx).await?;
+    Ok(used)
+}
+
+/// Uses an emailed token inside `tx`.
+pub(crate) async fn consume_in(
+    tx: &mut masthead_store::Tx,
+    token: &str,
+    purpose: &str,
+) -> Result<Option<store::UsedToken>, AppError> {
     if !tokens::well_formed(token) {
         return Ok(None);
     }
-    let mut tx = state.db().begin().await?;
-    let used = store::consume_token(&mut tx, &tokens::hash_token(token), purpose, now()).await?;
-    masthead_store::commit(tx).await?;
-    Ok(used)
+    Ok(store::consume_token(tx, &tokens::hash_token(token), purpose, now()).await?)
 }
 
 async fn link_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
@@ -522,27 +555,40 @@ async fn link_page(State(state): State<AppState>, Path(token): Path<String>) -> 
     ))
 }
 
-/// Uses an emailed member link once and marks the address verified
-/// (following the link proves it): the member and where to go next.
+/// A used member link: who, where to go next, and what proving the
+/// address changed.
+struct LinkUsed {
+    member_id: i64,
+    return_to: String,
+    proved: store::Proved,
+}
+
+/// Uses an emailed member link once and, in the same transaction, proves
+/// the address (following the link does) under `store::prove_address`'s
+/// rule, from this browser's session.
 async fn use_member_link(
     state: &AppState,
+    viewer: &Viewer,
     token: &str,
     purpose: &str,
-) -> Result<Option<(i64, String)>, AppError> {
-    let Some(used) = consume(state, token, purpose).await? else {
+    proof: store::Proof,
+) -> Result<Option<LinkUsed>, AppError> {
+    let mut tx = state.db().begin().await?;
+    let Some(used) = consume_in(&mut tx, token, purpose).await? else {
         return Ok(None);
     };
     let Some(member_id) = used.member_id else {
         return Ok(None);
     };
-    let mut tx = state.db().begin().await?;
-    store::mark_verified(&mut tx, member_id, now()).await?;
+    let proved =
+        store::prove_address(&mut tx, member_id, viewer.session_id(), proof, now()).await?;
     masthead_store::commit(tx).await?;
     state.sessions().clear();
-    Ok(Some((
+    Ok(Some(LinkUsed {
         member_id,
-        safe_return_to(&used.return_to, "/account"),
-    )))
+        return_to: safe_return_to(&used.return_to, "/account"),
+        proved,
+    }))
 }
 
 async fn link_use(
@@ -551,10 +597,17 @@ async fn link_use(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> AppResult {
-    let Some((member_id, to)) = use_member_link(&state, &token, "login").await? else {
+    let Some(used) = use_member_link(&state, &viewer, &token, "login", store::Proof::Link).await?
+    else {
         return Ok(link_expired(&state));
     };
-    sign_in(&state, &viewer, &headers, member_id, &to).await
+    let to = if used.proved.password_dropped {
+        "/account?done=claimed".to_string()
+    } else {
+        used.return_to
+    };
+    // A session the proof ended carries nothing over (its state is gone).
+    sign_in(&state, &viewer, &headers, used.member_id, &to).await
 }
 
 async fn verify_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
@@ -576,14 +629,18 @@ async fn verify_use(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> AppResult {
-    let Some((member_id, _)) = use_member_link(&state, &token, "verify").await? else {
+    let Some(used) =
+        use_member_link(&state, &viewer, &token, "verify", store::Proof::SignupLink).await?
+    else {
         return Ok(link_expired(&state));
     };
-    // Already signed in as this member on this browser: keep the session.
-    if viewer.member().is_some_and(|m| m.id == member_id) {
-        return Ok(see_other("/account"));
-    }
-    sign_in(&state, &viewer, &headers, member_id, "/account").await
+    let to = if used.proved.password_dropped {
+        "/account?done=claimed"
+    } else {
+        "/account"
+    };
+    // A new session id either way: the pending one ended or is rotated.
+    sign_in(&state, &viewer, &headers, used.member_id, to).await
 }
 
 // ---- log-out ----
@@ -687,6 +744,7 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     let notice = match query_param(&uri, "done").as_deref() {
         Some("password") => Some("Your password was changed. Other sessions were logged out."),
         Some("email") => Some("Your email address was changed."),
+        Some("claimed") => Some("Your address is confirmed. The password chosen at sign-up was not kept, because the link was opened away from the browser that signed up: choose a password below if you want one."),
         Some("subscribed") => Some("Thank you for subscribing."),
         Some("already-subscribed") => Some("You already have a subscription."),
         Some("canceled") => Some("Your subscription will end at the end of the period."),
@@ -805,7 +863,7 @@ async fn reauth(
         return Ok(see_other("/login?return_to=%2Faccount"));
     };
     check_csrf(&viewer, &f.csrf)?;
-    let Some(m) = s.member.as_ref() else {
+    let Some(m) = viewer.member() else {
         return Ok(see_other("/account"));
     };
     let ip = client_ip(&state, peer, &headers);
@@ -1179,16 +1237,24 @@ async fn reset_use(
             .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let hash = state.passwords().hash(&f.password).await?;
-    let Some(used) = consume(&state, &token, "reset").await? else {
+    let now = now();
+    let mut tx = state.db().begin().await?;
+    let Some(used) = consume_in(&mut tx, &token, "reset").await? else {
         return Ok(link_expired(&state));
     };
     let Some(member_id) = used.member_id else {
         return Ok(link_expired(&state));
     };
-    let now = now();
-    let mut tx = state.db().begin().await?;
+    // Proved first, so the password chosen now is the one that stays.
+    store::prove_address(
+        &mut tx,
+        member_id,
+        viewer.session_id(),
+        store::Proof::Link,
+        now,
+    )
+    .await?;
     store::set_password(&mut tx, member_id, &hash, now).await?;
-    store::mark_verified(&mut tx, member_id, now).await?;
     // A reset ends every other session, this browser's old one included.
     store::delete_member_sessions(&mut tx, member_id, None).await?;
     masthead_store::commit(tx).await?;

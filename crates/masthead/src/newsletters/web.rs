@@ -194,7 +194,11 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
     ))
 }
 
-async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
+async fn confirm(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(token): Path<String>,
+) -> AppResult {
     let Some(used) = consume(&state, &token, "newsletters").await? else {
         return Ok(link_expired(&state));
     };
@@ -211,7 +215,14 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Ap
     let terms = masthead_store::members::find_page_version(db, "terms").await?;
     let privacy = masthead_store::members::find_page_version(db, "privacy").await?;
     let mut tx = db.begin().await?;
-    masthead_store::members::mark_verified(&mut tx, member, now).await?;
+    masthead_store::members::prove_address(
+        &mut tx,
+        member,
+        viewer.session_id(),
+        masthead_store::members::Proof::Link,
+        now,
+    )
+    .await?;
     for (doc, v) in [("terms", terms), ("privacy", privacy)] {
         if let Some(v) = v {
             masthead_store::members::insert_consent(&mut tx, member, doc, v, now).await?;

@@ -443,7 +443,16 @@ pub async fn import(
         };
         let mut tx = db.begin().await?;
         if f.confirmed == "on" {
-            masthead_store::members::mark_verified(&mut tx, id, now).await?;
+            // The newsroom vouches for the address: a proof from no
+            // browser, so whatever an unproved sign-up set is dropped.
+            masthead_store::members::prove_address(
+                &mut tx,
+                id,
+                None,
+                masthead_store::members::Proof::Vouched,
+                now,
+            )
+            .await?;
         }
         if f.consented == "on" {
             for slug in newsletters_col

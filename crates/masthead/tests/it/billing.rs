@@ -75,16 +75,6 @@ async fn spawn_app_with(
     .await
 }
 
-/// Marks the member's address confirmed (as the emailed link does).
-async fn verify(app: &TestApp, member: i64) {
-    let mut tx = app.state.db().begin().await.unwrap();
-    masthead_store::members::mark_verified(&mut tx, member, 1)
-        .await
-        .unwrap();
-    masthead_store::commit(tx).await.unwrap();
-    app.state.sessions().clear();
-}
-
 fn ev(id: &str) -> billing::Event<'_> {
     billing::Event {
         id,
@@ -794,7 +784,6 @@ mod checkout {
         .await
         .unwrap();
         let (cookie, m) = member_session(&app, "trial@example.org", false).await;
-        verify(&app, m).await;
         let mut b = Browser::with_cookie(&app, &cookie);
         let page = b.page("/subscribe?plan=try-monthly").await;
         assert!(
@@ -963,7 +952,7 @@ mod account {
             .unwrap()
             .0
             .id;
-        verify(&app, m).await;
+        crate::harness::confirm_signup(&mut b, "acct@example.org").await;
         let now = jiff::Timestamp::now().as_second();
         standin.put_subscription("sub_acct", m, "active", now + 20 * DAY, false);
         let sub = (jiff::Timestamp::now().as_second(), "sub_acct");

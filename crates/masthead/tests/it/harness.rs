@@ -499,14 +499,37 @@ impl<'a> Browser<'a> {
     }
 }
 
-/// A signed-in member made directly in the store: returns the session
-/// cookie (`masthead_session=…`) and the member id.
-pub async fn member_session(app: &TestApp, email: &str, subscriber: bool) -> (String, i64) {
+/// A member whose address is proved, made directly in the store (as a
+/// confirmed import would): returns the member id.
+pub async fn verified_member(app: &TestApp, email: &str) -> i64 {
     let db = app.state.db();
     let now = jiff::Timestamp::now().as_second();
     let id = masthead_store::members::ensure_member(db, email, &email.to_lowercase(), now)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    masthead_store::members::prove_address(
+        &mut tx,
+        id,
+        None,
+        masthead_store::members::Proof::Vouched,
+        now,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    masthead_store::commit(tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.state.sessions().clear();
+    id
+}
+
+/// A signed-in member with a proved address, made directly in the store:
+/// returns the session cookie (`masthead_session=…`) and the member id.
+pub async fn member_session(app: &TestApp, email: &str, subscriber: bool) -> (String, i64) {
+    let db = app.state.db();
+    let now = jiff::Timestamp::now().as_second();
+    let id = verified_member(app, email).await;
     if subscriber {
         masthead_store::members::insert_grant(
             db,
@@ -633,6 +656,22 @@ pub async fn outbox(app: &TestApp) -> Vec<String> {
         .iter()
         .map(|f| decode_qp(&std::fs::read_to_string(f).unwrap_or_default()))
         .collect()
+}
+
+/// Follows the confirmation link a sign-up from `b` emailed to `email`
+/// (outbox), in `b`: the address is proved from the browser that claimed it.
+pub async fn confirm_signup(b: &mut Browser<'_>, email: &str) {
+    let app = b.app;
+    let mail = outbox(app)
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(&format!("To: {email}")) && m.contains("/account/verify/"))
+        .unwrap_or_else(|| panic!("no confirmation email to {email}"));
+    let link = find_link(&mail, &app.url("/account/verify/"))
+        .unwrap_or_else(|| panic!("no confirmation link"));
+    let res = b.post(link.trim_start_matches(&app.base), &[]).await;
+    assert_eq!(res.status().as_u16(), 303, "confirming {email}");
 }
 
 /// Undoes quoted-printable soft line breaks and `=3D` so links can be read.

@@ -15,6 +15,7 @@ mod jobs;
 mod leak;
 mod newsletters;
 mod newsroom;
+mod security;
 mod site;
 mod storage;
 mod stripe_standin;

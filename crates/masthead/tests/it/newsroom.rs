@@ -162,7 +162,6 @@ both!(Fixture::Demo, async fn editors_send_newsletters_from_the_newsroom(app) {
     let n = masthead_store::newsletters::find_by_slug(db, "morning-ledger").await.unwrap().unwrap();
     let (_, m) = member_session(&app, "nl-reader@example.org", false).await;
     let mut tx = db.begin().await.unwrap();
-    masthead_store::members::mark_verified(&mut tx, m, 1).await.unwrap();
     masthead_store::newsletters::subscribe(&mut tx, m, n.id, "test", 1).await.unwrap();
     masthead_store::commit(tx).await.unwrap();
     let article = crate::harness::article_id(&app, GATED.trim_start_matches('/')).await.to_string();

@@ -1,0 +1,280 @@
+//! Attacks found against the running server (issue 12), each as a test
+//! that failed before its fix: pre-registration, enumeration after
+//! sign-up, spoofed client addresses, rate limits, and the rest.
+
+use crate::both;
+use crate::harness::{find_link, outbox, staff_browser, Browser, Fixture, TestApp};
+
+const VICTIM: &str = "victim@example.org";
+const ATTACKER_PASSWORD: &str = "attacker chose this";
+
+/// The newest email to `to` whose text contains `marker`.
+async fn mail_to(app: &TestApp, to: &str, marker: &str) -> String {
+    outbox(app)
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(&format!("To: {to}")) && m.contains(marker))
+        .unwrap_or_else(|| panic!("no email to {to} containing {marker}"))
+}
+
+/// Posts the emailed link whose URL starts with `prefix` in `b`: the
+/// status and where it redirects.
+async fn follow_to(
+    b: &mut Browser<'_>,
+    mail: &str,
+    prefix: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let app = b.app;
+    let link = find_link(mail, &app.url(prefix)).unwrap_or_else(|| panic!("no {prefix} link"));
+    let res = b.post(link.trim_start_matches(&app.base), form).await;
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (res.status().as_u16(), location)
+}
+
+async fn follow(b: &mut Browser<'_>, mail: &str, prefix: &str, form: &[(&str, &str)]) -> u16 {
+    follow_to(b, mail, prefix, form).await.0
+}
+
+/// Someone who is not the owner signs up with the victim's address, a
+/// password of their choosing and a newsletter, and keeps the session.
+async fn claim(app: &TestApp) -> Browser<'_> {
+    let mut attacker = Browser::new(app);
+    let newsletters = masthead_store::newsletters::list(app.state.db())
+        .await
+        .unwrap();
+    let pick = format!(
+        "nl_{}",
+        newsletters.iter().find(|n| n.on_signup).unwrap().id
+    );
+    let res = attacker
+        .post(
+            "/signup",
+            &[
+                ("email", VICTIM),
+                ("password", ATTACKER_PASSWORD),
+                (pick.as_str(), "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(attacker.jar.contains_key("masthead_session"));
+    // Before any proof, the chosen password is no credential.
+    let mut other = Browser::new(app);
+    let res = other
+        .post(
+            "/login",
+            &[("email", VICTIM), ("password", ATTACKER_PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        res.status().as_u16(),
+        401,
+        "an unproved password logs nobody in"
+    );
+    attacker
+}
+
+/// After the owner's proof: the claimant's session, password and
+/// newsletter choice are gone; the owner's account works.
+async fn assert_locked_out(app: &TestApp, attacker: &mut Browser<'_>, newsletters_kept: bool) {
+    let res = attacker.get("/account").await;
+    assert_eq!(res.status().as_u16(), 303, "the claimant's session ended");
+    let mut again = Browser::new(app);
+    let res = again
+        .post(
+            "/login",
+            &[("email", VICTIM), ("password", ATTACKER_PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        res.status().as_u16(),
+        401,
+        "the claimant's password was dropped"
+    );
+    let (m, hash) = masthead_store::members::find_member_by_email(app.state.db(), VICTIM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(m.verified);
+    if let Some(h) = hash {
+        assert!(
+            !app.state
+                .passwords()
+                .verify(ATTACKER_PASSWORD, Some(&h))
+                .await,
+            "whatever password is set now is not the claimant's"
+        );
+    }
+    let on = masthead_store::newsletters::member_newsletters(app.state.db(), m.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        !on.is_empty(),
+        newsletters_kept,
+        "sign-up newsletters: {on:?}"
+    );
+}
+
+both!(Fixture::Demo, async fn a_log_in_link_ends_what_a_pre_registration_set(app) {
+    let mut attacker = claim(&app).await;
+    let mut owner = Browser::new(&app);
+    let res = owner.post("/login", &[("email", VICTIM), ("action", "link")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let mail = mail_to(&app, VICTIM, "/login/link/").await;
+    let (status, to) = follow_to(&mut owner, &mail, "/login/link/", &[]).await;
+    assert_eq!(status, 303);
+    let account = owner.page(&to).await;
+    assert!(account.contains(VICTIM) && account.contains("was not kept"), "{account}");
+    assert_locked_out(&app, &mut attacker, false).await;
+});
+
+both!(Fixture::Demo, async fn the_sign_up_link_opened_by_the_owner_ends_the_claimants_session(app) {
+    let mut attacker = claim(&app).await;
+    let mail = mail_to(&app, VICTIM, "/account/verify/").await;
+    assert!(mail.contains("The Morning Ledger") || mail.contains("newsletters chosen at sign-up"), "{mail}");
+    let mut owner = Browser::new(&app);
+    let (status, to) = follow_to(&mut owner, &mail, "/account/verify/", &[]).await;
+    assert_eq!(status, 303);
+    let account = owner.page(&to).await;
+    assert!(account.contains(VICTIM) && account.contains("was not kept"), "{account}");
+    // The email named the newsletters it would start, so they stay.
+    assert_locked_out(&app, &mut attacker, true).await;
+});
+
+both!(Fixture::Demo, async fn a_newsletter_confirmation_ends_what_a_pre_registration_set(app) {
+    let mut attacker = claim(&app).await;
+    let n = masthead_store::newsletters::list(app.state.db()).await.unwrap();
+    let other = n.iter().find(|n| !n.on_signup).unwrap_or(&n[0]);
+    let mut owner = Browser::new(&app);
+    let pick = format!("nl_{}", other.id);
+    let res = owner.post("/newsletters/signup", &[("email", VICTIM), (pick.as_str(), "on")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let mail = mail_to(&app, VICTIM, "/newsletters/confirm/").await;
+    assert_eq!(follow(&mut owner, &mail, "/newsletters/confirm/", &[]).await, 200);
+    let res = attacker.get("/account").await;
+    assert_eq!(res.status().as_u16(), 303);
+    let mut again = Browser::new(&app);
+    let res = again.post("/login", &[("email", VICTIM), ("password", ATTACKER_PASSWORD)]).await;
+    assert_eq!(res.status().as_u16(), 401);
+    let (m, hash) = masthead_store::members::find_member_by_email(app.state.db(), VICTIM).await.unwrap().unwrap();
+    assert!(m.verified && hash.is_none());
+    let on = masthead_store::newsletters::member_newsletters(app.state.db(), m.id).await.unwrap();
+    assert_eq!(on, vec![other.id], "only what the owner confirmed");
+});
+
+both!(Fixture::Demo, async fn a_password_reset_ends_what_a_pre_registration_set(app) {
+    let mut attacker = claim(&app).await;
+    let mut owner = Browser::new(&app);
+    owner.post("/password/reset", &[("email", VICTIM)]).await;
+    let mail = mail_to(&app, VICTIM, "/password/reset/").await;
+    assert_eq!(follow(&mut owner, &mail, "/password/reset/", &[("password", "the owner's password")]).await, 303);
+    assert_locked_out(&app, &mut attacker, false).await;
+    let mut fresh = Browser::new(&app);
+    let res = fresh.post("/login", &[("email", VICTIM), ("password", "the owner's password")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+});
+
+both!(Fixture::Demo, async fn a_confirmed_import_ends_what_a_pre_registration_set(app) {
+    let mut attacker = claim(&app).await;
+    let (mut admin, csrf) = staff_browser(&app, "administrator").await;
+    let csv = format!("email\n{VICTIM}\n");
+    let res = admin
+        .post("/admin/members/import", &[("csrf", &csrf), ("csv", &csv), ("source", "Old list"), ("confirmed", "on")])
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_locked_out(&app, &mut attacker, false).await;
+});
+
+both!(Fixture::Demo, async fn the_browser_that_signed_up_keeps_its_password_when_it_confirms(app) {
+    let mut reader = Browser::new(&app);
+    reader.post("/signup", &[("email", "own@example.org"), ("password", "my own password")]).await;
+    let before = reader.jar["masthead_session"].clone();
+    let mail = mail_to(&app, "own@example.org", "/account/verify/").await;
+    let (status, to) = follow_to(&mut reader, &mail, "/account/verify/", &[]).await;
+    assert_eq!(status, 303);
+    assert_ne!(reader.jar["masthead_session"], before, "the session id rotates on proof");
+    let account = reader.page(&to).await;
+    assert!(account.contains("own@example.org") && !account.contains("was not kept"));
+    let mut other = Browser::new(&app);
+    let res = other.post("/login", &[("email", "own@example.org"), ("password", "my own password")]).await;
+    assert_eq!(res.status().as_u16(), 303, "the password is a credential now");
+});
+
+/// A page with its per-session form tokens blanked, for comparing what
+/// two readers see.
+fn normalized(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("name=\"csrf\" value=\"") {
+        let (head, tail) = rest.split_at(at + "name=\"csrf\" value=\"".len());
+        out.push_str(head);
+        rest = tail.find('"').map_or("", |end| &tail[end..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+both!(Fixture::Demo, async fn after_sign_up_a_taken_address_looks_like_a_new_one(app) {
+    crate::harness::verified_member(&app, "taken@example.org").await;
+    let mut new = Browser::new(&app);
+    let mut taken = Browser::new(&app);
+    for (b, email) in [(&mut new, "fresh@example.org"), (&mut taken, "taken@example.org")] {
+        let res = b.post("/signup", &[("email", email), ("password", "some password 1"), ("return_to", "/subscribe")]).await;
+        assert_eq!(res.status().as_u16(), 303);
+        assert_eq!(res.headers()["location"], "/subscribe");
+        assert!(b.jar.contains_key("masthead_session"));
+    }
+    for path in [
+        "/account",
+        "/account/reauth",
+        "/account/delete",
+        "/newsletters",
+        "/subscribe",
+        "/subscribe?plan=monthly",
+        "/",
+        "/bus-redesign-winners-and-losers",
+        "/bus-network-redesign-approved",
+        "/login",
+        "/signup",
+    ] {
+        let a = new.get(path).await;
+        let b = taken.get(path).await;
+        let (sa, sb) = (a.status().as_u16(), b.status().as_u16());
+        let (la, lb) = (a.headers().get("location").cloned(), b.headers().get("location").cloned());
+        let (ta, tb) = (normalized(&a.text().await.unwrap()), normalized(&b.text().await.unwrap()));
+        assert_eq!((sa, la), (sb, lb), "{path}: status and redirect differ");
+        assert_eq!(ta, tb, "{path}: pages differ");
+    }
+    // The forms a pending session may post answer alike too.
+    for path in ["/account/export", "/account/delete", "/account/reauth", "/subscribe/demo", "/subscribe/checkout"] {
+        let ca = new.csrf().await;
+        let cb = taken.csrf().await;
+        let a = new.post(path, &[("csrf", &ca), ("password", "some password 1"), ("confirm", "DELETE")]).await;
+        let b = taken.post(path, &[("csrf", &cb), ("password", "some password 1"), ("confirm", "DELETE")]).await;
+        assert_eq!(
+            (a.status().as_u16(), a.headers().get("location").cloned()),
+            (b.status().as_u16(), b.headers().get("location").cloned()),
+            "POST {path}"
+        );
+    }
+});
+
+both!(Fixture::Demo, async fn the_already_have_an_account_email_logs_the_owner_in(app) {
+    crate::harness::verified_member(&app, "owner@example.org").await;
+    let mut someone = Browser::new(&app);
+    someone.post("/signup", &[("email", "owner@example.org")]).await;
+    let mail = mail_to(&app, "owner@example.org", "already have an account").await;
+    let mut owner = Browser::new(&app);
+    let (status, to) = follow_to(&mut owner, &mail, "/login/link/", &[]).await;
+    assert_eq!(status, 303);
+    assert!(owner.page(&to).await.contains("owner@example.org"), "the link logs the owner in");
+    assert_eq!(someone.get("/account").await.status().as_u16(), 200);
+    assert!(!someone.page("/account").await.contains("owner@example.org"));
+});
