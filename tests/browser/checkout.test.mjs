@@ -1,6 +1,7 @@
 // Browser check of subscribing, in a real Chromium: a reader meets the
 // offer box on a subscriber-only article, picks the annual plan, creates a
-// free account, goes through the Stripe STAND-IN's payment page (the
+// free account, confirms its address from the emailed link (a real SMTP
+// server on loopback, see mail.mjs), goes through the Stripe STAND-IN's payment page (the
 // stand-in of crates/masthead/tests/it/stripe_standin.rs, run as the
 // example `stripe-standin`: Stripe itself cannot be reached from here),
 // lands back through the success page on the article, and reads it in
@@ -16,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { startMailServer } from './mail.mjs';
 import { startServer } from './server.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -23,6 +25,9 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const GATED = '/bus-redesign-winners-and-losers';
 const LAST_WORDS = 'The board has asked for a six-month review of the minibus.';
 
+const VERIFY_LINK = /https?:\/\/[^\s/]+\/account\/verify\/[A-Za-z0-9_-]+/;
+
+let mail;
 let standin;
 let stripeBase;
 let server;
@@ -46,8 +51,10 @@ function startStandIn() {
 
 before(async () => {
   ({ child: standin, base: stripeBase } = await startStandIn());
+  mail = await startMailServer();
   server = await startServer({
     env: {
+      MASTHEAD_SMTP_URL: mail.url,
       MASTHEAD_STRIPE_SECRET_KEY: 'sk_test_standin',
       MASTHEAD_STRIPE_API_BASE: stripeBase,
       MASTHEAD_STRIPE_WEBHOOK_SECRETS: 'whsec_standin',
@@ -69,6 +76,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await mail?.stop();
   standin?.stdin.end();
   standin?.kill('SIGTERM');
 });
@@ -108,6 +116,14 @@ test('a reader subscribes from the offer box and reads the gated article', async
     const email = `subscriber-${randomBytes(5).toString('hex')}@example.com`;
     await tab.getByLabel('Email address').fill(email);
     await navigation(tab, () => tab.getByRole('button', { name: 'Create my free account' }).click());
+
+    // Back on the plan, asked to confirm the address before paying.
+    assert.equal(new URL(tab.url()).pathname, '/subscribe');
+    assert.equal(await tab.getByText(/First confirm your email address/).count(), 1);
+    assert.equal(await tab.getByRole('button', { name: /continue to payment/ }).count(), 0, 'no payment before the address is proved');
+    const { match } = await mail.waitFor(email, VERIFY_LINK);
+    await tab.goto(match[0]);
+    await navigation(tab, () => tab.getByRole('button', { name: 'Confirm my email' }).click());
 
     // Back on the plan, without typing anything again; on to payment.
     assert.equal(new URL(tab.url()).pathname, '/subscribe');

@@ -462,9 +462,12 @@ test('no serious or critical accessibility violations on the account pages (axe-
       await runAxe(t, tab, '/account (unverified)');
     });
     await step('/account of a signed-in verified member', async () => {
-      // Verified through the sign-up email's confirmation link.
+      // Verified through the sign-up email's confirmation link, which
+      // returns to the article the reader signed up from.
       await open(tab, new URL(await emailedLink(email, VERIFY_LINK)).pathname);
       await navigation(tab, () => tab.locator('main').getByRole('button', { name: 'Confirm my email' }).click());
+      assert.equal(pathOf(tab), METERED.axe[2], 'confirming returns to the article signed up from');
+      await open(tab, '/account');
       await checkAccountPage(tab, email);
       await runAxe(t, tab, '/account (verified member)');
     });

@@ -106,14 +106,15 @@ impl Policy {
         }
     }
 
-    /// How many blocks a preview shows: the article's own length or K, but
-    /// never more than a third of the body and never less than one block.
+    /// How many blocks a preview shows: the article's own length (its
+    /// paywall divider) or K, but never more than a third of the body, so
+    /// a reader who is not entitled never receives the whole body however
+    /// short it is. A one- or two-block article shows no body at all (its
+    /// headline and standfirst are the preview), three to five blocks show
+    /// one, six to eight show two.
     pub fn preview_len(&self, article_preview: Option<u32>, total: u32) -> u32 {
-        if total == 0 {
-            return 0;
-        }
         let wanted = article_preview.unwrap_or(self.preview_blocks);
-        wanted.min(total / 3).max(1)
+        wanted.min(total / 3)
     }
 }
 
@@ -248,13 +249,29 @@ mod tests {
     }
 
     #[test]
-    fn preview_length_is_bounded_by_a_third_and_one_block() {
+    fn preview_length_is_at_most_a_third_and_never_the_whole_body() {
         let p = Policy::default();
         assert_eq!(p.preview_len(None, 12), 3);
         assert_eq!(p.preview_len(Some(8), 12), 4, "at most a third");
-        assert_eq!(p.preview_len(None, 2), 1, "at least one block");
-        assert_eq!(p.preview_len(Some(0), 9), 1);
+        assert_eq!(
+            p.preview_len(None, 1),
+            0,
+            "a one-block article shows no body"
+        );
+        assert_eq!(p.preview_len(None, 2), 0, "nor does a two-block one");
+        assert_eq!(p.preview_len(None, 3), 1);
+        assert_eq!(p.preview_len(None, 6), 2);
+        assert_eq!(
+            p.preview_len(Some(0), 9),
+            0,
+            "a divider first shows nothing"
+        );
         assert_eq!(p.preview_len(None, 0), 0);
+        for total in 1..200 {
+            for own in [None, Some(0), Some(1), Some(total), Some(u32::MAX)] {
+                assert!(p.preview_len(own, total) < total, "{own:?} of {total}");
+            }
+        }
     }
 
     #[test]

@@ -610,7 +610,16 @@ impl<'a> Importer<'a> {
             }
             None => None,
         };
-        let blocks = markdown::render_blocks(&p.body);
+        let markdown::SplitBody {
+            preview: divider,
+            blocks,
+        } = markdown::split_body(&p.body);
+        // A divider in the body and `preview_blocks` in the front matter:
+        // the shorter preview wins.
+        let preview_blocks = match (f.preview_blocks, divider) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if blocks.is_empty() && status != ArticleStatus::Draft {
             return Err(err(p.body_line(), "the body is empty"));
         }
@@ -622,7 +631,7 @@ impl<'a> Importer<'a> {
             dateline: f.dateline.trim().to_string(),
             content_type,
             access_level,
-            preview_blocks: f.preview_blocks,
+            preview_blocks,
             status,
             published_at,
             updated_at,

@@ -75,6 +75,63 @@ pub fn render_blocks(markdown: &str) -> Vec<String> {
     blocks
 }
 
+/// A body split into blocks, with the preview length its paywall divider
+/// sets (`None` without a divider).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitBody {
+    pub preview: Option<u32>,
+    pub blocks: Vec<String>,
+}
+
+/// Where the first paywall divider (`<!-- paywall -->`, in any case and
+/// spacing) starts and ends in `text`.
+fn find_divider(text: &str) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("<!--").map(|i| i + from) {
+        let mut i = at + 4;
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let word = b"paywall";
+        if bytes.len() >= i + word.len() && bytes[i..i + word.len()].eq_ignore_ascii_case(word) {
+            let mut j = i + word.len();
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if bytes[j..].starts_with(b"-->") {
+                return Some((at, j + 3));
+            }
+        }
+        from = at + 4;
+    }
+    None
+}
+
+/// Renders a Markdown body into blocks, split exactly where its first
+/// paywall divider stands, whatever surrounds it: the text before the
+/// divider and the text after are rendered separately, so a paragraph,
+/// list, quote, code or HTML block that runs across the divider becomes
+/// two blocks and nothing written after the divider can fall into the
+/// preview. Further dividers are ordinary comments (removed).
+pub fn split_body(markdown: &str) -> SplitBody {
+    match find_divider(markdown) {
+        None => SplitBody {
+            preview: None,
+            blocks: render_blocks(markdown),
+        },
+        Some((start, end)) => {
+            let mut blocks = render_blocks(&markdown[..start]);
+            let preview = u32::try_from(blocks.len()).unwrap_or(u32::MAX);
+            blocks.extend(render_blocks(&markdown[end..]));
+            SplitBody {
+                preview: Some(preview),
+                blocks,
+            }
+        }
+    }
+}
+
 /// Plain text of sanitized HTML, for the search index and descriptions.
 pub fn plain_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
@@ -162,6 +219,154 @@ mod tests {
             "{}",
             blocks[4]
         );
+    }
+
+    #[test]
+    fn the_divider_splits_a_block_it_stands_in() {
+        for body in [
+            "Intro one.\n\nIntro two.\n\nIntro three.\n<!-- paywall -->\nSECRET continues here.\n\nMore.",
+            "- point one\n<!-- paywall -->\n- SECRET point two",
+            "<p>Intro</p>\n<p>More intro\n<!-- paywall -->\nSECRET</p>",
+            "> quoted\n> <!-- paywall -->\n> SECRET",
+            "Intro <!--PayWall--> SECRET inline",
+            "Intro\r\n<!-- paywall -->\r\nSECRET",
+        ] {
+            let split = split_body(body);
+            let p = split.preview.unwrap_or_else(|| panic!("divider found in {body:?}"));
+            let before = split.blocks[..p as usize].join("");
+            assert!(!before.contains("SECRET"), "{body:?}: {:?}", split.blocks);
+            assert!(split.blocks.join("").contains("SECRET"), "nothing lost: {body:?}");
+        }
+        assert_eq!(split_body("No divider here.").preview, None);
+        assert_eq!(
+            split_body("<!-- paywall -->\n\nAll after.").preview,
+            Some(0)
+        );
+    }
+
+    /// A generated body: blocks of every kind, each word marked as written
+    /// before (`zpub`) or after (`zsec`) the divider, which may be absent,
+    /// first, last, between blocks or inside one, with or without blank
+    /// lines, with LF or CRLF line ends.
+    fn generate(rng: &mut rand::rngs::StdRng) -> (String, bool) {
+        use rand::Rng;
+        let n = rng.gen_range(1..=30);
+        let divider =
+            ["<!-- paywall -->", "<!--paywall-->", "<!-- PAYWALL  -->"][rng.gen_range(0..3)];
+        // Where it goes: None, or (block index, inside the block?).
+        let place: Option<(usize, bool)> = match rng.gen_range(0..4) {
+            0 => None,
+            1 => Some((0, false)),
+            2 => Some((n, false)),
+            _ => Some((rng.gen_range(0..n), rng.gen_bool(0.5))),
+        };
+        let mut after = false;
+        let mut word_no = 0;
+        let mut word = |after: bool| {
+            word_no += 1;
+            format!("{}{word_no}", if after { "zsec" } else { "zpub" })
+        };
+        let mut out = String::new();
+        for i in 0..=n {
+            let blank = if rng.gen_bool(0.5) { "\n\n" } else { "\n" };
+            if place == Some((i, false)) {
+                out.push_str(divider);
+                out.push_str(blank);
+                after = true;
+            }
+            if i == n {
+                break;
+            }
+            let inside = place == Some((i, true));
+            // Lines of the block; the divider may go between two of them.
+            let kind = rng.gen_range(0..7);
+            let lines: Vec<String> = (0..rng.gen_range(2..5)).map(|_| String::new()).collect();
+            let split_at = rng.gen_range(1..lines.len());
+            let mut block = Vec::new();
+            for (j, _) in lines.iter().enumerate() {
+                if inside && j == split_at {
+                    let line = match kind {
+                        3 => format!("> {divider}"),
+                        _ if rng.gen_bool(0.2) => {
+                            format!("{} {divider} {}", word(after), word(true))
+                        }
+                        _ => divider.to_string(),
+                    };
+                    block.push(line);
+                    after = true;
+                }
+                let w = format!("{} {}", word(after), word(after));
+                block.push(match kind {
+                    0 => w,
+                    1 => format!("- {w}"),
+                    2 => format!("{}. {w}", j + 1),
+                    3 => format!("> {w}"),
+                    4 => format!("<p>{w}</p>"),
+                    5 if j == 0 => format!("## {w}"),
+                    _ => w,
+                });
+            }
+            let text = match kind {
+                4 if rng.gen_bool(0.5) => format!("<div>\n{}\n</div>", block.join("\n")),
+                6 => format!("```\n{}\n```", block.join("\n")),
+                _ => block.join("\n"),
+            };
+            out.push_str(&text);
+            out.push_str(if i + 1 < n { blank } else { "\n" });
+            if !after && inside {
+                after = true;
+            }
+        }
+        let crlf = rng.gen_bool(0.3);
+        if crlf {
+            out = out.replace('\n', "\r\n");
+        }
+        (out, place.is_some())
+    }
+
+    /// The property behind the paywall: for any body, whatever the policy,
+    /// the blocks a reader who is not entitled receives hold no word
+    /// written after the divider, and never the whole body.
+    #[test]
+    fn no_word_after_the_divider_and_never_the_whole_body_reaches_a_preview() {
+        use masthead_core::access::Policy;
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+        for case in 0..3000 {
+            let (body, divided) = generate(&mut rng);
+            let split = split_body(&body);
+            assert_eq!(split.preview.is_some(), divided, "case {case}: {body:?}");
+            let all = split.blocks.join("\n");
+            for k in [0, 1, 3, 5, 40] {
+                let policy = Policy {
+                    preview_blocks: k,
+                    ..Policy::default()
+                };
+                let total = u32::try_from(split.blocks.len()).unwrap_or(u32::MAX);
+                let shown = policy.preview_len(split.preview, total) as usize;
+                let visible = split.blocks[..shown].join("\n");
+                assert!(
+                    !visible.contains("zsec"),
+                    "case {case}, K={k}: text after the divider in the preview\nbody: {body:?}\nblocks: {:?}",
+                    split.blocks
+                );
+                assert!(
+                    total == 0 || shown < total as usize,
+                    "case {case}: the whole body"
+                );
+            }
+            // Nothing written is lost by the split.
+            let words = body
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| w.starts_with("zsec") || w.starts_with("zpub"));
+            for w in words {
+                assert!(
+                    all.contains(w),
+                    "case {case}: {w} lost\nbody: {body:?}\nblocks: {:?}",
+                    split.blocks
+                );
+            }
+        }
     }
 
     #[test]

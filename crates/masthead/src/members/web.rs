@@ -299,7 +299,9 @@ async fn signup(
             for n in &newsletters {
                 masthead_store::newsletters::subscribe(&mut tx, id, *n, "signup", now).await?;
             }
-            let t = new_link_token(&mut tx, "verify", Some(id), &lower, "/account", VERIFY_SECS)
+            // Confirming returns to where the sign-up was headed (a plan to
+            // pay for, an article).
+            let t = new_link_token(&mut tx, "verify", Some(id), &lower, &return_to, VERIFY_SECS)
                 .await?;
             let chosen: Vec<&str> = offered
                 .iter()
@@ -635,12 +637,12 @@ async fn verify_use(
         return Ok(link_expired(&state));
     };
     let to = if used.proved.password_dropped {
-        "/account?done=claimed"
+        "/account?done=claimed".to_string()
     } else {
-        "/account"
+        used.return_to
     };
     // A new session id either way: the pending one ended or is rotated.
-    sign_in(&state, &viewer, &headers, used.member_id, to).await
+    sign_in(&state, &viewer, &headers, used.member_id, &to).await
 }
 
 // ---- log-out ----

@@ -1,6 +1,6 @@
 //! The article editor, Markdown first: every field, the body in Markdown
-//! with a paywall divider (`<!-- paywall -->` on a line of its own sets
-//! the preview length), save, publish, schedule, unpublish, and previews
+//! with a paywall divider (`<!-- paywall -->`, which splits the body where
+//! it stands and sets the preview length), save, publish, schedule, unpublish, and previews
 //! as an anonymous reader, a member and a subscriber showing where the
 //! paywall cuts. Whatever the client sends is rendered and sanitized on
 //! the server. Two people saving the same article: the second is told and
@@ -12,7 +12,7 @@
 use super::{page, when, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
-use crate::content::markdown::{plain_text, render_blocks};
+use crate::content::markdown::plain_text;
 use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::{Path, State};
@@ -32,25 +32,10 @@ fn now() -> i64 {
 }
 
 /// (preview blocks, all blocks) of a Markdown body with an optional
-/// paywall divider line.
+/// paywall divider: `content::markdown::split_body`.
 pub fn body_blocks(markdown: &str) -> (Option<u32>, Vec<String>) {
-    let mut before = String::new();
-    let mut whole = String::new();
-    let mut divided = false;
-    for line in markdown.lines() {
-        if line.trim() == PAYWALL && !divided {
-            divided = true;
-            continue;
-        }
-        if !divided {
-            before.push_str(line);
-            before.push('\n');
-        }
-        whole.push_str(line);
-        whole.push('\n');
-    }
-    let preview = divided.then(|| u32::try_from(render_blocks(&before).len()).unwrap_or(u32::MAX));
-    (preview, render_blocks(&whole))
+    let split = crate::content::markdown::split_body(markdown);
+    (split.preview, split.blocks)
 }
 
 /// The editor's form. Its fields (without csrf, revision and action) are

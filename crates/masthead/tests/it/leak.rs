@@ -27,7 +27,95 @@ const SCHEDULED: &str = "SentinelScheduled5K9";
 const GATED: &str = "SentinelGated3X8";
 const GATED_R: &str = "SentinelRegistered6T1";
 const GATED_S: &str = "SentinelSubscribers4W7";
-const SENTINELS: [&str; 5] = [DRAFT, SCHEDULED, GATED, GATED_R, GATED_S];
+/// Articles of awkward shapes, written in Markdown and split by the real
+/// pipeline (`content::markdown::split_body`): (slug, level, body with
+/// `{S}` where the sentinel goes, sentinel). A one-block and a two-block
+/// article (nobody who is not entitled gets any of their body), and
+/// paywall dividers that a paragraph, a list, an HTML block or CRLF line
+/// ends run across, or that open the body.
+const SHAPED: [(&str, AccessLevel, &str, &str); 7] = [
+    (
+        "planted-one-block",
+        AccessLevel::Subscribers,
+        "A one-block memo: {S} is all of it.",
+        "SentinelOneBlock2M5",
+    ),
+    (
+        "planted-two-blocks",
+        AccessLevel::Metered,
+        "First paragraph {S}.\n\nSecond paragraph {S}.",
+        "SentinelTwoBlocks8R3",
+    ),
+    (
+        "planted-divider-paragraph",
+        AccessLevel::Subscribers,
+        "Intro one.\n\nIntro two.\n\nIntro three.\n<!-- paywall -->\n{S} continues here.\n\n{F}",
+        "SentinelDividerPara5H1",
+    ),
+    (
+        "planted-divider-list",
+        AccessLevel::Subscribers,
+        "Intro one.\n\n- point one\n<!-- paywall -->\n- {S} point two\n\n{F}",
+        "SentinelDividerList9C4",
+    ),
+    (
+        "planted-divider-html",
+        AccessLevel::Subscribers,
+        "<p>Intro one.</p>\n<p>Intro two\n<!-- paywall -->\n{S} more</p>\n\n{F}",
+        "SentinelDividerHtml3J6",
+    ),
+    (
+        "planted-divider-crlf",
+        AccessLevel::Subscribers,
+        "Intro one.\r\n\r\nIntro two.\r\n<!-- paywall -->\r\n{S} after.\r\n\r\n{F}",
+        "SentinelDividerCrlf7P2",
+    ),
+    (
+        "planted-divider-first",
+        AccessLevel::Subscribers,
+        "<!-- paywall -->\n{S} first.\n\n{F}",
+        "SentinelDividerFirst4N8",
+    ),
+];
+
+const SENTINELS: [&str; 12] = [
+    DRAFT,
+    SCHEDULED,
+    GATED,
+    GATED_R,
+    GATED_S,
+    SHAPED[0].3,
+    SHAPED[1].3,
+    SHAPED[2].3,
+    SHAPED[3].3,
+    SHAPED[4].3,
+    SHAPED[5].3,
+    SHAPED[6].3,
+];
+
+/// A published article of `SHAPED`, through the Markdown pipeline.
+fn shaped(i: usize, topic: i64, author: i64, now: i64) -> NewArticle {
+    let (slug, level, body, sentinel) = SHAPED[i];
+    let filler: String = (0..6)
+        .map(|n| format!("Filler paragraph {n}.\n\n"))
+        .collect();
+    let markdown = body.replace("{S}", sentinel).replace("{F}", &filler);
+    let split = masthead::content::markdown::split_body(&markdown);
+    let mut a = planted(
+        slug,
+        level,
+        ArticleStatus::Published,
+        Some(now - 60),
+        sentinel,
+        topic,
+        author,
+    );
+    a.preview_blocks = split.preview;
+    a.body_text = masthead::content::markdown::plain_text(&split.blocks.join(" "));
+    a.blocks = split.blocks;
+    a.body_markdown = Some(markdown);
+    a
+}
 
 fn planted(
     slug: &str,
@@ -79,7 +167,12 @@ fn expand(pattern: &str) -> Vec<String> {
         "council-approves-harbour-seawall-plan",
     ];
     match pattern {
-        "/{slug}" => slugs.iter().map(|s| format!("/{s}")).collect(),
+        "/{slug}" => slugs
+            .iter()
+            .copied()
+            .chain(SHAPED.iter().map(|s| s.0))
+            .map(|s| format!("/{s}"))
+            .collect(),
         "/topics/{slug}" | "/topics/{slug}/rss.xml" | "/topics/{slug}/atom.xml" => {
             vec![pattern.replace("{slug}", "housing")]
         }
@@ -93,19 +186,12 @@ fn expand(pattern: &str) -> Vec<String> {
         "/newsletters/{slug}/{send}" => (1..=PLANTED.len())
             .map(|i| format!("/newsletters/morning-ledger/{i}"))
             .collect(),
-        "/search" => [
-            DRAFT,
-            SCHEDULED,
-            GATED,
-            GATED_R,
-            GATED_S,
-            "Headline",
-            "Paragraph",
-            "planted",
-        ]
-        .iter()
-        .map(|q| format!("/search?q={q}"))
-        .collect(),
+        "/search" => SENTINELS
+            .iter()
+            .copied()
+            .chain(["Headline", "Paragraph", "planted", "Filler", "Intro"])
+            .map(|q| format!("/search?q={q}"))
+            .collect(),
         "/" => vec!["/".into(), "/?page=2".into()],
         other => vec![other.to_string()],
     }
@@ -287,7 +373,10 @@ async fn plant(app: &TestApp) {
             topic,
             author,
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain((0..SHAPED.len()).map(|i| shaped(i, topic, author, now)))
+    {
         masthead_store::content::upsert_article(db, &a, now)
             .await
             .unwrap();
@@ -343,28 +432,44 @@ enum Who {
     Staff,
 }
 
+/// The level of the published article a sentinel sits in (none for the
+/// draft and the scheduled one).
+fn level_of(sentinel: &str) -> Option<AccessLevel> {
+    match sentinel {
+        GATED => Some(AccessLevel::Metered),
+        GATED_R => Some(AccessLevel::Registered),
+        GATED_S => Some(AccessLevel::Subscribers),
+        other => SHAPED.iter().find(|s| s.3 == other).map(|s| s.1),
+    }
+}
+
 /// Where `who` may see `sentinel`: on the article's own page, or on any
 /// text route (feeds and the rest never spend a meter).
 fn entitled(who: Who, sentinel: &str, on_its_page: bool) -> bool {
     use Who::*;
-    match sentinel {
-        GATED if on_its_page => {
+    match level_of(sentinel) {
+        Some(AccessLevel::Metered) if on_its_page => {
             matches!(who, Fresh | AnonWithin | MemberWithin | Subscriber | Staff)
         }
-        GATED => matches!(who, Subscriber | Staff),
-        GATED_R => matches!(who, MemberWithin | MemberPast | Subscriber | Staff),
-        GATED_S => matches!(who, Subscriber | Staff),
-        _ => false, // drafts and scheduled articles: nobody, on any reader route
+        Some(AccessLevel::Registered) => {
+            matches!(who, MemberWithin | MemberPast | Subscriber | Staff)
+        }
+        Some(_) => matches!(who, Subscriber | Staff),
+        None => false, // drafts and scheduled articles: nobody, on any reader route
     }
 }
 
-fn page_of(sentinel: &str) -> &'static str {
-    match sentinel {
-        GATED => " /planted-published ",
-        GATED_R => " /planted-registered ",
-        GATED_S => " /planted-subscribers ",
-        _ => " /planted-nothing ",
-    }
+fn page_of(sentinel: &str) -> String {
+    let slug = match sentinel {
+        GATED => "planted-published",
+        GATED_R => "planted-registered",
+        GATED_S => "planted-subscribers",
+        other => SHAPED
+            .iter()
+            .find(|s| s.3 == other)
+            .map_or("planted-nothing", |s| s.0),
+    };
+    format!(" /{slug} ")
 }
 
 async fn cookie_for(app: &TestApp, who: Who) -> String {
@@ -435,14 +540,14 @@ both!(Fixture::Demo, async fn gated_text_reaches_only_entitled_readers_on_every_
             responses.extend(fetch_all(&app.base, &app.client, &cookie, path).await);
         }
         let allowed = |asked: &str, sentinel: &str| {
-            let own_page = asked.contains(page_of(sentinel));
+            let own_page = asked.contains(&page_of(sentinel));
             entitled(who, sentinel, own_page)
         };
         let found = leaks(&responses, allowed);
         assert!(found.is_empty(), "{who:?} leaks:\n{}", found.join("\n"));
         // And the suite looked where it should: each sentinel the reader is
         // entitled to is on its page.
-        for sentinel in [GATED, GATED_R, GATED_S] {
+        for sentinel in SENTINELS.into_iter().filter(|s| level_of(s).is_some()) {
             let shown = responses.iter().any(|(a, b)| {
                 a.starts_with(&format!("GET{}None", page_of(sentinel))) && b.contains(sentinel)
             });

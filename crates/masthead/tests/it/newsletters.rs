@@ -183,7 +183,14 @@ async fn segments_headers_and_one_click(backend: Backend) {
     let (_, bad) = reader(&app, "bad-gone@example.org", false, n.id).await;
     // Not recipients: an unverified member, a suppressed address, a member
     // of another newsletter only.
-    let (_, unverified) = member_session(&app, "unverified@example.org", false).await;
+    let unverified = masthead_store::members::ensure_member(
+        app.state.db(),
+        "unverified@example.org",
+        "unverified@example.org",
+        1,
+    )
+    .await
+    .unwrap();
     let mut tx = app.state.db().begin().await.unwrap();
     store::subscribe(&mut tx, unverified, n.id, "test", 1)
         .await
