@@ -222,11 +222,44 @@ pub fn decide(
     }
 }
 
+/// The outcome when the database refused to count a view `decide` would
+/// have counted (parallel requests spent the meter first): a preview
+/// behind the spent meter, exactly as the next request will decide.
+pub fn refused(article: &ArticleFacts, policy: &Policy) -> Outcome {
+    Outcome {
+        decision: Decision::Preview {
+            blocks: policy.preview_len(article.preview_blocks, article.block_count),
+        },
+        gate: Some(Gate::MeterSpent),
+        count: false,
+        remaining: Some(0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use AccessLevel::*;
     use ReaderKind::*;
+
+    #[test]
+    fn a_refused_count_is_the_spent_meter_preview() {
+        let policy = Policy::default();
+        let a = article(Metered);
+        let counted: Vec<i64> = (100..100 + i64::from(policy.member_limit)).collect();
+        let spent = decide(
+            &a,
+            &Reader {
+                kind: Member,
+                entitled: false,
+                unlocked: false,
+                counted: &counted,
+            },
+            &policy,
+            Channel::ArticlePage,
+        );
+        assert_eq!(refused(&a, &policy), spent);
+    }
 
     fn article(level: AccessLevel) -> ArticleFacts {
         ArticleFacts {

@@ -98,15 +98,20 @@ pub async fn claim_job(db: &Db, owner: &str, now: i64, lease_secs: i64) -> Resul
 
 /// Records success. Only the lease holder may finish a job: a worker whose
 /// lease expired and was taken over finds nothing to update.
-pub async fn finish_job(db: &Db, job: &Job, owner: &str, now: i64) -> Result<bool> {
+pub async fn finish_job(db: &Db, job: &Job, owner: &str, now: i64, scrub: bool) -> Result<bool> {
+    // The payload is scrubbed by the same statement that finishes the job:
+    // a crash can leave a sent job unfinished (it runs again) but never
+    // finished-looking with its payload gone, or scrubbed and retried.
     let mut tx = db.begin().await?;
     let done = sqlx::query(
-        "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = $3 \
+        "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = $3, \
+         payload = CASE WHEN $4 = 1 THEN '{}' ELSE payload END \
          WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
     )
     .bind(job.id)
     .bind(owner)
     .bind(now)
+    .bind(i64::from(scrub))
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -164,14 +169,4 @@ pub async fn find_job_status(db: &Db, unique_key: &str) -> Result<Option<JobStat
         })
     })
     .transpose()
-}
-
-/// Replaces a job's payload once it is no longer needed (a sent email's
-/// text may hold a one-time link).
-pub async fn scrub_payload(db: &Db, id: i64) -> Result<()> {
-    sqlx::query("UPDATE jobs SET payload = '{}' WHERE id = $1")
-        .bind(id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
 }

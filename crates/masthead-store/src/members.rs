@@ -572,26 +572,74 @@ pub async fn find_meter(db: &Db, session_id: i64, reader: &str, since: i64) -> R
     Ok(m)
 }
 
-/// Counts a metered view (a row older than the window starts afresh).
-pub async fn count_view(
+/// Spends one metered view of `article_id` for `reader` (`m<member>` or
+/// `s<session>`), atomically: the reader's row is locked (on SQLite the
+/// write transaction already is the lock), entries older than the window
+/// are forgotten, and the view is counted only while fewer than `limit`
+/// others are. Returns whether the reader may read it in full: already
+/// counted in the window, or counted now. Parallel requests from one
+/// session can never spend more than `limit`.
+pub async fn spend_view(
     db: &Db,
     reader: &str,
     article_id: i64,
     now: i64,
     window_start: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO meter_views (reader, article_id, counted_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (reader, article_id) DO UPDATE SET counted_at = excluded.counted_at \
-         WHERE meter_views.counted_at <= $4",
-    )
-    .bind(reader)
-    .bind(article_id)
-    .bind(now)
-    .bind(window_start)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    limit: u32,
+) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let lock = match reader.split_at_checked(1) {
+        Some(("m", id)) => Some(("UPDATE members SET id = id WHERE id = $1", id)),
+        Some(("s", id)) => Some(("UPDATE sessions SET id = id WHERE id = $1", id)),
+        _ => None,
+    };
+    if let Some((sql, id)) = lock {
+        if let Ok(id) = id.parse::<i64>() {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+    }
+    sqlx::query("DELETE FROM meter_views WHERE reader = $1 AND counted_at <= $2")
+        .bind(reader)
+        .bind(window_start)
+        .execute(&mut *tx)
+        .await?;
+    let rows = sqlx::query("SELECT article_id FROM meter_views WHERE reader = $1")
+        .bind(reader)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut counted = 0u32;
+    for r in &rows {
+        if r.try_get::<i64, _>("article_id")? == article_id {
+            tx.commit().await?;
+            return Ok(true);
+        }
+        counted += 1;
+    }
+    if counted >= limit {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO meter_views (reader, article_id, counted_at) VALUES ($1, $2, $3)")
+        .bind(reader)
+        .bind(article_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Forgets every counted view older than the window (all readers): run
+/// by the daily upkeep, so an idle account keeps no reading history.
+pub async fn forget_old_views(db: &Db, window_start: i64) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query("DELETE FROM meter_views WHERE counted_at <= $1")
+        .bind(window_start)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// Carries an anonymous meter's counted views over to a signed-in reader.

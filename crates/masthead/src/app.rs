@@ -272,6 +272,11 @@ fn spawn_refresher(state: AppState, mut shutdown: tokio::sync::watch::Receiver<b
                         if let Err(e) = crate::billing::scrub_old_payloads(&state).await {
                             tracing::warn!(error = %format!("{e:#}"), "scrubbing old webhook payloads failed");
                         }
+                        let window = state.settings().get().publication.policy.window_secs;
+                        let start = jiff::Timestamp::now().as_second() - window;
+                        if let Err(e) = masthead_store::members::forget_old_views(state.db(), start).await {
+                            tracing::warn!(error = %format!("{e:#}"), "forgetting old meter views failed");
+                        }
                     }
                 }
                 _ = shutdown.changed() => {

@@ -160,10 +160,11 @@ pub struct FileNewsletters {
 }
 
 impl NewsletterConfig {
-    fn from_file(file: Option<FileNewsletters>) -> NewsletterConfig {
+    fn from_file(file: Option<FileNewsletters>) -> anyhow::Result<NewsletterConfig> {
         let f = file.unwrap_or_default();
         let d = NewsletterConfig::default();
-        NewsletterConfig {
+        non_empty(f.bounce_token.as_ref(), "[newsletters] bounce_token")?;
+        Ok(NewsletterConfig {
             sessions: f.sessions.unwrap_or(d.sessions).clamp(1, 64),
             rate_per_second: f.rate_per_second.unwrap_or(d.rate_per_second),
             batch: f.batch.unwrap_or(d.batch).clamp(1, 1000),
@@ -175,7 +176,7 @@ impl NewsletterConfig {
                 .or(f.bounce_token),
             unsubscribe_mailto: f.unsubscribe_mailto,
             dkim: f.dkim,
-        }
+        })
     }
 }
 
@@ -197,13 +198,20 @@ pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
 pub const STRIPE_TIMEOUT_SECS: u64 = 20;
 
 impl StripeConfig {
-    fn from_env(file: Option<FileStripe>) -> StripeConfig {
+    fn from_env(file: Option<FileStripe>) -> anyhow::Result<StripeConfig> {
         let file = file.unwrap_or_default();
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let secrets = env("MASTHEAD_STRIPE_WEBHOOK_SECRETS")
-            .map(|v| v.split(',').map(|s| Secret::new(s.trim())).collect())
-            .unwrap_or(file.webhook_secrets);
-        StripeConfig {
+        let secrets = match env("MASTHEAD_STRIPE_WEBHOOK_SECRETS") {
+            Some(v) => secret_list(&v, "MASTHEAD_STRIPE_WEBHOOK_SECRETS")?,
+            None => {
+                for s in &file.webhook_secrets {
+                    non_empty(Some(s), "[stripe] webhook_secrets")?;
+                }
+                file.webhook_secrets
+            }
+        };
+        non_empty(file.secret_key.as_ref(), "[stripe] secret_key")?;
+        Ok(StripeConfig {
             secret_key: env("MASTHEAD_STRIPE_SECRET_KEY")
                 .map(Secret::new)
                 .or(file.secret_key),
@@ -216,8 +224,31 @@ impl StripeConfig {
                 .unwrap_or(crate::billing::PAYLOAD_DAYS)
                 .max(0),
             timeout_secs: file.timeout_secs.unwrap_or(STRIPE_TIMEOUT_SECS).max(1),
-        }
+        })
     }
+}
+
+/// A comma-separated list of secrets (several while one is rotated). An
+/// empty entry — a trailing comma — is refused: an empty HMAC key would make
+/// anyone's signature valid.
+pub fn secret_list(text: &str, name: &str) -> anyhow::Result<Vec<Secret>> {
+    text.split(',')
+        .map(|s| {
+            let s = s.trim();
+            if s.is_empty() {
+                bail!("{name} has an empty entry (a stray comma?); every secret must have a value");
+            }
+            Ok(Secret::new(s))
+        })
+        .collect()
+}
+
+/// A secret given in `masthead.toml` must have a value.
+fn non_empty(secret: Option<&Secret>, name: &str) -> anyhow::Result<()> {
+    if secret.is_some_and(|s| s.expose().trim().is_empty()) {
+        bail!("{name} is empty; remove it or give it a value");
+    }
+    Ok(())
 }
 
 /// `[stripe]` in `masthead.toml`.
@@ -318,6 +349,7 @@ impl Config {
                 );
             }
         }
+        non_empty(file.smtp_url.as_ref(), "smtp_url")?;
         Ok(Config {
             data_dir,
             database_url,
@@ -337,8 +369,8 @@ impl Config {
                 .ok()
                 .filter(|s| !s.is_empty())
                 .or(file.mail_from),
-            stripe: StripeConfig::from_env(file.stripe),
-            newsletters: NewsletterConfig::from_file(file.newsletters),
+            stripe: StripeConfig::from_env(file.stripe)?,
+            newsletters: NewsletterConfig::from_file(file.newsletters)?,
         })
     }
 
@@ -386,6 +418,25 @@ mod tests {
             "https://x//y",
         ] {
             assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn empty_secrets_are_refused_wherever_secrets_are_listed() {
+        assert!(secret_list("whsec_new,", "X").is_err(), "trailing comma");
+        assert!(secret_list("whsec_new, ,whsec_old", "X").is_err());
+        assert!(secret_list(",", "X").is_err());
+        let two = secret_list("whsec_new, whsec_old", "X").unwrap_or_default();
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[1].expose(), "whsec_old");
+        for text in [
+            "[stripe]\nwebhook_secrets = [\"whsec_a\", \"\"]\n",
+            "[stripe]\nsecret_key = \"\"\n",
+            "[newsletters]\nbounce_token = \" \"\n",
+            "smtp_url = \"\"\n",
+        ] {
+            let file: FileConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(Config::build(file, Overrides::default()).is_err(), "{text}");
         }
     }
 

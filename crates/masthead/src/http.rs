@@ -217,13 +217,17 @@ fn compressible(content_type: Option<&HeaderValue>) -> bool {
 
 /// The client address: the peer, or, when the peer is a trusted proxy, the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+/// Several header lines form one list (RFC 9110 §5.3): a proxy that adds
+/// its own line after the client's forged one is read last line first.
+/// An entry that is not an address stops the walk at the last proxy.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
+    let lines: Vec<&HeaderValue> = headers.get_all("x-forwarded-for").iter().collect();
     let mut addr = peer;
-    for value in headers.get_all("x-forwarded-for") {
-        let Ok(s) = value.to_str() else { return peer };
+    for value in lines.into_iter().rev() {
+        let Ok(s) = value.to_str() else { return addr };
         for part in s.rsplit(',') {
             match part.trim().parse::<IpAddr>() {
                 Ok(ip) if trusted.contains(&ip) => addr = ip,
@@ -624,6 +628,31 @@ mod tests {
         assert_eq!(client_ip(proxy, &h, &[]), proxy);
         let spoof = headers(&[("x-forwarded-for", "nonsense")]);
         assert_eq!(client_ip(proxy, &spoof, &[proxy]), proxy);
+        // HAProxy's `option forwardfor` appends its own line after the
+        // client's forged one: the proxy's line is the one believed.
+        let two_lines = headers(&[
+            ("x-forwarded-for", "198.51.100.66"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ]);
+        assert_eq!(
+            client_ip(proxy, &two_lines, &[proxy]).to_string(),
+            "203.0.113.9"
+        );
+        let merged = headers(&[("x-forwarded-for", "198.51.100.66, 203.0.113.9")]);
+        assert_eq!(
+            client_ip(proxy, &merged, &[proxy]).to_string(),
+            "203.0.113.9"
+        );
+        // A chain of trusted proxies is skipped, line by line.
+        let inner: IpAddr = "10.0.0.2".parse().unwrap_or(proxy);
+        let chain = headers(&[
+            ("x-forwarded-for", "198.51.100.66, 203.0.113.9"),
+            ("x-forwarded-for", "10.0.0.2"),
+        ]);
+        assert_eq!(
+            client_ip(proxy, &chain, &[proxy, inner]).to_string(),
+            "203.0.113.9"
+        );
     }
 
     #[test]

@@ -19,8 +19,9 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
     };
     // No transaction is open here: the job may take its time.
     match run(state, &job).await {
-        Ok(()) => {
-            jobs::finish_job(db, &job, owner, jiff::Timestamp::now().as_second()).await?;
+        Ok(done) => {
+            let scrub = done == Done::Scrub;
+            jobs::finish_job(db, &job, owner, jiff::Timestamp::now().as_second(), scrub).await?;
         }
         Err(e) => {
             tracing::warn!(job = job.id, kind = %job.kind, error = %format!("{e:#}"), "job failed");
@@ -37,7 +38,15 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
+/// What finishing a job does with its payload.
+#[derive(Debug, PartialEq, Eq)]
+enum Done {
+    Keep,
+    /// A sent email's text may hold a one-time link: keep no copy.
+    Scrub,
+}
+
+async fn run(state: &AppState, job: &Job) -> anyhow::Result<Done> {
     match job.kind.as_str() {
         masthead_store::content::PUBLISH_JOB => {
             let payload: serde_json::Value = serde_json::from_str(&job.payload)?;
@@ -49,14 +58,12 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
                 tracing::info!(article = id, "published scheduled article");
                 state.refresh_counters().await?;
             }
-            Ok(())
+            Ok(Done::Keep)
         }
         masthead_store::members::EMAIL_JOB => {
             let email: masthead_store::members::OutgoingEmail = serde_json::from_str(&job.payload)?;
             state.mailer().send(&email).await?;
-            // The message may hold a log-in link: keep no copy once sent.
-            jobs::scrub_payload(state.db(), job.id).await?;
-            Ok(())
+            Ok(Done::Scrub)
         }
         other => anyhow::bail!("unknown job kind {other:?}"),
     }

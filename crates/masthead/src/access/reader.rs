@@ -41,7 +41,7 @@ impl CachedSession {
         }
     }
 
-    fn set_meter(&self, m: MemberMeter) {
+    pub fn set_meter(&self, m: MemberMeter) {
         match self.meter.lock() {
             Ok(mut g) => *g = Some(m),
             Err(p) => *p.into_inner() = Some(m),

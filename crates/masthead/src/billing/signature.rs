@@ -57,6 +57,11 @@ pub fn verify(
         return Err(SignatureError::NoMatch);
     }
     let matched = secrets.iter().any(|secret| {
+        // An empty key would make anyone's signature valid; configuration
+        // refuses one, and so does this.
+        if secret.trim().is_empty() {
+            return false;
+        }
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
             return false;
         };
@@ -116,6 +121,15 @@ mod tests {
         assert!(verify(Some(&both), BODY, &["whsec_old"], NOW, 300).is_ok());
         let with_v0 = format!("{new},v0=deadbeef");
         assert!(verify(Some(&with_v0), BODY, &["whsec_new"], NOW, 300).is_ok());
+    }
+
+    #[test]
+    fn an_empty_secret_never_verifies() {
+        let h = sign(BODY, "", NOW);
+        assert_eq!(
+            verify(Some(&h), BODY, &["whsec_one", ""], NOW, 300),
+            Err(SignatureError::NoMatch)
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub async fn show(
             (article.facts(), article.revision, Some(article))
         }
     };
-    let outcome = reader::outcome(&state, policy, &viewer, &facts).await?;
+    let mut outcome = reader::outcome(&state, policy, &viewer, &facts).await?;
     let prefetch = headers
         .get("sec-purpose")
         .and_then(|v| v.to_str().ok())
@@ -72,6 +72,33 @@ pub async fn show(
             "not prefetched: opening this article counts towards the meter\n",
         )
             .into_response());
+    }
+    // A signed-in reader's view is counted in the database before the full
+    // text is served, atomically: parallel requests from one session never
+    // read more than the meter allows.
+    let server_meter = viewer.reader_key().filter(|_| outcome.count);
+    if let (Some(reader), true) = (&server_meter, method == Method::GET) {
+        let window_start = now - policy.window_secs;
+        let spent = masthead_store::members::spend_view(
+            db,
+            reader,
+            facts.id,
+            now,
+            window_start,
+            policy.member_limit,
+        )
+        .await?;
+        if spent {
+            if let Some(c) = &viewer.cached {
+                c.counted(facts.id, now);
+            }
+        } else {
+            outcome = masthead_core::access::refused(&facts, policy);
+            if let (Some(c), Some(sid)) = (&viewer.cached, viewer.session_id()) {
+                let m = masthead_store::members::find_meter(db, sid, reader, window_start).await?;
+                c.set_meter(m);
+            }
+        }
     }
     let key = PageKey {
         article_id: facts.id,
@@ -113,34 +140,17 @@ pub async fn show(
         return Ok(res);
     }
     let metered = policy.resolve(facts.level, facts.content_type) == AccessLevel::Metered;
-    if outcome.count {
-        match viewer.reader_key() {
-            Some(reader) => {
-                masthead_store::members::count_view(
-                    db,
-                    &reader,
-                    facts.id,
-                    now,
-                    now - policy.window_secs,
-                )
-                .await?;
-                if let Some(c) = &viewer.cached {
-                    c.counted(facts.id, now);
-                }
-            }
-            None => {
-                let mut m = viewer.meter.clone();
-                m.count(facts.id, now, policy.window_secs);
-                if let Some(value) = m.encode(&state.meter_keys()) {
-                    let c = meter::set_cookie(
-                        &value,
-                        policy.window_secs,
-                        state.config().base_url.is_https(),
-                    );
-                    if let Ok(v) = HeaderValue::from_str(&c) {
-                        res.headers_mut().append(header::SET_COOKIE, v);
-                    }
-                }
+    if outcome.count && server_meter.is_none() {
+        let mut m = viewer.meter.clone();
+        m.count(facts.id, now, policy.window_secs);
+        if let Some(value) = m.encode(&state.meter_keys()) {
+            let c = meter::set_cookie(
+                &value,
+                policy.window_secs,
+                state.config().base_url.is_https(),
+            );
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                res.headers_mut().append(header::SET_COOKIE, v);
             }
         }
     }

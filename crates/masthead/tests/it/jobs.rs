@@ -72,6 +72,44 @@ both!(Fixture::Empty, async fn an_expired_lease_is_reclaimed_and_a_stale_worker_
     let second = masthead_store::jobs::claim_job(db, "other", later, 30).await.ok().flatten().unwrap_or_else(|| panic!("reclaim"));
     assert_eq!(first.id, second.id);
     assert_eq!(second.attempts, 2);
-    assert!(!masthead_store::jobs::finish_job(db, &first, "crashed-worker", later).await.unwrap_or(true), "the stale worker's result is refused");
-    assert!(masthead_store::jobs::finish_job(db, &second, "other", later).await.unwrap_or(false));
+    assert!(!masthead_store::jobs::finish_job(db, &first, "crashed-worker", later, false).await.unwrap_or(true), "the stale worker's result is refused");
+    assert!(masthead_store::jobs::finish_job(db, &second, "other", later, false).await.unwrap_or(false));
+});
+
+both!(Fixture::Empty, async fn a_sent_email_job_is_scrubbed_only_by_the_worker_that_finishes_it(app) {
+    let db = app.state.db();
+    let now = jiff::Timestamp::now().as_second();
+    let email = masthead_store::members::OutgoingEmail {
+        to: "reader@example.org".into(),
+        subject: "Your log-in link".into(),
+        text: "http://127.0.0.1/account/link/secret-token".into(),
+    };
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    masthead_store::members::queue_email(&mut tx, &email, now - 400).await.unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let payload = || async {
+        sqlx::query_scalar::<_, String>("SELECT payload FROM jobs WHERE kind = 'email'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // A worker claims it and is killed after sending; its lease runs out
+    // and another worker takes the job over.
+    let stale = masthead_store::jobs::claim_job(db, "killed", now - 400, 300).await.ok().flatten().unwrap_or_else(|| panic!("claim"));
+    let taken = masthead_store::jobs::claim_job(db, "other", now, 300).await.ok().flatten().unwrap_or_else(|| panic!("reclaim"));
+    // The killed worker's late finish neither finishes nor scrubs it.
+    assert!(!masthead_store::jobs::finish_job(db, &stale, "killed", now, true).await.unwrap_or(true));
+    assert!(payload().await.contains("reader@example.org"), "the job the other worker holds keeps its message");
+    assert!(masthead_store::jobs::finish_job(db, &taken, "other", now, true).await.unwrap_or(false));
+    assert_eq!(payload().await, "{}", "finished and scrubbed together");
+    // Through the worker: a queued account email is sent, finished and scrubbed.
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    masthead_store::members::queue_email(&mut tx, &email, now).await.unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(app.run_jobs().await, 1);
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT status, payload FROM jobs WHERE kind = 'email' ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows, vec![("done".into(), "{}".into()), ("done".into(), "{}".into())]);
 });

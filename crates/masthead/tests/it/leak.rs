@@ -498,9 +498,16 @@ async fn cookie_for(app: &TestApp, who: Who) -> String {
             let (cookie, id) = harness::member_session(app, "past@example.org", false).await;
             let now = jiff::Timestamp::now().as_second();
             for a in &ids {
-                masthead_store::members::count_view(db, &format!("m{id}"), *a, now, now - 86_400)
-                    .await
-                    .unwrap();
+                masthead_store::members::spend_view(
+                    db,
+                    &format!("m{id}"),
+                    *a,
+                    now,
+                    now - 86_400,
+                    u32::MAX,
+                )
+                .await
+                .unwrap();
             }
             cookie
         }

@@ -278,3 +278,50 @@ both!(Fixture::Demo, async fn the_already_have_an_account_email_logs_the_owner_i
     assert_eq!(someone.get("/account").await.status().as_u16(), 200);
     assert!(!someone.page("/account").await.contains("owner@example.org"));
 });
+
+// Item 12: parallel requests from one member session cannot overspend the
+// member meter (M = 5 in the demo): the count is taken in the database
+// before the full text is served.
+both!(Fixture::Demo, async fn parallel_views_from_one_session_never_overspend_the_meter(app) {
+    let (cookie, member) = crate::harness::member_session(&app, "parallel@example.org", false).await;
+    let metered = [
+        "/council-approves-harbour-seawall-plan",
+        "/bus-network-redesign-approved",
+        "/falling-enrolment-smallest-schools",
+        "/ferry-reliability-report",
+        "/island-ferry-fares-rise-january",
+        "/school-board-delays-catchment-changes",
+        "/cannery-wharf-co-operative-bid-chosen",
+    ];
+    let mut handles = Vec::new();
+    for path in metered {
+        let (client, url, cookie) = (app.client.clone(), app.url(path), cookie.clone());
+        handles.push(tokio::spawn(async move {
+            let res = client.get(url).header("cookie", cookie).send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(res.status().as_u16(), 200);
+            !res.text().await.unwrap_or_default().contains("class=\"offer\"")
+        }));
+    }
+    let mut full = 0;
+    for h in handles {
+        if h.await.unwrap_or(false) {
+            full += 1;
+        }
+    }
+    assert_eq!(full, 5, "exactly the member limit was read in full");
+    let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meter_views WHERE reader = $1")
+        .bind(format!("m{member}"))
+        .fetch_one(app.state.db().pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counted, 5);
+    // The ones read stay readable; the refused ones stay previews.
+    let mut b = Browser::with_cookie(&app, &cookie);
+    let mut again = 0;
+    for path in metered {
+        if !b.page(path).await.contains("class=\"offer\"") {
+            again += 1;
+        }
+    }
+    assert_eq!(again, 5);
+});
