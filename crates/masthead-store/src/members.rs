@@ -1007,6 +1007,18 @@ pub async fn find_staff_by_email(
     .transpose()
 }
 
+/// A live staff member's password hash (none until one is set).
+pub async fn find_staff_password_hash(db: &Db, staff_id: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT password_hash FROM staff WHERE id = $1 AND disabled_at IS NULL")
+        .bind(staff_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<Option<String>, _>("password_hash")?,
+        None => None,
+    })
+}
+
 pub async fn set_staff_password(tx: &mut Tx, staff_id: i64, hash: &str, now: i64) -> Result<()> {
     sqlx::query("UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)

@@ -24,6 +24,16 @@ pub struct Cli {
     /// Database URL: sqlite://PATH or postgres://… (default: a SQLite file in the data directory)
     #[arg(long, global = true, env = "MASTHEAD_DATABASE_URL", value_name = "URL")]
     database_url: Option<String>,
+    /// Public URL of the site; every absolute link is built from it, by
+    /// every command (emails sent from the command line included)
+    #[arg(long, global = true, env = "MASTHEAD_BASE_URL", value_name = "URL")]
+    base_url: Option<String>,
+    /// Address to listen on (and, without a base URL, the origin of links)
+    #[arg(long, global = true, env = "MASTHEAD_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// Directory whose templates/ and static/ override the built-in theme
+    #[arg(long, global = true, env = "MASTHEAD_THEME_DIR", value_name = "DIR")]
+    theme_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,15 +42,6 @@ pub struct Cli {
 enum Command {
     /// Serve the site (and run the job worker)
     Serve {
-        /// Address to listen on
-        #[arg(long, env = "MASTHEAD_LISTEN", value_name = "ADDR")]
-        listen: Option<String>,
-        /// Public URL of the site; every absolute link is built from it
-        #[arg(long, env = "MASTHEAD_BASE_URL", value_name = "URL")]
-        base_url: Option<String>,
-        /// Directory whose templates/ and static/ override the built-in theme
-        #[arg(long, env = "MASTHEAD_THEME_DIR", value_name = "DIR")]
-        theme_dir: Option<PathBuf>,
         /// Seed the demo publication into an empty database first
         #[arg(long)]
         demo: bool,
@@ -257,21 +258,15 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
-    let mut over = Overrides {
+    let over = Overrides {
         data_dir: cli.data_dir,
         database_url: cli.database_url,
-        ..Default::default()
+        listen: cli.listen,
+        base_url: cli.base_url,
+        theme_dir: cli.theme_dir,
     };
     match cli.command {
-        Command::Serve {
-            listen,
-            base_url,
-            theme_dir,
-            demo,
-        } => {
-            over.listen = listen;
-            over.base_url = base_url;
-            over.theme_dir = theme_dir;
+        Command::Serve { demo } => {
             let config = Config::build(file, over)?;
             serve(config, demo).await?;
             Ok(ExitCode::SUCCESS)

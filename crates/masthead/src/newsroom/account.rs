@@ -1,7 +1,9 @@
 //! A staff member's own account: optional two-factor log-in (TOTP, as
 //! authenticator apps speak it) with single-use recovery codes. Turning it
-//! on needs a code from the app (so the app really has the secret);
-//! turning it off needs a code or a recovery code.
+//! on needs the password and a code from the app (so the app really has
+//! the secret); replacing it (a new phone) or turning it off needs the
+//! password and the current code or a recovery code, so a stolen session
+//! alone can neither lock the owner out nor take the second factor over.
 
 use super::{page, StaffUser};
 use crate::access::reader::Viewer;
@@ -85,6 +87,37 @@ pub struct TwoFactorForm {
     secret: String,
     #[serde(default)]
     code: String,
+    /// The current code (or a recovery code) when replacing.
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Whether `password` is the staff member's own.
+async fn password_ok(state: &AppState, user: &StaffUser, password: &str) -> Result<bool, AppError> {
+    let stored = store::find_staff_password_hash(state.db(), user.id).await?;
+    Ok(!password.is_empty() && state.passwords().verify(password, stored.as_deref()).await)
+}
+
+/// Spends `code`: a TOTP code not used before, or an unused recovery code.
+async fn current_code_ok(
+    state: &AppState,
+    user: &StaffUser,
+    secret: &str,
+    last: i64,
+    code: &str,
+    now: i64,
+) -> Result<bool, AppError> {
+    let db = state.db();
+    let key = totp::base32_decode(secret).unwrap_or_default();
+    Ok(match totp::verify(&key, code, now, last) {
+        Some(step) => store::accept_totp_step(db, user.id, step).await?,
+        None => {
+            let h = crate::staff::recovery_code_hash(code);
+            !h.is_empty() && store::use_recovery_code(db, user.id, &h, now).await?
+        }
+    })
 }
 
 fn recovery_code() -> String {
@@ -133,14 +166,30 @@ pub async fn two_factor(
                     "start again: the set-up was malformed".into(),
                 ));
             };
-            let Some(step) = totp::verify(&key, &f.code, now, 0) else {
-                let e = "That code does not match. Check the time on your phone and type the code the app shows now.";
+            // The password first, then the new code, and only then is the
+            // current code (perhaps a recovery code) spent.
+            let step = totp::verify(&key, &f.code, now, 0);
+            let error = if !password_ok(&state, &user, &f.password).await? {
+                Some("That is not your password.")
+            } else if step.is_none() {
+                Some("That code does not match. Check the time on your phone and type the code the app shows now.")
+            } else if !match store::find_staff_totp(db, user.id).await? {
+                Some((current, last)) => {
+                    current_code_ok(&state, &user, &current, last, &f.current, now).await?
+                }
+                None => true,
+            } {
+                Some("To replace two-step verification, type a code from your current app (or a recovery code) that was not used before.")
+            } else {
+                None
+            };
+            let (Some(step), None) = (step, error) else {
                 return render(
                     &state,
                     &user,
                     Some(&secret),
                     Vec::new(),
-                    Some(e),
+                    error,
                     None,
                     unprocessable,
                 )
@@ -176,16 +225,14 @@ pub async fn two_factor(
             let Some((secret, last)) = store::find_staff_totp(db, user.id).await? else {
                 return Ok(see_other("/admin/account"));
             };
-            let key = totp::base32_decode(&secret).unwrap_or_default();
-            let ok = match totp::verify(&key, &f.code, now, last) {
-                Some(step) => store::accept_totp_step(db, user.id, step).await?,
-                None => {
-                    let h = crate::staff::recovery_code_hash(&f.code);
-                    !h.is_empty() && store::use_recovery_code(db, user.id, &h, now).await?
-                }
+            let error = if !password_ok(&state, &user, &f.password).await? {
+                Some("That is not your password.")
+            } else if !current_code_ok(&state, &user, &secret, last, &f.code, now).await? {
+                Some("That code is not right, or was already used.")
+            } else {
+                None
             };
-            if !ok {
-                let e = "That code is not right, or was already used.";
+            if let Some(e) = error {
                 return render(
                     &state,
                     &user,

@@ -322,9 +322,13 @@ both!(Fixture::Demo, async fn two_step_log_in_takes_each_code_once_and_recovery_
     assert!(page.contains("otpauth://totp/"));
     let now = jiff::Timestamp::now().as_second();
     let step = masthead_core::totp::step_of(now);
-    let wrong = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", "000000")]).await;
+    let wrong = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", "000000"), ("password", "harbour lights 42")]).await;
     assert_eq!(wrong.status().as_u16(), 422);
-    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", &code_at(&secret, step))]).await;
+    // A session alone cannot turn it on: the password is asked for.
+    let no_password = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", &code_at(&secret, step))]).await;
+    assert_eq!(no_password.status().as_u16(), 422);
+    assert!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().is_none());
+    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", &code_at(&secret, step)), ("password", "harbour lights 42")]).await;
     assert_eq!(res.status().as_u16(), 200);
     let page = res.text().await.unwrap();
     let codes: Vec<String> = page.split("<li><code>").skip(1).map(|r| r.split('<').next().unwrap().to_string()).collect();
@@ -360,9 +364,37 @@ both!(Fixture::Demo, async fn two_step_log_in_takes_each_code_once_and_recovery_
     let token3 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
     assert_eq!(third.post("/admin/login/code", &[("token", &token3), ("code", &codes[3])]).await.status().as_u16(), 401);
     assert_eq!(masthead_store::members::recovery_codes_left(db, staff_id).await.unwrap(), 9);
-    // Turning it off needs a code too.
-    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", "123")]).await.status().as_u16(), 422);
-    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", &codes[5])]).await.status().as_u16(), 303);
+    // Issue 12 item 11: replacing it (a new phone) with only the session
+    // is refused; it needs the password and a current or recovery code.
+    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")]).await;
+    let page = res.text().await.unwrap();
+    assert!(page.contains("name=\"current\""), "the replace form asks for the current code");
+    let theirs = attr(&page, "data-secret=\"");
+    let their_code = code_at(&theirs, masthead_core::totp::step_of(jiff::Timestamp::now().as_second()));
+    for form in [
+        vec![("code", their_code.as_str())],
+        vec![("code", their_code.as_str()), ("password", "harbour lights 42")],
+        vec![("code", their_code.as_str()), ("current", codes[6].as_str())],
+        vec![("code", their_code.as_str()), ("current", "00000"), ("password", "harbour lights 42")],
+    ] {
+        let mut f = vec![("csrf", csrf.as_str()), ("step", "confirm"), ("secret", theirs.as_str())];
+        f.extend(form.iter().cloned());
+        assert_eq!(b.post("/admin/account/2fa", &f).await.status().as_u16(), 422, "{form:?}");
+        let (kept, _) = masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().unwrap();
+        assert_eq!(kept, secret, "the secret was not replaced by {form:?}");
+    }
+    assert_eq!(masthead_store::members::recovery_codes_left(db, staff_id).await.unwrap(), 9, "no recovery code spent by a refused replace");
+    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &theirs), ("code", &their_code), ("current", &codes[6]), ("password", "harbour lights 42")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let page = res.text().await.unwrap();
+    let codes: Vec<String> = page.split("<li><code>").skip(1).map(|r| r.split('<').next().unwrap().to_string()).collect();
+    assert_eq!(codes.len(), 10, "a replacement comes with new recovery codes");
+    assert_eq!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().unwrap().0, theirs);
+    // Turning it off needs the password and a code too.
+    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", "123"), ("password", "harbour lights 42")]).await.status().as_u16(), 422);
+    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", &codes[5])]).await.status().as_u16(), 422, "no password");
+    assert!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().is_some());
+    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", &codes[5]), ("password", "harbour lights 42")]).await.status().as_u16(), 303);
     assert!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().is_none());
     let audit: Vec<String> = masthead_store::newsroom::list_audit(db, 20).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(audit.contains(&"staff.2fa_on".to_string()) && audit.contains(&"staff.2fa_off".to_string()));

@@ -1120,3 +1120,86 @@ async fn a_digest_lists_recent_articles() {
         .await;
     assert!(web.contains(&format!("href=\"/{GATED}\"")) && !web.contains(LAST_WORDS));
 }
+
+/// Issue 12, item 10: the base URL is global configuration, read the same
+/// way (flag, environment, TOML) by every command, not only `serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_builds_links_from_the_configured_base_url() {
+    let smtp = Smtp::start(15).await;
+    let app = spawn(Backend::Sqlite, &smtp).await;
+    let n = newsletter(&app).await;
+    reader(&app, "cli.reader@example.org", false, n.id).await;
+    let data = app.state.config().data_dir.clone();
+    let config = data.join("cli.toml");
+    std::fs::write(&config, format!("smtp_url = \"{}\"\n", smtp.url())).unwrap();
+    let cli = |args: &[&str], env_base: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_masthead"));
+        c.arg("--config").arg(&config).arg("--data-dir").arg(&data);
+        c.args(args)
+            .env("MASTHEAD_LOG", "warn")
+            .env_remove("MASTHEAD_SMTP_URL")
+            .env_remove("MASTHEAD_BASE_URL")
+            .env_remove("MASTHEAD_LISTEN");
+        if let Some(b) = env_base {
+            c.env("MASTHEAD_BASE_URL", b);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    // The environment, for a newsletter sent from the command line.
+    cli(
+        &["newsletters", "send", NEWSLETTER, "--article", GATED],
+        Some("https://ledger.example.test"),
+    );
+    let mail = smtp.to("cli.reader@example.org");
+    assert_eq!(mail.len(), 1);
+    let unsubscribe = header(&mail[0], "list-unsubscribe");
+    assert!(
+        unsubscribe.contains("<https://ledger.example.test/unsubscribe/"),
+        "{unsubscribe}"
+    );
+    for part in ["text", "html"] {
+        let text = mail[0][part].as_str().unwrap_or_default();
+        assert!(
+            text.contains("https://ledger.example.test/"),
+            "{part}: {text}"
+        );
+        assert!(
+            !text.contains("127.0.0.1"),
+            "{part} links to the default origin"
+        );
+    }
+    // The flag, after the subcommand, for a staff invitation.
+    let out = cli(
+        &[
+            "staff",
+            "add",
+            "cli.editor@example.org",
+            "--role",
+            "editor",
+            "--base-url",
+            "https://flag.example.test",
+        ],
+        None,
+    );
+    assert!(out.contains("https://flag.example.test/admin/"), "{out}");
+    // The file.
+    std::fs::write(
+        &config,
+        format!(
+            "smtp_url = \"{}\"\nbase_url = \"https://file.example.test\"\n",
+            smtp.url()
+        ),
+    )
+    .unwrap();
+    let out = cli(
+        &["staff", "add", "cli.editor@example.org", "--role", "editor"],
+        None,
+    );
+    assert!(out.contains("https://file.example.test/admin/"), "{out}");
+}
