@@ -47,6 +47,11 @@ pub const RESERVED_SLUGS: &[&str] = &[
     "checkout",
     "favicon.ico",
     "news-sitemap.xml",
+    "subscribe",
+    "preview",
+    "password",
+    // Planned: the Ghost-compatible APIs live under /ghost.
+    "ghost",
 ];
 
 /// A URL-safe identifier: lowercase ASCII letters, digits and single hyphens,

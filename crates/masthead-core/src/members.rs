@@ -41,9 +41,13 @@ impl Email {
         &self.0
     }
 
-    /// The form stored in `email_lower` and used for every lookup.
+    /// The form stored in `email_lower` and used for every lookup: ASCII
+    /// letters lower-cased, every other character kept as written. Full
+    /// Unicode case folding would make distinct mailboxes collide (the
+    /// Kelvin sign `\u{212A}` folds to `k`, so `\u{212A}ate@` would match
+    /// `kate@`); the local part's meaning belongs to the receiving server.
     pub fn lower(&self) -> String {
-        self.0.to_lowercase()
+        self.0.to_ascii_lowercase()
     }
 }
 
@@ -154,6 +158,31 @@ pub fn recently_authenticated(authenticated_at: i64, now: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_mailboxes_never_match() {
+        let lower = |s: &str| Email::parse(s).map(|e| e.lower()).unwrap_or_default();
+        assert_eq!(lower("Kate@Example.ORG"), "kate@example.org");
+        assert_ne!(
+            lower("\u{212A}ate@example.org"),
+            lower("kate@example.org"),
+            "Kelvin sign"
+        );
+        assert_ne!(
+            lower("\u{0130}nci@example.org"),
+            lower("i\u{0307}nci@example.org")
+        );
+        assert_ne!(
+            lower("stra\u{00DF}e@example.org"),
+            lower("strasse@example.org")
+        );
+        assert_eq!(
+            lower("J\u{00F6}rg@Example.org"),
+            "j\u{00F6}rg@example.org",
+            "non-ASCII kept as written"
+        );
+        assert_ne!(lower("\u{00D6}@example.org"), lower("\u{00F6}@example.org"));
+    }
 
     #[test]
     fn emails_are_parsed_and_lowered() {

@@ -680,7 +680,7 @@ pub async fn record_deliveries(
                 "INSERT INTO suppressions (email_lower, reason, detail, created_at) \
                  VALUES ($1, 'bounce', $2, $3) ON CONFLICT (email_lower) DO NOTHING",
             )
-            .bind(r.email.to_lowercase())
+            .bind(r.email.to_ascii_lowercase())
             .bind(error)
             .bind(now)
             .execute(&mut *tx)

@@ -869,7 +869,7 @@ async fn reauth(
         return Ok(see_other("/account"));
     };
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "login", ip, Some(&m.email.to_lowercase()))?;
+    limit(&state, "login", ip, Some(&m.email.to_ascii_lowercase()))?;
     let stored = store::find_member(state.db(), m.id)
         .await?
         .and_then(|(_, h)| h);

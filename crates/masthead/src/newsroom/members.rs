@@ -53,11 +53,8 @@ pub async fn list(
     let q = query(&uri);
     let search = q.get("q").cloned().unwrap_or_default();
     let filter = filter_of(&q);
-    let pg: i64 = q
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .filter(|p| *p >= 1)
-        .unwrap_or(1);
+    // Bounded before any arithmetic: one rule with the reader site's lists.
+    let pg = i64::from(crate::site::page_param(&uri)?);
     let db = state.db();
     let (rows, total) =
         store::list_members(db, &filter, &search, now(), (pg - 1) * PAGE, PAGE).await?;
@@ -112,7 +109,8 @@ pub async fn show(
     let all = masthead_store::newsletters::list(db).await?;
     let mine = masthead_store::newsletters::member_newsletters(db, id).await?;
     let suppressed =
-        masthead_store::newsletters::find_suppression(db, &member.email.to_lowercase()).await?;
+        masthead_store::newsletters::find_suppression(db, &member.email.to_ascii_lowercase())
+            .await?;
     let ctx = minijinja::context! {
         member => minijinja::context! { id => member.id, email => member.email, verified => member.verified, since => when(&state, member.created_at) },
         grants => grants.iter().map(|g| minijinja::context! {

@@ -223,6 +223,24 @@ pub fn page_param(uri: &Uri) -> Result<u32, AppError> {
 mod tests {
     use super::*;
 
+    /// Every first word of every route is refused as an article slug, so no
+    /// article can sit at a URL a route answers (unreachable, yet listed).
+    #[test]
+    fn every_route_word_is_a_reserved_slug() {
+        for (path, _, _) in routes() {
+            let Some(word) = path.trim_start_matches('/').split('/').next() else {
+                continue;
+            };
+            if word.is_empty() || word.starts_with('{') {
+                continue;
+            }
+            assert!(
+                masthead_core::content::Slug::parse_article(word).is_err(),
+                "{path}: an article could take the slug {word:?}"
+            );
+        }
+    }
+
     #[test]
     fn page_numbers_are_bounded() {
         let uri = |s: &str| s.parse::<Uri>().unwrap_or_default();

@@ -504,7 +504,7 @@ impl<'a> Browser<'a> {
 pub async fn verified_member(app: &TestApp, email: &str) -> i64 {
     let db = app.state.db();
     let now = jiff::Timestamp::now().as_second();
-    let id = masthead_store::members::ensure_member(db, email, &email.to_lowercase(), now)
+    let id = masthead_store::members::ensure_member(db, email, &email.to_ascii_lowercase(), now)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
@@ -571,7 +571,7 @@ pub async fn staff_session_as(app: &TestApp, email: &str, role: &str) -> String 
     let id = masthead_store::members::insert_staff(
         db,
         email,
-        &email.to_lowercase(),
+        &email.to_ascii_lowercase(),
         &format!("Test {role}"),
         role,
         now,

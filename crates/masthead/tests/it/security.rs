@@ -325,3 +325,43 @@ both!(Fixture::Demo, async fn parallel_views_from_one_session_never_overspend_th
     }
     assert_eq!(again, 5);
 });
+
+// Item 20: addresses are matched with ASCII case only; the Kelvin sign
+// (U+212A) does not fold into someone else's mailbox.
+both!(Fixture::Demo, async fn a_unicode_look_alike_address_never_reaches_another_account(app) {
+    crate::harness::verified_member(&app, "kate@example.org").await;
+    let kelvin = "\u{212A}ate@example.org";
+    let mut b = Browser::new(&app);
+    let res = b.post("/login", &[("email", kelvin), ("action", "link")]).await;
+    assert!(res.status().is_redirection() || res.status().is_success());
+    app.run_jobs().await;
+    assert!(
+        !outbox(&app).await.iter().any(|m| m.contains("To: kate@example.org")),
+        "no log-in link for kate@ was mailed for a look-alike address"
+    );
+    // Signing up with it makes a second, distinct account.
+    let mut c = Browser::new(&app);
+    c.post("/signup", &[("email", kelvin), ("password", "a long enough password")]).await;
+    let db = app.state.db();
+    let kate = masthead_store::members::find_member_by_email(db, "kate@example.org").await.unwrap_or_default().map(|m| m.0.id);
+    let other = masthead_store::members::find_member_by_email(db, &kelvin.to_ascii_lowercase()).await.unwrap_or_default().map(|m| m.0.id);
+    assert!(kate.is_some() && other.is_some() && kate != other, "{kate:?} {other:?}");
+    // The ASCII spelling in another case is still the same account.
+    let mut d = Browser::new(&app);
+    d.post("/login", &[("email", "KATE@Example.org"), ("action", "link")]).await;
+    app.run_jobs().await;
+    assert!(outbox(&app).await.iter().any(|m| m.contains("To: kate@example.org") || m.contains("To: KATE@Example.org")));
+});
+
+// Item 21: every page parameter is bounded before arithmetic.
+both!(Fixture::Demo, async fn huge_page_numbers_are_a_clear_400_on_every_list(app) {
+    let (mut admin, _) = staff_browser(&app, "administrator").await;
+    for path in ["/admin/members", "/", "/search?q=ferry", "/topics/transit", "/sections/news"] {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        for bad in ["9223372036854775807", "-9223372036854775808", "0", "1e3", "18446744073709551617"] {
+            let res = admin.get(&format!("{path}{sep}page={bad}")).await;
+            assert_eq!(res.status().as_u16(), 400, "{path} page={bad}");
+        }
+        assert_eq!(admin.get(&format!("{path}{sep}page=1")).await.status().as_u16(), 200, "{path}");
+    }
+});
