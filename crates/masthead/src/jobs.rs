@@ -65,6 +65,15 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<Done> {
             state.mailer().send(&email).await?;
             Ok(Done::Scrub)
         }
+        crate::staff::STAFF_RESET_JOB => {
+            let payload: serde_json::Value = serde_json::from_str(&job.payload)?;
+            let email = payload["email"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("staff reset job without email"))?;
+            crate::staff::send_reset(state, email).await?;
+            // An address typed into a public form: keep no copy.
+            Ok(Done::Scrub)
+        }
         other => anyhow::bail!("unknown job kind {other:?}"),
     }
 }

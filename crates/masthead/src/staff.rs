@@ -8,7 +8,10 @@ use crate::app::AppState;
 use crate::http::AppResult;
 use crate::members::forms::{CsrfForm, Field, Form, FormPage};
 use crate::members::tokens::{self, STAFF_COOKIE};
-use crate::members::{client_ip, limit, now, passwords, see_other, user_agent};
+use crate::members::{
+    client_ip, failed, limit_address, limit_email, limit_failures, now, passwords, see_other,
+    user_agent,
+};
 use crate::site::Carries;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -123,6 +126,29 @@ pub struct ResetForm {
 
 /// Emails a set-password link to an active staff member; the answer is
 /// the same whether or not the address is on the staff.
+pub const STAFF_RESET_JOB: &str = "staff_reset";
+
+/// The staff reset job: mails a set-password link when `email` (matching
+/// form) belongs to a live staff member; nothing otherwise.
+pub async fn send_reset(state: &AppState, email_lower: &str) -> anyhow::Result<()> {
+    let Some((staff, _)) = store::find_staff_by_email(state.db(), email_lower).await? else {
+        return Ok(());
+    };
+    let link = set_password_link(state, staff.id, &staff.email).await?;
+    let name = state.settings().get().publication.name.clone();
+    let mail = masthead_store::members::OutgoingEmail {
+        to: staff.email.clone(),
+        subject: format!("Reset your newsroom password for {name}"),
+        text: format!(
+            "Choose a new newsroom password with this link (it works once, for 7 days):\n\n{link}\n\nIf you did not ask for it, ignore this message: your password stays as it is.\n"
+        ),
+    };
+    let mut tx = state.db().begin().await?;
+    store::queue_email(&mut tx, &mail, now()).await?;
+    masthead_store::commit(tx).await?;
+    Ok(())
+}
+
 async fn reset_request(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -130,28 +156,26 @@ async fn reset_request(
     PostForm(f): PostForm<ResetForm>,
 ) -> AppResult {
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "staff-reset", ip, None)?;
+    limit_address(&state, "staff-reset", ip)?;
     if let Ok(email) = Email::parse(&f.email) {
         let lower = email.lower();
-        limit(&state, "staff-reset", ip, Some(&lower))?;
-        if let Some((staff, _)) = store::find_staff_by_email(state.db(), &lower).await? {
-            let link = set_password_link(&state, staff.id, &staff.email).await?;
-            let name = state.settings().get().publication.name.clone();
-            let mut tx = state.db().begin().await?;
-            store::queue_email(
-                &mut tx,
-                &masthead_store::members::OutgoingEmail {
-                    to: staff.email.clone(),
-                    subject: format!("Reset your newsroom password for {name}"),
-                    text: format!(
-                        "Choose a new newsroom password with this link (it works once, for 7 days):\n\n{link}\n\nIf you did not ask for it, ignore this message: your password stays as it is.\n"
-                    ),
-                },
-                now(),
-            )
-            .await?;
-            masthead_store::commit(tx).await?;
-        }
+        limit_email(&state, "staff-reset", &lower)?;
+        // The same work whether or not the address is on the staff: one
+        // queued job, which looks the address up and mails the link.
+        let mut tx = state.db().begin().await?;
+        masthead_store::jobs::insert_job(
+            &mut tx,
+            &masthead_store::jobs::NewJob {
+                kind: STAFF_RESET_JOB,
+                payload: &serde_json::json!({ "email": lower }).to_string(),
+                unique_key: None,
+                run_at: now(),
+                max_attempts: 8,
+            },
+            now(),
+        )
+        .await?;
+        masthead_store::commit(tx).await?;
     }
     Ok(FormPage::new("Check your email")
         .lead("If that address belongs to the newsroom, a link to choose a new password is on its way.")
@@ -170,11 +194,11 @@ async fn login(
     PostForm(f): PostForm<LoginForm>,
 ) -> AppResult {
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "staff-login", ip, None)?;
+    limit_address(&state, "staff-login", ip)?;
     let lower = Email::parse(&f.email)
         .map(|e| e.lower())
         .unwrap_or_default();
-    limit(&state, "staff-login", ip, Some(&lower))?;
+    limit_failures(&state, "staff-login", &lower)?;
     let found = if lower.is_empty() {
         None
     } else {
@@ -183,6 +207,7 @@ async fn login(
     let stored = found.as_ref().and_then(|(_, h)| h.as_deref());
     let ok = state.passwords().verify(&f.password, stored).await;
     let Some((staff, _)) = found.filter(|_| ok) else {
+        failed(&state, "staff-login", &lower);
         return Ok(login_form(&f.email)
             .error("That email address and password do not match.")
             .render(&state, StatusCode::UNAUTHORIZED));
@@ -232,7 +257,7 @@ async fn login_code(
     PostForm(f): PostForm<CodeForm>,
 ) -> AppResult {
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "staff-code", ip, None)?;
+    limit_address(&state, "staff-code", ip)?;
     let gone = || {
         FormPage::new("Log in again")
             .lead("That log-in took too long or was already used. Enter your email address and password again.")
@@ -247,7 +272,8 @@ async fn login_code(
     let Some(staff_id) = store::live_token_staff(state.db(), &hash, "staff_2fa", now).await? else {
         return Ok(gone());
     };
-    limit(&state, "staff-code", ip, Some(&staff_id.to_string()))?;
+    let who = staff_id.to_string();
+    limit_failures(&state, "staff-code", &who)?;
     let Some((secret, last_step)) = store::find_staff_totp(state.db(), staff_id).await? else {
         return Ok(gone());
     };
@@ -260,6 +286,7 @@ async fn login_code(
         }
     };
     if !accepted {
+        failed(&state, "staff-code", &who);
         return Ok(code_form(&f.token)
             .error("That code is not right, or was already used. Codes change every 30 seconds.")
             .render(&state, StatusCode::UNAUTHORIZED));

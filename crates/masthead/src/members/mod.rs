@@ -27,26 +27,46 @@ pub fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpA
     crate::http::client_ip(peer.ip(), headers, &state.config().trusted_proxies)
 }
 
-/// Counts one attempt of `action` from `ip`, and for `email` when given.
-pub fn limit(
-    state: &AppState,
-    action: &str,
-    ip: IpAddr,
-    email: Option<&str>,
-) -> Result<(), AppError> {
-    use ratelimit::{PER_ADDRESS, PER_EMAIL};
+/// Counts one request of `action` from the client at `ip` (its /64 for
+/// IPv6). Called once per request, before the form is read.
+pub fn limit_address(state: &AppState, action: &str, ip: IpAddr) -> Result<(), AppError> {
+    let now = jiff::Timestamp::now().as_second();
+    let key = format!("{action}|ip|{}", ratelimit::client_key(ip));
+    state
+        .limiter()
+        .check(&key, ratelimit::PER_ADDRESS, now)
+        .map_err(AppError::TooMany)
+}
+
+/// Counts one message of `action` sent to (or about) `email`.
+pub fn limit_email(state: &AppState, action: &str, email: &str) -> Result<(), AppError> {
     let now = jiff::Timestamp::now().as_second();
     state
         .limiter()
-        .check(&format!("{action}|ip|{ip}"), PER_ADDRESS, now)
-        .map_err(AppError::TooMany)?;
-    if let Some(e) = email {
-        state
-            .limiter()
-            .check(&format!("{action}|email|{e}"), PER_EMAIL, now)
-            .map_err(AppError::TooMany)?;
-    }
-    Ok(())
+        .check(
+            &format!("{action}|email|{email}"),
+            ratelimit::PER_EMAIL,
+            now,
+        )
+        .map_err(AppError::TooMany)
+}
+
+/// Refuses when `who` (an email, a staff id) has spent its budget of
+/// failed `action`s; counts nothing. Pair with `failed`.
+pub fn limit_failures(state: &AppState, action: &str, who: &str) -> Result<(), AppError> {
+    let now = jiff::Timestamp::now().as_second();
+    state
+        .limiter()
+        .peek(&format!("{action}|email|{who}"), ratelimit::PER_EMAIL, now)
+        .map_err(AppError::TooMany)
+}
+
+/// Counts one failed `action` (a wrong password or code) for `who`.
+pub fn failed(state: &AppState, action: &str, who: &str) {
+    let now = jiff::Timestamp::now().as_second();
+    state
+        .limiter()
+        .record(&format!("{action}|email|{who}"), ratelimit::PER_EMAIL, now);
 }
 
 pub fn user_agent(headers: &HeaderMap) -> String {

@@ -4,7 +4,10 @@
 use super::forms::{CsrfForm, Field, Form, FormPage};
 use super::passwords;
 use super::tokens::{self, SESSION_COOKIE};
-use super::{check_csrf, client_ip, limit, now, see_other, sign_in, user_agent};
+use super::{
+    check_csrf, client_ip, failed, limit_address, limit_email, limit_failures, now, see_other,
+    sign_in, user_agent,
+};
 use crate::access::funnel::Step;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
@@ -225,7 +228,7 @@ async fn signup(
     PostForm(f): PostForm<SignupForm>,
 ) -> AppResult {
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "signup", ip, None)?;
+    limit_address(&state, "signup", ip)?;
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
         Err(e) => {
@@ -239,7 +242,7 @@ async fn signup(
         }
     };
     let lower = email.lower();
-    limit(&state, "signup", ip, Some(&lower))?;
+    limit_email(&state, "signup", &lower)?;
     if !f.password.is_empty() {
         if let Err(e) = passwords::check_new(&f.password) {
             return signup_page_with(&state, StatusCode::UNPROCESSABLE_ENTITY, &f, Some(e)).await;
@@ -427,7 +430,7 @@ async fn login(
     PostForm(f): PostForm<LoginForm>,
 ) -> AppResult {
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "login", ip, None)?;
+    limit_address(&state, "login", ip)?;
     let return_to = safe_return_to(&f.return_to, "/account");
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
@@ -441,12 +444,11 @@ async fn login(
     let by_link = f.action == "link" || f.password.is_empty();
     // Separate budgets: someone guessing a password cannot also stop the
     // owner from asking for a log-in link (and the reverse).
-    limit(
-        &state,
-        if by_link { "login-link" } else { "login" },
-        ip,
-        Some(&lower),
-    )?;
+    if by_link {
+        limit_email(&state, "login-link", &lower)?;
+    } else {
+        limit_failures(&state, "login", &lower)?;
+    }
     let db = state.db();
     let found = store::find_member_by_email(db, &lower).await?;
     if by_link {
@@ -486,6 +488,7 @@ async fn login(
     // A password chosen at sign-up is a credential only once the address
     // is proved: before that, whoever typed the address may not own it.
     let Some((member, _)) = found.filter(|(m, _)| matches && m.verified) else {
+        failed(&state, "login", &lower);
         return Ok(login_page_for(&return_to, email.as_str())
             .error("That email address and password do not match. Try again, or log in with an emailed link. If you signed up recently, first follow the link we emailed you.")
             .render(&state, StatusCode::UNAUTHORIZED));
@@ -869,7 +872,9 @@ async fn reauth(
         return Ok(see_other("/account"));
     };
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "login", ip, Some(&m.email.to_ascii_lowercase()))?;
+    limit_address(&state, "reauth", ip)?;
+    let who = m.email.to_ascii_lowercase();
+    limit_failures(&state, "login", &who)?;
     let stored = store::find_member(state.db(), m.id)
         .await?
         .and_then(|(_, h)| h);
@@ -878,6 +883,7 @@ async fn reauth(
         .verify(&f.password, stored.as_deref())
         .await
     {
+        failed(&state, "login", &who);
         return Ok(reauth_form(&state, &viewer, m)
             .error("That password is not right.")
             .render(&state, StatusCode::UNAUTHORIZED));
@@ -941,7 +947,8 @@ async fn change_email(
         }
     };
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "email", ip, Some(&email.lower()))?;
+    limit_address(&state, "email", ip)?;
+    limit_email(&state, "email", &email.lower())?;
     let name = pub_name(&state);
     let now = now();
     let mut tx = state.db().begin().await?;
@@ -1170,7 +1177,7 @@ async fn reset_request(
     PostForm(f): PostForm<ResetRequest>,
 ) -> AppResult {
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "reset", ip, None)?;
+    limit_address(&state, "reset", ip)?;
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
         Err(e) => {
@@ -1180,7 +1187,7 @@ async fn reset_request(
         }
     };
     let lower = email.lower();
-    limit(&state, "reset", ip, Some(&lower))?;
+    limit_email(&state, "reset", &lower)?;
     let found = store::find_member_by_email(state.db(), &lower).await?;
     let name = pub_name(&state);
     let now = now();

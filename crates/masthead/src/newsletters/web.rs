@@ -10,7 +10,7 @@ use crate::members::forms::{Field, Form, FormPage};
 use crate::members::web::{
     consent_line, consume, link, link_expired, live, new_link_token, one_button, pub_name,
 };
-use crate::members::{check_csrf, client_ip, limit, now, see_other};
+use crate::members::{check_csrf, client_ip, limit_address, limit_email, now, see_other};
 use crate::site::Carries;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
@@ -131,7 +131,7 @@ async fn signup(
     PostForm(form): PostForm<HashMap<String, String>>,
 ) -> AppResult {
     let ip = client_ip(&state, peer, &headers);
-    limit(&state, "newsletter-signup", ip, None)?;
+    limit_address(&state, "newsletter-signup", ip)?;
     let all = store::list(state.db()).await?;
     let raw = form.get("email").cloned().unwrap_or_default();
     let error = |msg: String| {
@@ -149,7 +149,7 @@ async fn signup(
         return Ok(error("Choose at least one newsletter.".into()));
     }
     let lower = email.lower();
-    limit(&state, "newsletter-signup", ip, Some(&lower))?;
+    limit_email(&state, "newsletter-signup", &lower)?;
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let names: Vec<&str> = all
         .iter()

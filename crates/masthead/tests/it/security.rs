@@ -365,3 +365,101 @@ both!(Fixture::Demo, async fn huge_page_numbers_are_a_clear_400_on_every_list(ap
         assert_eq!(admin.get(&format!("{path}{sep}page=1")).await.status().as_u16(), 200, "{path}");
     }
 });
+
+/// A member (or staff member) with a password, verified.
+async fn with_password(app: &TestApp, email: &str, password: &str, staff_role: Option<&str>) {
+    let db = app.state.db();
+    let hash = app
+        .state
+        .passwords()
+        .hash(password)
+        .await
+        .unwrap_or_default();
+    match staff_role {
+        Some(role) => {
+            let id = masthead_store::members::insert_staff(db, email, email, "Staff", role, 1)
+                .await
+                .unwrap_or_default()
+                .unwrap_or_else(|| panic!("staff"));
+            let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+            masthead_store::members::set_staff_password(&mut tx, id, &hash, 1)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            masthead_store::commit(tx)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        None => {
+            let id = crate::harness::verified_member(app, email).await;
+            let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+            masthead_store::members::set_password(&mut tx, id, &hash, 1)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            masthead_store::commit(tx)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    app.state.sessions().clear();
+}
+
+// Item 16: the address budget counts each request once; the per-email
+// budget of passwords counts failures only.
+both!(Fixture::Demo, async fn rate_limits_count_each_request_once_and_only_failures(app) {
+    // 30 sign-ups per address per 10 minutes (it was 15: counted twice).
+    let mut b = Browser::new(&app);
+    for i in 0..30 {
+        let res = b.post("/signup", &[("email", &format!("budget{i}@example.org"))]).await;
+        assert_eq!(res.status().as_u16(), 303, "sign-up {i}");
+        b.jar.clear();
+    }
+    assert_eq!(b.post("/signup", &[("email", "one.more@example.org")]).await.status().as_u16(), 429);
+    // A member logging in from many devices is never locked out by successes.
+    with_password(&app, "devices@example.org", "correct horse battery", None).await;
+    for i in 0..10 {
+        let mut d = Browser::new(&app);
+        let res = d.post("/login", &[("email", "devices@example.org"), ("password", "correct horse battery")]).await;
+        assert_eq!(res.status().as_u16(), 303, "log-in {i}");
+    }
+    // Failures are counted: six, then 429, even for the right password.
+    for i in 0..6 {
+        let mut d = Browser::new(&app);
+        let res = d.post("/login", &[("email", "devices@example.org"), ("password", "wrong guess")]).await;
+        assert_eq!(res.status().as_u16(), 401, "failure {i}");
+    }
+    let mut d = Browser::new(&app);
+    assert_eq!(d.post("/login", &[("email", "devices@example.org"), ("password", "wrong guess")]).await.status().as_u16(), 429);
+    // Staff: the same rule.
+    with_password(&app, "desk@newsroom.example", "newsroom password 1", Some("editor")).await;
+    for i in 0..10 {
+        let mut d = Browser::new(&app);
+        let res = d.post("/admin/login", &[("email", "desk@newsroom.example"), ("password", "newsroom password 1")]).await;
+        assert_eq!(res.status().as_u16(), 303, "staff log-in {i}");
+    }
+});
+
+// Item 17: a staff password-reset request does the same work for any
+// address (one queued job); the job mails staff only.
+both!(Fixture::Demo, async fn a_staff_reset_request_does_the_same_work_for_any_address(app) {
+    with_password(&app, "desk@newsroom.example", "newsroom password 1", Some("editor")).await;
+    let db = app.state.db();
+    let counts = || async {
+        let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_tokens").fetch_one(db.pool()).await.unwrap_or(-1);
+        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs").fetch_one(db.pool()).await.unwrap_or(-1);
+        (tokens, jobs)
+    };
+    let mut b = Browser::new(&app);
+    let before = counts().await;
+    b.post("/admin/password-reset", &[("email", "desk@newsroom.example")]).await;
+    let after_known = counts().await;
+    b.post("/admin/password-reset", &[("email", "nobody@newsroom.example")]).await;
+    let after_unknown = counts().await;
+    assert_eq!((after_known.0 - before.0, after_known.1 - before.1), (0, 1), "the staff address: one job, no token yet");
+    assert_eq!((after_unknown.0 - after_known.0, after_unknown.1 - after_known.1), (0, 1), "any address: the same");
+    let mails = outbox(&app).await;
+    assert!(mails.iter().any(|m| m.contains("To: desk@newsroom.example") && m.contains("/admin/set-password/")));
+    assert!(!mails.iter().any(|m| m.contains("nobody@newsroom.example")));
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'staff_reset' AND payload <> '{}'")
+        .fetch_one(db.pool()).await.unwrap_or(-1);
+    assert_eq!(left, 0, "the typed addresses are not kept");
+});
