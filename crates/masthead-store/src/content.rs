@@ -884,10 +884,16 @@ pub enum Listing {
     ContentType(ContentType),
     Topic(i64),
     Author(i64),
+    /// Published in `[since, until]` (a digest not yet fixed).
+    PublishedBetween(i64, i64),
+    /// A digest send's fixed articles, in their fixed order.
+    Digest(i64),
 }
 
 /// A page of visible articles, newest first. Returns up to `limit` rows and
 /// whether more exist (one extra row is fetched rather than counting).
+///
+/// (`fix_digest` below fixes a digest's list for `Listing::Digest`.)
 pub async fn list_articles(
     db: &Db,
     listing: Listing,
@@ -916,6 +922,16 @@ pub async fn list_articles(
             " AND a.id = x.article_id AND x.author_id = $4 AND x.published_at <= $1",
             "x.published_at DESC, x.article_id DESC",
         ),
+        Listing::PublishedBetween(..) => (
+            "articles a",
+            " AND a.published_at >= $4 AND a.published_at <= $5",
+            "a.published_at DESC, a.id DESC",
+        ),
+        Listing::Digest(_) => (
+            "send_articles x CROSS JOIN articles a",
+            " AND a.id = x.article_id AND x.send_id = $4",
+            "x.position",
+        ),
     };
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM {from} WHERE {VISIBLE}{filter} ORDER BY {order} LIMIT $2 OFFSET $3"
@@ -927,7 +943,8 @@ pub async fn list_articles(
     q = match listing {
         Listing::All => q,
         Listing::ContentType(t) => q.bind(t.as_str()),
-        Listing::Topic(id) | Listing::Author(id) => q.bind(id),
+        Listing::Topic(id) | Listing::Author(id) | Listing::Digest(id) => q.bind(id),
+        Listing::PublishedBetween(since, until) => q.bind(since).bind(until),
     };
     let rows = q.fetch_all(db.pool()).await?;
     let more = rows.len() > limit as usize;
@@ -1330,4 +1347,48 @@ mod tests {
         );
         assert_eq!(fts5_query("  ** -- "), None);
     }
+}
+
+/// Articles a digest lists at most.
+pub const DIGEST_MAX: u32 = 100;
+
+/// Fixes a digest send's articles once: those visible at `now` and
+/// published in `[since, now]`, newest first, at most `DIGEST_MAX`. A second
+/// call keeps the first list. Returns whether this call fixed it.
+pub async fn fix_digest(db: &Db, send_id: i64, since: i64, now: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let claimed = sqlx::query(
+        "UPDATE sends SET digest_fixed_at = $1 WHERE id = $2 AND digest_fixed_at IS NULL",
+    )
+    .bind(now)
+    .bind(send_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        let ids: Vec<i64> = sqlx::query(&format!(
+            "SELECT a.id FROM articles a WHERE {VISIBLE} AND a.published_at >= $2 \
+             ORDER BY a.published_at DESC, a.id DESC LIMIT $3"
+        ))
+        .bind(now)
+        .bind(since)
+        .bind(i64::from(DIGEST_MAX))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<std::result::Result<_, _>>()?;
+        for (position, id) in ids.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO send_articles (send_id, article_id, position) VALUES ($1, $2, $3)",
+            )
+            .bind(send_id)
+            .bind(id)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(claimed == 1)
 }

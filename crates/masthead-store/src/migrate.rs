@@ -91,6 +91,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_claims.sql"),
         postgres: include_str!("../migrations/postgres/0013_claims.sql"),
     },
+    Migration {
+        version: 14,
+        name: "digest_articles",
+        sqlite: include_str!("../migrations/sqlite/0014_digest_articles.sql"),
+        postgres: include_str!("../migrations/postgres/0014_digest_articles.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

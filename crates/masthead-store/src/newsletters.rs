@@ -391,10 +391,12 @@ pub struct Send {
     pub finished_at: Option<i64>,
     pub paused_reason: Option<String>,
     pub recipients: i64,
+    /// When a digest's articles were fixed (`content::fix_digest`).
+    pub digest_fixed_at: Option<i64>,
 }
 
 const SEND_COLUMNS: &str = "id, newsletter_id, article_id, digest_days, subject, status, run_at, \
-     started_at, finished_at, paused_reason, recipients";
+     started_at, finished_at, paused_reason, recipients, digest_fixed_at";
 
 fn send_from(r: &sqlx::any::AnyRow) -> Result<Send> {
     Ok(Send {
@@ -409,6 +411,7 @@ fn send_from(r: &sqlx::any::AnyRow) -> Result<Send> {
         finished_at: r.try_get("finished_at")?,
         paused_reason: r.try_get("paused_reason")?,
         recipients: r.try_get("recipients")?,
+        digest_fixed_at: r.try_get("digest_fixed_at")?,
     })
 }
 

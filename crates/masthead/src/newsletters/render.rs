@@ -205,30 +205,26 @@ fn escape_attr(s: &str) -> String {
         .replace('<', "&lt;")
 }
 
-/// The articles of a digest send: published in the `digest_days` before
-/// the send started (or now, before it starts), newest first, at most 50.
+/// The days before its start a digest covers.
+pub fn digest_since(send: &Send, end: i64) -> i64 {
+    end - send.digest_days.unwrap_or(7).clamp(1, 90) * 86_400
+}
+
+/// The articles of a digest send: the list fixed when its sending started
+/// (`content::fix_digest`), or, before that, those published in its
+/// `digest_days` until now; newest first, at most `content::DIGEST_MAX`.
 pub async fn digest_articles(
     db: &masthead_store::Db,
     send: &Send,
 ) -> anyhow::Result<Vec<masthead_core::content::ArticleSummary>> {
+    use masthead_store::content::{list_articles, Listing, DIGEST_MAX};
     let now = jiff::Timestamp::now().as_second();
-    let end = send.started_at.unwrap_or(now);
-    let since = end - send.digest_days.unwrap_or(7).max(1) * 86_400;
-    let (items, _) = masthead_store::content::list_articles(
-        db,
-        masthead_store::content::Listing::All,
-        now,
-        0,
-        50,
-    )
-    .await?;
-    Ok(items
-        .into_iter()
-        .filter(|a| {
-            a.published_at
-                .is_some_and(|p| (since..=end).contains(&p.as_second()))
-        })
-        .collect())
+    let listing = match send.digest_fixed_at {
+        Some(_) => Listing::Digest(send.id),
+        None => Listing::PublishedBetween(digest_since(send, now), now),
+    };
+    let (items, _) = list_articles(db, listing, now, 0, DIGEST_MAX).await?;
+    Ok(items)
 }
 
 /// Renders the email of a send for one decision (`None`: a digest).

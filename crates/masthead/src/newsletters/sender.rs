@@ -127,6 +127,18 @@ pub async fn work(state: &AppState, send_id: i64) -> anyhow::Result<u64> {
                 return Ok(0);
             }
         }
+        // A digest's articles are fixed before its email is made: the
+        // email and its web version list the same ones for good.
+        let send = if send.article_id.is_none() && send.digest_fixed_at.is_none() {
+            let now = now();
+            let since = render::digest_since(&send, now);
+            masthead_store::content::fix_digest(db, send.id, since, now).await?;
+            store::find_send(db, send_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no send {send_id}"))?
+        } else {
+            send
+        };
         let prepared = render::prepare(state, &send).await?;
         if store::start_send(db, send.id, prepared.gated, now()).await? {
             tracing::info!(send = send.id, "send started: recipients fixed");

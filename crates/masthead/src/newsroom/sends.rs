@@ -150,6 +150,7 @@ pub async fn send(
             finished_at: None,
             paused_reason: None,
             recipients: 0,
+            digest_fixed_at: None,
         };
         let prepared = crate::newsletters::render::prepare(&state, &draft)
             .await

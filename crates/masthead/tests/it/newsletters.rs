@@ -1080,9 +1080,12 @@ async fn a_digest_lists_recent_articles() {
     reader(&app, "digest@example.org", false, n.id).await;
     let db = app.state.db();
     // Two demo articles made recent; the rest stay older than the window.
+    // Sixty newer ones (one every ten minutes until now) make the two the
+    // oldest of 62 in the window: a digest lists them all, not the newest 50.
     let now = jiff::Timestamp::now().as_second();
+    masthead::content::generate::generate(db, 60).await.unwrap();
     sqlx::query("UPDATE articles SET published_at = $1 WHERE slug IN ($2, $3)")
-        .bind(now - 3600)
+        .bind(now - 12 * 3600)
         .bind(GATED)
         .bind("bus-network-redesign-approved")
         .execute(db.pool())
@@ -1119,6 +1122,39 @@ async fn a_digest_lists_recent_articles() {
         .get_text(&format!("/newsletters/{NEWSLETTER}/{send}"), 200)
         .await;
     assert!(web.contains(&format!("href=\"/{GATED}\"")) && !web.contains(LAST_WORDS));
+    let generated = |t: &str| t.matches("/generated-article-").count();
+    assert!(
+        generated(text) >= 60,
+        "all 62 in the window are listed: {}",
+        generated(text)
+    );
+    // Issue 12, item 14: the list was fixed when the digest was made. Newer
+    // articles change neither its web version nor what it lists.
+    sqlx::query("UPDATE articles SET published_at = $1 WHERE slug LIKE 'generated-article-%'")
+        .bind(jiff::Timestamp::now().as_second() - 10)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE articles SET published_at = $1 WHERE slug = $2")
+        .bind(jiff::Timestamp::now().as_second() - 5)
+        .bind("council-approves-harbour-seawall-plan")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    app.state.refresh_counters().await.unwrap();
+    let later = app
+        .get_text(&format!("/newsletters/{NEWSLETTER}/{send}"), 200)
+        .await;
+    assert!(
+        later.contains(&format!("href=\"/{GATED}\"")),
+        "the web version keeps its articles"
+    );
+    assert!(later.contains("href=\"/bus-network-redesign-approved\""));
+    assert!(
+        !later.contains("council-approves-harbour-seawall-plan"),
+        "nothing joins it later"
+    );
+    assert_eq!(generated(&later), generated(&web));
 }
 
 /// Issue 12, item 10: the base URL is global configuration, read the same
