@@ -399,7 +399,9 @@ impl<'a> Importer<'a> {
                         slug: &slug,
                         name: &f.name,
                         description: markdown::plain_text(
-                            &markdown::render_blocks(&p.body).join(" "),
+                            &markdown::render_blocks(&p.body)
+                                .map_err(|e| err(p.body_line(), e.to_string()))?
+                                .join(" "),
                         )
                         .as_str(),
                     },
@@ -429,7 +431,9 @@ impl<'a> Importer<'a> {
                     &NewAuthor {
                         slug: &slug,
                         name: &f.name,
-                        bio_html: &markdown::render_blocks(&p.body).join("\n"),
+                        bio_html: &markdown::render_blocks(&p.body)
+                            .map_err(|e| err(p.body_line(), e.to_string()))?
+                            .join("\n"),
                         avatar_media_id: avatar,
                     },
                     now,
@@ -447,7 +451,9 @@ impl<'a> Importer<'a> {
                 let slug =
                     Slug::parse(&f.slug).map_err(|e| err(p.line_of("slug"), e.to_string()))?;
                 let hash = hex::encode(Sha256::digest(p.text.as_bytes()));
-                let html = markdown::render_blocks(&p.body).join("\n");
+                let html = markdown::render_blocks(&p.body)
+                    .map_err(|e| err(p.body_line(), e.to_string()))?
+                    .join("\n");
                 let (id, version, changed) = store::upsert_page(
                     self.db,
                     &NewPage {
@@ -505,7 +511,11 @@ impl<'a> Importer<'a> {
             "newsletter" => {
                 let f: NewsletterFront = p.decode()?;
                 Slug::parse(&f.slug).map_err(|e| err(p.line_of("slug"), e.to_string()))?;
-                let description = markdown::plain_text(&markdown::render_blocks(&p.body).join(" "));
+                let description = markdown::plain_text(
+                    &markdown::render_blocks(&p.body)
+                        .map_err(|e| err(p.body_line(), e.to_string()))?
+                        .join(" "),
+                );
                 let id = masthead_store::offers::upsert_newsletter(
                     self.db,
                     &masthead_store::offers::NewNewsletter {
@@ -613,7 +623,7 @@ impl<'a> Importer<'a> {
         let markdown::SplitBody {
             preview: divider,
             blocks,
-        } = markdown::split_body(&p.body);
+        } = markdown::split_body(&p.body).map_err(|e| err(p.body_line(), e.to_string()))?;
         // A divider in the body and `preview_blocks` in the front matter:
         // the shorter preview wins.
         let preview_blocks = match (f.preview_blocks, divider) {

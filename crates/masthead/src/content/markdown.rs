@@ -46,8 +46,94 @@ pub fn sanitize(html: &str) -> String {
     sanitizer().clean(html).to_string()
 }
 
-/// Renders Markdown to sanitized HTML blocks, one per top-level element.
-pub fn render_blocks(markdown: &str) -> Vec<String> {
+/// Nesting allowed in a body (lists, quotes, HTML elements, together).
+/// Parsing and sanitizing cost grows with the square of nesting; real
+/// writing rarely passes ten levels.
+pub const MAX_NESTING: usize = 100;
+
+/// A body nested deeper than `MAX_NESTING`: refused, never rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("The text is nested {0} levels deep (lists, quotes or HTML elements inside one another); at most 100 levels are allowed.")]
+pub struct TooDeep(pub usize);
+
+/// HTML elements that have no closing tag, or whose closing tag the parser
+/// supplies when the next one starts: they never deepen the tree.
+const FLAT_ELEMENTS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead",
+    "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp",
+];
+
+/// An upper estimate of how deeply `text` nests, in one linear pass: the
+/// depth of open HTML elements plus, on the deepest line, the Markdown
+/// containers (quote markers, list markers, four-space indents) it opens.
+pub fn nesting_depth(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut deepest_html) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(at) = text[i..].find('<').map(|k| k + i) {
+        let closing = bytes.get(at + 1) == Some(&b'/');
+        let start = at + 1 + usize::from(closing);
+        let mut end = start;
+        while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'-') {
+            end += 1;
+        }
+        i = end.max(at + 1);
+        if end == start || !bytes[start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = text[start..end].to_ascii_lowercase();
+        if FLAT_ELEMENTS.contains(&name.as_str()) {
+            continue;
+        }
+        let tag_end = text[end..].find('>').map(|k| k + end);
+        let self_closing = tag_end.is_some_and(|e| e > 0 && bytes[e - 1] == b'/');
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !self_closing {
+            depth += 1;
+            deepest_html = deepest_html.max(depth);
+        }
+    }
+    let deepest_line = text
+        .lines()
+        .map(|line| {
+            let (mut n, mut spaces) = (0usize, 0usize);
+            let mut chars = line.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    ' ' => spaces += 1,
+                    '\t' => spaces += 4,
+                    '>' => n += 1,
+                    '-' | '*' | '+' if chars.peek().is_some_and(|c| *c == ' ') => n += 1,
+                    '0'..='9' => {
+                        while chars.peek().is_some_and(char::is_ascii_digit) {
+                            chars.next();
+                        }
+                        if chars.peek().is_some_and(|c| *c == '.' || *c == ')') {
+                            chars.next();
+                            n += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            n + spaces / 4
+        })
+        .max()
+        .unwrap_or(0);
+    deepest_html + deepest_line
+}
+
+/// Renders Markdown to sanitized HTML blocks, one per top-level element;
+/// refuses a body nested deeper than `MAX_NESTING`.
+pub fn render_blocks(markdown: &str) -> Result<Vec<String>, TooDeep> {
+    let depth = nesting_depth(markdown);
+    if depth > MAX_NESTING {
+        return Err(TooDeep(depth));
+    }
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
@@ -72,12 +158,26 @@ pub fn render_blocks(markdown: &str) -> Vec<String> {
             }
         }
     }
-    blocks
+    Ok(blocks)
+}
+
+/// Runs CPU-heavy work (rendering, sanitizing) on the blocking pool, at
+/// most one job per core at a time, so no body can stall page serving.
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    });
+    let _permit = permits.acquire().await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
 }
 
 /// A body split into blocks, with the preview length its paywall divider
 /// sets (`None` without a divider).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SplitBody {
     pub preview: Option<u32>,
     pub blocks: Vec<String>,
@@ -114,22 +214,22 @@ fn find_divider(text: &str) -> Option<(usize, usize)> {
 /// list, quote, code or HTML block that runs across the divider becomes
 /// two blocks and nothing written after the divider can fall into the
 /// preview. Further dividers are ordinary comments (removed).
-pub fn split_body(markdown: &str) -> SplitBody {
-    match find_divider(markdown) {
+pub fn split_body(markdown: &str) -> Result<SplitBody, TooDeep> {
+    Ok(match find_divider(markdown) {
         None => SplitBody {
             preview: None,
-            blocks: render_blocks(markdown),
+            blocks: render_blocks(markdown)?,
         },
         Some((start, end)) => {
-            let mut blocks = render_blocks(&markdown[..start]);
+            let mut blocks = render_blocks(&markdown[..start])?;
             let preview = u32::try_from(blocks.len()).unwrap_or(u32::MAX);
-            blocks.extend(render_blocks(&markdown[end..]));
+            blocks.extend(render_blocks(&markdown[end..])?);
             SplitBody {
                 preview: Some(preview),
                 blocks,
             }
         }
-    }
+    })
 }
 
 /// Plain text of sanitized HTML, for the search index and descriptions.
@@ -160,6 +260,55 @@ pub fn plain_text(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn render_blocks(markdown: &str) -> Vec<String> {
+        super::render_blocks(markdown).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn split_body(markdown: &str) -> SplitBody {
+        super::split_body(markdown).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_any_parsing() {
+        let n = 80_000;
+        for body in [
+            format!("{}x{}", "<div>".repeat(n), "</div>".repeat(n)),
+            format!("{}x", "<b>".repeat(n)),
+            format!("{}x", "> ".repeat(n)),
+            format!("{}x", "- ".repeat(n)),
+            format!("{}x", "1. ".repeat(n)),
+            (0..200)
+                .map(|i| format!("{}- item\n", "    ".repeat(i)))
+                .collect(),
+            format!(
+                "{}<!-- paywall -->\n\n{}",
+                "Intro.\n\n",
+                "<section>".repeat(500)
+            ),
+        ] {
+            assert!(
+                matches!(super::split_body(&body), Err(TooDeep(d)) if d > MAX_NESTING),
+                "{:.40}",
+                body
+            );
+        }
+        // Real writing passes: unclosed paragraphs and list items, void
+        // elements, ordinary nesting.
+        let ok = format!(
+            "{}\n\n{}\n\n> > quoted twice\n\n- a\n  - b\n    - c\n\n<div><div><p>x<br><img src=\"/a.jpg\"></div></div>",
+            "<p>para ".repeat(300),
+            "<li>item ".repeat(300)
+        );
+        assert!(nesting_depth(&ok) < 10, "{}", nesting_depth(&ok));
+        assert!(super::render_blocks(&ok).is_ok());
+        let at_limit = format!(
+            "{}x{}",
+            "<div>".repeat(MAX_NESTING),
+            "</div>".repeat(MAX_NESTING)
+        );
+        assert!(super::render_blocks(&at_limit).is_ok());
+    }
 
     #[test]
     fn each_top_level_element_is_one_block() {

@@ -33,9 +33,11 @@ fn now() -> i64 {
 
 /// (preview blocks, all blocks) of a Markdown body with an optional
 /// paywall divider: `content::markdown::split_body`.
-pub fn body_blocks(markdown: &str) -> (Option<u32>, Vec<String>) {
-    let split = crate::content::markdown::split_body(markdown);
-    (split.preview, split.blocks)
+pub fn body_blocks(
+    markdown: &str,
+) -> Result<(Option<u32>, Vec<String>), crate::content::markdown::TooDeep> {
+    let split = crate::content::markdown::split_body(markdown)?;
+    Ok((split.preview, split.blocks))
 }
 
 /// The editor's form. Its fields (without csrf, revision and action) are
@@ -104,9 +106,10 @@ impl Editing {
 }
 
 /// The body as the rich-text editor starts from it: the sanitized blocks,
-/// with the paywall divider where the preview ends.
-pub fn editor_html(markdown: &str) -> String {
-    let (preview, blocks) = body_blocks(markdown);
+/// with the paywall divider where the preview ends. `None` for a body the
+/// renderer refuses (too deeply nested): the Markdown editor shows it.
+pub fn editor_html(markdown: &str) -> Option<String> {
+    let (preview, blocks) = body_blocks(markdown).ok()?;
     let mut html = String::new();
     for (i, b) in blocks.iter().enumerate() {
         if preview == Some(u32::try_from(i).unwrap_or(u32::MAX)) {
@@ -117,7 +120,7 @@ pub fn editor_html(markdown: &str) -> String {
     if preview.is_some_and(|p| p as usize >= blocks.len()) {
         html.push_str("<hr data-paywall=\"\">");
     }
-    html
+    Some(html)
 }
 
 /// JSON to place inside `<script type="application/json">`: no `<`, `>`
@@ -160,7 +163,13 @@ async fn render(
         ))
     });
     let live = editing.status != ArticleStatus::Draft;
-    let rich = super::assets::editor_built();
+    // The rich editor starts from the rendered body, rendered off the async
+    // workers; a body the renderer refuses opens in the Markdown editor.
+    let body = f.body.clone();
+    let start_html = crate::content::markdown::off_thread(move || editor_html(&body))
+        .await
+        .map_err(AppError::Internal)?;
+    let rich = super::assets::editor_built() && start_html.is_some();
     // Sending it as a newsletter, from here, once it is published.
     let may_send = editing.status == ArticleStatus::Published
         && masthead_core::newsroom::allowed(user.role, Action::SendNewsletters);
@@ -171,7 +180,7 @@ async fn render(
     };
     let editor_data = rich.then(|| {
         script_json(&serde_json::json!({
-            "html": editor_html(&f.body),
+            "html": start_html.as_deref().unwrap_or_default(),
             "library": "/admin/media",
             "media": library.iter().map(|r| {
                 let v = crate::site::view::image(&r.media, &r.alt, &r.caption, &r.credit, 960);
@@ -334,7 +343,12 @@ async fn build(
     if f.body.len() > 1_000_000 {
         return Err("The body is too long (1 MB at most).".into());
     }
-    let (preview_blocks, blocks) = body_blocks(&f.body);
+    // Off the async workers: no body can stall page serving.
+    let body = f.body.clone();
+    let (preview_blocks, blocks) = crate::content::markdown::off_thread(move || body_blocks(&body))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     let body_text = plain_text(&blocks.join("\n"));
     Ok(NewArticle {
         slug,

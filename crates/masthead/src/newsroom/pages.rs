@@ -71,7 +71,13 @@ pub async fn save(
             "a page needs a title and at most 500 kB of text".into(),
         ));
     }
-    let html = crate::content::markdown::render_blocks(&f.body).join("\n");
+    let body = f.body.clone();
+    let html = crate::content::markdown::off_thread(move || {
+        crate::content::markdown::render_blocks(&body).map(|b| b.join("\n"))
+    })
+    .await
+    .map_err(AppError::Internal)?
+    .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let now = jiff::Timestamp::now().as_second();
     // The same title and text again is not a new version.
     let hash = {

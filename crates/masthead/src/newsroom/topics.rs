@@ -109,7 +109,13 @@ pub async fn save_author(
     let avatar = masthead_store::content::find_author(db, slug.as_str())
         .await?
         .and_then(|a| a.avatar.map(|m| m.id));
-    let bio = crate::content::markdown::render_blocks(f.text.trim()).join("\n");
+    let text = f.text.trim().to_string();
+    let bio = crate::content::markdown::off_thread(move || {
+        crate::content::markdown::render_blocks(&text).map(|b| b.join("\n"))
+    })
+    .await
+    .map_err(AppError::Internal)?
+    .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let now = jiff::Timestamp::now().as_second();
     let new = masthead_store::content::NewAuthor {
         slug: &slug,

@@ -226,7 +226,7 @@ both!(Fixture::Empty, async fn import_reports_a_conflict_with_newsroom_edits_unl
     let mut a = masthead_store::content::find_article_any(db, "harbour-edit").await.unwrap().unwrap();
     let id = a.id;
     let body = "Edited in the newsroom.";
-    let blocks = masthead::content::markdown::render_blocks(body);
+    let blocks = masthead::content::markdown::render_blocks(body).unwrap_or_else(|e| panic!("{e}"));
     let edited = masthead_store::content::NewArticle {
         slug: masthead_core::Slug::parse_article("harbour-edit").unwrap(),
         headline: std::mem::take(&mut a.headline),

@@ -100,7 +100,8 @@ fn shaped(i: usize, topic: i64, author: i64, now: i64) -> NewArticle {
         .map(|n| format!("Filler paragraph {n}.\n\n"))
         .collect();
     let markdown = body.replace("{S}", sentinel).replace("{F}", &filler);
-    let split = masthead::content::markdown::split_body(&markdown);
+    let split =
+        masthead::content::markdown::split_body(&markdown).unwrap_or_else(|e| panic!("{e}"));
     let mut a = planted(
         slug,
         level,

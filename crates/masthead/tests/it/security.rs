@@ -463,3 +463,43 @@ both!(Fixture::Demo, async fn a_staff_reset_request_does_the_same_work_for_any_a
         .fetch_one(db.pool()).await.unwrap_or(-1);
     assert_eq!(left, 0, "the typed addresses are not kept");
 });
+
+// Item 7: a deeply nested body is refused with a clear message, at once,
+// and page serving never waits on rendering.
+both!(Fixture::Demo, async fn a_deeply_nested_body_is_refused_and_never_stalls_the_server(app) {
+    let (mut b, csrf) = staff_browser(&app, "contributor").await;
+    let n = 40_000;
+    let body = format!("{}Deep.{}", "<div>".repeat(n), "</div>".repeat(n));
+    assert!(body.len() > 400_000);
+    let form = |action: &'static str| {
+        vec![
+            ("csrf", csrf.as_str()),
+            ("headline", "Nested"),
+            ("content_type", "news"),
+            ("access_level", "default"),
+            ("body", body.as_str()),
+            ("action", action),
+        ]
+    };
+    let client = app.client.clone();
+    let health = app.url("/healthz");
+    let probe = tokio::spawn(async move {
+        for _ in 0..5 {
+            let r = client.get(&health).send().await.map(|r| r.status().as_u16());
+            assert_eq!(r.ok(), Some(200));
+        }
+    });
+    let res = b.post("/admin/articles/new", &form("save")).await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(res.text().await.unwrap_or_default().contains("nested"), "a clear reason");
+    probe.await.unwrap_or_else(|e| panic!("{e}"));
+    let nothing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM articles WHERE headline = 'Nested'")
+        .fetch_one(app.state.db().pool())
+        .await
+        .unwrap_or(-1);
+    assert_eq!(nothing, 0);
+    // Pages and author bios are refused the same way.
+    let (mut admin, acsrf) = staff_browser(&app, "administrator").await;
+    let res = admin.post("/admin/pages", &[("csrf", acsrf.as_str()), ("slug", "deep"), ("title", "Deep"), ("body", body.as_str())]).await;
+    assert_eq!(res.status().as_u16(), 400);
+});
