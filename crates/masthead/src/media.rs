@@ -19,7 +19,18 @@ pub const VARIANT_WIDTHS: &[u32] = &[480, 960, 1600];
 /// The largest upload accepted.
 pub const MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
 const MAX_DIMENSION: u32 = 12_000;
-const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+/// Decoded pixels (width × height) at most: a 50-megapixel camera frame.
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// The most memory one upload may take while it is processed: the decoded
+/// image, its 8-bit conversion and the re-encoded original, estimated from
+/// the header before anything is decoded. Images that would need more are
+/// refused, so no upload peaks above this.
+pub const MAX_UPLOAD_MEMORY: u64 = 256 * 1024 * 1024;
+/// Memory all uploads being processed at once may take together.
+pub const MEMORY_BUDGET: u64 = 2 * MAX_UPLOAD_MEMORY;
+const MAX_DECODE_ALLOC: u64 = 200 * 1024 * 1024;
+/// Headroom for the variants, the encoders and the upload's own bytes.
+const SLACK: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MediaError {
@@ -33,7 +44,7 @@ pub enum MediaError {
     Unsupported,
     #[error("the image could not be decoded: {0}")]
     Decode(String),
-    #[error("the image is larger than {MAX_DIMENSION}×{MAX_DIMENSION} pixels or needs too much memory to decode")]
+    #[error("the image is too large: at most {MAX_DIMENSION} pixels on a side and {} megapixels, and no more than {} MB to decode; export a smaller version", MAX_PIXELS / 1_000_000, MAX_UPLOAD_MEMORY / 1024 / 1024)]
     Limits,
     #[error("storing the image failed: {0}")]
     Storage(String),
@@ -86,10 +97,9 @@ pub struct Processed {
     pub variants: Vec<(MediaVariant, Vec<u8>)>,
 }
 
-/// Decodes, orients, strips and re-encodes an image, and makes variants.
-/// CPU-bound: call through [`MediaProcessor`], which runs it on a blocking
-/// thread under a concurrency cap.
-pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
+/// A decoder for `bytes` whose header passed every limit: dimensions,
+/// pixels and the memory processing will take (`memory_needed`).
+fn checked_decoder(bytes: &[u8]) -> Result<impl ImageDecoder + '_, MediaError> {
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(MediaError::TooLarge);
     }
@@ -100,7 +110,45 @@ pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
     limits.max_image_height = Some(MAX_DIMENSION);
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let decoder = reader.into_decoder().map_err(decode_error)?;
+    if memory_needed(&decoder)? > MAX_UPLOAD_MEMORY {
+        return Err(MediaError::Limits);
+    }
+    Ok(decoder)
+}
+
+/// The memory processing an image takes at its peak, from its header: the
+/// decoded buffer, its conversion to 8-bit RGB(A) when it is not already,
+/// the re-encoded original at worst (a PNG as large as its pixels, a JPEG
+/// a byte a pixel) and headroom. Refuses more than `MAX_PIXELS`.
+fn memory_needed(decoder: &impl ImageDecoder) -> Result<u64, MediaError> {
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > MAX_PIXELS {
+        return Err(MediaError::Limits);
+    }
+    let colour = decoder.color_type();
+    let alpha = colour.has_alpha();
+    let out_channels: u64 = if alpha { 4 } else { 3 };
+    let converted = match colour {
+        image::ColorType::Rgb8 | image::ColorType::Rgba8 => 0,
+        _ => pixels * out_channels,
+    };
+    let encoded = if alpha { pixels * 4 } else { pixels };
+    Ok(decoder.total_bytes() + converted + encoded + SLACK)
+}
+
+/// The memory `process` will take for `bytes` (an error when over a limit).
+pub fn probe(bytes: &[u8]) -> Result<u64, MediaError> {
+    let decoder = checked_decoder(bytes)?;
+    memory_needed(&decoder)
+}
+
+/// Decodes, orients, strips and re-encodes an image, and makes variants.
+/// CPU-bound: call through [`MediaProcessor`], which runs it on a blocking
+/// thread under a concurrency cap.
+pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
+    let mut decoder = checked_decoder(bytes)?;
     let orientation = decoder.orientation().map_err(decode_error)?;
     // A profile that is not plausibly ICC (too short, or over 1 MB) is dropped.
     let icc = decoder
@@ -118,21 +166,33 @@ pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
     } else {
         ("image/jpeg", "jpg", ImageFormat::Jpeg)
     };
+    // `into_*` converts in place when the image already is 8-bit RGB(A).
     let img = if alpha {
-        DynamicImage::ImageRgba8(img.to_rgba8())
+        DynamicImage::ImageRgba8(img.into_rgba8())
     } else {
-        DynamicImage::ImageRgb8(img.to_rgb8())
+        DynamicImage::ImageRgb8(img.into_rgb8())
     };
     let original = encode(&img, out_format, icc.as_deref())?;
     let hash = hex::encode(&Sha256::digest(bytes)[..16]);
     let (width, height) = (img.width(), img.height());
     let mut variants = Vec::new();
+    // The filtered resize keeps a 16-byte-a-pixel intermediate as wide as
+    // its source: shrink a large original cheaply (box filter, no
+    // intermediate) to twice the widest variant first.
+    let widest = VARIANT_WIDTHS.iter().copied().filter(|w| *w < width).max();
+    let source = match widest {
+        Some(w) if width > 2 * w => {
+            let h = ((u64::from(height) * u64::from(2 * w)) / u64::from(width)).max(1) as u32;
+            std::borrow::Cow::Owned(img.thumbnail_exact(2 * w, h))
+        }
+        _ => std::borrow::Cow::Borrowed(&img),
+    };
     for &w in VARIANT_WIDTHS {
         if w >= width {
             break;
         }
         let h = ((u64::from(height) * u64::from(w)) / u64::from(width)).max(1) as u32;
-        let small = img.resize_exact(w, h, image::imageops::FilterType::CatmullRom);
+        let small = source.resize_exact(w, h, image::imageops::FilterType::CatmullRom);
         variants.push((
             MediaVariant {
                 width: w,
@@ -197,29 +257,43 @@ fn encode(
     Ok(out)
 }
 
-/// Runs [`process`] on blocking threads, at most `permits` at once, so a
-/// burst of large images cannot take every core or all the memory.
+/// Runs [`process`] on blocking threads, at most `permits` at once and
+/// within `MEMORY_BUDGET` together (each upload holds the megabytes its
+/// header says it needs), so a burst of large images can take neither
+/// every core nor all the memory.
 #[derive(Clone)]
 pub struct MediaProcessor {
     permits: Arc<Semaphore>,
+    megabytes: Arc<Semaphore>,
 }
 
 impl MediaProcessor {
     pub fn new(permits: usize) -> MediaProcessor {
         MediaProcessor {
             permits: Arc::new(Semaphore::new(permits.max(1))),
+            megabytes: Arc::new(Semaphore::new((MEMORY_BUDGET >> 20) as usize)),
         }
     }
 
     pub async fn process(&self, bytes: Vec<u8>) -> Result<Processed, MediaError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let closed = |_| MediaError::Decode("shutting down".into());
+        let _permit = self.permits.acquire().await.map_err(closed)?;
+        let joined = |e: tokio::task::JoinError| MediaError::Decode(e.to_string());
+        let (bytes, needed) = tokio::task::spawn_blocking(move || {
+            let needed = probe(&bytes);
+            (bytes, needed)
+        })
+        .await
+        .map_err(joined)?;
+        let megabytes = u32::try_from(needed?.div_ceil(1 << 20)).unwrap_or(u32::MAX);
+        let _memory = self
+            .megabytes
+            .acquire_many(megabytes)
             .await
-            .map_err(|_| MediaError::Decode("shutting down".into()))?;
+            .map_err(closed)?;
         tokio::task::spawn_blocking(move || process(&bytes))
             .await
-            .map_err(|e| MediaError::Decode(e.to_string()))?
+            .map_err(joined)?
     }
 }
 
@@ -371,6 +445,37 @@ mod tests {
         bomb.extend_from_slice(&ihdr);
         bomb.extend_from_slice(&crc32(&ihdr).to_be_bytes());
         assert_eq!(process(&bomb).err(), Some(MediaError::Limits));
+    }
+
+    /// A real, tiny PNG of `w`×`h` greyscale pixels (all zero).
+    fn grey_png(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let enc = image::codecs::png::PngEncoder::new(&mut out);
+        let row = vec![0u8; w as usize];
+        let mut data = Vec::new();
+        for _ in 0..h {
+            data.extend_from_slice(&row);
+        }
+        use image::ImageEncoder;
+        enc.write_image(&data, w, h, image::ExtendedColorType::L8)
+            .unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+
+    #[test]
+    fn pixels_and_memory_are_limited_from_the_header() {
+        // 8000×6500 greyscale: 52 megapixels in a small file (the reported
+        // bomb was 12000×12000); refused before any pixel is decoded.
+        let bomb = grey_png(8_000, 6_500);
+        assert!(bomb.len() < 1_000_000, "{}", bomb.len());
+        assert_eq!(probe(&bomb).err(), Some(MediaError::Limits));
+        assert_eq!(process(&bomb).err(), Some(MediaError::Limits));
+        // Within the pixel limit, the estimate stays within the bound, and
+        // an image whose conversion would pass it is refused.
+        let ok = grey_png(2000, 1500);
+        let needed = probe(&ok).unwrap_or(u64::MAX);
+        assert!(needed <= MAX_UPLOAD_MEMORY, "{needed}");
+        assert!(process(&ok).is_ok());
     }
 
     fn crc32(bytes: &[u8]) -> u32 {
