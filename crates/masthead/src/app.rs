@@ -314,17 +314,19 @@ impl Server {
             ));
         }
         spawn_refresher(state.clone(), rx.clone());
-        let app = state
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let router = state.router();
+        let trusted = state.config().trusted_proxies.clone();
+        let limits = state.config().server;
         let mut stop = rx;
-        let handle = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|v| *v).await;
-                })
-                .await
-        });
+        let handle = tokio::spawn(crate::serve::serve(
+            listener,
+            router,
+            trusted,
+            limits,
+            async move {
+                let _ = stop.wait_for(|v| *v).await;
+            },
+        ));
         Ok(Server {
             addr,
             shutdown: tx,

@@ -95,6 +95,38 @@ pub struct Config {
     pub mail_from: Option<String>,
     pub stripe: StripeConfig,
     pub newsletters: NewsletterConfig,
+    /// Connection timeouts and caps (`crate::serve`).
+    pub server: crate::serve::Limits,
+}
+
+/// `[server]` in `masthead.toml`: connection bounds, each optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileServer {
+    pub header_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_client: Option<usize>,
+}
+
+impl FileServer {
+    fn limits(self) -> crate::serve::Limits {
+        use std::time::Duration;
+        let d = crate::serve::Limits::default();
+        let secs =
+            |v: Option<u64>, d: Duration| v.map_or(d, |s| Duration::from_secs(s.clamp(1, 3600)));
+        crate::serve::Limits {
+            header_timeout: secs(self.header_timeout_secs, d.header_timeout),
+            idle_timeout: secs(self.idle_timeout_secs, d.idle_timeout),
+            body_timeout: secs(self.body_timeout_secs, d.body_timeout),
+            max_connections: self.max_connections.unwrap_or(d.max_connections).max(1),
+            max_per_client: self
+                .max_connections_per_client
+                .unwrap_or(d.max_per_client)
+                .max(1),
+        }
+    }
 }
 
 /// How newsletters are sent: parallel SMTP sessions, an optional rate
@@ -280,6 +312,7 @@ pub struct FileConfig {
     pub mail_from: Option<String>,
     pub stripe: Option<FileStripe>,
     pub newsletters: Option<FileNewsletters>,
+    pub server: Option<FileServer>,
     /// `[publication]` table: locked publication settings.
     #[serde(default)]
     pub publication: BTreeMap<String, String>,
@@ -371,6 +404,7 @@ impl Config {
                 .or(file.mail_from),
             stripe: StripeConfig::from_env(file.stripe)?,
             newsletters: NewsletterConfig::from_file(file.newsletters)?,
+            server: file.server.unwrap_or_default().limits(),
         })
     }
 
@@ -395,6 +429,7 @@ impl Config {
                 ..Default::default()
             },
             newsletters: NewsletterConfig::default(),
+            server: crate::serve::Limits::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod media;
 pub mod members;
 pub mod newsletters;
 pub mod newsroom;
+pub mod serve;
 pub mod settings;
 pub mod site;
 pub mod staff;

@@ -109,7 +109,7 @@ both!(Fixture::Demo, async fn the_media_library_takes_images_and_refuses_bad_fil
     let huge = vec![0x89u8; 50 * 1024 * 1024];
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("huge.png", huge, 413, "larger than 25 MB"),
-        ("bomb.png", bomb, 422, "needs too much memory"),
+        ("bomb.png", bomb, 422, "the image is too large"),
         ("drawing.jpg", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(), 422, "SVG images are not accepted"),
         ("phone.jpg", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(), 422, "HEIC/HEIF images are not accepted"),
         ("lying.jpg", b"this is a text file pretending to be a JPEG".to_vec(), 422, "not a supported image"),

@@ -503,3 +503,80 @@ both!(Fixture::Demo, async fn a_deeply_nested_body_is_refused_and_never_stalls_t
     let res = admin.post("/admin/pages", &[("csrf", acsrf.as_str()), ("slug", "deep"), ("title", "Deep"), ("body", body.as_str())]).await;
     assert_eq!(res.status().as_u16(), 400);
 });
+
+// Item 9: slow or half-open connections are closed and never starve the
+// server (header and body timeouts, a cap on connections per client).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_connections_are_closed_and_the_server_keeps_answering() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, Fixture::Demo, |c| {
+        c.server.header_timeout = Duration::from_secs(1);
+        c.server.idle_timeout = Duration::from_secs(1);
+        c.server.body_timeout = Duration::from_secs(3);
+        c.server.max_per_client = 8;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let connect = || async {
+        tokio::net::TcpStream::connect(&addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Reads until the server closes the connection (or gives up after 10 s).
+    async fn closed_after(s: &mut tokio::net::TcpStream) -> Option<Duration> {
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
+                Ok(Ok(_)) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+    // Headers that never finish.
+    let mut slow_headers = connect().await;
+    slow_headers
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap_or_default();
+    // A declared body that never arrives.
+    let mut slow_body = connect().await;
+    slow_body
+        .write_all(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail=")
+        .await
+        .unwrap_or_default();
+    // A connection that sends nothing at all.
+    let mut silent = connect().await;
+    // While they hang, the server answers.
+    assert_eq!(app.get_text("/healthz", 200).await, "ok\n");
+    for (name, s) in [
+        ("headers", &mut slow_headers),
+        ("body", &mut slow_body),
+        ("silent", &mut silent),
+    ] {
+        let t = closed_after(s).await;
+        assert!(
+            t.is_some(),
+            "the half-open connection ({name}) was never closed"
+        );
+    }
+    // One client cannot hold every connection: past its cap a new one is
+    // closed at once, and once its idle ones time out it is served again.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(connect().await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut extra = connect().await;
+    let t = closed_after(&mut extra).await;
+    assert!(
+        t.is_some_and(|t| t < Duration::from_millis(900)),
+        "past the cap: closed at once ({t:?})"
+    );
+    for s in held.iter_mut() {
+        assert!(closed_after(s).await.is_some());
+    }
+    assert_eq!(app.get_text("/healthz", 200).await, "ok\n");
+}
