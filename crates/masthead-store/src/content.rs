@@ -52,8 +52,8 @@ pub struct NewArticle {
     pub body_markdown: Option<String>,
     /// Sanitized HTML, one entry per top-level block.
     pub blocks: Vec<String>,
-    /// Plain text of the body, for the search index.
-    pub body_text: String,
+    /// Plain text of the body by who may search it.
+    pub search: SearchText,
     pub lead: Option<NewLead>,
     pub author_ids: Vec<i64>,
     pub topic_ids: Vec<i64>,
@@ -61,6 +61,27 @@ pub struct NewArticle {
     pub previous_slugs: Vec<Slug>,
     /// Hash of the source file, so a re-import of unchanged input is a no-op.
     pub source_hash: Option<String>,
+}
+
+/// An article's body text for the search index, by who may match it
+/// (`Policy::search_split`), and the policy fingerprint it was split under.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchText {
+    pub fingerprint: String,
+    pub open: String,
+    pub members: String,
+    pub subscribers: String,
+}
+
+/// Whose search: which parts of the index a query may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchScope {
+    /// Not signed in: headline, standfirst and previews (and free text).
+    Anonymous,
+    /// Signed in without a grant: also registration-wall text.
+    Member,
+    /// Entitled (a grant) or staff: everything.
+    Everything,
 }
 
 #[derive(Debug, Clone)]
@@ -241,21 +262,7 @@ async fn upsert_article_in(
         .execute(&mut **tx)
         .await?;
     }
-    let search_sql = match backend {
-        Backend::Sqlite => {
-            "INSERT INTO article_search (rowid, article_id, headline, standfirst, body) VALUES ($1, $1, $2, $3, $4)"
-        }
-        Backend::Postgres => {
-            "INSERT INTO article_search (article_id, headline, standfirst, body) VALUES ($1, $2, $3, $4)"
-        }
-    };
-    sqlx::query(search_sql)
-        .bind(id)
-        .bind(&a.headline)
-        .bind(&a.standfirst)
-        .bind(&a.body_text)
-        .execute(&mut **tx)
-        .await?;
+    insert_search(tx, backend, id, &a.headline, &a.standfirst, &a.search).await?;
     for old in &a.previous_slugs {
         if old == &a.slug {
             continue;
@@ -1044,19 +1051,110 @@ async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSumm
         .collect()
 }
 
+async fn insert_search(
+    tx: &mut Tx,
+    backend: Backend,
+    id: i64,
+    headline: &str,
+    standfirst: &str,
+    t: &SearchText,
+) -> Result<()> {
+    let sql = match backend {
+        Backend::Sqlite => {
+            "INSERT INTO article_search (rowid, article_id, fingerprint, headline, standfirst, open, members, subscribers) \
+             VALUES ($1, $1, $2, $3, $4, $5, $6, $7)"
+        }
+        Backend::Postgres => {
+            "INSERT INTO article_search (article_id, fingerprint, headline, standfirst, open, members, subscribers) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        }
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .bind(&t.fingerprint)
+        .bind(headline)
+        .bind(standfirst)
+        .bind(&t.open)
+        .bind(&t.members)
+        .bind(&t.subscribers)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Articles whose search row is missing or was split under another policy
+/// than `fingerprint`, lowest id first, after `after`.
+pub async fn list_stale_search(
+    db: &Db,
+    fingerprint: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT a.id FROM articles a WHERE a.id > $2 AND NOT EXISTS \
+         (SELECT 1 FROM article_search s WHERE s.article_id = a.id AND s.fingerprint = $1) \
+         ORDER BY a.id LIMIT $3",
+    )
+    .bind(fingerprint)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
+/// Replaces an article's search row (the reindex job).
+pub async fn set_search_text(db: &Db, id: i64, t: &SearchText) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query("SELECT headline, standfirst FROM articles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM article_search WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(r) = row {
+        let (h, s): (String, String) = (r.try_get("headline")?, r.try_get("standfirst")?);
+        insert_search(&mut tx, db.backend(), id, &h, &s, t).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Full-text search over visible articles, newest first. Results carry
-/// only headline and standfirst: never body text.
+/// only headline and standfirst: never body text. A query matches only
+/// text `scope` may read: for readers who are not entitled, headline,
+/// standfirst and the parts of the current index (`fingerprint`) open to
+/// them; a row split under another policy by headline and standfirst only.
 pub async fn search_articles(
     db: &Db,
     query: &str,
+    scope: SearchScope,
+    fingerprint: &str,
     now: i64,
     offset: u64,
     limit: u32,
 ) -> Result<(Vec<SearchHit>, bool)> {
+    let Some(words) = search_words(query) else {
+        return Ok((Vec::new(), false));
+    };
+    let everything = i64::from(scope == SearchScope::Everything);
     let rows = match db.backend() {
         Backend::Sqlite => {
-            let Some(fts) = fts5_query(query) else {
-                return Ok((Vec::new(), false));
+            let quoted = words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" ");
+            // Column filters keep the query to the text the reader may
+            // see; the words are quoted, so none can name a column itself.
+            let fts = match scope {
+                SearchScope::Anonymous => format!("{{headline standfirst open}} : ({quoted})"),
+                SearchScope::Member => {
+                    format!("{{headline standfirst open members}} : ({quoted})")
+                }
+                SearchScope::Everything => quoted,
             };
             // Newest first. FTS5 walks its index in rowid (= article id)
             // order and stops after enough matches, however common the
@@ -1066,7 +1164,8 @@ pub async fn search_articles(
             let sql = format!(
                 "SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
                  FROM (SELECT rowid AS id FROM article_search WHERE article_search MATCH $2 \
-                 ORDER BY rowid DESC LIMIT $5) m CROSS JOIN articles a \
+                 AND (fingerprint = $6 OR $7 = 1) ORDER BY rowid DESC LIMIT $5) m \
+                 CROSS JOIN articles a \
                  WHERE a.id = m.id AND {VISIBLE} ORDER BY a.id DESC LIMIT $3 OFFSET $4"
             );
             sqlx::query(&sql)
@@ -1075,14 +1174,24 @@ pub async fn search_articles(
                 .bind(i64::from(limit) + 1)
                 .bind(i64::try_from(offset).unwrap_or(i64::MAX))
                 .bind(i64::try_from(window).unwrap_or(i64::MAX))
+                .bind(fingerprint)
+                .bind(everything)
                 .fetch_all(db.pool())
                 .await?
         }
         Backend::Postgres => {
-            if fts5_query(query).is_none() {
-                return Ok((Vec::new(), false));
-            }
-            search_postgres(db, query, now, offset, limit).await?
+            let weights = match scope {
+                SearchScope::Anonymous => "AB",
+                SearchScope::Member => "ABC",
+                SearchScope::Everything => "ABCD",
+            };
+            let pg = PgSearch {
+                words: words.join(" "),
+                weights,
+                fingerprint,
+                everything,
+            };
+            search_postgres(db, &pg, now, offset, limit).await?
         }
     };
     let more = rows.len() > limit as usize;
@@ -1102,6 +1211,23 @@ pub async fn search_articles(
     Ok((hits, more))
 }
 
+/// A PostgreSQL search: the reader's words (letters and digits only),
+/// the tsvector weights their audience may match, and the policy a row
+/// must have been split under unless everything may be matched.
+struct PgSearch<'a> {
+    words: String,
+    weights: &'static str,
+    fingerprint: &'a str,
+    everything: i64,
+}
+
+/// The tsquery of `$1` (words) restricted to the weights in `$2`: the
+/// English query, each lexeme given the weight labels (words are letters
+/// and digits only, so a lexeme never holds a quote).
+const PG_QUERY: &str =
+    "to_tsquery('simple', regexp_replace(websearch_to_tsquery('english', $1)::text, \
+     '''([^'']*)''', '''\\1'':' || $2, 'g'))";
+
 /// Newest-first search on PostgreSQL. A common word is found fastest by
 /// walking article ids backwards until enough rows match; a rare word by
 /// the GIN index, then sorting its few matches. The planner cannot tell
@@ -1111,45 +1237,53 @@ pub async fn search_articles(
 /// percent of articles) take the slower second path.
 async fn search_postgres(
     db: &Db,
-    query: &str,
+    q: &PgSearch<'_>,
     now: i64,
     offset: u64,
     limit: u32,
 ) -> Result<Vec<AnyRow>> {
     const WALK: i64 = 1000;
     let window = i64::try_from((offset + u64::from(limit) + 1) * 2 + 100).unwrap_or(i64::MAX);
-    let dense = sqlx::query(
+    let allowed = "(fingerprint = $3 OR $4 = 1)";
+    let dense = sqlx::query(&format!(
         "SELECT COUNT(*) AS n FROM (SELECT s.article_id FROM article_search s \
-         WHERE s.article_id > (SELECT MAX(article_id) FROM article_search) - $3 \
-         AND s.document @@ websearch_to_tsquery('english', $1) \
-         ORDER BY s.article_id DESC LIMIT $2) t",
-    )
-    .bind(query)
+         WHERE s.article_id > (SELECT MAX(article_id) FROM article_search) - $6 \
+         AND s.document @@ {PG_QUERY} AND {allowed} \
+         ORDER BY s.article_id DESC LIMIT $5) t"
+    ))
+    .bind(&q.words)
+    .bind(q.weights)
+    .bind(q.fingerprint)
+    .bind(q.everything)
     .bind(window)
     .bind(WALK.max(window * 2))
     .fetch_one(db.pool())
     .await?;
     let n: i64 = dense.try_get("n")?;
+    let visible = VISIBLE.replace("$1", "$5");
     let sql = if n >= window {
         format!(
             "SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
              FROM (SELECT article_id FROM article_search \
-             WHERE document @@ websearch_to_tsquery('english', $2) \
-             ORDER BY article_id DESC LIMIT $5) m JOIN articles a ON a.id = m.article_id \
-             WHERE {VISIBLE} ORDER BY a.id DESC LIMIT $3 OFFSET $4"
+             WHERE document @@ {PG_QUERY} AND {allowed} \
+             ORDER BY article_id DESC LIMIT $8) m JOIN articles a ON a.id = m.article_id \
+             WHERE {visible} ORDER BY a.id DESC LIMIT $6 OFFSET $7"
         )
     } else {
         format!(
             "WITH m AS MATERIALIZED (SELECT article_id FROM article_search \
-             WHERE document @@ websearch_to_tsquery('english', $2) AND $5 > 0) \
+             WHERE document @@ {PG_QUERY} AND {allowed} AND $8 > 0) \
              SELECT a.slug, a.headline, a.standfirst, a.content_type, a.published_at \
              FROM m JOIN articles a ON a.id = m.article_id \
-             WHERE {VISIBLE} ORDER BY a.id DESC LIMIT $3 OFFSET $4"
+             WHERE {visible} ORDER BY a.id DESC LIMIT $6 OFFSET $7"
         )
     };
     Ok(sqlx::query(&sql)
+        .bind(&q.words)
+        .bind(q.weights)
+        .bind(q.fingerprint)
+        .bind(q.everything)
         .bind(now)
-        .bind(query)
         .bind(i64::from(limit) + 1)
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
         .bind(window)
@@ -1157,20 +1291,16 @@ async fn search_postgres(
         .await?)
 }
 
-/// Turns reader input into a safe FTS5 query: up to 12 words, each quoted
-/// (so no operator or column filter can be injected), all required.
-pub fn fts5_query(input: &str) -> Option<String> {
+/// A reader's query as words: letters and digits only, at most 12 of at
+/// most 64 characters; `None` when nothing is left.
+pub fn search_words(input: &str) -> Option<Vec<String>> {
     let words: Vec<String> = input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(12)
-        .map(|w| format!("\"{}\"", w.chars().take(64).collect::<String>()))
+        .map(|w| w.chars().take(64).collect::<String>())
         .collect();
-    if words.is_empty() {
-        None
-    } else {
-        Some(words.join(" "))
-    }
+    (!words.is_empty()).then_some(words)
 }
 
 pub async fn find_topic(db: &Db, slug: &str) -> Result<Option<Topic>> {
@@ -1336,16 +1466,18 @@ pub async fn find_article_source(db: &Db, slug: &str) -> Result<Option<(i64, Opt
 
 #[cfg(test)]
 mod tests {
-    use super::fts5_query;
+    use super::search_words;
 
     #[test]
-    fn fts_queries_quote_every_word_and_drop_operators() {
-        assert_eq!(fts5_query("sea wall"), Some("\"sea\" \"wall\"".into()));
+    fn search_words_are_letters_and_digits_only() {
+        let w = |s: &str| search_words(s).map(|v| v.join(" "));
+        assert_eq!(w("sea wall"), Some("sea wall".into()));
+        // No operator, column filter, quote or weight label survives.
         assert_eq!(
-            fts5_query("headline:x OR \"y* NEAR(z"),
-            Some("\"headline\" \"x\" \"OR\" \"y\" \"NEAR\" \"z\"".into())
+            w("headline:x OR \"y* NEAR(z 'a':D {open}"),
+            Some("headline x OR y NEAR z a D open".into())
         );
-        assert_eq!(fts5_query("  ** -- "), None);
+        assert_eq!(w("  ** -- "), None);
     }
 }
 

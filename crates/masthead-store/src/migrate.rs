@@ -97,6 +97,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_digest_articles.sql"),
         postgres: include_str!("../migrations/postgres/0014_digest_articles.sql"),
     },
+    Migration {
+        version: 15,
+        name: "search_by_audience",
+        sqlite: include_str!("../migrations/sqlite/0015_search_by_audience.sql"),
+        postgres: include_str!("../migrations/postgres/0015_search_by_audience.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -39,6 +39,8 @@ struct Inner {
     /// Mail and Stripe as they are now (configuration or newsroom).
     live: RwLock<Arc<crate::integrations::Live>>,
     billing_serial: crate::billing::Serial,
+    /// The policy fingerprint the search index was last checked against.
+    search_fingerprint: std::sync::Mutex<String>,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -120,6 +122,7 @@ impl AppState {
             sessions: Default::default(),
             live: RwLock::new(Arc::new(live)),
             billing_serial: Default::default(),
+            search_fingerprint: Default::default(),
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -237,6 +240,31 @@ impl AppState {
             }
             // Credentials set in the newsroom bump it as well.
             self.reload_integrations().await?;
+        }
+        self.check_search_index().await
+    }
+
+    /// Queues the search reindex when the access policy's split moved
+    /// (checked every refresh; the database is asked only on a change).
+    pub async fn check_search_index(&self) -> anyhow::Result<()> {
+        let now = self
+            .settings()
+            .get()
+            .publication
+            .policy
+            .search_fingerprint();
+        let changed = {
+            let mut seen = self
+                .0
+                .search_fingerprint
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let changed = *seen != now;
+            *seen = now;
+            changed
+        };
+        if changed {
+            crate::content::search::ensure_index(self).await?;
         }
         Ok(())
     }

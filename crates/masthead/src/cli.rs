@@ -289,6 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     shift_seconds: 0,
                     progress: true,
                     force,
+                    policy: state.settings().get().publication.policy.clone(),
                 },
             );
             let report = importer.import_dir(&dir).await?;
@@ -471,7 +472,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::build(file, over)?;
             let state = AppState::build(config).await?;
             if articles > 0 {
-                crate::content::generate::generate(state.db(), articles).await?;
+                let policy = state.settings().get().publication.policy.clone();
+                crate::content::generate::generate(state.db(), articles, &policy).await?;
             }
             if members > 0 {
                 let slug =

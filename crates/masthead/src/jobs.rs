@@ -65,6 +65,11 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<Done> {
             state.mailer().send(&email).await?;
             Ok(Done::Scrub)
         }
+        crate::content::search::REINDEX_JOB => {
+            let n = crate::content::search::reindex(state).await?;
+            tracing::info!(rows = n, "search index remade");
+            Ok(Done::Keep)
+        }
         crate::staff::STAFF_RESET_JOB => {
             let payload: serde_json::Value = serde_json::from_str(&job.payload)?;
             let email = payload["email"]

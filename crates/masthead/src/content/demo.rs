@@ -60,6 +60,9 @@ pub async fn seed(
             shift_seconds: shift,
             progress,
             force: false,
+            // The policy of the demo's own settings (the defaults); the
+            // search_index job remakes rows if the operator locked others.
+            policy: masthead_core::access::Policy::default(),
         },
     );
     let report = importer.import_dir(dir).await?;

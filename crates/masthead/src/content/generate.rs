@@ -150,7 +150,12 @@ impl Rng {
     }
 }
 
-pub async fn generate(db: &Db, count: u32) -> anyhow::Result<()> {
+/// `policy` splits the search index (the publication's policy).
+pub async fn generate(
+    db: &Db,
+    count: u32,
+    policy: &masthead_core::access::Policy,
+) -> anyhow::Result<()> {
     let now = jiff::Timestamp::now().as_second();
     let mut topic_ids = Vec::new();
     for i in 0..8 {
@@ -193,13 +198,20 @@ pub async fn generate(db: &Db, count: u32) -> anyhow::Result<()> {
         let blocks: Vec<String> = (0..10)
             .map(|_| format!("<p>{}</p>", rng.sentence(60)))
             .collect();
-        let body_text = crate::content::markdown::plain_text(&blocks.join(" "));
+        let content_type = ContentType::ALL[rng.below(ContentType::ALL.len())];
+        let search = crate::content::search::search_text(
+            &blocks,
+            AccessLevel::Default,
+            content_type,
+            None,
+            policy,
+        );
         batch.push(NewArticle {
             slug: Slug::parse(&format!("generated-article-{n}"))?,
             headline: headline.trim_end_matches('.').to_string(),
             standfirst: rng.sentence(30),
             dateline: "PORT ALDER".into(),
-            content_type: ContentType::ALL[rng.below(ContentType::ALL.len())],
+            content_type,
             access_level: AccessLevel::Default,
             preview_blocks: None,
             status: ArticleStatus::Published,
@@ -208,7 +220,7 @@ pub async fn generate(db: &Db, count: u32) -> anyhow::Result<()> {
             updated_at: None,
             body_markdown: None,
             blocks,
-            body_text,
+            search,
             lead: None,
             author_ids: vec![author_ids[rng.below(author_ids.len())]],
             topic_ids: vec![

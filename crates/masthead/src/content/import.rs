@@ -30,7 +30,7 @@ pub struct ImportReport {
     pub conflicts: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// Seconds added to every date in the files (the demo moves its
     /// newest article to "now" so the site looks current).
@@ -38,6 +38,8 @@ pub struct ImportOptions {
     pub progress: bool,
     /// Overwrite articles edited in the newsroom since import wrote them.
     pub force: bool,
+    /// The publication's access policy: it splits the search index.
+    pub policy: masthead_core::access::Policy,
 }
 
 #[derive(Debug, Deserialize)]
@@ -633,7 +635,13 @@ impl<'a> Importer<'a> {
         if blocks.is_empty() && status != ArticleStatus::Draft {
             return Err(err(p.body_line(), "the body is empty"));
         }
-        let body_text = markdown::plain_text(&blocks.join(" "));
+        let search = super::search::search_text(
+            &blocks,
+            access_level,
+            content_type,
+            preview_blocks,
+            &self.options.policy,
+        );
         let new = NewArticle {
             slug,
             headline: f.headline.trim().to_string(),
@@ -647,7 +655,7 @@ impl<'a> Importer<'a> {
             updated_at,
             body_markdown: Some(p.body.clone()),
             blocks,
-            body_text,
+            search,
             lead,
             author_ids,
             topic_ids,

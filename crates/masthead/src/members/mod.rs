@@ -30,11 +30,21 @@ pub fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpA
 /// Counts one request of `action` from the client at `ip` (its /64 for
 /// IPv6). Called once per request, before the form is read.
 pub fn limit_address(state: &AppState, action: &str, ip: IpAddr) -> Result<(), AppError> {
+    limit_address_to(state, action, ip, ratelimit::PER_ADDRESS)
+}
+
+/// `limit_address` with its own budget.
+pub fn limit_address_to(
+    state: &AppState,
+    action: &str,
+    ip: IpAddr,
+    limit: ratelimit::Limit,
+) -> Result<(), AppError> {
     let now = jiff::Timestamp::now().as_second();
     let key = format!("{action}|ip|{}", ratelimit::client_key(ip));
     state
         .limiter()
-        .check(&key, ratelimit::PER_ADDRESS, now)
+        .check(&key, limit, now)
         .map_err(AppError::TooMany)
 }
 

@@ -31,6 +31,11 @@ pub const PER_ADDRESS: Limit = Limit {
     max: 30,
     window_secs: 600,
 };
+/// Per client address: searches (each costs a full-text query).
+pub const SEARCHES: Limit = Limit {
+    max: 60,
+    window_secs: 60,
+};
 /// Per email address: messages and password attempts.
 pub const PER_EMAIL: Limit = Limit {
     max: 6,
@@ -106,6 +111,11 @@ impl RateLimiter {
 
     pub fn len(&self) -> usize {
         self.map().len()
+    }
+
+    /// Forgets every count (tests that ask from one address many times).
+    pub fn clear(&self) {
+        self.map().clear();
     }
 
     pub fn is_empty(&self) -> bool {

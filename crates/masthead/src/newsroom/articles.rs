@@ -12,7 +12,6 @@
 use super::{page, when, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
-use crate::content::markdown::plain_text;
 use crate::http::AppError;
 use crate::members::see_other;
 use axum::extract::{Path, State};
@@ -349,7 +348,14 @@ async fn build(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let body_text = plain_text(&blocks.join("\n"));
+    let policy = state.settings().get().publication.policy.clone();
+    let search = crate::content::search::search_text(
+        &blocks,
+        access_level,
+        content_type,
+        preview_blocks,
+        &policy,
+    );
     Ok(NewArticle {
         slug,
         headline: headline.chars().take(300).collect(),
@@ -363,7 +369,7 @@ async fn build(
         updated_at: Some(now()),
         body_markdown: Some(f.body.clone()),
         blocks,
-        body_text,
+        search,
         lead,
         author_ids,
         topic_ids,

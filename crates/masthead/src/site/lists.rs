@@ -3,12 +3,16 @@
 
 use super::view::{self, Card};
 use super::{html, page_param, query_param};
+use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::{AppError, AppResult};
-use axum::extract::{Path, State};
-use axum::http::Uri;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Uri};
+use masthead_core::access::ReaderKind;
 use masthead_core::content::ContentType;
+use masthead_store::content::SearchScope;
 use masthead_store::content::{self as store, Listing};
+use std::net::SocketAddr;
 
 const PER_PAGE: u32 = 20;
 
@@ -251,7 +255,16 @@ fn index_page(
 /// The longest search query accepted.
 const MAX_QUERY: usize = 200;
 
-pub async fn search(State(state): State<AppState>, uri: Uri) -> AppResult {
+/// `/search?q=`: a query matches only text its reader may see (headline,
+/// standfirst and previews for everyone; registration-wall text for
+/// signed-in readers; everything for the entitled and staff), and each
+/// address may search 60 times a minute.
+pub async fn search(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> AppResult {
     let q = query_param(&uri, "q").unwrap_or_default();
     let q = q.trim();
     if q.chars().count() > MAX_QUERY {
@@ -263,7 +276,40 @@ pub async fn search(State(state): State<AppState>, uri: Uri) -> AppResult {
     let (hits, more) = if q.is_empty() {
         (Vec::new(), false)
     } else {
-        store::search_articles(state.db(), q, now(), offset(page), PER_PAGE).await?
+        let ip = crate::members::client_ip(&state, peer, &headers);
+        crate::members::limit_address_to(
+            &state,
+            "search",
+            ip,
+            crate::members::ratelimit::SEARCHES,
+        )?;
+        let viewer = if headers.contains_key(axum::http::header::COOKIE) {
+            Viewer::from_headers(&state, &headers).await?
+        } else {
+            Viewer::default()
+        };
+        let scope = match viewer.kind() {
+            ReaderKind::Staff => SearchScope::Everything,
+            _ if viewer.entitled() => SearchScope::Everything,
+            ReaderKind::Member => SearchScope::Member,
+            ReaderKind::Anonymous => SearchScope::Anonymous,
+        };
+        let fingerprint = state
+            .settings()
+            .get()
+            .publication
+            .policy
+            .search_fingerprint();
+        store::search_articles(
+            state.db(),
+            q,
+            scope,
+            &fingerprint,
+            now(),
+            offset(page),
+            PER_PAGE,
+        )
+        .await?
     };
     let results: Vec<minijinja::Value> = hits
         .iter()

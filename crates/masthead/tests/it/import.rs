@@ -239,7 +239,7 @@ both!(Fixture::Empty, async fn import_reports_a_conflict_with_newsroom_edits_unl
         published_at: a.published_at.map(|p| p.as_second()),
         updated_at: None,
         body_markdown: Some(body.to_string()),
-        body_text: body.to_string(),
+        search: masthead::content::search::search_text(&blocks, a.access_level, a.content_type, None, &masthead_core::access::Policy::default()),
         blocks,
         lead: None,
         author_ids: Vec::new(),

@@ -19,7 +19,11 @@ fn scheduled(slug: &str, at: i64) -> NewArticle {
         updated_at: None,
         body_markdown: None,
         blocks: vec!["<p>Embargoed text.</p>".into()],
-        body_text: "Embargoed text.".into(),
+        search: masthead_store::content::SearchText {
+            fingerprint: masthead_core::access::Policy::default().search_fingerprint(),
+            open: "Embargoed text.".into(),
+            ..Default::default()
+        },
         lead: None,
         author_ids: vec![],
         topic_ids: vec![],

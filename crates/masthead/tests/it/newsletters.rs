@@ -1083,7 +1083,9 @@ async fn a_digest_lists_recent_articles() {
     // Sixty newer ones (one every ten minutes until now) make the two the
     // oldest of 62 in the window: a digest lists them all, not the newest 50.
     let now = jiff::Timestamp::now().as_second();
-    masthead::content::generate::generate(db, 60).await.unwrap();
+    masthead::content::generate::generate(db, 60, &Default::default())
+        .await
+        .unwrap();
     sqlx::query("UPDATE articles SET published_at = $1 WHERE slug IN ($2, $3)")
         .bind(now - 12 * 3600)
         .bind(GATED)

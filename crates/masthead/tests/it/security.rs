@@ -580,3 +580,69 @@ async fn half_open_connections_are_closed_and_the_server_keeps_answering() {
     }
     assert_eq!(app.get_text("/healthz", 200).await, "ok\n");
 }
+
+// Item 4: search matches only text its reader may see, follows the policy
+// when it moves the preview, and is limited per address.
+both!(Fixture::Demo, async fn search_follows_the_preview_when_the_policy_moves_it(app) {
+    use masthead_core::content::{AccessLevel, ArticleStatus, ContentType, Slug};
+    let db = app.state.db();
+    let now = jiff::Timestamp::now().as_second();
+    let mut blocks: Vec<String> = (0..9).map(|i| format!("<p>Block {i} of the levy story.</p>")).collect();
+    blocks[2] = "<p>The third block names Saltmarket.</p>".into();
+    blocks[7] = "<p>Past the preview: stormwater.</p>".into();
+    let policy = app.state.settings().get().publication.policy.clone();
+    let search = masthead::content::search::search_text(&blocks, AccessLevel::Subscribers, ContentType::News, None, &policy);
+    let article = masthead_store::content::NewArticle {
+        slug: Slug::parse_article("saltmarket-levy").unwrap_or_else(|e| panic!("{e}")),
+        headline: "Levy vote".into(),
+        standfirst: "Council decides.".into(),
+        dateline: String::new(),
+        content_type: ContentType::News,
+        access_level: AccessLevel::Subscribers,
+        preview_blocks: None,
+        status: ArticleStatus::Published,
+        published_at: Some(now - 60),
+        updated_at: None,
+        body_markdown: None,
+        blocks,
+        search,
+        lead: None,
+        author_ids: vec![],
+        topic_ids: vec![],
+        previous_slugs: vec![],
+        source_hash: None,
+    };
+    masthead_store::content::upsert_article(db, &article, now).await.unwrap_or_else(|e| panic!("{e}"));
+    app.state.refresh_counters().await.unwrap_or_else(|e| panic!("{e}"));
+    let (paid, _) = crate::harness::member_session(&app, "paid.search@example.org", true).await;
+    let finds = |q: &'static str, cookie: Option<String>| {
+        let app = &app;
+        async move {
+            let mut b = match &cookie {
+                Some(c) => Browser::with_cookie(app, c),
+                None => Browser::new(app),
+            };
+            b.page(&format!("/search?q={q}")).await.contains("href=\"/saltmarket-levy\"")
+        }
+    };
+    assert!(finds("Saltmarket", None).await, "the preview (K = 3) is searchable by anyone");
+    assert!(!finds("stormwater", None).await, "text past the preview is not");
+    assert!(!finds("Saltmarket%20stormwater", None).await, "nor with a word of the preview");
+    assert!(finds("Saltmarket%20stormwater", Some(paid.clone())).await, "a subscriber searches it all");
+    // The newsroom shortens the preview to one block: the index follows.
+    masthead_store::settings::update_setting(db, "preview_blocks", "1", now).await.unwrap_or_else(|e| panic!("{e}"));
+    app.state.refresh_counters().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!finds("Saltmarket", None).await, "a row split under the old policy no longer matches by its body");
+    assert!(app.run_jobs().await >= 1, "the reindex job ran");
+    assert!(!finds("Saltmarket", None).await, "block 3 is past the new preview");
+    assert!(finds("Saltmarket", Some(paid)).await);
+    assert!(finds("Levy", None).await, "headlines stay searchable");
+    // Sixty searches a minute per address, then 429.
+    let mut b = Browser::new(&app);
+    let mut statuses = Vec::new();
+    for _ in 0..61 {
+        statuses.push(b.get("/search?q=ferry").await.status().as_u16());
+    }
+    assert!(statuses[..50].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429));
+});

@@ -218,7 +218,7 @@ both!(Fixture::Demo, async fn media_is_served_immutable_with_its_real_type(app) 
 
 both!(Fixture::Empty, async fn search_pages_through_common_words_newest_first(app) {
     // Enough articles that a common word takes the index-walk path.
-    masthead::content::generate::generate(app.state.db(), 400).await.unwrap_or_else(|e| panic!("{e:#}"));
+    masthead::content::generate::generate(app.state.db(), 400, &Default::default()).await.unwrap_or_else(|e| panic!("{e:#}"));
     app.state.refresh_counters().await.unwrap_or_else(|e| panic!("{e}"));
     let first = app.get_text("/search?q=city", 200).await;
     let slugs: Vec<u32> = first
