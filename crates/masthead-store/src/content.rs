@@ -1464,23 +1464,6 @@ pub async fn find_article_source(db: &Db, slug: &str) -> Result<Option<(i64, Opt
         .transpose()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::search_words;
-
-    #[test]
-    fn search_words_are_letters_and_digits_only() {
-        let w = |s: &str| search_words(s).map(|v| v.join(" "));
-        assert_eq!(w("sea wall"), Some("sea wall".into()));
-        // No operator, column filter, quote or weight label survives.
-        assert_eq!(
-            w("headline:x OR \"y* NEAR(z 'a':D {open}"),
-            Some("headline x OR y NEAR z a D open".into())
-        );
-        assert_eq!(w("  ** -- "), None);
-    }
-}
-
 /// Articles a digest lists at most.
 pub const DIGEST_MAX: u32 = 100;
 
@@ -1523,4 +1506,21 @@ pub async fn fix_digest(db: &Db, send_id: i64, since: i64, now: i64) -> Result<b
     }
     tx.commit().await?;
     Ok(claimed == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_words;
+
+    #[test]
+    fn search_words_are_letters_and_digits_only() {
+        let w = |s: &str| search_words(s).map(|v| v.join(" "));
+        assert_eq!(w("sea wall"), Some("sea wall".into()));
+        // No operator, column filter, quote or weight label survives.
+        assert_eq!(
+            w("headline:x OR \"y* NEAR(z 'a':D {open}"),
+            Some("headline x OR y NEAR z a D open".into())
+        );
+        assert_eq!(w("  ** -- "), None);
+    }
 }
