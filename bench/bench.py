@@ -149,7 +149,13 @@ class Masthead:
     def __init__(self, binary, data_dir, db_url=None, demo=False):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        cmd = [binary, "--data-dir", data_dir]
+        # One client making thousands of requests: no search limit, and room
+        # for wrk's connections beside the probes.
+        conf = os.path.join(data_dir, "bench.toml")
+        os.makedirs(data_dir, exist_ok=True)
+        with open(conf, "w") as f:
+            f.write("[server]\nsearches_per_minute = 0\nmax_connections_per_client = 1024\n")
+        cmd = [binary, "--config", conf, "--data-dir", data_dir]
         if db_url:
             cmd += ["--database-url", db_url]
         cmd += ["serve", "--listen", f"127.0.0.1:{self.port}"]

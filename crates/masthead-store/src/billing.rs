@@ -37,7 +37,7 @@ pub async fn scrub_event_payloads(db: &Db, before: i64) -> Result<u64> {
         "UPDATE stripe_events SET payload = NULL WHERE received_at < $1 AND payload IS NOT NULL",
     )
     .bind(before)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(r.rows_affected())
 }
@@ -93,7 +93,7 @@ pub async fn find_snapshot(db: &Db, id: &str) -> Result<Option<(Option<i64>, Sna
          FROM subscriptions WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| Ok((r.try_get("member_id")?, snapshot_from(&r)?)))
         .transpose()
@@ -248,7 +248,7 @@ pub async fn trial_available(db: &Db, member_id: i64) -> Result<bool> {
           AND status NOT IN ('incomplete', 'incomplete_expired'))",
     )
     .bind(member_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     Ok(row.is_some())
 }
@@ -257,7 +257,7 @@ pub async fn trial_available(db: &Db, member_id: i64) -> Result<bool> {
 pub async fn find_plan_by_price(db: &Db, price_id: &str) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT id FROM plans WHERE stripe_price_id = $1")
         .bind(price_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.map(|r| r.try_get("id").map_err(Into::into)).transpose()
 }
@@ -266,7 +266,7 @@ pub async fn find_plan_by_price(db: &Db, price_id: &str) -> Result<Option<i64>> 
 pub async fn find_member_by_customer(db: &Db, customer_id: &str) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT member_id FROM stripe_customers WHERE customer_id = $1")
         .bind(customer_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.map(|r| r.try_get("member_id").map_err(Into::into))
         .transpose()
@@ -281,7 +281,7 @@ pub async fn insert_customer(db: &Db, member_id: i64, customer_id: &str, now: i6
     .bind(member_id)
     .bind(customer_id)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -290,7 +290,7 @@ pub async fn insert_customer(db: &Db, member_id: i64, customer_id: &str, now: i6
 pub async fn find_customer(db: &Db, member_id: i64) -> Result<Option<String>> {
     let row = sqlx::query("SELECT customer_id FROM stripe_customers WHERE member_id = $1")
         .bind(member_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.map(|r| r.try_get("customer_id").map_err(Into::into))
         .transpose()
@@ -304,7 +304,7 @@ pub async fn has_live_subscription(db: &Db, member_id: i64) -> Result<bool> {
          AND status IN ('active', 'trialing', 'past_due') LIMIT 1",
     )
     .bind(member_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?
     .is_some())
 }
@@ -331,7 +331,7 @@ pub async fn find_member_subscription(
          ORDER BY fetched_at DESC LIMIT 1",
     )
     .bind(member_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     let Some(r) = row else { return Ok(None) };
     let plan = match r.try_get::<Option<i64>, _>("plan_id")? {

@@ -471,7 +471,7 @@ pub struct NewPage<'a> {
 /// Every page: (slug, title, current version).
 pub async fn list_pages(db: &Db) -> Result<Vec<(String, String, i64)>> {
     let rows = sqlx::query("SELECT slug, title, current_version FROM pages ORDER BY slug")
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?;
     rows.iter()
         .map(|r| {
@@ -491,7 +491,7 @@ pub async fn find_page_markdown(db: &Db, slug: &str) -> Result<Option<String>> {
          AND v.version = p.current_version WHERE p.slug = $1",
     )
     .bind(slug)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     Ok(row.and_then(|r| r.try_get("body_markdown").ok().flatten()))
 }
@@ -566,7 +566,7 @@ pub async fn find_article(db: &Db, slug: &str, now: i64) -> Result<Option<Articl
     let Some(row) = sqlx::query(&sql)
         .bind(now)
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?
     else {
         return Ok(None);
@@ -607,7 +607,7 @@ pub async fn list_corrections(db: &Db, article_id: i64) -> Result<Vec<Correction
         "SELECT body, created_at FROM corrections WHERE article_id = $1 ORDER BY created_at, id",
     )
     .bind(article_id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -623,7 +623,7 @@ pub async fn list_corrections(db: &Db, article_id: i64) -> Result<Vec<Correction
 pub async fn find_article_markdown(db: &Db, id: i64) -> Result<Option<String>> {
     let row = sqlx::query("SELECT body_markdown FROM articles WHERE id = $1")
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.and_then(|r| r.try_get("body_markdown").ok().flatten()))
 }
@@ -632,7 +632,7 @@ pub async fn find_article_markdown(db: &Db, id: i64) -> Result<Option<String>> {
 pub async fn find_article_any(db: &Db, slug: &str) -> Result<Option<Article>> {
     let Some(row) = sqlx::query("SELECT a.* FROM articles a WHERE a.slug = $1")
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?
     else {
         return Ok(None);
@@ -644,7 +644,7 @@ pub async fn find_article_any(db: &Db, slug: &str) -> Result<Option<Article>> {
 pub async fn find_article_by_id(db: &Db, id: i64) -> Result<Option<Article>> {
     let Some(row) = sqlx::query("SELECT a.* FROM articles a WHERE a.id = $1")
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?
     else {
         return Ok(None);
@@ -661,7 +661,7 @@ pub async fn find_redirect(db: &Db, old_slug: &str, now: i64) -> Result<Option<S
     let row = sqlx::query(&sql)
         .bind(now)
         .bind(old_slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("slug")).transpose()?)
 }
@@ -676,7 +676,7 @@ pub async fn find_body(db: &Db, article: &ArticleFacts, decision: Decision) -> R
     )
     .bind(article.id)
     .bind(i64::from(visible))
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     let blocks = rows
         .iter()
@@ -697,7 +697,7 @@ async fn article_from_row(db: &Db, row: &AnyRow) -> Result<Article> {
          WHERE aa.article_id = $1 ORDER BY aa.position",
     )
     .bind(id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?
     .iter()
     .map(|r| {
@@ -713,7 +713,7 @@ async fn article_from_row(db: &Db, row: &AnyRow) -> Result<Article> {
          WHERE at.article_id = $1 ORDER BY at.position",
     )
     .bind(id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?
     .iter()
     .map(|r| {
@@ -801,7 +801,7 @@ pub async fn load_media(db: &Db, mut ids: Vec<i64>) -> Result<HashMap<i64, Media
     for id in &ids {
         q = q.bind(*id);
     }
-    for r in q.fetch_all(db.pool()).await? {
+    for r in q.fetch_all(db.reader()).await? {
         let id: i64 = r.try_get("id")?;
         out.insert(
             id,
@@ -823,7 +823,7 @@ pub async fn load_media(db: &Db, mut ids: Vec<i64>) -> Result<HashMap<i64, Media
     for id in &ids {
         q = q.bind(*id);
     }
-    for r in q.fetch_all(db.pool()).await? {
+    for r in q.fetch_all(db.reader()).await? {
         let id: i64 = r.try_get("media_id")?;
         if let Some(m) = out.get_mut(&id) {
             m.variants.push(MediaVariant {
@@ -845,7 +845,7 @@ pub async fn list_pinned(db: &Db, page: &str, now: i64) -> Result<Vec<ArticleSum
     let rows = sqlx::query(&sql)
         .bind(now)
         .bind(page)
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?;
     summaries_from_rows(db, &rows).await
 }
@@ -856,7 +856,7 @@ pub async fn find_front_slots(db: &Db, page: &str) -> Result<Vec<(i64, i64)>> {
         "SELECT position, article_id FROM front_slots WHERE page = $1 ORDER BY position",
     )
     .bind(page)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("position")?, r.try_get("article_id")?)))
@@ -953,7 +953,7 @@ pub async fn list_articles(
         Listing::Topic(id) | Listing::Author(id) | Listing::Digest(id) => q.bind(id),
         Listing::PublishedBetween(since, until) => q.bind(since).bind(until),
     };
-    let rows = q.fetch_all(db.pool()).await?;
+    let rows = q.fetch_all(db.reader()).await?;
     let more = rows.len() > limit as usize;
     let rows = &rows[..rows.len().min(limit as usize)];
     Ok((summaries_from_rows(db, rows).await?, more))
@@ -994,7 +994,7 @@ pub async fn list_related(
     for t in &article.topics {
         q = q.bind(t.id);
     }
-    let rows = q.fetch_all(db.pool()).await?;
+    let rows = q.fetch_all(db.reader()).await?;
     summaries_from_rows(db, &rows).await
 }
 
@@ -1018,7 +1018,7 @@ async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSumm
         for id in &ids {
             q = q.bind(*id);
         }
-        for r in q.fetch_all(db.pool()).await? {
+        for r in q.fetch_all(db.reader()).await? {
             authors
                 .entry(r.try_get("article_id")?)
                 .or_default()
@@ -1098,7 +1098,7 @@ pub async fn list_stale_search(
     .bind(fingerprint)
     .bind(after)
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
@@ -1176,7 +1176,7 @@ pub async fn search_articles(
                 .bind(i64::try_from(window).unwrap_or(i64::MAX))
                 .bind(fingerprint)
                 .bind(everything)
-                .fetch_all(db.pool())
+                .fetch_all(db.reader())
                 .await?
         }
         Backend::Postgres => {
@@ -1257,7 +1257,7 @@ async fn search_postgres(
     .bind(q.everything)
     .bind(window)
     .bind(WALK.max(window * 2))
-    .fetch_one(db.pool())
+    .fetch_one(db.reader())
     .await?;
     let n: i64 = dense.try_get("n")?;
     let visible = VISIBLE.replace("$1", "$5");
@@ -1287,7 +1287,7 @@ async fn search_postgres(
         .bind(i64::from(limit) + 1)
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
         .bind(window)
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?)
 }
 
@@ -1307,14 +1307,14 @@ pub async fn find_topic(db: &Db, slug: &str) -> Result<Option<Topic>> {
     let row =
         sqlx::query("SELECT id, slug, name, description, updated_at FROM topics WHERE slug = $1")
             .bind(slug)
-            .fetch_optional(db.pool())
+            .fetch_optional(db.reader())
             .await?;
     row.map(|r| topic_from_row(&r)).transpose()
 }
 
 pub async fn list_topics(db: &Db) -> Result<Vec<Topic>> {
     sqlx::query("SELECT id, slug, name, description, updated_at FROM topics ORDER BY name")
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?
         .iter()
         .map(topic_from_row)
@@ -1336,7 +1336,7 @@ pub async fn find_author(db: &Db, slug: &str) -> Result<Option<Author>> {
         "SELECT id, slug, name, bio_html, avatar_media_id, updated_at FROM authors WHERE slug = $1",
     )
     .bind(slug)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     let Some(r) = row else { return Ok(None) };
     let avatar_id: Option<i64> = r.try_get("avatar_media_id")?;
@@ -1353,7 +1353,7 @@ pub async fn find_author(db: &Db, slug: &str) -> Result<Option<Author>> {
 
 pub async fn list_authors(db: &Db) -> Result<Vec<(String, String)>> {
     sqlx::query("SELECT slug, name FROM authors ORDER BY name")
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?
         .iter()
         .map(|r| Ok((r.try_get("slug")?, r.try_get("name")?)))
@@ -1363,7 +1363,7 @@ pub async fn list_authors(db: &Db) -> Result<Vec<(String, String)>> {
 pub async fn find_author_id(db: &Db, slug: &str) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT id FROM authors WHERE slug = $1")
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
@@ -1371,7 +1371,7 @@ pub async fn find_author_id(db: &Db, slug: &str) -> Result<Option<i64>> {
 pub async fn find_topic_id(db: &Db, slug: &str) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT id FROM topics WHERE slug = $1")
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
@@ -1383,7 +1383,7 @@ pub async fn find_page(db: &Db, slug: &str) -> Result<Option<Page>> {
          JOIN page_versions v ON v.page_id = p.id AND v.version = p.current_version WHERE p.slug = $1",
     )
     .bind(slug)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| {
         Ok(Page {
@@ -1401,14 +1401,14 @@ pub async fn find_page(db: &Db, slug: &str) -> Result<Option<Page>> {
 /// How many articles exist at all (any status): "is this database empty?".
 pub async fn count_articles(db: &Db) -> Result<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM articles")
-        .fetch_one(db.pool())
+        .fetch_one(db.reader())
         .await?;
     Ok(row.try_get("n")?)
 }
 
 pub async fn count_visible(db: &Db, now: i64) -> Result<i64> {
     let sql = format!("SELECT COUNT(*) AS n FROM articles a WHERE {VISIBLE}");
-    let row = sqlx::query(&sql).bind(now).fetch_one(db.pool()).await?;
+    let row = sqlx::query(&sql).bind(now).fetch_one(db.reader()).await?;
     Ok(row.try_get("n")?)
 }
 
@@ -1439,7 +1439,7 @@ pub async fn list_sitemap_entries(
         .bind(since.unwrap_or(i64::MIN))
         .bind(i64::from(limit))
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?
         .iter()
         .map(|r| {
@@ -1458,7 +1458,7 @@ pub async fn list_sitemap_entries(
 pub async fn find_article_source(db: &Db, slug: &str) -> Result<Option<(i64, Option<String>)>> {
     let row = sqlx::query("SELECT id, source_hash FROM articles WHERE slug = $1")
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.map(|r| Ok((r.try_get("id")?, r.try_get("source_hash")?)))
         .transpose()

@@ -44,8 +44,9 @@ impl Db {
     pub async fn connect(url: &str, options: DbOptions) -> Result<Db> {
         sqlx::any::install_default_drivers();
         if url.starts_with("sqlite:") {
-            let read = sqlite_pool(url, options.max_connections.max(1)).await?;
-            let write = sqlite_pool(url, 1).await?;
+            // The writer first: it creates the file and sets WAL.
+            let write = sqlite_pool(url, 1, false).await?;
+            let read = sqlite_pool(url, options.max_connections.max(1), true).await?;
             Ok(Db {
                 backend: Backend::Sqlite,
                 read,
@@ -73,9 +74,19 @@ impl Db {
         self.backend
     }
 
-    /// The pool for reads outside a transaction.
-    pub fn pool(&self) -> &AnyPool {
+    /// The pool for reads outside a transaction. On SQLite its
+    /// connections are `query_only`: a write through it fails, so every
+    /// write goes through the single writer.
+    pub fn reader(&self) -> &AnyPool {
         &self.read
+    }
+
+    /// The writer, for one statement that writes outside a transaction
+    /// (on SQLite the single write connection, so it queues behind
+    /// `begin`'s transactions instead of contending for the file lock).
+    /// Several writes that belong together take `begin` instead.
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
     }
 
     /// Begins a write transaction. Keep it short and never hold one across
@@ -100,7 +111,7 @@ impl Db {
     }
 }
 
-async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
+async fn sqlite_pool(url: &str, max: u32, query_only: bool) -> Result<AnyPool> {
     let url = if url.contains('?') {
         url.to_string()
     } else {
@@ -110,7 +121,7 @@ async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
         .max_connections(max)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // Per connection: WAL lets readers proceed beside the writer;
                 // the busy timeout makes a writer in another process wait
@@ -120,6 +131,9 @@ async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
                 )
                 .await?;
+                if query_only {
+                    conn.execute("PRAGMA query_only = ON;").await?;
+                }
                 Ok(())
             })
         })

@@ -144,7 +144,7 @@ pub async fn fail_job(db: &Db, job: &Job, owner: &str, error: &str, now: i64) ->
 /// long it may sleep.
 pub async fn find_next_run_at(db: &Db) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT MIN(run_at) AS next FROM jobs WHERE status = 'queued'")
-        .fetch_one(db.pool())
+        .fetch_one(db.reader())
         .await?;
     Ok(row.try_get("next")?)
 }
@@ -159,7 +159,7 @@ pub struct JobStatus {
 pub async fn find_job_status(db: &Db, unique_key: &str) -> Result<Option<JobStatus>> {
     let row = sqlx::query("SELECT status, attempts, last_error FROM jobs WHERE unique_key = $1")
         .bind(unique_key)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.map(|r| {
         Ok(JobStatus {

@@ -10,7 +10,7 @@ pub async fn list_signing_keys(db: &Db, purpose: &str) -> Result<Vec<(String, Ve
         "SELECT id, secret FROM signing_keys WHERE purpose = $1 ORDER BY created_at DESC, id DESC",
     )
     .bind(purpose)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("secret")?)))

@@ -60,10 +60,10 @@ pub mod testing {
     pub async fn recreate_database(admin: &Db, name: &str) -> Result<()> {
         check_name(name)?;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin.pool())
+            .execute(admin.writer())
             .await?;
         sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(admin.pool())
+            .execute(admin.writer())
             .await?;
         Ok(())
     }
@@ -76,7 +76,7 @@ pub mod testing {
         let mut attempt = 0;
         loop {
             match sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-                .execute(admin.pool())
+                .execute(admin.writer())
                 .await
             {
                 Ok(_) => return Ok(()),
@@ -100,7 +100,7 @@ pub mod testing {
             "SELECT datname::text AS name FROM pg_database WHERE starts_with(datname, $1)",
         )
         .bind(prefix)
-        .fetch_all(admin.pool())
+        .fetch_all(admin.reader())
         .await?;
         rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
     }
@@ -108,7 +108,7 @@ pub mod testing {
     pub async fn drop_database(admin: &Db, name: &str) -> Result<()> {
         check_name(name)?;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin.pool())
+            .execute(admin.writer())
             .await?;
         Ok(())
     }

@@ -67,7 +67,7 @@ pub async fn insert_media(db: &Db, m: &NewMedia<'_>, now: i64) -> Result<i64> {
 pub async fn find_media(db: &Db, id: i64) -> Result<Option<Media>> {
     let row = sqlx::query("SELECT id, hash, mime, ext, width, height FROM media WHERE id = $1")
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     match row {
         Some(row) => Ok(Some(media_with_variants(db, &row).await?)),
@@ -80,7 +80,7 @@ pub async fn find_media(db: &Db, id: i64) -> Result<Option<Media>> {
 pub async fn find_media_by_hash(db: &Db, hash: &str) -> Result<Option<Media>> {
     let row = sqlx::query("SELECT id, hash, mime, ext, width, height FROM media WHERE hash = $1")
         .bind(hash)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     match row {
         Some(row) => Ok(Some(media_with_variants(db, &row).await?)),
@@ -114,7 +114,7 @@ async fn media_with_variants(db: &Db, row: &AnyRow) -> Result<Media> {
         "SELECT width, height, ext FROM media_variants WHERE media_id = $1 ORDER BY width",
     )
     .bind(id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?
     .iter()
     .map(variant_of)
@@ -156,7 +156,7 @@ pub async fn list_media(db: &Db, limit: i64) -> Result<Vec<MediaRow>> {
         "SELECT {ROW_COLUMNS} FROM media ORDER BY id DESC LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     // The rows are the newest ids, so their variants are exactly those in
     // the rows' id range (an image added meanwhile has a higher id).
@@ -174,7 +174,7 @@ pub async fn list_media(db: &Db, limit: i64) -> Result<Vec<MediaRow>> {
     )
     .bind(oldest)
     .bind(newest)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?
     {
         variants
@@ -196,7 +196,7 @@ pub async fn list_media(db: &Db, limit: i64) -> Result<Vec<MediaRow>> {
 pub async fn find_media_row(db: &Db, id: i64) -> Result<Option<MediaRow>> {
     let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM media WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     match row {
         Some(row) => Ok(Some(media_row(&row, media_with_variants(db, &row).await?)?)),
@@ -217,7 +217,7 @@ pub async fn update_media_text(
         .bind(alt)
         .bind(caption)
         .bind(credit)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(done.rows_affected() > 0)
 }
@@ -240,7 +240,7 @@ pub async fn fill_media_text(
     .bind(alt)
     .bind(caption)
     .bind(credit)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }

@@ -100,7 +100,7 @@ pub async fn find_member_by_email(
         "SELECT id, email, verified_at, password_hash, created_at FROM members WHERE email_lower = $1",
     )
     .bind(email_lower)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| Ok((member_from(&r)?, r.try_get("password_hash")?)))
         .transpose()
@@ -111,7 +111,7 @@ pub async fn find_member(db: &Db, id: i64) -> Result<Option<(Member, Option<Stri
         "SELECT id, email, verified_at, password_hash, created_at FROM members WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| Ok((member_from(&r)?, r.try_get("password_hash")?)))
         .transpose()
@@ -330,7 +330,7 @@ pub async fn insert_consent(
 pub async fn find_page_version(db: &Db, slug: &str) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT current_version FROM pages WHERE slug = $1")
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.map(|r| r.try_get("current_version").map_err(Into::into))
         .transpose()
@@ -382,7 +382,7 @@ pub async fn find_session(
     .bind(token_hash)
     .bind(kind)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     let Some(r) = row else { return Ok(None) };
     if r.try_get::<i64, _>("expires_at")? <= now {
@@ -431,7 +431,7 @@ pub async fn touch_session(db: &Db, id: i64, now: i64) -> Result<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -440,7 +440,7 @@ pub async fn mark_authenticated(db: &Db, id: i64, now: i64) -> Result<()> {
     sqlx::query("UPDATE sessions SET authenticated_at = $1, last_seen_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -489,7 +489,7 @@ pub async fn list_member_sessions(db: &Db, member_id: i64) -> Result<Vec<Session
          ORDER BY last_seen_at DESC",
     )
     .bind(member_id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -558,7 +558,7 @@ pub async fn find_meter(db: &Db, session_id: i64, reader: &str, since: i64) -> R
     .bind(reader)
     .bind(since)
     .bind(session_id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     let mut m = MemberMeter::default();
     for r in rows {
@@ -735,7 +735,7 @@ pub async fn token_is_live(db: &Db, token_hash: &str, purpose: &str, now: i64) -
     .bind(token_hash)
     .bind(purpose)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?
     .is_some())
 }
@@ -754,7 +754,7 @@ pub async fn live_token_staff(
     .bind(token_hash)
     .bind(purpose)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     Ok(row.and_then(|r| r.try_get("staff_id").ok().flatten()))
 }
@@ -839,7 +839,7 @@ pub async fn list_grants(db: &Db, member_id: i64) -> Result<Vec<Grant>> {
         "SELECT id, source, valid_from, valid_until, note FROM grants WHERE member_id = $1 ORDER BY valid_from",
     )
     .bind(member_id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -867,7 +867,7 @@ pub async fn export_member(db: &Db, member_id: i64) -> Result<Option<serde_json:
         "SELECT document, version, accepted_at FROM consents WHERE member_id = $1 ORDER BY id",
     )
     .bind(member_id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?
     .iter()
     .map(|r| {
@@ -883,7 +883,7 @@ pub async fn export_member(db: &Db, member_id: i64) -> Result<Option<serde_json:
          LEFT JOIN articles a ON a.id = v.article_id WHERE v.reader = $1 ORDER BY v.counted_at",
     )
     .bind(format!("m{member_id}"))
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?
     .iter()
     .map(|r| {
@@ -978,7 +978,7 @@ pub async fn insert_staff(
     .bind(name)
     .bind(role)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.writer())
     .await?;
     row.map(|r| r.try_get("id").map_err(Into::into)).transpose()
 }
@@ -991,7 +991,7 @@ pub async fn find_staff_by_email(
         "SELECT id, email, name, role, password_hash FROM staff WHERE email_lower = $1 AND disabled_at IS NULL",
     )
     .bind(email_lower)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| {
         Ok((
@@ -1011,7 +1011,7 @@ pub async fn find_staff_by_email(
 pub async fn find_staff_password_hash(db: &Db, staff_id: i64) -> Result<Option<String>> {
     let row = sqlx::query("SELECT password_hash FROM staff WHERE id = $1 AND disabled_at IS NULL")
         .bind(staff_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     Ok(match row {
         Some(r) => r.try_get::<Option<String>, _>("password_hash")?,
@@ -1103,7 +1103,7 @@ pub async fn find_funnel_totals(db: &Db, article_id: i64) -> Result<FunnelCounts
          CAST(COALESCE(SUM(cancellations), 0) AS BIGINT) AS x FROM funnel_hourly WHERE article_id = $1",
     )
     .bind(article_id)
-    .fetch_one(db.pool())
+    .fetch_one(db.reader())
     .await?;
     Ok(FunnelCounts {
         metered_views: r.try_get("v")?,
@@ -1119,7 +1119,7 @@ pub async fn find_funnel_totals(db: &Db, article_id: i64) -> Result<FunnelCounts
 pub async fn find_staff_totp(db: &Db, staff_id: i64) -> Result<Option<(String, i64)>> {
     let row = sqlx::query("SELECT totp_secret, totp_last_step FROM staff WHERE id = $1")
         .bind(staff_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     let Some(row) = row else { return Ok(None) };
     let secret: Option<String> = row.try_get("totp_secret")?;
@@ -1173,7 +1173,7 @@ pub async fn accept_totp_step(db: &Db, staff_id: i64, step: i64) -> Result<bool>
         sqlx::query("UPDATE staff SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
             .bind(staff_id)
             .bind(step)
-            .execute(db.pool())
+            .execute(db.writer())
             .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -1187,7 +1187,7 @@ pub async fn use_recovery_code(db: &Db, staff_id: i64, code_hash: &str, now: i64
     .bind(staff_id)
     .bind(code_hash)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -1198,7 +1198,7 @@ pub async fn recovery_codes_left(db: &Db, staff_id: i64) -> Result<i64> {
         "SELECT COUNT(*) AS n FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL",
     )
     .bind(staff_id)
-    .fetch_one(db.pool())
+    .fetch_one(db.reader())
     .await?;
     Ok(row.try_get("n")?)
 }

@@ -115,7 +115,7 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
     let mut applied = Vec::new();
     match db.backend() {
         Backend::Postgres => {
-            let mut conn = db.pool().acquire().await?;
+            let mut conn = db.writer().acquire().await?;
             conn.execute("SELECT pg_advisory_lock(727274)").await?;
             let result = async {
                 conn.execute(create).await?;
@@ -134,7 +134,7 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
             unlocked?;
         }
         Backend::Sqlite => {
-            db.pool().execute(create).await?;
+            db.writer().execute(create).await?;
             for m in MIGRATIONS {
                 let mut tx = db.begin().await?;
                 if apply(&mut tx, m, m.sqlite).await? {
@@ -174,7 +174,7 @@ async fn apply(
 /// Refreshes the planner's statistics after a bulk load, so queries keep
 /// their index plans (PostgreSQL `ANALYZE`, SQLite `ANALYZE`).
 pub async fn analyze(db: &Db) -> Result<()> {
-    db.pool().execute("ANALYZE").await?;
+    db.writer().execute("ANALYZE").await?;
     Ok(())
 }
 
@@ -189,13 +189,13 @@ pub async fn schema_columns(db: &Db) -> Result<Vec<String>> {
                 "SELECT name FROM sqlite_master WHERE type = 'table' \
                  AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'article_search_%'",
             )
-            .fetch_all(db.pool())
+            .fetch_all(db.reader())
             .await?;
             for t in tables {
                 let table: String = t.try_get("name")?;
                 let cols = sqlx::query("SELECT name FROM pragma_table_info($1)")
                     .bind(&table)
-                    .fetch_all(db.pool())
+                    .fetch_all(db.reader())
                     .await?;
                 for c in cols {
                     let col: String = c.try_get("name")?;
@@ -209,7 +209,7 @@ pub async fn schema_columns(db: &Db) -> Result<Vec<String>> {
                  WHERE table_schema = current_schema() \
                  AND NOT (table_name = 'article_search' AND column_name = 'document')",
             )
-            .fetch_all(db.pool())
+            .fetch_all(db.reader())
             .await?;
             for r in rows {
                 let t: String = r.try_get("t")?;

@@ -42,7 +42,7 @@ pub async fn list(db: &Db) -> Result<Vec<NewsletterRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {NEWSLETTER_COLUMNS} FROM newsletters ORDER BY position, id"
     ))
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(newsletter_from).collect()
 }
@@ -52,7 +52,7 @@ pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<NewsletterRecord
         "SELECT {NEWSLETTER_COLUMNS} FROM newsletters WHERE slug = $1"
     ))
     .bind(slug)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(newsletter_from).transpose()
 }
@@ -62,7 +62,7 @@ pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<NewsletterRecord>> {
         "SELECT {NEWSLETTER_COLUMNS} FROM newsletters WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(newsletter_from).transpose()
 }
@@ -109,7 +109,7 @@ pub async fn find_figures(db: &Db, newsletter_id: i64) -> Result<Figures> {
          FROM newsletter_hourly WHERE newsletter_id = $1",
     )
     .bind(newsletter_id)
-    .fetch_one(db.pool())
+    .fetch_one(db.reader())
     .await?;
     Ok(Figures {
         sends: r.try_get("s")?,
@@ -198,7 +198,7 @@ pub async fn count_members(db: &Db, newsletter_id: i64) -> Result<i64> {
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM newsletter_members WHERE newsletter_id = $1",
     )
     .bind(newsletter_id)
-    .fetch_one(db.pool())
+    .fetch_one(db.reader())
     .await?;
     Ok(r.try_get("n")?)
 }
@@ -209,7 +209,7 @@ pub async fn member_newsletters(db: &Db, member_id: i64) -> Result<Vec<i64>> {
         "SELECT newsletter_id FROM newsletter_members WHERE member_id = $1 ORDER BY newsletter_id",
     )
     .bind(member_id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| r.try_get("newsletter_id").map_err(Into::into))
@@ -245,7 +245,7 @@ pub async fn list_consents(db: &Db, member_id: i64) -> Result<Vec<(String, Strin
          JOIN newsletters n ON n.id = c.newsletter_id WHERE c.member_id = $1 ORDER BY c.id",
     )
     .bind(member_id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -269,7 +269,7 @@ pub async fn generate_members(
     now: i64,
 ) -> Result<u64> {
     let start: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM members")
-        .fetch_one(db.pool())
+        .fetch_one(db.reader())
         .await?
         .try_get("n")?;
     let mut added = 0;
@@ -326,7 +326,7 @@ pub async fn suppress(
     .bind(reason)
     .bind(detail)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(r.rows_affected() > 0)
 }
@@ -334,7 +334,7 @@ pub async fn suppress(
 pub async fn find_suppression(db: &Db, email_lower: &str) -> Result<Option<(String, String)>> {
     let row = sqlx::query("SELECT reason, detail FROM suppressions WHERE email_lower = $1")
         .bind(email_lower)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.map(|r| Ok((r.try_get("reason")?, r.try_get("detail")?)))
         .transpose()
@@ -373,7 +373,7 @@ pub async fn create_send(db: &Db, s: &NewSend<'_>, now: i64) -> Result<i64> {
     .bind(s.run_at)
     .bind(s.created_by)
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(db.writer())
     .await?;
     Ok(row.try_get("id")?)
 }
@@ -418,7 +418,7 @@ fn send_from(r: &sqlx::any::AnyRow) -> Result<Send> {
 pub async fn find_send(db: &Db, id: i64) -> Result<Option<Send>> {
     let row = sqlx::query(&format!("SELECT {SEND_COLUMNS} FROM sends WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(send_from).transpose()
 }
@@ -430,7 +430,7 @@ pub async fn list_active_sends(db: &Db, now: i64) -> Result<Vec<Send>> {
          OR status = 'sending' ORDER BY id"
     ))
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(send_from).collect()
 }
@@ -443,7 +443,7 @@ pub async fn list_recent_sends(db: &Db, newsletter_id: i64, limit: i64) -> Resul
     ))
     .bind(newsletter_id)
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(send_from).collect()
 }
@@ -454,7 +454,7 @@ pub async fn list_sends(db: &Db, limit: i64) -> Result<Vec<Send>> {
         "SELECT {SEND_COLUMNS} FROM sends ORDER BY id DESC LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(send_from).collect()
 }
@@ -704,7 +704,7 @@ pub async fn finish_if_done(db: &Db, send_id: i64, now: i64) -> Result<bool> {
     )
     .bind(now)
     .bind(send_id)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(r.rows_affected() > 0)
 }
@@ -718,7 +718,7 @@ pub async fn pause_send(db: &Db, send_id: i64, reason: &str, now: i64) -> Result
     .bind(reason)
     .bind(now)
     .bind(send_id)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -731,7 +731,7 @@ pub async fn resume_send(db: &Db, send_id: i64, now: i64) -> Result<bool> {
     )
     .bind(now)
     .bind(send_id)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(r.rows_affected() > 0)
 }
@@ -755,7 +755,7 @@ pub async fn send_progress(db: &Db, send_id: i64) -> Result<Progress> {
         "SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM send_recipients WHERE send_id = $1 GROUP BY status",
     )
     .bind(send_id)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     let mut p = Progress::default();
     for r in rows {
@@ -782,7 +782,7 @@ pub async fn find_recipient(
     )
     .bind(send_id)
     .bind(member_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.map(|r| {
         Ok((

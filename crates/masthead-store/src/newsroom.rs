@@ -50,7 +50,7 @@ pub async fn list_audit(db: &Db, limit: i64) -> Result<Vec<AuditEntry>> {
          ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -125,7 +125,7 @@ pub async fn list_members(
     .bind(now)
     .bind(&pattern)
     .bind(newsletter)
-    .fetch_one(db.pool())
+    .fetch_one(db.reader())
     .await?
     .try_get("n")?;
     let rows = sqlx::query(&format!(
@@ -139,7 +139,7 @@ pub async fn list_members(
     .bind(newsletter)
     .bind(limit)
     .bind(offset)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     let rows = rows
         .iter()
@@ -186,13 +186,13 @@ pub async fn funnel_days(
             sqlx::query(&format!("{select} AND article_id = $2 GROUP BY hour"))
                 .bind(since_day)
                 .bind(id)
-                .fetch_all(db.pool())
+                .fetch_all(db.reader())
                 .await?
         }
         None => {
             sqlx::query(&format!("{select} GROUP BY hour"))
                 .bind(since_day)
-                .fetch_all(db.pool())
+                .fetch_all(db.reader())
                 .await?
         }
     };
@@ -233,7 +233,7 @@ pub async fn funnel_by_article(
     )
     .bind(since)
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -272,7 +272,7 @@ pub async fn list_articles(db: &Db, owner: Option<i64>, limit: i64) -> Result<Ve
     )
     .bind(owner.unwrap_or(0))
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -294,7 +294,7 @@ pub async fn list_articles(db: &Db, owner: Option<i64>, limit: i64) -> Result<Ve
 pub async fn find_article_owner(db: &Db, article_id: i64) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT owner_staff_id FROM articles WHERE id = $1")
         .bind(article_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.and_then(|r| r.try_get("owner_staff_id").ok().flatten()))
 }
@@ -303,7 +303,7 @@ pub async fn set_article_owner(db: &Db, article_id: i64, staff_id: i64) -> Resul
     sqlx::query("UPDATE articles SET owner_staff_id = $1 WHERE id = $2 AND owner_staff_id IS NULL")
         .bind(staff_id)
         .bind(article_id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -334,7 +334,7 @@ pub async fn list_staff(db: &Db) -> Result<Vec<StaffRow>> {
     let rows = sqlx::query(
         "SELECT id, email, name, role, disabled_at, password_hash FROM staff ORDER BY name, id",
     )
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(staff_row).collect()
 }
@@ -344,7 +344,7 @@ pub async fn find_staff(db: &Db, id: i64) -> Result<Option<StaffRow>> {
         "SELECT id, email, name, role, disabled_at, password_hash FROM staff WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?;
     row.as_ref().map(staff_row).transpose()
 }
@@ -453,7 +453,7 @@ pub async fn list_revisions(db: &Db, article_id: i64, limit: i64) -> Result<Vec<
     )
     .bind(article_id)
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?
     .iter()
     .map(|r| revision_row(r, false))
@@ -468,7 +468,7 @@ pub async fn find_revision(db: &Db, article_id: i64, id: i64) -> Result<Option<R
     )
     .bind(article_id)
     .bind(id)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.reader())
     .await?
     .map(|r| revision_row(&r, true))
     .transpose()
@@ -478,7 +478,7 @@ pub async fn find_revision(db: &Db, article_id: i64, id: i64) -> Result<Option<R
 pub async fn article_revision(db: &Db, article_id: i64) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT revision FROM articles WHERE id = $1")
         .bind(article_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("revision")).transpose()?)
 }

@@ -116,7 +116,7 @@ pub async fn list_active_plans(db: &Db) -> Result<Vec<Plan>> {
     let rows = sqlx::query(&format!(
         "SELECT {PLAN_COLUMNS} FROM plans WHERE active = 1 ORDER BY position, id"
     ))
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter().map(plan_from).collect()
 }
@@ -125,7 +125,7 @@ pub async fn list_active_plans(db: &Db) -> Result<Vec<Plan>> {
 pub async fn find_plan(db: &Db, id: i64) -> Result<Option<Plan>> {
     let row = sqlx::query(&format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(plan_from).transpose()
 }
@@ -147,7 +147,7 @@ pub async fn list_plans(db: &Db) -> Result<Vec<PlanRecord>> {
          (SELECT COUNT(*) FROM subscriptions s WHERE s.plan_id = plans.id) AS subs \
          FROM plans ORDER BY position, id"
     ))
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -237,7 +237,7 @@ pub async fn list_newsletters(db: &Db) -> Result<Vec<Newsletter>> {
     let rows = sqlx::query(
         "SELECT id, slug, name, description, audience, on_signup FROM newsletters ORDER BY position, id",
     )
-    .fetch_all(db.pool())
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -258,7 +258,7 @@ pub async fn list_newsletters(db: &Db) -> Result<Vec<Newsletter>> {
 pub async fn find_plan_price_id(db: &Db, plan_id: i64) -> Result<Option<String>> {
     let row = sqlx::query("SELECT stripe_price_id FROM plans WHERE id = $1")
         .bind(plan_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.reader())
         .await?;
     Ok(row.and_then(|r| r.try_get("stripe_price_id").ok().flatten()))
 }
@@ -267,7 +267,7 @@ pub async fn set_plan_price_id(db: &Db, plan_id: i64, price_id: &str) -> Result<
     sqlx::query("UPDATE plans SET stripe_price_id = $1 WHERE id = $2 AND stripe_price_id IS NULL")
         .bind(price_id)
         .bind(plan_id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

@@ -10,7 +10,7 @@ pub const SETTINGS: &str = "settings";
 
 pub async fn list_settings(db: &Db) -> Result<Vec<(String, String)>> {
     let rows = sqlx::query("SELECT key, value FROM settings ORDER BY key")
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
@@ -36,7 +36,7 @@ pub async fn update_setting(db: &Db, key: &str, value: &str, now: i64) -> Result
 /// Credentials stored by administrators: (key, value).
 pub async fn list_integration_secrets(db: &Db) -> Result<Vec<(String, String)>> {
     let rows = sqlx::query("SELECT key, value FROM integration_secrets ORDER BY key")
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
@@ -89,7 +89,7 @@ pub async fn bump_counter(tx: &mut Tx, name: &str) -> Result<i64> {
 /// The current values of the content and settings counters.
 pub async fn find_counters(db: &Db) -> Result<(i64, i64)> {
     let rows = sqlx::query("SELECT name, value FROM counters")
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await?;
     let (mut content, mut settings) = (0, 0);
     for r in rows {

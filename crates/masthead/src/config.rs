@@ -97,6 +97,9 @@ pub struct Config {
     pub newsletters: NewsletterConfig,
     /// Connection timeouts and caps (`crate::serve`).
     pub server: crate::serve::Limits,
+    /// Searches a client address may make a minute; 0 is no limit (a
+    /// benchmark's single client).
+    pub searches_per_minute: u32,
 }
 
 /// `[server]` in `masthead.toml`: connection bounds, each optional.
@@ -108,6 +111,7 @@ pub struct FileServer {
     pub body_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
     pub max_connections_per_client: Option<usize>,
+    pub searches_per_minute: Option<u32>,
 }
 
 impl FileServer {
@@ -404,6 +408,11 @@ impl Config {
                 .or(file.mail_from),
             stripe: StripeConfig::from_env(file.stripe)?,
             newsletters: NewsletterConfig::from_file(file.newsletters)?,
+            searches_per_minute: file
+                .server
+                .as_ref()
+                .and_then(|s| s.searches_per_minute)
+                .unwrap_or(60),
             server: file.server.unwrap_or_default().limits(),
         })
     }
@@ -430,6 +439,7 @@ impl Config {
             },
             newsletters: NewsletterConfig::default(),
             server: crate::serve::Limits::default(),
+            searches_per_minute: 60,
         }
     }
 }

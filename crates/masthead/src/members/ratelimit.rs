@@ -31,11 +31,6 @@ pub const PER_ADDRESS: Limit = Limit {
     max: 30,
     window_secs: 600,
 };
-/// Per client address: searches (each costs a full-text query).
-pub const SEARCHES: Limit = Limit {
-    max: 60,
-    window_secs: 60,
-};
 /// Per email address: messages and password attempts.
 pub const PER_EMAIL: Limit = Limit {
     max: 6,

@@ -136,7 +136,7 @@ async fn magic_link_flow(backend: crate::harness::Backend) {
     assert!(!other.jar.contains_key("masthead_session"));
     // The job kept no copy of the link.
     let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'email'")
-        .fetch_all(app.state.db().pool())
+        .fetch_all(app.state.db().reader())
         .await
         .unwrap();
     assert!(
@@ -234,7 +234,7 @@ both!(Fixture::Demo, async fn export_and_deletion_need_a_recent_log_in(app) {
     assert_eq!(data["member"]["email"], "gdpr@example.org");
     // A log-in long ago is not recent enough.
     sqlx::query("UPDATE sessions SET authenticated_at = 1 WHERE member_id = $1")
-        .bind(id).execute(app.state.db().pool()).await.unwrap();
+        .bind(id).execute(app.state.db().writer()).await.unwrap();
     app.state.sessions().clear();
     let res = b.post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")]).await;
     assert_eq!(res.headers()["location"], "/account/reauth");
@@ -250,7 +250,7 @@ both!(Fixture::Demo, async fn export_and_deletion_need_a_recent_log_in(app) {
     assert!(masthead_store::members::find_member(app.state.db(), id).await.unwrap().is_none());
     for table in ["sessions", "consents", "grants", "auth_tokens"] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE member_id = $1"))
-            .bind(id).fetch_one(app.state.db().pool()).await.unwrap();
+            .bind(id).fetch_one(app.state.db().reader()).await.unwrap();
         assert_eq!(n, 0, "{table}");
     }
 });

@@ -193,7 +193,7 @@ both!(Fixture::Demo, async fn deleting_a_member_keeps_the_books_but_not_the_pers
     assert_eq!(member, None);
     assert_eq!(snap.status, Status::Active);
     let raw: String = sqlx::query_scalar("SELECT snapshot FROM subscriptions WHERE id = 'sub_1'")
-        .fetch_one(app.state.db().pool()).await.unwrap();
+        .fetch_one(app.state.db().reader()).await.unwrap();
     assert_eq!(raw, "{}");
 });
 
@@ -702,7 +702,7 @@ mod checkout {
         let plan_id: Option<i64> =
             sqlx::query_scalar("SELECT plan_id FROM subscriptions WHERE id = $1")
                 .bind(&sub)
-                .fetch_one(app.state.db().pool())
+                .fetch_one(app.state.db().reader())
                 .await
                 .unwrap();
         let annual = masthead_store::offers::list_active_plans(app.state.db())
@@ -839,7 +839,7 @@ mod checkout {
         assert!(!billing::trial_available(db, m).await.unwrap());
         let stored: Option<String> =
             sqlx::query_scalar("SELECT payload FROM stripe_events WHERE id = 'evt_trial_1'")
-                .fetch_one(db.pool())
+                .fetch_one(db.reader())
                 .await
                 .unwrap();
         assert!(stored.is_some_and(|p| p.contains("Tria L. Reader")));
@@ -906,7 +906,7 @@ mod checkout {
         masthead_store::members::delete_member(db, m).await.unwrap();
         let left: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM stripe_events WHERE payload IS NOT NULL")
-                .fetch_one(db.pool())
+                .fetch_one(db.reader())
                 .await
                 .unwrap();
         assert_eq!(left, 0);

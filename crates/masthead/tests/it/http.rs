@@ -136,7 +136,7 @@ both!(Fixture::Empty, async fn health_check_reports_the_database(app) {
 
 both!(Fixture::Demo, async fn a_server_error_is_themed_and_hides_its_cause(app) {
     sqlx::query("ALTER TABLE topics RENAME TO topics_gone")
-        .execute(app.state.db().pool())
+        .execute(app.state.db().writer())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let res = app.get("/topics").await;

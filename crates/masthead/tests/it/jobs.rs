@@ -93,7 +93,7 @@ both!(Fixture::Empty, async fn a_sent_email_job_is_scrubbed_only_by_the_worker_t
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     let payload = || async {
         sqlx::query_scalar::<_, String>("SELECT payload FROM jobs WHERE kind = 'email'")
-            .fetch_one(db.pool())
+            .fetch_one(db.reader())
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     };
@@ -112,7 +112,7 @@ both!(Fixture::Empty, async fn a_sent_email_job_is_scrubbed_only_by_the_worker_t
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(app.run_jobs().await, 1);
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT status, payload FROM jobs WHERE kind = 'email' ORDER BY id")
-        .fetch_all(db.pool())
+        .fetch_all(db.reader())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rows, vec![("done".into(), "{}".into()), ("done".into(), "{}".into())]);

@@ -424,7 +424,7 @@ async fn relay_refuses_sender(backend: Backend) {
         assert_eq!((status.as_str(), attempts), ("queued", 0));
     }
     let any_suppressed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppressions")
-        .fetch_one(app.state.db().pool())
+        .fetch_one(app.state.db().reader())
         .await
         .unwrap();
     assert_eq!(any_suppressed, 0);
@@ -988,7 +988,7 @@ async fn temporary_failures_are_retried_and_the_rate_cap_holds() {
     )
     .bind(send)
     .bind(busy)
-    .fetch_one(app.state.db().pool())
+    .fetch_one(app.state.db().reader())
     .await
     .unwrap();
     let now = jiff::Timestamp::now().as_second();
@@ -1008,7 +1008,7 @@ async fn temporary_failures_are_retried_and_the_rate_cap_holds() {
     // Time passes; the retry goes through and the send finishes.
     sqlx::query("UPDATE send_recipients SET next_attempt_at = 0 WHERE send_id = $1")
         .bind(send)
-        .execute(app.state.db().pool())
+        .execute(app.state.db().writer())
         .await
         .unwrap();
     assert_eq!(run(&app, send).await.status, "sent");
@@ -1090,7 +1090,7 @@ async fn a_digest_lists_recent_articles() {
         .bind(now - 12 * 3600)
         .bind(GATED)
         .bind("bus-network-redesign-approved")
-        .execute(db.pool())
+        .execute(db.writer())
         .await
         .unwrap();
     app.state.refresh_counters().await.unwrap();
@@ -1134,13 +1134,13 @@ async fn a_digest_lists_recent_articles() {
     // articles change neither its web version nor what it lists.
     sqlx::query("UPDATE articles SET published_at = $1 WHERE slug LIKE 'generated-article-%'")
         .bind(jiff::Timestamp::now().as_second() - 10)
-        .execute(db.pool())
+        .execute(db.writer())
         .await
         .unwrap();
     sqlx::query("UPDATE articles SET published_at = $1 WHERE slug = $2")
         .bind(jiff::Timestamp::now().as_second() - 5)
         .bind("council-approves-harbour-seawall-plan")
-        .execute(db.pool())
+        .execute(db.writer())
         .await
         .unwrap();
     app.state.refresh_counters().await.unwrap();

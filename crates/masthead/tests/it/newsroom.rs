@@ -578,7 +578,7 @@ both!(Fixture::Demo, async fn editors_pin_the_lead_and_order_the_front_pages(app
     assert_eq!(first_card(&app.get_text("/sections/news", 200).await), second);
     // A pinned article that is unpublished drops out of the page.
     let db = app.state.db();
-    sqlx::query("UPDATE articles SET status = 'draft' WHERE id = $1").bind(a).execute(db.pool()).await.unwrap();
+    sqlx::query("UPDATE articles SET status = 'draft' WHERE id = $1").bind(a).execute(db.writer()).await.unwrap();
     app.state.refresh_counters().await.unwrap();
     assert!(!app.get_text("/", 200).await.contains(&format!("href=\"/{old}\"")));
     // Roles and bad input.

@@ -311,7 +311,7 @@ both!(Fixture::Demo, async fn parallel_views_from_one_session_never_overspend_th
     assert_eq!(full, 5, "exactly the member limit was read in full");
     let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meter_views WHERE reader = $1")
         .bind(format!("m{member}"))
-        .fetch_one(app.state.db().pool())
+        .fetch_one(app.state.db().reader())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(counted, 5);
@@ -444,8 +444,8 @@ both!(Fixture::Demo, async fn a_staff_reset_request_does_the_same_work_for_any_a
     with_password(&app, "desk@newsroom.example", "newsroom password 1", Some("editor")).await;
     let db = app.state.db();
     let counts = || async {
-        let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_tokens").fetch_one(db.pool()).await.unwrap_or(-1);
-        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs").fetch_one(db.pool()).await.unwrap_or(-1);
+        let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_tokens").fetch_one(db.reader()).await.unwrap_or(-1);
+        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs").fetch_one(db.reader()).await.unwrap_or(-1);
         (tokens, jobs)
     };
     let mut b = Browser::new(&app);
@@ -460,7 +460,7 @@ both!(Fixture::Demo, async fn a_staff_reset_request_does_the_same_work_for_any_a
     assert!(mails.iter().any(|m| m.contains("To: desk@newsroom.example") && m.contains("/admin/set-password/")));
     assert!(!mails.iter().any(|m| m.contains("nobody@newsroom.example")));
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'staff_reset' AND payload <> '{}'")
-        .fetch_one(db.pool()).await.unwrap_or(-1);
+        .fetch_one(db.reader()).await.unwrap_or(-1);
     assert_eq!(left, 0, "the typed addresses are not kept");
 });
 
@@ -494,7 +494,7 @@ both!(Fixture::Demo, async fn a_deeply_nested_body_is_refused_and_never_stalls_t
     assert!(res.text().await.unwrap_or_default().contains("nested"), "a clear reason");
     probe.await.unwrap_or_else(|e| panic!("{e}"));
     let nothing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM articles WHERE headline = 'Nested'")
-        .fetch_one(app.state.db().pool())
+        .fetch_one(app.state.db().reader())
         .await
         .unwrap_or(-1);
     assert_eq!(nothing, 0);

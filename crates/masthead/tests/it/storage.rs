@@ -162,3 +162,26 @@ async fn a_theme_directory_overrides_templates_without_recompiling() {
     let html = app.get_text("/nothing-here", 404).await;
     assert!(html.contains("<p class=\"custom-404\">page not found</p>"));
 }
+
+/// On SQLite the handle that reads cannot write: every write goes through
+/// the single writer (issue 13). A write through the reader fails loudly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_reader_cannot_write() {
+    let app = TestApp::spawn(Backend::Sqlite, Fixture::Empty).await;
+    let db = app.state.db();
+    let write = "INSERT INTO settings (key, value, updated_at) VALUES ('probe', 'x', 1)";
+    let through_reader = sqlx::query(write).execute(db.reader()).await;
+    assert!(
+        through_reader.is_err(),
+        "a write through the reader succeeded"
+    );
+    sqlx::query(write)
+        .execute(db.writer())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE key = 'probe'")
+        .fetch_one(db.reader())
+        .await
+        .unwrap_or(-1);
+    assert_eq!(n, 1, "the reader sees the writer's row");
+}
