@@ -119,7 +119,7 @@ pub async fn upsert_articles(db: &Db, list: &[NewArticle], now: i64) -> Result<V
     Ok(out)
 }
 
-async fn upsert_article_in(
+pub(crate) async fn upsert_article_in(
     tx: &mut Tx,
     backend: Backend,
     a: &NewArticle,
@@ -351,19 +351,30 @@ async fn add_redirect(tx: &mut Tx, old_slug: &str, article_id: i64) -> Result<()
 /// Gives an article a new slug; the old one answers with a 301 from now on.
 pub async fn update_article_slug(db: &Db, id: i64, new_slug: &Slug, now: i64) -> Result<()> {
     let mut tx = db.begin().await?;
+    update_article_slug_in(&mut tx, id, new_slug, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `update_article_slug` inside the caller's transaction.
+pub(crate) async fn update_article_slug_in(
+    tx: &mut Tx,
+    id: i64,
+    new_slug: &Slug,
+    now: i64,
+) -> Result<()> {
     let row = sqlx::query("SELECT slug FROM articles WHERE id = $1")
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound("article"))?;
     let old: String = row.try_get("slug")?;
     if old == new_slug.as_str() {
-        tx.rollback().await?;
         return Ok(());
     }
     let taken = sqlx::query("SELECT id FROM articles WHERE slug = $1")
         .bind(new_slug.as_str())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
     if taken.is_some() {
         return Err(StoreError::Conflict(format!(
@@ -377,15 +388,14 @@ pub async fn update_article_slug(db: &Db, id: i64, new_slug: &Slug, now: i64) ->
     .bind(id)
     .bind(new_slug.as_str())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM article_redirects WHERE old_slug = $1")
         .bind(new_slug.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    add_redirect(&mut tx, &old, id).await?;
-    bump_counter(&mut tx, CONTENT).await?;
-    tx.commit().await?;
+    add_redirect(tx, &old, id).await?;
+    bump_counter(tx, CONTENT).await?;
     Ok(())
 }
 

@@ -231,6 +231,20 @@ pub async fn fill_media_text(
     caption: &str,
     credit: &str,
 ) -> Result<()> {
+    let mut tx = db.begin().await?;
+    fill_media_text_in(&mut tx, id, alt, caption, credit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `fill_media_text` inside the caller's transaction.
+pub(crate) async fn fill_media_text_in(
+    tx: &mut crate::Tx,
+    id: i64,
+    alt: &str,
+    caption: &str,
+    credit: &str,
+) -> Result<()> {
     sqlx::query(
         "UPDATE media SET alt = CASE WHEN alt = '' THEN $2 ELSE alt END, \
          caption = CASE WHEN caption = '' THEN $3 ELSE caption END, \
@@ -240,7 +254,7 @@ pub async fn fill_media_text(
     .bind(alt)
     .bind(caption)
     .bind(credit)
-    .execute(db.writer())
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }

@@ -402,13 +402,37 @@ pub async fn insert_revision(
     now: i64,
 ) -> Result<i64> {
     let mut tx = db.begin().await?;
+    let id = insert_revision_in(
+        &mut tx,
+        article_id,
+        kind,
+        article_revision,
+        staff,
+        snapshot,
+        now,
+    )
+    .await?;
+    crate::commit(tx).await?;
+    Ok(id)
+}
+
+/// `insert_revision` inside the caller's transaction.
+async fn insert_revision_in(
+    tx: &mut Tx,
+    article_id: i64,
+    kind: &str,
+    article_revision: i64,
+    staff: (i64, &str),
+    snapshot: &str,
+    now: i64,
+) -> Result<i64> {
     if kind == "autosave" {
         sqlx::query(
             "DELETE FROM editor_versions WHERE article_id = $1 AND staff_id = $2 AND kind = 'autosave'",
         )
         .bind(article_id)
         .bind(staff.0)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     let row = sqlx::query(
@@ -422,11 +446,9 @@ pub async fn insert_revision(
     .bind(staff.1)
     .bind(snapshot)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    let id: i64 = row.try_get("id")?;
-    crate::commit(tx).await?;
-    Ok(id)
+    Ok(row.try_get("id")?)
 }
 
 fn revision_row(r: &sqlx::any::AnyRow, with_snapshot: bool) -> Result<RevisionRow> {
@@ -481,4 +503,156 @@ pub async fn article_revision(db: &Db, article_id: i64) -> Result<Option<i64>> {
         .fetch_optional(db.reader())
         .await?;
     Ok(row.map(|r| r.try_get("revision")).transpose()?)
+}
+
+// ---- use cases: one function, one transaction ----
+
+/// Who saves, and the editor's fields as a version keeps them.
+#[derive(Debug, Clone)]
+pub struct Saver<'a> {
+    pub staff_id: i64,
+    pub staff_name: &'a str,
+    pub staff_email: &'a str,
+    /// The editor's form as JSON (the version's snapshot).
+    pub snapshot: &'a str,
+}
+
+/// Why a create or save was refused; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveRefused {
+    /// Another article has this slug (also when it was taken a moment ago
+    /// by a save that raced this one).
+    SlugTaken,
+    /// The article changed since the form was opened (its revision now).
+    Stale(i64),
+    NotFound,
+}
+
+fn audit_of<'a>(who: &'a Saver<'a>, action: &'a str, slug: &'a str, detail: &'a str) -> Audit<'a> {
+    Audit {
+        staff_id: who.staff_id,
+        staff_email: who.staff_email,
+        action,
+        object_type: "article",
+        object_id: slug,
+        detail,
+    }
+}
+
+async fn keep_version(tx: &mut Tx, id: i64, who: &Saver<'_>, now: i64) -> Result<()> {
+    let revision: i64 = sqlx::query("SELECT revision FROM articles WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("revision")?;
+    insert_revision_in(
+        tx,
+        id,
+        "save",
+        revision,
+        (who.staff_id, who.staff_name),
+        who.snapshot,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A unique-constraint failure (the slug taken between check and write).
+fn is_unique_violation(e: &crate::StoreError) -> bool {
+    match e {
+        crate::StoreError::Database(sqlx::Error::Database(d)) => d.is_unique_violation(),
+        _ => false,
+    }
+}
+
+/// Creates a draft in one transaction: the article (never an update of
+/// another article with the same slug), its owner, its first version and
+/// the audit entry.
+pub async fn create_article(
+    db: &Db,
+    a: &crate::content::NewArticle,
+    who: &Saver<'_>,
+    now: i64,
+) -> Result<std::result::Result<i64, SaveRefused>> {
+    let mut tx = db.begin().await?;
+    let taken = sqlx::query("SELECT id FROM articles WHERE slug = $1")
+        .bind(a.slug.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Ok(Err(SaveRefused::SlugTaken));
+    }
+    let id = match crate::content::upsert_article_in(&mut tx, db.backend(), a, now).await {
+        Ok(crate::content::Upserted::Created(id)) => id,
+        // Someone created this slug since the check (PostgreSQL reads
+        // committed): never write over their article.
+        Ok(_) => return Ok(Err(SaveRefused::SlugTaken)),
+        Err(e) if is_unique_violation(&e) => return Ok(Err(SaveRefused::SlugTaken)),
+        Err(e) => return Err(e),
+    };
+    sqlx::query("UPDATE articles SET owner_staff_id = $1 WHERE id = $2 AND owner_staff_id IS NULL")
+        .bind(who.staff_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    keep_version(&mut tx, id, who, now).await?;
+    audit(
+        &mut tx,
+        &audit_of(who, "article.create", a.slug.as_str(), ""),
+        now,
+    )
+    .await?;
+    crate::commit(tx).await?;
+    Ok(Ok(id))
+}
+
+/// Saves an article in one transaction: the revision the form was opened
+/// at must still be the article's, then the slug change (the old slug
+/// redirects), the article, the lead image's words, a version and the
+/// audit entry `action` — all of it or none.
+pub async fn save_article(
+    db: &Db,
+    id: i64,
+    opened_at: i64,
+    a: &crate::content::NewArticle,
+    who: &Saver<'_>,
+    action: &str,
+    now: i64,
+) -> Result<std::result::Result<(), SaveRefused>> {
+    let mut tx = db.begin().await?;
+    // Locks the row (PostgreSQL) and checks the revision in one statement.
+    let current =
+        sqlx::query("UPDATE articles SET revision = revision WHERE id = $1 RETURNING revision")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(current) = current else {
+        return Ok(Err(SaveRefused::NotFound));
+    };
+    let revision: i64 = current.try_get("revision")?;
+    if revision != opened_at {
+        return Ok(Err(SaveRefused::Stale(revision)));
+    }
+    match crate::content::update_article_slug_in(&mut tx, id, &a.slug, now).await {
+        Ok(()) => {}
+        Err(crate::StoreError::Conflict(_)) => return Ok(Err(SaveRefused::SlugTaken)),
+        Err(e) if is_unique_violation(&e) => return Ok(Err(SaveRefused::SlugTaken)),
+        Err(e) => return Err(e),
+    }
+    crate::content::upsert_article_in(&mut tx, db.backend(), a, now).await?;
+    if let Some(l) = &a.lead {
+        crate::media::fill_media_text_in(&mut tx, l.media_id, &l.alt, &l.caption, &l.credit)
+            .await?;
+    }
+    keep_version(&mut tx, id, who, now).await?;
+    let status = a.status.as_str();
+    audit(
+        &mut tx,
+        &audit_of(who, action, a.slug.as_str(), status),
+        now,
+    )
+    .await?;
+    crate::commit(tx).await?;
+    Ok(Ok(()))
 }

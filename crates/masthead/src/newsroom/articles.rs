@@ -400,27 +400,44 @@ pub async fn create(
         Ok(a) => a,
         Err(e) => return render(&state, &user, &f, &editing, Some(e), unprocessable).await,
     };
-    let db = state.db();
-    if masthead_store::content::find_article_any(db, a.slug.as_str())
-        .await?
-        .is_some()
-    {
-        let e = format!("The slug “{}” is taken.", a.slug.as_str());
-        return render(&state, &user, &f, &editing, Some(e), unprocessable).await;
-    }
-    let now = now();
-    let id = match masthead_store::content::upsert_article(db, &a, now).await? {
-        masthead_store::content::Upserted::Created(id)
-        | masthead_store::content::Upserted::Updated(id)
-        | masthead_store::content::Upserted::Unchanged(id) => id,
+    let snapshot = serde_json::to_string(&f).map_err(|e| AppError::Internal(e.into()))?;
+    let who = saver(&user, &snapshot);
+    let id = match masthead_store::newsroom::create_article(state.db(), &a, &who, now()).await? {
+        Ok(id) => id,
+        Err(refused) => {
+            let (e, status) = refusal(&refused, a.slug.as_str());
+            return render(&state, &user, &f, &editing, Some(e), status).await;
+        }
     };
-    masthead_store::newsroom::set_article_owner(db, id, user.id).await?;
-    keep_revision(&state, &user, id, "save", &f, now).await?;
-    user.record(&state, "article.create", "article", a.slug.as_str(), "")
-        .await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     // Publishing happens on the edit page (the draft exists first).
     Ok(see_other(&format!("/admin/articles/{id}?saved=1")))
+}
+
+/// Who saves, for the store's use cases.
+fn saver<'a>(user: &'a StaffUser, snapshot: &'a str) -> masthead_store::newsroom::Saver<'a> {
+    masthead_store::newsroom::Saver {
+        staff_id: user.id,
+        staff_name: &user.name,
+        staff_email: &user.email,
+        snapshot,
+    }
+}
+
+/// The message and status of a refused create or save (the form is kept).
+fn refusal(r: &masthead_store::newsroom::SaveRefused, slug: &str) -> (String, StatusCode) {
+    use masthead_store::newsroom::SaveRefused;
+    match r {
+        SaveRefused::SlugTaken => (
+            format!("The slug “{slug}” is taken by another article; choose another."),
+            StatusCode::CONFLICT,
+        ),
+        SaveRefused::Stale(now) => (
+            format!("Someone else saved this article since you opened it (now revision {now}). Your version is below, not saved: copy what you need, reload the page, and save again."),
+            StatusCode::CONFLICT,
+        ),
+        SaveRefused::NotFound => ("This article no longer exists.".into(), StatusCode::NOT_FOUND),
+    }
 }
 
 /// Stores a version of the editor's fields after the article's revision.
@@ -603,37 +620,21 @@ pub async fn save(
         Ok(n) => n,
         Err(e) => return render(&state, &user, &f, &editing, Some(e), unprocessable).await,
     };
-    let db = state.db();
-    if new.slug.as_str() != a.slug {
-        if masthead_store::content::find_article_any(db, new.slug.as_str())
-            .await?
-            .is_some()
-        {
-            let e = format!("The slug “{}” is taken.", new.slug.as_str());
-            return render(&state, &user, &f, &editing, Some(e), unprocessable).await;
-        }
-        masthead_store::content::update_article_slug(db, id, &new.slug, now).await?;
-    }
-    masthead_store::content::upsert_article(db, &new, now).await?;
-    if let Some(l) = &new.lead {
-        masthead_store::media::fill_media_text(db, l.media_id, &l.alt, &l.caption, &l.credit)
-            .await?;
-    }
-    keep_revision(&state, &user, id, "save", &f, now).await?;
     let action = match f.action.as_str() {
         "publish" => "article.publish",
         "schedule" => "article.schedule",
         "unpublish" => "article.unpublish",
         _ => "article.save",
     };
-    user.record(
-        &state,
-        action,
-        "article",
-        new.slug.as_str(),
-        status.as_str(),
-    )
-    .await?;
+    let snapshot = serde_json::to_string(&f).map_err(|e| AppError::Internal(e.into()))?;
+    let who = saver(&user, &snapshot);
+    let saved =
+        masthead_store::newsroom::save_article(state.db(), id, a.revision, &new, &who, action, now)
+            .await?;
+    if let Err(refused) = saved {
+        let (e, status) = refusal(&refused, new.slug.as_str());
+        return render(&state, &user, &f, &editing, Some(e), status).await;
+    }
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other(&format!("/admin/articles/{id}?saved=1")))
 }

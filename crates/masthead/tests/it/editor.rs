@@ -430,3 +430,67 @@ both!(Fixture::Demo, async fn the_editor_bundle_is_embedded_and_cached_for_good_
     assert!(html.contains("Markdown editor: the rich-text editor is not in this build") && !html.contains("<script"));
     assert!(html.contains("Body (Markdown)") && html.contains("&lt;!-- paywall --&gt;"));
 });
+
+// Issue 13: an article save is one transaction. With its last write made
+// to fail (a trigger on the audit log), the article, its slug, its body,
+// its versions and the audit log are exactly as before.
+both!(Fixture::Demo, async fn a_save_that_fails_at_its_last_write_changes_nothing(app) {
+    let db = app.state.db();
+    let (mut b, csrf) = staff(&app, "editor").await;
+    let res = b.post("/admin/articles/new", &article_fields(&csrf, "", "First body.", "save")).await;
+    let edit = res.headers()["location"].to_str().unwrap().trim_end_matches("?saved=1").to_string();
+    let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
+    let before = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
+    let versions = masthead_store::newsroom::list_revisions(db, id, 50).await.unwrap().len();
+    let audits = masthead_store::newsroom::list_audit(db, 1000).await.unwrap().len();
+    let inject = match db.backend() {
+        masthead_store::Backend::Sqlite => vec![
+            "CREATE TRIGGER inject_audit_failure BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        ],
+        masthead_store::Backend::Postgres => vec![
+            "CREATE FUNCTION inject_audit_failure() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER inject_audit_failure BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION inject_audit_failure()",
+        ],
+    };
+    for sql in inject {
+        sqlx::query(sql).execute(db.writer()).await.unwrap();
+    }
+    let rev = revision_of(&app, id).await;
+    let mut fields = article_fields(&csrf, &rev, "A new body that must not land.", "save");
+    for f in fields.iter_mut() {
+        if f.0 == "slug" {
+            f.1 = "renamed-but-not-saved";
+        }
+    }
+    let res = b.post(&edit, &fields).await;
+    assert_eq!(res.status().as_u16(), 500, "the injected failure is our error");
+    let after = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
+    assert_eq!((after.slug.as_str(), after.revision), (before.slug.as_str(), before.revision), "slug and revision kept");
+    let body = masthead_store::content::find_body(db, &after.facts(), masthead_core::Decision::Full).await.unwrap();
+    assert_eq!(body.blocks, vec!["<p>First body.</p>".to_string()], "body kept");
+    assert!(masthead_store::content::find_redirect(db, "renamed-but-not-saved", i64::MAX).await.unwrap().is_none());
+    assert!(masthead_store::content::find_article_any(db, "renamed-but-not-saved").await.unwrap().is_none());
+    assert_eq!(masthead_store::newsroom::list_revisions(db, id, 50).await.unwrap().len(), versions, "no version kept");
+    assert_eq!(masthead_store::newsroom::list_audit(db, 1000).await.unwrap().len(), audits);
+});
+
+// Issue 13: a create that loses its slug is a 409 with the form kept,
+// never an update of the other article.
+both!(Fixture::Demo, async fn a_taken_slug_is_a_409_and_never_an_update_of_another_article(app) {
+    let db = app.state.db();
+    let (mut b, csrf) = staff(&app, "editor").await;
+    let taken = "council-approves-harbour-seawall-plan";
+    let before = masthead_store::content::find_article_any(db, taken).await.unwrap().unwrap();
+    let mut fields = article_fields(&csrf, "", "A body that belongs elsewhere.", "save");
+    for f in fields.iter_mut() {
+        if f.0 == "slug" {
+            f.1 = taken;
+        }
+    }
+    let res = b.post("/admin/articles/new", &fields).await;
+    assert_eq!(res.status().as_u16(), 409);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("is taken") && page.contains("A body that belongs elsewhere."), "the form is kept");
+    let after = masthead_store::content::find_article_any(db, taken).await.unwrap().unwrap();
+    assert_eq!((after.id, after.revision, after.headline), (before.id, before.revision, before.headline));
+});
