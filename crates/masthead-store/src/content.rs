@@ -425,7 +425,14 @@ pub struct NewTopic<'a> {
     pub description: &'a str,
 }
 
-pub async fn upsert_topic(db: &Db, t: &NewTopic<'_>, now: i64) -> Result<i64> {
+/// Creates or renames a topic; `audit`, when the newsroom does it, is
+/// written in the same transaction.
+pub async fn upsert_topic(
+    db: &Db,
+    t: &NewTopic<'_>,
+    audit: Option<&crate::newsroom::Audit<'_>>,
+    now: i64,
+) -> Result<i64> {
     let mut tx = db.begin().await?;
     let row = sqlx::query(
         "INSERT INTO topics (slug, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
@@ -439,6 +446,9 @@ pub async fn upsert_topic(db: &Db, t: &NewTopic<'_>, now: i64) -> Result<i64> {
     .fetch_one(&mut *tx)
     .await?;
     bump_counter(&mut tx, CONTENT).await?;
+    if let Some(a) = audit {
+        crate::newsroom::audit(&mut tx, a, now).await?;
+    }
     tx.commit().await?;
     Ok(row.try_get("id")?)
 }
@@ -450,7 +460,12 @@ pub struct NewAuthor<'a> {
     pub avatar_media_id: Option<i64>,
 }
 
-pub async fn upsert_author(db: &Db, a: &NewAuthor<'_>, now: i64) -> Result<i64> {
+pub async fn upsert_author(
+    db: &Db,
+    a: &NewAuthor<'_>,
+    audit: Option<&crate::newsroom::Audit<'_>>,
+    now: i64,
+) -> Result<i64> {
     let mut tx = db.begin().await?;
     let row = sqlx::query(
         "INSERT INTO authors (slug, name, bio_html, avatar_media_id, created_at, updated_at) \
@@ -466,6 +481,9 @@ pub async fn upsert_author(db: &Db, a: &NewAuthor<'_>, now: i64) -> Result<i64> 
     .fetch_one(&mut *tx)
     .await?;
     bump_counter(&mut tx, CONTENT).await?;
+    if let Some(entry) = audit {
+        crate::newsroom::audit(&mut tx, entry, now).await?;
+    }
     tx.commit().await?;
     Ok(row.try_get("id")?)
 }
@@ -592,9 +610,16 @@ pub struct Correction {
 }
 
 /// Adds a correction to an article; the article's modified time moves to
-/// now and every cached page is dropped.
-pub async fn add_correction(db: &Db, article_id: i64, body: &str, now: i64) -> Result<()> {
+/// now and every cached page is dropped; the audit entry is written with it.
+pub async fn add_correction(
+    db: &Db,
+    article_id: i64,
+    body: &str,
+    audit: &crate::newsroom::Audit<'_>,
+    now: i64,
+) -> Result<()> {
     let mut tx = db.begin().await?;
+    crate::newsroom::audit(&mut tx, audit, now).await?;
     sqlx::query("INSERT INTO corrections (article_id, body, created_at) VALUES ($1, $2, $3)")
         .bind(article_id)
         .bind(body)

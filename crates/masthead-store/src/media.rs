@@ -204,22 +204,31 @@ pub async fn find_media_row(db: &Db, id: i64) -> Result<Option<MediaRow>> {
     }
 }
 
-/// Sets the alt text, caption and credit stored with an image.
+/// Sets the alt text, caption and credit stored with an image, and writes
+/// `audit` in the same transaction. False (nothing written) when there is
+/// no such image.
 pub async fn update_media_text(
     db: &Db,
     id: i64,
-    alt: &str,
-    caption: &str,
-    credit: &str,
+    words: (&str, &str, &str),
+    audit: &crate::newsroom::Audit<'_>,
+    now: i64,
 ) -> Result<bool> {
+    let (alt, caption, credit) = words;
+    let mut tx = db.begin().await?;
     let done = sqlx::query("UPDATE media SET alt = $2, caption = $3, credit = $4 WHERE id = $1")
         .bind(id)
         .bind(alt)
         .bind(caption)
         .bind(credit)
-        .execute(db.writer())
+        .execute(&mut *tx)
         .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    crate::newsroom::audit(&mut tx, audit, now).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Stores the words with an image only where none are stored yet (the

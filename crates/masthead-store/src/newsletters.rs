@@ -361,7 +361,13 @@ pub mod status {
     pub const CANCELED: &str = "canceled";
 }
 
-pub async fn create_send(db: &Db, s: &NewSend<'_>, now: i64) -> Result<i64> {
+pub async fn create_send(
+    db: &Db,
+    s: &NewSend<'_>,
+    audit: Option<&crate::newsroom::Audit<'_>>,
+    now: i64,
+) -> Result<i64> {
+    let mut tx = db.begin().await?;
     let row = sqlx::query(
         "INSERT INTO sends (newsletter_id, article_id, digest_days, subject, status, run_at, created_by, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, 'scheduled', $5, $6, $7, $7) RETURNING id",
@@ -373,8 +379,12 @@ pub async fn create_send(db: &Db, s: &NewSend<'_>, now: i64) -> Result<i64> {
     .bind(s.run_at)
     .bind(s.created_by)
     .bind(now)
-    .fetch_one(db.writer())
+    .fetch_one(&mut *tx)
     .await?;
+    if let Some(a) = audit {
+        crate::newsroom::audit(&mut tx, a, now).await?;
+    }
+    tx.commit().await?;
     Ok(row.try_get("id")?)
 }
 

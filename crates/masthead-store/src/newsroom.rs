@@ -16,6 +16,14 @@ pub struct Audit<'a> {
     pub detail: &'a str,
 }
 
+/// Records an action that changes nothing stored but the log itself (a
+/// preview link signed and handed out).
+pub async fn record(db: &Db, a: &Audit<'_>, now: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    audit(&mut tx, a, now).await?;
+    crate::commit(tx).await
+}
+
 /// Records an action inside the transaction that does it.
 pub async fn audit(tx: &mut Tx, a: &Audit<'_>, now: i64) -> Result<()> {
     sqlx::query(

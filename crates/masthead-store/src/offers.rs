@@ -163,7 +163,13 @@ pub async fn list_plans(db: &Db) -> Result<Vec<PlanRecord>> {
 
 /// Offers a plan again or stops offering it (readers already on it keep
 /// their subscription). False when there is no such plan.
-pub async fn set_plan_active(db: &Db, slug: &str, active: bool, now: i64) -> Result<bool> {
+pub async fn set_plan_active(
+    db: &Db,
+    slug: &str,
+    active: bool,
+    audit: Option<&crate::newsroom::Audit<'_>>,
+    now: i64,
+) -> Result<bool> {
     let mut tx = db.begin().await?;
     let r = sqlx::query("UPDATE plans SET active = $1, updated_at = $2 WHERE slug = $3")
         .bind(i64::from(active))
@@ -172,6 +178,12 @@ pub async fn set_plan_active(db: &Db, slug: &str, active: bool, now: i64) -> Res
         .execute(&mut *tx)
         .await?;
     bump_counter(&mut tx, CONTENT).await?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    if let Some(a) = audit {
+        crate::newsroom::audit(&mut tx, a, now).await?;
+    }
     tx.commit().await?;
     Ok(r.rows_affected() == 1)
 }
@@ -200,7 +212,12 @@ pub struct NewNewsletter<'a> {
     pub position: i64,
 }
 
-pub async fn upsert_newsletter(db: &Db, n: &NewNewsletter<'_>, now: i64) -> Result<i64> {
+pub async fn upsert_newsletter(
+    db: &Db,
+    n: &NewNewsletter<'_>,
+    audit: Option<&crate::newsroom::Audit<'_>>,
+    now: i64,
+) -> Result<i64> {
     if !matches!(n.audience, "members" | "subscribers") {
         return Err(StoreError::Conflict(format!(
             "audience must be members or subscribers, got {:?}",
@@ -229,6 +246,9 @@ pub async fn upsert_newsletter(db: &Db, n: &NewNewsletter<'_>, now: i64) -> Resu
     .fetch_one(&mut *tx)
     .await?;
     bump_counter(&mut tx, CONTENT).await?;
+    if let Some(a) = audit {
+        crate::newsroom::audit(&mut tx, a, now).await?;
+    }
     tx.commit().await?;
     Ok(row.try_get("id")?)
 }

@@ -657,6 +657,7 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
                     run_at,
                     created_by: "cli",
                 },
+                None,
                 now,
             )
             .await?;
@@ -686,6 +687,7 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
                     run_at,
                     created_by: "cli",
                 },
+                None,
                 now,
             )
             .await?;
@@ -784,13 +786,13 @@ async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode
             }
         }
         PlansAction::Archive { slug } => {
-            if !offers::set_plan_active(db, &slug, false, now).await? {
+            if !offers::set_plan_active(db, &slug, false, None, now).await? {
                 anyhow::bail!("no plan {slug:?}");
             }
             println!("plan {slug} is no longer offered; its subscribers keep their subscriptions");
         }
         PlansAction::Activate { slug } => {
-            if !offers::set_plan_active(db, &slug, true, now).await? {
+            if !offers::set_plan_active(db, &slug, true, None, now).await? {
                 anyhow::bail!("no plan {slug:?}");
             }
             println!("plan {slug} is offered again");

@@ -168,6 +168,7 @@ pub async fn generate(
                     name: &format!("Generated topic {i}"),
                     description: "Generated for benchmarks.",
                 },
+                None,
                 now,
             )
             .await?,
@@ -185,6 +186,7 @@ pub async fn generate(
                     bio_html: "<p>Generated for benchmarks.</p>",
                     avatar_media_id: None,
                 },
+                None,
                 now,
             )
             .await?,

@@ -407,6 +407,7 @@ impl<'a> Importer<'a> {
                         )
                         .as_str(),
                     },
+                    None,
                     now,
                 )
                 .await
@@ -438,6 +439,7 @@ impl<'a> Importer<'a> {
                             .join("\n"),
                         avatar_media_id: avatar,
                     },
+                    None,
                     now,
                 )
                 .await
@@ -531,6 +533,7 @@ impl<'a> Importer<'a> {
                         on_signup: f.on_signup,
                         position: f.position,
                     },
+                    None,
                     now,
                 )
                 .await

@@ -839,14 +839,9 @@ pub async fn share(
     let now = now();
     let expires = now + days * 86_400;
     let token = preview_token(&state, id, expires);
-    user.record(
-        &state,
-        "article.share",
-        "article",
-        &a.slug,
-        &format!("{days} days"),
-    )
-    .await?;
+    let detail = format!("{days} days");
+    let audit = user.audit("article.share", "article", &a.slug, &detail);
+    masthead_store::newsroom::record(state.db(), &audit, now).await?;
     Ok(see_other(&format!("/admin/articles/{id}?share={token}")))
 }
 
@@ -993,9 +988,8 @@ pub async fn correct(
         return Err(AppError::BadRequest("write what was corrected".into()));
     }
     let now = now();
-    masthead_store::content::add_correction(state.db(), id, &body, now).await?;
-    user.record(&state, "article.correct", "article", &a.slug, &body)
-        .await?;
+    let audit = user.audit("article.correct", "article", &a.slug, &body);
+    masthead_store::content::add_correction(state.db(), id, &body, &audit, now).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other(&format!("/admin/articles/{id}?corrected=1")))
 }

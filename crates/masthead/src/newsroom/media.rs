@@ -240,9 +240,11 @@ pub async fn upload(
             }
         }
     };
-    masthead_store::media::update_media_text(db, id, &up.alt, &up.caption, &up.credit).await?;
-    user.record(&state, "media.upload", "media", &id.to_string(), &name)
-        .await?;
+    let object = id.to_string();
+    let audit = user.audit("media.upload", "media", &object, &name);
+    let words = (up.alt.as_str(), up.caption.as_str(), up.credit.as_str());
+    let now = jiff::Timestamp::now().as_second();
+    masthead_store::media::update_media_text(db, id, words, &audit, now).await?;
     Ok(see_other("/admin/media?done=uploaded"))
 }
 
@@ -281,18 +283,13 @@ pub async fn save_text(
         .await;
     }
     let db = state.db();
-    if !masthead_store::media::update_media_text(
-        db,
-        id,
-        &alt,
-        &field_text(&f.caption, 1000),
-        &field_text(&f.credit, 300),
-    )
-    .await?
-    {
+    let (caption, credit) = (field_text(&f.caption, 1000), field_text(&f.credit, 300));
+    let object = id.to_string();
+    let audit = user.audit("media.describe", "media", &object, &alt);
+    let now = jiff::Timestamp::now().as_second();
+    let words = (alt.as_str(), caption.as_str(), credit.as_str());
+    if !masthead_store::media::update_media_text(db, id, words, &audit, now).await? {
         return Err(AppError::NotFound);
     }
-    user.record(&state, "media.describe", "media", &id.to_string(), &alt)
-        .await?;
     Ok(see_other("/admin/media?done=saved"))
 }

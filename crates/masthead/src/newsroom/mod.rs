@@ -224,27 +224,6 @@ impl StaffUser {
         Ok(())
     }
 
-    /// Writes an audit entry on its own, for a change already made (a
-    /// change made in a transaction audits inside it with [`Self::audit`]).
-    pub async fn record(
-        &self,
-        state: &AppState,
-        action: &str,
-        object_type: &str,
-        object_id: &str,
-        detail: &str,
-    ) -> Result<(), AppError> {
-        let mut tx = state.db().begin().await?;
-        masthead_store::newsroom::audit(
-            &mut tx,
-            &self.audit(action, object_type, object_id, detail),
-            jiff::Timestamp::now().as_second(),
-        )
-        .await?;
-        masthead_store::commit(tx).await?;
-        Ok(())
-    }
-
     pub fn audit<'a>(
         &'a self,
         action: &'a str,

@@ -171,21 +171,15 @@ pub async fn set_active(
         _ => return Err(AppError::NotFound),
     };
     let now = jiff::Timestamp::now().as_second();
-    if !offers::set_plan_active(state.db(), &slug, active, now).await? {
+    let action = if active {
+        "plan.activate"
+    } else {
+        "plan.archive"
+    };
+    let audit = user.audit(action, "plan", &slug, "");
+    if !offers::set_plan_active(state.db(), &slug, active, Some(&audit), now).await? {
         return Err(AppError::NotFound);
     }
-    user.record(
-        &state,
-        if active {
-            "plan.activate"
-        } else {
-            "plan.archive"
-        },
-        "plan",
-        &slug,
-        "",
-    )
-    .await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other("/admin/plans"))
 }

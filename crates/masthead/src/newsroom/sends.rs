@@ -164,15 +164,11 @@ pub async fn send(
             "/admin/newsletters?tested=1".to_string()
         }));
     }
-    let id = store::create_send(db, &new, now()).await?;
-    user.record(
-        &state,
-        "send.create",
-        "send",
-        &id.to_string(),
-        &format!("{} to {}", a.slug, n.slug),
-    )
-    .await?;
+    // The audit names the article and newsletter (the send's id is made
+    // by the same insert).
+    let detail = format!("{} to {}", a.slug, n.slug);
+    let audit = user.audit("send.create", "send", &a.slug, &detail);
+    let id = store::create_send(db, &new, Some(&audit), now()).await?;
     Ok(see_other(&format!("/admin/sends/{id}")))
 }
 
@@ -295,6 +291,7 @@ pub async fn save_newsletter(
         None => store::list(db).await?.len() as i64 + 1,
     };
     let now = now();
+    let audit = user.audit("newsletter.save", "newsletter", slug.as_str(), &f.audience);
     masthead_store::offers::upsert_newsletter(
         db,
         &masthead_store::offers::NewNewsletter {
@@ -312,15 +309,8 @@ pub async fn save_newsletter(
             on_signup: f.on_signup == "on",
             position,
         },
+        Some(&audit),
         now,
-    )
-    .await?;
-    user.record(
-        &state,
-        "newsletter.save",
-        "newsletter",
-        slug.as_str(),
-        &f.audience,
     )
     .await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;

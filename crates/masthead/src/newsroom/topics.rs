@@ -89,9 +89,8 @@ pub async fn save_topic(
         name: f.name.trim(),
         description: f.text.trim(),
     };
-    masthead_store::content::upsert_topic(state.db(), &new, now).await?;
-    user.record(&state, "topic.save", "topic", slug.as_str(), f.name.trim())
-        .await?;
+    let audit = user.audit("topic.save", "topic", slug.as_str(), f.name.trim());
+    masthead_store::content::upsert_topic(state.db(), &new, Some(&audit), now).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other("/admin/topics?saved=1"))
 }
@@ -123,15 +122,8 @@ pub async fn save_author(
         bio_html: &bio,
         avatar_media_id: avatar,
     };
-    masthead_store::content::upsert_author(db, &new, now).await?;
-    user.record(
-        &state,
-        "author.save",
-        "author",
-        slug.as_str(),
-        f.name.trim(),
-    )
-    .await?;
+    let audit = user.audit("author.save", "author", slug.as_str(), f.name.trim());
+    masthead_store::content::upsert_author(db, &new, Some(&audit), now).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other("/admin/topics?saved=1"))
 }

@@ -874,7 +874,7 @@ mod checkout {
         .await;
         assert_eq!(trial_field(&standin), None);
         // An archived plan cannot be bought.
-        masthead_store::offers::set_plan_active(db, "try-monthly", false, now)
+        masthead_store::offers::set_plan_active(db, "try-monthly", false, None, now)
             .await
             .unwrap();
         let res = b

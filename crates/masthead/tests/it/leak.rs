@@ -414,6 +414,7 @@ async fn plant(app: &TestApp) {
                 run_at: now,
                 created_by: "leak suite",
             },
+            None,
             now,
         )
         .await
@@ -729,6 +730,7 @@ async fn emails(backend: harness::Backend) {
                 run_at: now,
                 created_by: "leak suite",
             },
+            None,
             now,
         )
         .await

@@ -157,6 +157,7 @@ async fn send_article(app: &TestApp, newsletter: i64, slug: &str) -> i64 {
             run_at: now,
             created_by: "test",
         },
+        None,
         now,
     )
     .await
@@ -1104,6 +1105,7 @@ async fn a_digest_lists_recent_articles() {
             run_at: now,
             created_by: "test",
         },
+        None,
         now,
     )
     .await
