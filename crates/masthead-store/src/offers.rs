@@ -31,7 +31,12 @@ pub struct NewPlan<'a> {
 
 /// Creates a plan, or updates its name and lines. A changed price,
 /// currency or interval is refused: that is a new plan.
-pub async fn upsert_plan(db: &Db, p: &NewPlan<'_>, now: i64) -> Result<i64> {
+pub async fn upsert_plan(
+    db: &Db,
+    p: &NewPlan<'_>,
+    audit: Option<&crate::newsroom::Audit<'_>>,
+    now: i64,
+) -> Result<i64> {
     let mut tx = db.begin().await?;
     let includes = serde_json::to_string(p.includes).unwrap_or_else(|_| "[]".into());
     let existing = sqlx::query("SELECT id, interval, amount, currency FROM plans WHERE slug = $1")
@@ -86,6 +91,9 @@ pub async fn upsert_plan(db: &Db, p: &NewPlan<'_>, now: i64) -> Result<i64> {
         }
     };
     bump_counter(&mut tx, CONTENT).await?;
+    if let Some(a) = audit {
+        crate::newsroom::audit(&mut tx, a, now).await?;
+    }
     tx.commit().await?;
     Ok(id)
 }

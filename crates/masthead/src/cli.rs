@@ -764,6 +764,7 @@ async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode
                     includes: &includes,
                     position,
                 },
+                None,
                 now,
             )
             .await?;

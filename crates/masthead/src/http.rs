@@ -30,6 +30,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Gone(String),
+    /// The change conflicts with what is stored (taken, changed since).
+    #[error("{0}")]
+    Conflict(String),
     /// Too many attempts; the value is the seconds to wait.
     #[error("too many attempts; please wait a few minutes and try again")]
     TooMany(i64),
@@ -37,9 +40,17 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Store errors keep their meaning: not found is a 404, a conflict with
+/// what is stored a 409 with its reason; anything else is our bug (500).
+/// Routes where a conflict would tell whether an address has an account
+/// never let one reach here (their inserts do nothing on conflict).
 impl From<masthead_store::StoreError> for AppError {
     fn from(e: masthead_store::StoreError) -> Self {
-        AppError::Internal(e.into())
+        match e {
+            masthead_store::StoreError::NotFound(_) => AppError::NotFound,
+            masthead_store::StoreError::Conflict(why) => AppError::Conflict(why),
+            other => AppError::Internal(other.into()),
+        }
     }
 }
 
@@ -56,6 +67,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Gone(_) => StatusCode::GONE,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -652,6 +664,20 @@ mod tests {
         assert_eq!(
             client_ip(proxy, &chain, &[proxy, inner]).to_string(),
             "203.0.113.9"
+        );
+    }
+
+    #[test]
+    fn store_errors_keep_their_meaning() {
+        use masthead_store::StoreError;
+        let status = |e: StoreError| AppError::from(e).status().as_u16();
+        assert_eq!(status(StoreError::NotFound("article")), 404);
+        assert_eq!(status(StoreError::Conflict("slug taken".into())), 409);
+        assert_eq!(status(StoreError::Corrupt("bad row".into())), 500);
+        assert_eq!(
+            status(StoreError::Database(sqlx::Error::RowNotFound)),
+            500,
+            "a query's own failure is our bug"
         );
     }
 

@@ -506,6 +506,7 @@ impl<'a> Importer<'a> {
                         includes: &f.includes,
                         position: f.position,
                     },
+                    None,
                     now,
                 )
                 .await

@@ -129,7 +129,9 @@ pub async fn create(
         includes: &includes,
         position,
     };
-    match offers::upsert_plan(state.db(), &new, now).await {
+    let detail = format!("{} a {}", price.display(), interval.as_str());
+    let audit = user.audit("plan.save", "plan", slug, &detail);
+    match offers::upsert_plan(state.db(), &new, Some(&audit), now).await {
         Ok(_) => {}
         Err(masthead_store::StoreError::Conflict(e)) => {
             return render(
@@ -143,15 +145,6 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    let mut tx = state.db().begin().await?;
-    let detail = format!("{} a {}", price.display(), interval.as_str());
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("plan.save", "plan", slug, &detail),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other("/admin/plans"))
 }

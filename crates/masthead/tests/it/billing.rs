@@ -783,6 +783,7 @@ mod checkout {
                 includes: &includes,
                 position: 9,
             },
+            None,
             now,
         )
         .await

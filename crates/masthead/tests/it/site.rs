@@ -265,9 +265,9 @@ both!(Fixture::Empty, async fn a_plan_price_never_changes_in_place(app) {
         includes: &[],
         position: 1,
     };
-    masthead_store::offers::upsert_plan(app.state.db(), &plan(1400), 1).await.unwrap_or_else(|e| panic!("{e}"));
-    masthead_store::offers::upsert_plan(app.state.db(), &plan(1400), 2).await.unwrap_or_else(|e| panic!("{e}"));
-    let err = masthead_store::offers::upsert_plan(app.state.db(), &plan(1500), 3).await;
+    masthead_store::offers::upsert_plan(app.state.db(), &plan(1400), None, 1).await.unwrap_or_else(|e| panic!("{e}"));
+    masthead_store::offers::upsert_plan(app.state.db(), &plan(1400), None, 2).await.unwrap_or_else(|e| panic!("{e}"));
+    let err = masthead_store::offers::upsert_plan(app.state.db(), &plan(1500), None, 3).await;
     assert!(matches!(err, Err(masthead_store::StoreError::Conflict(_))), "{err:?}");
     let plans = masthead_store::offers::list_active_plans(app.state.db()).await.unwrap_or_default();
     assert_eq!(plans.len(), 1);
