@@ -10,6 +10,7 @@
 pub mod forms;
 pub mod passwords;
 pub mod ratelimit;
+pub mod signup;
 pub mod tokens;
 pub mod web;
 

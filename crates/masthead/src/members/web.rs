@@ -19,11 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Form as PostForm;
 use masthead_core::access::ArticleFacts;
-use masthead_core::members::{
-    recently_authenticated, safe_return_to, Email, LOGIN_LINK_SECS, MEMBER_SESSION,
-};
+use masthead_core::members::{recently_authenticated, safe_return_to, Email, LOGIN_LINK_SECS};
 use masthead_core::AccessLevel;
-use masthead_store::members::{self as store, NewSession, NewToken, OutgoingEmail};
+use masthead_store::members::{self as store, NewToken, OutgoingEmail};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -64,7 +62,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
     ]
 }
 
-const VERIFY_SECS: i64 = 7 * 86_400;
+pub(crate) const VERIFY_SECS: i64 = 7 * 86_400;
 const RESET_SECS: i64 = 3_600;
 const EMAIL_CHANGE_SECS: i64 = 3_600;
 
@@ -256,110 +254,21 @@ async fn signup(
         Some(state.passwords().hash(&f.password).await?)
     };
     let article = unlockable(&state, &f.article).await?;
-    let db = state.db();
     let now = now();
-    let terms = store::find_page_version(db, "terms").await?;
-    let privacy = store::find_page_version(db, "privacy").await?;
-    let (token, token_hash) = tokens::new_token();
-    let mut tx = db.begin().await?;
-    let member_id =
-        store::insert_member(&mut tx, email.as_str(), &lower, hash.as_deref(), false, now).await?;
-    let sid = store::insert_session(
-        &mut tx,
-        &NewSession {
-            token_hash: &token_hash,
-            kind: "member",
-            member_id,
-            staff_id: None,
+    let token = super::signup::sign_up(
+        &state,
+        &super::signup::SignUp {
+            email: &email,
+            password_hash: hash.as_deref(),
+            return_to: &return_to,
+            article: article.as_ref().map(|a| a.id),
+            meter: &viewer.meter.entries,
             user_agent: &user_agent(&headers),
+            choices: &f.rest,
         },
-        now + MEMBER_SESSION.absolute,
         now,
     )
     .await?;
-    if let Some(id) = member_id {
-        store::set_claim(&mut tx, id, sid).await?;
-    }
-    if let Some(a) = &article {
-        store::unlock_article(&mut tx, sid, a.id, now).await?;
-    }
-    // Pending until the address is proved: the session's own meter.
-    store::merge_meter(&mut tx, &format!("s{sid}"), &viewer.meter.entries).await?;
-    let name = pub_name(&state);
-    let offered: Vec<_> = masthead_store::newsletters::list(db)
-        .await?
-        .into_iter()
-        .filter(|n| n.on_signup)
-        .collect();
-    let newsletters = crate::newsletters::web::chosen(&f.rest, &offered);
-    let mail = match member_id {
-        Some(id) => {
-            for (doc, v) in [("terms", terms), ("privacy", privacy)] {
-                if let Some(v) = v {
-                    store::insert_consent(&mut tx, id, doc, v, now).await?;
-                }
-            }
-            for n in &newsletters {
-                masthead_store::newsletters::subscribe(&mut tx, id, *n, "signup", now).await?;
-            }
-            // Confirming returns to where the sign-up was headed (a plan to
-            // pay for, an article).
-            let t = new_link_token(&mut tx, "verify", Some(id), &lower, &return_to, VERIFY_SECS)
-                .await?;
-            let chosen: Vec<&str> = offered
-                .iter()
-                .filter(|n| newsletters.contains(&n.id))
-                .map(|n| n.name.as_str())
-                .collect();
-            let confirms = if chosen.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "Confirming also starts the newsletters chosen at sign-up: {}.\n\n",
-                    chosen.join(", ")
-                )
-            };
-            OutgoingEmail {
-                to: email.to_string(),
-                subject: format!("Confirm your email for {name}"),
-                text: format!(
-                    "Welcome to {name}.\n\nConfirm your email address to open your account:\n\n{}\n\n{confirms}\
-                     The link works once, for 7 days. Open it in the browser you signed up \
-                     with to keep the password you chose. If you did not sign up, ignore this \
-                     message: nothing happens without this link.\n",
-                    link(&state, &format!("/account/verify/{t}"))
-                ),
-            }
-        }
-        None => {
-            // The account that holds the address, so its log-in link works.
-            let existing = store::find_member_by_email(db, &lower)
-                .await?
-                .map(|(m, _)| m.id);
-            let t = new_link_token(
-                &mut tx,
-                "login",
-                existing,
-                &lower,
-                &return_to,
-                LOGIN_LINK_SECS,
-            )
-            .await?;
-            OutgoingEmail {
-                to: email.to_string(),
-                subject: format!("You already have an account with {name}"),
-                text: format!(
-                    "Someone, probably you, tried to sign up to {name} with this address, \
-                     but you already have an account.\n\nLog in with this link (it works once, \
-                     for 15 minutes):\n\n{}\n\nIf this was not you, you can ignore this message: \
-                     nobody was signed in to your account.\n",
-                    link(&state, &format!("/login/link/{t}"))
-                ),
-            }
-        }
-    };
-    store::queue_email(&mut tx, &mail, now).await?;
-    masthead_store::commit(tx).await?;
     if let Some(a) = &article {
         state.funnel().record(a.id, Step::Signup, now);
     }
