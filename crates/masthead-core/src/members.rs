@@ -57,6 +57,26 @@ impl std::fmt::Display for Email {
     }
 }
 
+/// When complimentary access given "until" `last_day` ends: the start of
+/// the next day in the publication's time zone (access lasts through the
+/// whole of the last day). Refused when that moment is not after `now`.
+/// The one rule for the newsroom and the command line.
+pub fn complimentary_until(
+    last_day: jiff::civil::Date,
+    tz: &jiff::tz::TimeZone,
+    now: i64,
+) -> Result<i64, String> {
+    let end = last_day
+        .tomorrow()
+        .and_then(|d| d.to_zoned(tz.clone()))
+        .map(|z| z.timestamp().as_second())
+        .map_err(|e| format!("that date cannot be used: {e}"))?;
+    if end <= now {
+        return Err("That day is in the past: choose a later one.".into());
+    }
+    Ok(end)
+}
+
 /// A same-origin path to go back to after signing up or logging in:
 /// starts with exactly one `/`, no backslash, no control characters, no
 /// scheme trick (`//evil`, `/\evil`). Anything else becomes `fallback`.
@@ -158,6 +178,24 @@ pub fn recently_authenticated(authenticated_at: i64, now: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn complimentary_access_lasts_through_the_last_day() {
+        let tz = jiff::tz::TimeZone::fixed(jiff::tz::offset(-8));
+        let day = jiff::civil::date(2027, 6, 30);
+        let end = complimentary_until(day, &tz, 0).unwrap_or_default();
+        let next_midnight: jiff::Timestamp = "2027-07-01T08:00:00Z".parse().unwrap_or_default();
+        assert_eq!(
+            end,
+            next_midnight.as_second(),
+            "midnight at -08:00 after the last day"
+        );
+        assert!(
+            complimentary_until(day, &tz, end).is_err(),
+            "past at the very moment it ends"
+        );
+        assert!(complimentary_until(day, &tz, end - 1).is_ok());
+    }
 
     #[test]
     fn distinct_mailboxes_never_match() {

@@ -795,6 +795,72 @@ pub async fn insert_grant(
 }
 
 /// `insert_grant` inside a transaction (with its audit entry, say).
+/// Who receives complimentary access: a member by id (the newsroom), or
+/// an address, whose member is made if there is none (the command line).
+#[derive(Debug, Clone, Copy)]
+pub enum Grantee<'a> {
+    Member(i64),
+    Address {
+        email: &'a str,
+        email_lower: &'a str,
+    },
+}
+
+/// Gives complimentary access until `until`, in one transaction with its
+/// audit entry (`comp.grant`, the member's id as object, by `actor`: a
+/// staff member, or `(None, "cli")` for the operator). Returns the member,
+/// or `None` when `Grantee::Member` names nobody.
+pub async fn grant_complimentary(
+    db: &Db,
+    grantee: Grantee<'_>,
+    until: i64,
+    note: &str,
+    actor: (Option<i64>, &str),
+    detail: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let mut tx = db.begin().await?;
+    let id = match grantee {
+        Grantee::Member(id) => {
+            let found = sqlx::query("SELECT id FROM members WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if found.is_none() {
+                return Ok(None);
+            }
+            id
+        }
+        Grantee::Address { email, email_lower } => {
+            match insert_member(&mut tx, email, email_lower, None, false, now).await? {
+                Some(id) => id,
+                None => sqlx::query("SELECT id FROM members WHERE email_lower = $1")
+                    .bind(email_lower)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?,
+            }
+        }
+    };
+    insert_grant_in(&mut tx, id, "comp", now, Some(until), note, now).await?;
+    let object = id.to_string();
+    crate::newsroom::audit(
+        &mut tx,
+        &crate::newsroom::Audit {
+            staff_id: actor.0,
+            staff_email: actor.1,
+            action: "comp.grant",
+            object_type: "member",
+            object_id: &object,
+            detail,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
 pub async fn insert_grant_in(
     tx: &mut Tx,
     member_id: i64,

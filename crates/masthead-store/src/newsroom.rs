@@ -8,7 +8,8 @@ use sqlx::Row;
 /// One audit entry to write.
 #[derive(Debug, Clone)]
 pub struct Audit<'a> {
-    pub staff_id: i64,
+    /// The staff member; `None` for the operator at the command line.
+    pub staff_id: Option<i64>,
     pub staff_email: &'a str,
     pub action: &'a str,
     pub object_type: &'a str,
@@ -538,7 +539,7 @@ pub enum SaveRefused {
 
 fn audit_of<'a>(who: &'a Saver<'a>, action: &'a str, slug: &'a str, detail: &'a str) -> Audit<'a> {
     Audit {
-        staff_id: who.staff_id,
+        staff_id: Some(who.staff_id),
         staff_email: who.staff_email,
         action,
         object_type: "article",

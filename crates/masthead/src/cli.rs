@@ -359,26 +359,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--until must be a date like 2027-06-30"))?;
             let tz = state.settings().get().tz.clone();
-            // Access lasts through the whole of the last day.
-            let end = date.tomorrow()?.to_zoned(tz)?.timestamp().as_second();
             let now = jiff::Timestamp::now().as_second();
-            if end <= now {
-                anyhow::bail!("--until {until} is in the past");
-            }
-            let id = masthead_store::members::ensure_member(
+            let end = masthead_core::members::complimentary_until(date, &tz, now)
+                .map_err(|e| anyhow::anyhow!("--until {until}: {e}"))?;
+            let lower = email.lower();
+            let detail = format!("until the end of {date}; {note}");
+            masthead_store::members::grant_complimentary(
                 state.db(),
-                email.as_str(),
-                &email.lower(),
-                now,
-            )
-            .await?;
-            masthead_store::members::insert_grant(
-                state.db(),
-                id,
-                "comp",
-                now,
-                Some(end),
+                masthead_store::members::Grantee::Address {
+                    email: email.as_str(),
+                    email_lower: &lower,
+                },
+                end,
                 &note,
+                (None, "cli (operator)"),
+                &detail,
                 now,
             )
             .await?;

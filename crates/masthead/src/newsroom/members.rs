@@ -166,13 +166,6 @@ pub async fn comp(
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::ComplimentaryAccess);
     user.check_csrf(&f.csrf)?;
-    let db = state.db();
-    if masthead_store::members::find_member(db, id)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::NotFound);
-    }
     let back = format!("/admin/members/{id}");
     let Ok(date) = f.until.trim().parse::<jiff::civil::Date>() else {
         return Ok(problem(
@@ -184,33 +177,34 @@ pub async fn comp(
         ));
     };
     let tz = state.settings().get().tz.clone();
-    let end = date
-        .tomorrow()
-        .and_then(|d| d.to_zoned(tz))
-        .map(|z| z.timestamp().as_second())
-        .map_err(|e| AppError::BadRequest(format!("that date cannot be used: {e}")))?;
     let now = now();
-    if end <= now {
-        return Ok(problem(
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Complimentary access",
-            "That day has passed: choose a later one.",
-            &back,
-        ));
-    }
+    let end = match masthead_core::members::complimentary_until(date, &tz, now) {
+        Ok(end) => end,
+        Err(e) => {
+            return Ok(problem(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Complimentary access",
+                &e,
+                &back,
+            ))
+        }
+    };
     let note: String = f.note.trim().chars().take(200).collect();
-    let mut tx = db.begin().await?;
-    masthead_store::members::insert_grant_in(&mut tx, id, "comp", now, Some(end), &note, now)
-        .await?;
     let detail = format!("until the end of {date}; {note}");
-    store::audit(
-        &mut tx,
-        &user.audit("comp.grant", "member", &id.to_string(), &detail),
+    let granted = masthead_store::members::grant_complimentary(
+        state.db(),
+        masthead_store::members::Grantee::Member(id),
+        end,
+        &note,
+        (Some(user.id), &user.email),
+        &detail,
         now,
     )
     .await?;
-    masthead_store::commit(tx).await?;
+    if granted.is_none() {
+        return Err(AppError::NotFound);
+    }
     state.sessions().clear();
     Ok(see_other(&back))
 }

@@ -232,7 +232,7 @@ impl StaffUser {
         detail: &'a str,
     ) -> masthead_store::newsroom::Audit<'a> {
         masthead_store::newsroom::Audit {
-            staff_id: self.id,
+            staff_id: Some(self.id),
             staff_email: &self.email,
             action,
             object_type,

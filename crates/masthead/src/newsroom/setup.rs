@@ -168,7 +168,7 @@ pub async fn create(
     masthead_store::newsroom::audit(
         &mut tx,
         &masthead_store::newsroom::Audit {
-            staff_id: id,
+            staff_id: Some(id),
             staff_email: email.as_str(),
             action: "setup.owner",
             object_type: "staff",

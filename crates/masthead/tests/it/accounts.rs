@@ -368,3 +368,96 @@ async fn the_cli_comps_members_and_adds_staff() {
             .is_some()
     );
 }
+
+/// Issue 13: complimentary access is one rule for the newsroom and the
+/// command line, audited from both (the operator as the actor).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn complimentary_access_is_audited_from_the_cli_and_the_newsroom() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite, Fixture::Demo).await;
+    let data = app.state.config().data_dir.clone();
+    let out = Command::new(env!("CARGO_BIN_EXE_masthead"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "members",
+            "comp",
+            "press@example.org",
+            "--until",
+            "2099-06-30",
+            "--note",
+            "press pass",
+        ])
+        .env("MASTHEAD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = app.state.db();
+    let (m, _) = masthead_store::members::find_member_by_email(db, "press@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    let audit = masthead_store::newsroom::list_audit(db, 50).await.unwrap();
+    let cli = audit
+        .iter()
+        .find(|e| e.action == "comp.grant")
+        .expect("the CLI's grant is audited");
+    assert_eq!(
+        (cli.staff_email.as_str(), cli.object_id.clone()),
+        ("cli (operator)", m.id.to_string())
+    );
+    assert!(cli.detail.contains("2099-06-30") && cli.detail.contains("press pass"));
+    // The newsroom: the same rule (a past day refused), audited by the staff member.
+    let (mut admin, csrf) = crate::harness::staff_browser(&app, "administrator").await;
+    let path = format!("/admin/members/{}/comp", m.id);
+    let past = admin
+        .post(
+            &path,
+            &[
+                ("csrf", csrf.as_str()),
+                ("until", "2001-01-01"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(past.status().as_u16(), 422);
+    assert!(past.text().await.unwrap().contains("in the past"));
+    let res = admin
+        .post(
+            &path,
+            &[
+                ("csrf", csrf.as_str()),
+                ("until", "2099-12-31"),
+                ("note", "renewed"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let audit = masthead_store::newsroom::list_audit(db, 50).await.unwrap();
+    let grants: Vec<_> = audit.iter().filter(|e| e.action == "comp.grant").collect();
+    assert_eq!(grants.len(), 2);
+    assert!(grants
+        .iter()
+        .any(|e| e.staff_email == "administrator@newsroom.example"));
+    assert_eq!(
+        masthead_store::members::list_grants(db, m.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let gone = admin
+        .post(
+            "/admin/members/999999/comp",
+            &[
+                ("csrf", csrf.as_str()),
+                ("until", "2099-12-31"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(gone.status().as_u16(), 404);
+}
