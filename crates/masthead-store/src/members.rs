@@ -156,6 +156,15 @@ pub async fn ensure_member(db: &Db, email: &str, email_lower: &str, now: i64) ->
     Ok(id)
 }
 
+/// A member's address, read inside a transaction.
+pub async fn find_member_email_in(tx: &mut Tx, member_id: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT email FROM members WHERE id = $1")
+        .bind(member_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| Ok(r.try_get("email")?)).transpose()
+}
+
 pub async fn set_password(tx: &mut Tx, member_id: i64, hash: &str, now: i64) -> Result<()> {
     sqlx::query("UPDATE members SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)

@@ -7,6 +7,7 @@
 //! whether or not an account holds the address; what differs is only the
 //! email that address receives.
 
+pub mod email_change;
 pub mod forms;
 pub mod passwords;
 pub mod ratelimit;

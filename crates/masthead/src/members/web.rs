@@ -917,44 +917,18 @@ async fn email_page(State(state): State<AppState>, Path(token): Path<String>) ->
 }
 
 async fn email_use(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
-    let Some(used) = consume(&state, &token, "email_change").await? else {
-        return Ok(link_expired(&state));
-    };
-    let Some(member_id) = used.member_id else {
-        return Ok(link_expired(&state));
-    };
-    let Ok(email) = Email::parse(&used.email) else {
-        return Ok(link_expired(&state));
-    };
-    let Some((old, _)) = store::find_member(state.db(), member_id).await? else {
-        return Ok(link_expired(&state));
-    };
-    let now = now();
-    let name = pub_name(&state);
-    let mut tx = state.db().begin().await?;
-    if !store::change_email(&mut tx, member_id, email.as_str(), &email.lower(), now).await? {
-        return Ok(FormPage::new("That address is taken")
+    use super::email_change::{confirm, Confirmed};
+    match confirm(&state, &token, now()).await? {
+        Confirmed::Changed => {
+            state.sessions().clear();
+            Ok(see_other("/account?done=email"))
+        }
+        Confirmed::Taken => Ok(FormPage::new("That address is taken")
             .lead("Another account already uses that email address, so nothing was changed.")
             .link("/account", "Back to your account")
-            .render(&state, StatusCode::CONFLICT));
+            .render(&state, StatusCode::CONFLICT)),
+        Confirmed::Expired => Ok(link_expired(&state)),
     }
-    store::queue_email(
-        &mut tx,
-        &OutgoingEmail {
-            to: old.email.clone(),
-            subject: format!("Your {name} email address was changed"),
-            text: format!(
-                "The email address of your {name} account is now {}. If you did not do this, \
-                 reply to this message.\n",
-                email
-            ),
-        },
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
-    state.sessions().clear();
-    Ok(see_other("/account?done=email"))
 }
 
 async fn export(

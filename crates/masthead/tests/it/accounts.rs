@@ -461,3 +461,31 @@ async fn complimentary_access_is_audited_from_the_cli_and_the_newsroom() {
         .await;
     assert_eq!(gone.status().as_u16(), 404);
 }
+
+// Issue 13: confirming a change of email is one transaction. A taken
+// address changes nothing and leaves the link usable; once the address is
+// free the same link works, once.
+both!(Fixture::Demo, async fn a_taken_new_address_changes_nothing_and_keeps_the_link(app) {
+    let (cookie, me) = member_session(&app, "mover@example.org", false).await;
+    let mut b = Browser::with_cookie(&app, &cookie);
+    let csrf = b.csrf().await;
+    b.post("/account/email", &[("csrf", &csrf), ("email", "wanted@example.org")]).await;
+    let mails = outbox(&app).await;
+    let confirm = mails.iter().find(|m| m.contains("To: wanted@example.org")).unwrap();
+    let link = find_link(confirm, &app.url("/account/email/")).unwrap();
+    let path = link.trim_start_matches(&app.base).to_string();
+    // Someone else takes the address first.
+    let other = crate::harness::verified_member(&app, "wanted@example.org").await;
+    let res = b.post(&path, &[]).await;
+    assert_eq!(res.status().as_u16(), 409);
+    let db = app.state.db();
+    let (m, _) = masthead_store::members::find_member(db, me).await.unwrap().unwrap();
+    assert_eq!(m.email, "mover@example.org", "nothing changed");
+    assert!(!outbox(&app).await.iter().any(|m| m.contains("is now wanted@example.org")), "no notice of a change that did not happen");
+    // The other account goes; the same link now works, once.
+    masthead_store::members::delete_member(db, other).await.unwrap();
+    assert_eq!(b.post(&path, &[]).await.status().as_u16(), 303);
+    let (m, _) = masthead_store::members::find_member(db, me).await.unwrap().unwrap();
+    assert_eq!(m.email, "wanted@example.org");
+    assert_eq!(b.post(&path, &[]).await.status().as_u16(), 410);
+});
