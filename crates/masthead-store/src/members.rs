@@ -144,16 +144,23 @@ pub async fn insert_member(
 /// The member with this address, created (unverified) when there is none.
 pub async fn ensure_member(db: &Db, email: &str, email_lower: &str, now: i64) -> Result<i64> {
     let mut tx = db.begin().await?;
-    let id = match insert_member(&mut tx, email, email_lower, None, false, now).await? {
-        Some(id) => id,
-        None => sqlx::query("SELECT id FROM members WHERE email_lower = $1")
-            .bind(email_lower)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?,
-    };
+    let id = ensure_member_in(&mut tx, email, email_lower, now).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// The member with this address, made (unverified, no password) if none.
+async fn ensure_member_in(tx: &mut Tx, email: &str, email_lower: &str, now: i64) -> Result<i64> {
+    Ok(
+        match insert_member(tx, email, email_lower, None, false, now).await? {
+            Some(id) => id,
+            None => sqlx::query("SELECT id FROM members WHERE email_lower = $1")
+                .bind(email_lower)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("id")?,
+        },
+    )
 }
 
 /// A member's address, read inside a transaction.
@@ -841,14 +848,7 @@ pub async fn grant_complimentary(
             id
         }
         Grantee::Address { email, email_lower } => {
-            match insert_member(&mut tx, email, email_lower, None, false, now).await? {
-                Some(id) => id,
-                None => sqlx::query("SELECT id FROM members WHERE email_lower = $1")
-                    .bind(email_lower)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("id")?,
-            }
+            ensure_member_in(&mut tx, email, email_lower, now).await?
         }
     };
     insert_grant_in(&mut tx, id, "comp", now, Some(until), note, now).await?;

@@ -24,16 +24,16 @@ pub fn search_text(
     let (open, audience) = policy.search_split(level, content_type, preview_blocks, total);
     let open = (open as usize).min(blocks.len());
     let text = |b: &[String]| super::markdown::plain_text(&b.join("\n"));
-    let rest = text(&blocks[open..]);
     let mut t = SearchText {
         fingerprint: policy.search_fingerprint(),
         open: text(&blocks[..open]),
         ..SearchText::default()
     };
+    // A free article's split is the whole body: nothing is left over.
     match audience {
-        SearchAudience::Everyone => t.open = text(blocks),
-        SearchAudience::Members => t.members = rest,
-        SearchAudience::Subscribers => t.subscribers = rest,
+        SearchAudience::Everyone => {}
+        SearchAudience::Members => t.members = text(&blocks[open..]),
+        SearchAudience::Subscribers => t.subscribers = text(&blocks[open..]),
     }
     t
 }

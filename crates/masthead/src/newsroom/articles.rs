@@ -588,12 +588,11 @@ pub async fn save(
         ));
     }
     // Someone saved since this form was opened: say so, keep their text.
+    // (`save_article` checks again inside its transaction.)
     if f.revision.trim() != a.revision.to_string() {
-        let msg = format!(
-            "Someone else saved this article since you opened it (now revision {}). Your version is below, not saved: copy what you need, reload the page, and save again.",
-            a.revision
-        );
-        return render(&state, &user, &f, &editing, Some(msg), StatusCode::CONFLICT).await;
+        let stale = masthead_store::newsroom::SaveRefused::Stale(a.revision);
+        let (msg, status) = refusal(&stale, &a.slug);
+        return render(&state, &user, &f, &editing, Some(msg), status).await;
     }
     let now = now();
     let (status, published_at) = match f.action.as_str() {

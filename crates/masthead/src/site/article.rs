@@ -76,7 +76,11 @@ pub async fn show(
     // A signed-in reader's view is counted in the database before the full
     // text is served, atomically: parallel requests from one session never
     // read more than the meter allows.
-    let server_meter = viewer.reader_key().filter(|_| outcome.count);
+    let server_meter = if outcome.count {
+        viewer.reader_key()
+    } else {
+        None
+    };
     if let (Some(reader), true) = (&server_meter, method == Method::GET) {
         let window_start = now - policy.window_secs;
         let spent = masthead_store::members::spend_view(
