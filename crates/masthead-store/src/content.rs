@@ -99,11 +99,12 @@ pub enum Upserted {
     Unchanged(i64),
 }
 
-/// Creates or updates the article with this slug, keeping a revision of
-/// each version and scheduling its publication when it is scheduled.
+/// Creates or updates the article with this slug, keeping each version in
+/// the article's history and scheduling its publication when it is scheduled.
 pub async fn upsert_article(db: &Db, a: &NewArticle, now: i64) -> Result<Upserted> {
     let mut tx = db.begin().await?;
     let out = upsert_article_in(&mut tx, db.backend(), a, now).await?;
+    keep_written_version(&mut tx, out, a, now).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -113,10 +114,88 @@ pub async fn upsert_articles(db: &Db, list: &[NewArticle], now: i64) -> Result<V
     let mut tx = db.begin().await?;
     let mut out = Vec::with_capacity(list.len());
     for a in list {
-        out.push(upsert_article_in(&mut tx, db.backend(), a, now).await?);
+        let written = upsert_article_in(&mut tx, db.backend(), a, now).await?;
+        keep_written_version(&mut tx, written, a, now).await?;
+        out.push(written);
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// Who the versions of writes from outside the newsroom (imports, the
+/// CLI) name as their author.
+pub const IMPORT_VERSION_BY: &str = "import";
+
+/// Keeps the version an import or the CLI just wrote in the article's one
+/// history (`editor_versions`), in the editor's shape so the newsroom can
+/// compare and restore it; the newsroom's own saves keep theirs with the
+/// editor's form (`newsroom::save_article`).
+async fn keep_written_version(
+    tx: &mut Tx,
+    written: Upserted,
+    a: &NewArticle,
+    now: i64,
+) -> Result<()> {
+    let id = match written {
+        Upserted::Created(id) | Upserted::Updated(id) => id,
+        Upserted::Unchanged(_) => return Ok(()),
+    };
+    let row = sqlx::query("SELECT revision, published_at FROM articles WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let revision: i64 = row.try_get("revision")?;
+    let published_at: Option<i64> = row.try_get("published_at")?;
+    let mut topics = Vec::with_capacity(a.topic_ids.len());
+    for t in &a.topic_ids {
+        let r = sqlx::query("SELECT slug FROM topics WHERE id = $1")
+            .bind(t)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(r) = r {
+            topics.push(r.try_get::<String, _>("slug")?);
+        }
+    }
+    let mut authors = Vec::with_capacity(a.author_ids.len());
+    for t in &a.author_ids {
+        let r = sqlx::query("SELECT slug FROM authors WHERE id = $1")
+            .bind(t)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(r) = r {
+            authors.push(r.try_get::<String, _>("slug")?);
+        }
+    }
+    let lead = a.lead.as_ref();
+    let snapshot = serde_json::json!({
+        "headline": a.headline,
+        "standfirst": a.standfirst,
+        "dateline": a.dateline,
+        "slug": a.slug.as_str(),
+        "content_type": a.content_type.as_str(),
+        "access_level": a.access_level.as_str(),
+        "topics": topics.join(", "),
+        "authors": authors.join(", "),
+        "body": a.body_markdown.as_deref().unwrap_or_default(),
+        "publish_at": "",
+        "published_at": published_at,
+        "lead_media": lead.map(|l| l.media_id.to_string()).unwrap_or_default(),
+        "lead_alt": lead.map(|l| l.alt.as_str()).unwrap_or_default(),
+        "lead_caption": lead.map(|l| l.caption.as_str()).unwrap_or_default(),
+        "lead_credit": lead.map(|l| l.credit.as_str()).unwrap_or_default(),
+    });
+    sqlx::query(
+        "INSERT INTO editor_versions (article_id, kind, article_revision, staff_id, staff_name, snapshot, created_at) \
+         VALUES ($1, 'save', $2, NULL, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(revision)
+    .bind(IMPORT_VERSION_BY)
+    .bind(snapshot.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 pub(crate) async fn upsert_article_in(
@@ -151,7 +230,7 @@ pub(crate) async fn upsert_article_in(
         None => (None, "", "", ""),
     };
 
-    let (id, revision, outcome) = match existing {
+    let (id, outcome) = match existing {
         Some(row) => {
             let id: i64 = row.try_get("id")?;
             let hash: Option<String> = row.try_get("source_hash")?;
@@ -195,7 +274,7 @@ pub(crate) async fn upsert_article_in(
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
-            (id, revision, Upserted::Updated(id))
+            (id, Upserted::Updated(id))
         }
         None => {
             let row = sqlx::query(
@@ -226,7 +305,7 @@ pub(crate) async fn upsert_article_in(
             .fetch_one(&mut **tx)
             .await?;
             let id: i64 = row.try_get("id")?;
-            (id, 1, Upserted::Created(id))
+            (id, Upserted::Created(id))
         }
     };
 
@@ -274,32 +353,6 @@ pub(crate) async fn upsert_article_in(
         .bind(a.slug.as_str())
         .execute(&mut **tx)
         .await?;
-
-    let snapshot = serde_json::json!({
-        "slug": a.slug.as_str(),
-        "headline": a.headline,
-        "standfirst": a.standfirst,
-        "dateline": a.dateline,
-        "content_type": a.content_type.as_str(),
-        "access_level": a.access_level.as_str(),
-        "preview_blocks": a.preview_blocks,
-        "status": status.as_str(),
-        "published_at": published_at,
-        "body_markdown": a.body_markdown,
-        "blocks": a.blocks,
-        "author_ids": a.author_ids,
-        "topic_ids": a.topic_ids,
-        "lead_media_id": lead_id,
-    });
-    sqlx::query(
-        "INSERT INTO article_revisions (article_id, revision, created_at, snapshot) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(revision)
-    .bind(now)
-    .bind(snapshot.to_string())
-    .execute(&mut **tx)
-    .await?;
 
     if status == ArticleStatus::Scheduled {
         if let Some(at) = published_at {

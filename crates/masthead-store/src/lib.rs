@@ -22,7 +22,7 @@ pub mod offers;
 pub mod settings;
 
 pub use db::{Backend, Db, DbOptions, Tx};
-pub use migrate::{analyze, migrate, schema_columns};
+pub use migrate::{analyze, migrate, migrate_to, schema_columns};
 
 /// Errors at the storage boundary.
 #[derive(Debug, thiserror::Error)]

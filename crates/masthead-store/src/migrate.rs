@@ -103,6 +103,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_search_by_audience.sql"),
         postgres: include_str!("../migrations/postgres/0015_search_by_audience.sql"),
     },
+    Migration {
+        version: 16,
+        name: "one_history",
+        sqlite: include_str!("../migrations/sqlite/0016_one_history.sql"),
+        postgres: include_str!("../migrations/postgres/0016_one_history.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at
@@ -110,6 +116,12 @@ const MIGRATIONS: &[Migration] = &[
 /// connection for the whole run (a session lock must be released on the
 /// connection that took it), SQLite on its write lock.
 pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
+    migrate_to(db, i64::MAX).await
+}
+
+/// Applies the migrations up to and including `last` (tests that build a
+/// database as an earlier release left it).
+pub async fn migrate_to(db: &Db, last: i64) -> Result<Vec<i64>> {
     let create = "CREATE TABLE IF NOT EXISTS schema_migrations (
         version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
     let mut applied = Vec::new();
@@ -119,7 +131,7 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
             conn.execute("SELECT pg_advisory_lock(727274)").await?;
             let result = async {
                 conn.execute(create).await?;
-                for m in MIGRATIONS {
+                for m in MIGRATIONS.iter().take_while(|m| m.version <= last) {
                     let mut tx = conn.begin().await?;
                     if apply(&mut tx, m, m.postgres).await? {
                         applied.push(m.version);
@@ -135,7 +147,7 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>> {
         }
         Backend::Sqlite => {
             db.writer().execute(create).await?;
-            for m in MIGRATIONS {
+            for m in MIGRATIONS.iter().take_while(|m| m.version <= last) {
                 let mut tx = db.begin().await?;
                 if apply(&mut tx, m, m.sqlite).await? {
                     applied.push(m.version);

@@ -480,7 +480,7 @@ fn revision_row(r: &sqlx::any::AnyRow, with_snapshot: bool) -> Result<RevisionRo
 pub async fn list_revisions(db: &Db, article_id: i64, limit: i64) -> Result<Vec<RevisionRow>> {
     sqlx::query(
         "SELECT id, kind, article_revision, staff_id, staff_name, created_at FROM editor_versions \
-         WHERE article_id = $1 ORDER BY id DESC LIMIT $2",
+         WHERE article_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(article_id)
     .bind(limit)

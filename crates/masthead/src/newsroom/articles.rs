@@ -524,6 +524,33 @@ fn form_of(
     }
 }
 
+/// A stored version as the editor's form. Versions kept outside the editor
+/// (imports, the CLI, the history before issue 13) carry the publication
+/// time in seconds instead of the editor's local `publish_at`.
+fn stored_form(
+    state: &AppState,
+    r: &masthead_store::newsroom::RevisionRow,
+) -> Result<ArticleForm, AppError> {
+    #[derive(serde::Deserialize)]
+    struct Stamp {
+        #[serde(default)]
+        published_at: Option<i64>,
+    }
+    let bad = |e: serde_json::Error| AppError::Internal(anyhow::anyhow!("version {}: {e}", r.id));
+    let mut f: ArticleForm = serde_json::from_str(&r.snapshot).map_err(bad)?;
+    if f.publish_at.is_empty() {
+        let stamp: Stamp = serde_json::from_str(&r.snapshot).map_err(bad)?;
+        if let Some(t) = stamp
+            .published_at
+            .and_then(|t| jiff::Timestamp::from_second(t).ok())
+        {
+            let tz = state.settings().get().tz.clone();
+            f.publish_at = t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string();
+        }
+    }
+    Ok(f)
+}
+
 /// `GET /admin/articles/{id}`: the editor. `?restore=N` loads stored
 /// version N into the form (saved only when the user saves); `?share=…`
 /// shows a draft-preview link just made.
@@ -545,17 +572,16 @@ pub async fn edit(
         let r = masthead_store::newsroom::find_revision(db, id, rev)
             .await?
             .ok_or(AppError::NotFound)?;
-        let stored: ArticleForm = serde_json::from_str(&r.snapshot)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("revision {rev}: {e}")))?;
+        let stored = stored_form(&state, &r)?;
         f = ArticleForm {
             revision: f.revision,
             ..stored
         };
         editing.notice = Some(format!(
-            "This is the version {} kept at {} ({}). It is not saved yet: press Save to make it the article again.",
+            "This is the version {} by {} at {}. It is not saved yet: press Save to make it the article again.",
+            if r.kind == "autosave" { "autosaved" } else { "saved" },
             r.staff_name,
-            when(&state, r.created_at),
-            if r.kind == "autosave" { "autosaved" } else { "saved" }
+            when(&state, r.created_at)
         ));
     } else {
         editing.offer_autosave = true;
@@ -736,8 +762,7 @@ pub async fn compare(
     let r = masthead_store::newsroom::find_revision(db, id, rev)
         .await?
         .ok_or(AppError::NotFound)?;
-    let then: ArticleForm = serde_json::from_str(&r.snapshot)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("revision {rev}: {e}")))?;
+    let then = stored_form(&state, &r)?;
     let markdown = masthead_store::content::find_article_markdown(db, id).await?;
     let current = ArticleForm {
         revision: String::new(),

@@ -494,3 +494,81 @@ both!(Fixture::Demo, async fn a_taken_slug_is_a_409_and_never_an_update_of_anoth
     let after = masthead_store::content::find_article_any(db, taken).await.unwrap().unwrap();
     assert_eq!((after.id, after.revision, after.headline), (before.id, before.revision, before.headline));
 });
+
+// Issue 13: one history per article. A database that still has
+// `article_revisions` beside the editor's versions (as every release before
+// migration 16 left it) keeps its old versions in the editor's history,
+// without doubling the ones the editor kept, and can restore them.
+both!(Fixture::Demo, async fn the_old_article_history_moves_into_the_editor_and_restores(app) {
+    let db = app.state.db();
+    let id = crate::harness::article_id(&app, "council-approves-harbour-seawall-plan").await;
+    let article = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
+    let topic = article.topics.first().expect("the demo article has a topic").clone();
+    let author = article.authors.first().expect("the demo article has an author").clone();
+    let exec = |sql: String| async move { sqlx::query(&sql).execute(db.writer()).await.unwrap_or_else(|e| panic!("{sql}: {e}")) };
+    // The database as migration 15 left it: both histories.
+    exec("DELETE FROM schema_migrations WHERE version = 16".into()).await;
+    exec("CREATE TABLE article_revisions (article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE, \
+          revision BIGINT NOT NULL, created_at BIGINT NOT NULL, snapshot TEXT NOT NULL, PRIMARY KEY (article_id, revision))".into()).await;
+    exec(format!("DELETE FROM editor_versions WHERE article_id = {id}")).await;
+    let old = serde_json::json!({
+        "slug": article.slug, "headline": "The first headline we had", "standfirst": "An older standfirst.",
+        "dateline": "PORT ALDER", "content_type": "news", "access_level": "metered", "preview_blocks": null,
+        "status": "published", "published_at": 1_700_000_000, "body_markdown": "An old body, long gone.",
+        "blocks": ["<p>An old body, long gone.</p>"], "author_ids": [author.id], "topic_ids": [topic.id],
+        "lead_media_id": null,
+    });
+    let now = serde_json::json!({ "slug": article.slug, "headline": article.headline, "body_markdown": "Now." });
+    for (rev, snap, at) in [(1, &old, 1_700_000_000), (2, &now, 1_700_000_500)] {
+        sqlx::query("INSERT INTO article_revisions (article_id, revision, created_at, snapshot) VALUES ($1, $2, $3, $4)")
+            .bind(id).bind(rev).bind(at).bind(snap.to_string()).execute(db.writer()).await.unwrap();
+    }
+    // The editor kept revision 2 itself: it must not appear twice.
+    sqlx::query("INSERT INTO editor_versions (article_id, kind, article_revision, staff_id, staff_name, snapshot, created_at) \
+                 VALUES ($1, 'save', 2, NULL, 'Ed Itor', $2, 1700000500)")
+        .bind(id).bind(serde_json::json!({ "headline": article.headline, "body": "Now." }).to_string())
+        .execute(db.writer()).await.unwrap();
+
+    assert_eq!(masthead_store::migrate(db).await.unwrap(), vec![16]);
+    assert!(sqlx::query("SELECT 1 FROM article_revisions").fetch_optional(db.reader()).await.is_err(), "the dropped table is gone");
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap();
+    let seen: Vec<_> = versions.iter().map(|v| (v.article_revision, v.staff_name.as_str())).collect();
+    assert_eq!(seen, vec![(2, "Ed Itor"), (1, "earlier save")], "one history, no revision twice");
+
+    // The old version opens in the editor with its words, topics, authors
+    // and publication time, and saving it makes it the article again.
+    let (mut b, csrf) = staff(&app, "editor").await;
+    let edit = format!("/admin/articles/{id}");
+    let page = b.page(&format!("{edit}?restore={}", versions[1].id)).await;
+    assert!(page.contains("It is not saved yet") && page.contains("by earlier save"), "{page}");
+    for want in ["The first headline we had", "An older standfirst.", "An old body, long gone.", topic.slug.as_str(), author.slug.as_str()] {
+        assert!(page.contains(want), "the restored form shows {want}");
+    }
+    let when = jiff::Timestamp::from_second(1_700_000_000).unwrap().to_zoned(app.state.settings().get().tz.clone()).strftime("%Y-%m-%dT%H:%M").to_string();
+    assert!(page.contains(&when), "publication time {when} in the form");
+    let rev = revision_of(&app, id).await;
+    let fields = vec![
+        ("csrf", csrf.as_str()), ("revision", rev.as_str()), ("headline", "The first headline we had"),
+        ("standfirst", "An older standfirst."), ("dateline", "PORT ALDER"), ("slug", article.slug.as_str()),
+        ("content_type", "news"), ("access_level", "metered"), ("topics", topic.slug.as_str()),
+        ("authors", author.slug.as_str()), ("body", "An old body, long gone."), ("publish_at", when.as_str()), ("action", "save"),
+    ];
+    assert_eq!(b.post(&edit, &fields).await.status().as_u16(), 303);
+    let after = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
+    assert_eq!(after.headline, "The first headline we had");
+    assert_eq!(masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap().len(), 3);
+});
+
+// Writes from outside the newsroom (imports, the CLI) keep their version
+// in the same history, so the editor can go back to what an import wrote.
+both!(Fixture::Demo, async fn an_imported_article_has_its_version_in_the_editor(app) {
+    let db = app.state.db();
+    let id = crate::harness::article_id(&app, "council-approves-harbour-seawall-plan").await;
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert_eq!((versions[0].kind.as_str(), versions[0].staff_name.as_str()), ("save", masthead_store::content::IMPORT_VERSION_BY));
+    let (mut b, _) = staff(&app, "editor").await;
+    let article = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
+    let page = b.page(&format!("/admin/articles/{id}?restore={}", versions[0].id)).await;
+    assert!(page.contains("It is not saved yet") && page.contains(&article.headline));
+});

@@ -97,6 +97,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Hard-links (or copies) every file under `from` into `to`.
 fn link_tree(from: &Path, to: &Path) {
+    place_tree(from, to, true);
+}
+
+/// Copies a directory tree (files the test will change).
+fn copy_tree(from: &Path, to: &Path) {
+    place_tree(from, to, false);
+}
+
+fn place_tree(from: &Path, to: &Path, link: bool) {
     let mut files = Vec::new();
     walk(from, &mut files);
     for f in files {
@@ -105,7 +114,7 @@ fn link_tree(from: &Path, to: &Path) {
         if let Some(parent) = dest.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
-        if std::fs::hard_link(&f, &dest).is_err() {
+        if !link || std::fs::hard_link(&f, &dest).is_err() {
             std::fs::copy(&f, &dest).unwrap_or_else(|e| panic!("copying {}: {e}", f.display()));
         }
     }
@@ -250,6 +259,28 @@ impl TestApp {
                 (pg_url_for(&admin, &name), Some(name))
             }
         };
+        Self::start(backend, dir, url, pg_db, tweak).await
+    }
+
+    /// Serves a copy of a data directory an earlier release left (its
+    /// SQLite database, media and marker files), migrating it as `serve`
+    /// would.
+    pub async fn spawn_from_data_dir(from: &Path) -> TestApp {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let data = dir.path().join("data");
+        copy_tree(from, &data);
+        let url = format!("sqlite://{}", data.join("masthead.db").display());
+        Self::start(Backend::Sqlite, dir, url, None, |_| {}).await
+    }
+
+    async fn start(
+        backend: Backend,
+        dir: tempfile::TempDir,
+        url: String,
+        pg_db: Option<String>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let data = dir.path().join("data");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("binding: {e}"));

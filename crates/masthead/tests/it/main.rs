@@ -19,3 +19,4 @@ mod security;
 mod site;
 mod storage;
 mod stripe_standin;
+mod upgrade;
