@@ -1037,7 +1037,7 @@ pub async fn delete_member(db: &Db, member_id: i64) -> Result<()> {
 // ---- staff ----
 
 pub async fn insert_staff(
-    db: &Db,
+    tx: &mut Tx,
     email: &str,
     email_lower: &str,
     name: &str,
@@ -1053,7 +1053,7 @@ pub async fn insert_staff(
     .bind(name)
     .bind(role)
     .bind(now)
-    .fetch_optional(db.writer())
+    .fetch_optional(&mut **tx)
     .await?;
     row.map(|r| r.try_get("id").map_err(Into::into)).transpose()
 }

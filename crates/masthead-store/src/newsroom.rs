@@ -17,6 +17,44 @@ pub struct Audit<'a> {
     pub detail: &'a str,
 }
 
+/// Who makes an audited change: a staff member, or the operator at the
+/// command line (`Actor::OPERATOR`, no staff id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor<'a> {
+    pub staff_id: Option<i64>,
+    pub email: &'a str,
+}
+
+impl Actor<'static> {
+    pub const OPERATOR: Actor<'static> = Actor {
+        staff_id: None,
+        email: "cli (operator)",
+    };
+}
+
+impl<'a> Actor<'a> {
+    /// The audit entry for `action` on an object, made by this actor.
+    pub fn audit<'b>(
+        &self,
+        action: &'b str,
+        object_type: &'b str,
+        object_id: &'b str,
+        detail: &'b str,
+    ) -> Audit<'b>
+    where
+        'a: 'b,
+    {
+        Audit {
+            staff_id: self.staff_id,
+            staff_email: self.email,
+            action,
+            object_type,
+            object_id,
+            detail,
+        }
+    }
+}
+
 /// Records an action that changes nothing stored but the log itself (a
 /// preview link signed and handed out).
 pub async fn record(db: &Db, a: &Audit<'_>, now: i64) -> Result<()> {

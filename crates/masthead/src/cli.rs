@@ -425,37 +425,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "unknown role {role:?}; choose owner, administrator, editor, author or contributor"
                 )
             })?;
-            let name = name.unwrap_or_else(|| {
-                email
-                    .as_str()
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            });
+            use crate::staff::accounts;
             let now = jiff::Timestamp::now().as_second();
-            let lower = email.lower();
-            let db = state.db();
-            let id = match masthead_store::members::insert_staff(
-                db,
-                email.as_str(),
-                &lower,
-                &name,
-                role.as_str(),
-                now,
-            )
-            .await?
-            {
-                Some(id) => id,
+            let invitation = accounts::Invitation {
+                email: &email,
+                name: name.as_deref().unwrap_or_default(),
+                role,
+            };
+            let by = masthead_store::newsroom::Actor::OPERATOR;
+            let returned = accounts::Delivery::Returned;
+            let link = match accounts::invite(&state, &invitation, by, returned, now).await? {
+                Some(made) => made.link,
                 None => {
                     println!("{email} is already on the staff; issuing a new set-password link");
-                    masthead_store::members::find_staff_by_email(db, &lower)
+                    let (staff, _) =
+                        masthead_store::members::find_staff_by_email(state.db(), &email.lower())
+                            .await?
+                            .ok_or_else(|| {
+                                anyhow::anyhow!("{email} is on the staff but disabled")
+                            })?;
+                    let target = accounts::Target {
+                        id: staff.id,
+                        email: &staff.email,
+                        role: &staff.role,
+                    };
+                    accounts::change(&state, &target, accounts::Change::Reset, by, returned, now)
                         .await?
-                        .map(|(s, _)| s.id)
-                        .ok_or_else(|| anyhow::anyhow!("{email} is on the staff but disabled"))?
+                        .unwrap_or_default()
                 }
             };
-            let link = crate::staff::set_password_link(&state, id, email.as_str()).await?;
             println!("Set-password link for {email} (works once, for 7 days):\n{link}");
             Ok(ExitCode::SUCCESS)
         }

@@ -224,6 +224,14 @@ impl StaffUser {
         Ok(())
     }
 
+    /// This staff member as the actor of audited changes.
+    pub fn actor(&self) -> masthead_store::newsroom::Actor<'_> {
+        masthead_store::newsroom::Actor {
+            staff_id: Some(self.id),
+            email: &self.email,
+        }
+    }
+
     pub fn audit<'a>(
         &'a self,
         action: &'a str,
@@ -231,14 +239,7 @@ impl StaffUser {
         object_id: &'a str,
         detail: &'a str,
     ) -> masthead_store::newsroom::Audit<'a> {
-        masthead_store::newsroom::Audit {
-            staff_id: Some(self.id),
-            staff_email: &self.email,
-            action,
-            object_type,
-            object_id,
-            detail,
-        }
+        self.actor().audit(action, object_type, object_id, detail)
     }
 }
 

@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::http::AppError;
 use crate::members::forms::{Field, Form, FormPage};
 use crate::members::{passwords, see_other, tokens};
+use crate::staff::accounts::SetupRefused;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -130,54 +131,25 @@ pub async fn create(
             .error(e)
             .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
     }
-    let name = match f.name.trim() {
-        "" => email
-            .as_str()
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        n => n.chars().take(100).collect(),
-    };
     let hash = state.passwords().hash(&f.password).await?;
     let now = jiff::Timestamp::now().as_second();
-    let mut tx = state.db().begin().await?;
-    if masthead_store::members::consume_token(&mut tx, &tokens::hash_token(&token), "setup", now)
-        .await?
-        .is_none()
-    {
-        return Ok(gone(&state));
-    }
-    masthead_store::commit(tx).await?;
-    let Some(id) = masthead_store::members::insert_staff(
-        state.db(),
-        email.as_str(),
-        &email.lower(),
-        &name,
-        Role::Owner.as_str(),
-        now,
-    )
-    .await?
-    else {
-        return Ok(form(&token, &f.email, &f.name)
-            .error(format!("{email} is on the staff already; log in instead."))
-            .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
-    };
-    let mut tx = state.db().begin().await?;
-    masthead_store::members::set_staff_password(&mut tx, id, &hash, now).await?;
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &masthead_store::newsroom::Audit {
-            staff_id: Some(id),
-            staff_email: email.as_str(),
-            action: "setup.owner",
-            object_type: "staff",
-            object_id: email.as_str(),
-            detail: "",
-        },
+    let made = crate::staff::accounts::set_up_owner(
+        &state,
+        &tokens::hash_token(&token),
+        &email,
+        &f.name,
+        &hash,
         now,
     )
     .await?;
-    masthead_store::commit(tx).await?;
+    match made {
+        Ok(_) => {}
+        Err(SetupRefused::Gone) => return Ok(gone(&state)),
+        Err(SetupRefused::Taken) => {
+            return Ok(form(&token, &f.email, &f.name)
+                .error(format!("{email} is on the staff already; log in instead."))
+                .render(&state, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+    }
     Ok(see_other("/admin/login"))
 }

@@ -8,13 +8,13 @@ use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
 use crate::members::see_other;
+use crate::staff::accounts;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::members::{Email, Role};
 use masthead_core::newsroom::{may_manage, Action};
-use masthead_store::members::OutgoingEmail;
 use masthead_store::newsroom as store;
 
 fn now() -> i64 {
@@ -55,43 +55,6 @@ pub async fn list(
     render(&state, &user, None, StatusCode::OK).await
 }
 
-async fn email_link(
-    state: &AppState,
-    to: &str,
-    id: i64,
-    invited_by: &str,
-    first: bool,
-) -> Result<(), AppError> {
-    let link = crate::staff::set_password_link(state, id, to)
-        .await
-        .map_err(AppError::Internal)?;
-    let name = state.settings().get().publication.name.clone();
-    let (subject, text) = if first {
-        (
-            format!("You are invited to the {name} newsroom"),
-            format!("{invited_by} invited you to the newsroom of {name}.\n\nChoose your password with this link (it works once, for 7 days):\n\n{link}\n"),
-        )
-    } else {
-        (
-            format!("Set a new newsroom password for {name}"),
-            format!("{invited_by} sent you a link to set a new newsroom password for {name} (it works once, for 7 days):\n\n{link}\n\nIf you did not ask for it, tell them.\n"),
-        )
-    };
-    let mut tx = state.db().begin().await?;
-    masthead_store::members::queue_email(
-        &mut tx,
-        &OutgoingEmail {
-            to: to.to_string(),
-            subject,
-            text,
-        },
-        now(),
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
-    Ok(())
-}
-
 #[derive(Debug, serde::Deserialize, Default)]
 pub struct InviteForm {
     #[serde(default)]
@@ -127,46 +90,26 @@ pub async fn invite(
     let Some(role) = Role::parse(&f.role).filter(|r| may_manage(user.role, *r)) else {
         return Err(AppError::Forbidden("you may not give that role".into()));
     };
-    let name = match f.name.trim() {
-        "" => email
-            .as_str()
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        n => n.chars().take(100).collect(),
+    let invitation = accounts::Invitation {
+        email: &email,
+        name: &f.name,
+        role,
     };
-    let now = now();
-    let id = match masthead_store::members::insert_staff(
-        state.db(),
-        email.as_str(),
-        &email.lower(),
-        &name,
-        role.as_str(),
-        now,
-    )
-    .await?
+    let sent = accounts::Delivery::Email {
+        sent_by: &user.name,
+    };
+    if accounts::invite(&state, &invitation, user.actor(), sent, now())
+        .await?
+        .is_none()
     {
-        Some(id) => id,
-        None => {
-            return render(
-                &state,
-                &user,
-                Some(format!("{email} is already on the staff.")),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    };
-    email_link(&state, email.as_str(), id, &user.name, true).await?;
-    let mut tx = state.db().begin().await?;
-    store::audit(
-        &mut tx,
-        &user.audit("staff.invite", "staff", email.as_str(), role.as_str()),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+        return render(
+            &state,
+            &user,
+            Some(format!("{email} is already on the staff.")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     Ok(see_other("/admin/staff"))
 }
 
@@ -202,44 +145,26 @@ pub async fn change(
     let user = staff!(viewer, headers, Action::ManageStaffBelow);
     user.check_csrf(&f.csrf)?;
     let t = target(&state, &user, id).await?;
-    let now = now();
-    let detail;
-    let mut tx = state.db().begin().await?;
-    let action = match what.as_str() {
+    let change = match what.as_str() {
         "role" => {
             let Some(role) = Role::parse(&f.role).filter(|r| may_manage(user.role, *r)) else {
                 return Err(AppError::Forbidden("you may not give that role".into()));
             };
-            store::set_staff_role(&mut tx, id, role.as_str(), now).await?;
-            detail = format!("{} → {}", t.role, role.as_str());
-            "staff.role"
+            accounts::Change::Role(role)
         }
-        "disable" => {
-            store::set_staff_active(&mut tx, id, false, now).await?;
-            detail = String::new();
-            "staff.disable"
-        }
-        "enable" => {
-            store::set_staff_active(&mut tx, id, true, now).await?;
-            detail = String::new();
-            "staff.enable"
-        }
-        "reset" => {
-            detail = "set-password link emailed".into();
-            "staff.reset"
-        }
+        "disable" => accounts::Change::Disable,
+        "enable" => accounts::Change::Enable,
+        "reset" => accounts::Change::Reset,
         _ => return Err(AppError::NotFound),
     };
-    store::audit(
-        &mut tx,
-        &user.audit(action, "staff", &t.email, &detail),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
-    if what == "reset" {
-        email_link(&state, &t.email, id, &user.name, false).await?;
-    }
-    state.sessions().clear();
+    let target = accounts::Target {
+        id,
+        email: &t.email,
+        role: &t.role,
+    };
+    let sent = accounts::Delivery::Email {
+        sent_by: &user.name,
+    };
+    accounts::change(&state, &target, change, user.actor(), sent, now()).await?;
     Ok(see_other("/admin/staff"))
 }

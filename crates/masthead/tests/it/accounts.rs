@@ -272,10 +272,7 @@ both!(Fixture::Demo, async fn change_of_email_is_confirmed_by_the_new_address(ap
 });
 
 both!(Fixture::Demo, async fn staff_set_a_password_log_in_and_read_everything(app) {
-    let now = jiff::Timestamp::now().as_second();
-    let id = masthead_store::members::insert_staff(app.state.db(), "ed@example.org", "ed@example.org", "Ed", "editor", now)
-        .await.unwrap().unwrap();
-    let link = masthead::staff::set_password_link(&app.state, id, "ed@example.org").await.unwrap();
+    let (_, link) = crate::harness::invited_staff(&app, "ed@example.org", "Ed", "editor").await;
     let path = link.trim_start_matches(&app.base).to_string();
     let mut b = Browser::new(&app);
     assert!(b.page(&path).await.contains("Choose your newsroom password"));

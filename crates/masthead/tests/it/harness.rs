@@ -597,20 +597,54 @@ pub async fn staff_browser<'a>(app: &'a TestApp, role: &str) -> (Browser<'a>, St
 
 /// A staff session for a new staff member with `role`.
 pub async fn staff_session_as(app: &TestApp, email: &str, role: &str) -> String {
-    let db = app.state.db();
     let now = jiff::Timestamp::now().as_second();
+    let id = new_staff(app, email, &format!("Test {role}"), role, now).await;
+    session_for(app, "staff", None, Some(id)).await
+}
+
+/// A new staff member (no password, no session); their id.
+pub async fn new_staff(app: &TestApp, email: &str, name: &str, role: &str, now: i64) -> i64 {
+    let mut tx = app
+        .state
+        .db()
+        .begin()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let id = masthead_store::members::insert_staff(
-        db,
+        &mut tx,
         email,
         &email.to_ascii_lowercase(),
-        &format!("Test {role}"),
+        name,
         role,
         now,
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"))
     .unwrap_or_else(|| panic!("staff {email} exists"));
-    session_for(app, "staff", None, Some(id)).await
+    masthead_store::commit(tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    id
+}
+
+/// An operator's invitation (as `masthead staff add`): the new staff
+/// member's id and set-password link.
+pub async fn invited_staff(app: &TestApp, email: &str, name: &str, role: &str) -> (i64, String) {
+    use masthead::staff::accounts;
+    let email = masthead_core::members::Email::parse(email).unwrap_or_else(|e| panic!("{e}"));
+    let role = masthead_core::members::Role::parse(role).unwrap_or_else(|| panic!("role {role}"));
+    let inv = accounts::Invitation {
+        email: &email,
+        name,
+        role,
+    };
+    let by = masthead_store::newsroom::Actor::OPERATOR;
+    let now = jiff::Timestamp::now().as_second();
+    let made = accounts::invite(&app.state, &inv, by, accounts::Delivery::Returned, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("staff {email} exists"));
+    (made.id, made.link)
 }
 
 async fn session_for(

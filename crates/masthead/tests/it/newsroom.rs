@@ -514,6 +514,13 @@ both!(Fixture::Demo, async fn the_first_owner_is_created_once_from_the_set_up_li
     assert!(b.page(&path).await.contains("Create the owner account"));
     let res = b.post(&path, &[("name", "Olu Owner"), ("email", "olu@newsroom.example"), ("password", "short")]).await;
     assert_eq!(res.status().as_u16(), 422, "a weak password is explained");
+    // An address on the staff already (a disabled contributor, say) is
+    // refused in the same transaction that would use the link: the link
+    // still works for another address.
+    crate::harness::new_staff(&app, "taken@newsroom.example", "Taken", "contributor", 1).await;
+    let res = b.post(&path, &[("name", "T"), ("email", "taken@newsroom.example"), ("password", "the owner's password")]).await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(res.text().await.unwrap().contains("is on the staff already"));
     let res = b.post(&path, &[("name", "Olu Owner"), ("email", "olu@newsroom.example"), ("password", "the owner's password")]).await;
     assert_eq!(res.headers()["location"], "/admin/login");
     let res = b.post("/admin/login", &[("email", "olu@newsroom.example"), ("password", "the owner's password")]).await;

@@ -377,10 +377,7 @@ async fn with_password(app: &TestApp, email: &str, password: &str, staff_role: O
         .unwrap_or_default();
     match staff_role {
         Some(role) => {
-            let id = masthead_store::members::insert_staff(db, email, email, "Staff", role, 1)
-                .await
-                .unwrap_or_default()
-                .unwrap_or_else(|| panic!("staff"));
+            let id = crate::harness::new_staff(app, email, "Staff", role, 1).await;
             let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
             masthead_store::members::set_staff_password(&mut tx, id, &hash, 1)
                 .await

@@ -1,7 +1,10 @@
 //! The staff identity, minimal: a set-password link printed by
 //! `masthead staff add`, a password log-in with its own cookie
 //! (`masthead_staff`) that the reader site recognises, and the newsroom's
-//! front door. The staff web app itself is `crate::newsroom`.
+//! front door. The staff web app itself is `crate::newsroom`; staff
+//! accounts as use cases (invite, change, the first owner) are `accounts`.
+
+pub mod accounts;
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
@@ -53,11 +56,24 @@ async fn staff_token(
     purpose: &str,
     lifetime_secs: i64,
 ) -> anyhow::Result<String> {
-    let (token, hash) = tokens::new_token();
-    let now = now();
     let mut tx = state.db().begin().await?;
+    let token = staff_token_in(&mut tx, staff_id, email, purpose, lifetime_secs, now()).await?;
+    masthead_store::commit(tx).await?;
+    Ok(token)
+}
+
+/// `staff_token` inside the caller's transaction.
+pub(crate) async fn staff_token_in(
+    tx: &mut masthead_store::Tx,
+    staff_id: i64,
+    email: &str,
+    purpose: &str,
+    lifetime_secs: i64,
+    now: i64,
+) -> masthead_store::Result<String> {
+    let (token, hash) = tokens::new_token();
     store::insert_token(
-        &mut tx,
+        tx,
         &NewToken {
             token_hash: &hash,
             purpose,
@@ -70,17 +86,27 @@ async fn staff_token(
         now,
     )
     .await?;
-    masthead_store::commit(tx).await?;
     Ok(token)
 }
 
-/// Creates a set-password token for a staff member; returns the link.
-pub async fn set_password_link(
+/// Stores a set-password token for a staff member inside the caller's
+/// transaction; returns the link.
+pub(crate) async fn set_password_link_in(
     state: &AppState,
+    tx: &mut masthead_store::Tx,
     staff_id: i64,
     email: &str,
-) -> anyhow::Result<String> {
-    let token = staff_token(state, staff_id, email, "staff_password", SET_PASSWORD_SECS).await?;
+    now: i64,
+) -> masthead_store::Result<String> {
+    let token = staff_token_in(
+        tx,
+        staff_id,
+        email,
+        "staff_password",
+        SET_PASSWORD_SECS,
+        now,
+    )
+    .await?;
     Ok(state
         .config()
         .base_url
@@ -134,7 +160,9 @@ pub async fn send_reset(state: &AppState, email_lower: &str) -> anyhow::Result<(
     let Some((staff, _)) = store::find_staff_by_email(state.db(), email_lower).await? else {
         return Ok(());
     };
-    let link = set_password_link(state, staff.id, &staff.email).await?;
+    let now = now();
+    let mut tx = state.db().begin().await?;
+    let link = set_password_link_in(state, &mut tx, staff.id, &staff.email, now).await?;
     let name = state.settings().get().publication.name.clone();
     let mail = masthead_store::members::OutgoingEmail {
         to: staff.email.clone(),
@@ -143,8 +171,7 @@ pub async fn send_reset(state: &AppState, email_lower: &str) -> anyhow::Result<(
             "Choose a new newsroom password with this link (it works once, for 7 days):\n\n{link}\n\nIf you did not ask for it, ignore this message: your password stays as it is.\n"
         ),
     };
-    let mut tx = state.db().begin().await?;
-    store::queue_email(&mut tx, &mail, now()).await?;
+    store::queue_email(&mut tx, &mail, now).await?;
     masthead_store::commit(tx).await?;
     Ok(())
 }
