@@ -19,6 +19,13 @@ pub async fn list_settings(db: &Db) -> Result<Vec<(String, String)>> {
 
 pub async fn update_setting(db: &Db, key: &str, value: &str, now: i64) -> Result<()> {
     let mut tx = db.begin().await?;
+    update_setting_in(&mut tx, key, value, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `update_setting` inside the caller's transaction.
+pub async fn update_setting_in(tx: &mut Tx, key: &str, value: &str, now: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -26,10 +33,9 @@ pub async fn update_setting(db: &Db, key: &str, value: &str, now: i64) -> Result
     .bind(key)
     .bind(value)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    bump_counter(&mut tx, SETTINGS).await?;
-    tx.commit().await?;
+    bump_counter(tx, SETTINGS).await?;
     Ok(())
 }
 

@@ -332,7 +332,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 SettingsAction::Set { key, value } => {
-                    state.settings().set(state.db(), &key, &value).await?;
+                    let stored = state.settings().check(&key, &value)?;
+                    let now = jiff::Timestamp::now().as_second();
+                    let by = masthead_store::newsroom::Actor::OPERATOR;
+                    state
+                        .settings()
+                        .save(state.db(), &[(key.as_str(), stored)], by, now)
+                        .await?;
                     println!("{key} updated");
                 }
             }

@@ -124,6 +124,45 @@ pub fn build(config: &Config, stored: &BTreeMap<String, String>) -> anyhow::Resu
     })
 }
 
+/// The credentials change use case: sets (`Some`) or removes (`None`)
+/// checked values and writes the audit entry `settings.integrations` (key
+/// names only, never values) in one transaction, then puts them in effect.
+pub async fn save(
+    state: &crate::app::AppState,
+    changes: &[(&str, Option<String>)],
+    by: masthead_store::newsroom::Actor<'_>,
+    now: i64,
+) -> Result<(), crate::http::AppError> {
+    use crate::http::AppError;
+    let mut tx = state.db().begin().await?;
+    let mut detail = Vec::new();
+    for (key, value) in changes {
+        masthead_store::settings::set_integration_secret(&mut tx, key, value.as_deref(), now)
+            .await?;
+        detail.push(format!(
+            "{key} {}",
+            if value.is_some() { "set" } else { "removed" }
+        ));
+    }
+    masthead_store::newsroom::audit(
+        &mut tx,
+        &by.audit(
+            "settings.integrations",
+            "settings",
+            "integrations",
+            &detail.join("; "),
+        ),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    state
+        .reload_integrations()
+        .await
+        .map_err(AppError::Internal)?;
+    state.refresh_counters().await.map_err(AppError::Internal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,8 +53,9 @@ impl SettingsHandle {
         Ok(())
     }
 
-    /// Validates and stores a setting, then reloads. A locked key is refused.
-    pub async fn set(&self, db: &Db, key: &str, value: &str) -> anyhow::Result<()> {
+    /// Checks a value for a setting; returns it as it would be stored. A
+    /// locked key is refused.
+    pub fn check(&self, key: &str, value: &str) -> anyhow::Result<String> {
         if self.locked.contains_key(key) {
             anyhow::bail!("{key} is locked by the operator's configuration");
         }
@@ -63,14 +64,35 @@ impl SettingsHandle {
         if key == "timezone" && jiff::tz::TimeZone::get(value.trim()).is_err() {
             anyhow::bail!("timezone {value:?} is not a known IANA time zone");
         }
-        let stored = probe.get(key).unwrap_or_default().to_string();
-        masthead_store::settings::update_setting(
-            db,
-            key,
-            &stored,
-            jiff::Timestamp::now().as_second(),
+        Ok(probe.get(key).unwrap_or_default().to_string())
+    }
+
+    /// The settings change use case: stores checked values (`check`) and
+    /// the audit entry `settings.save` by `by` in one transaction, then
+    /// reloads.
+    pub async fn save(
+        &self,
+        db: &Db,
+        changes: &[(&str, String)],
+        by: masthead_store::newsroom::Actor<'_>,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = db.begin().await?;
+        for (key, value) in changes {
+            masthead_store::settings::update_setting_in(&mut tx, key, value, now).await?;
+        }
+        let detail: Vec<String> = changes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let detail: String = detail.join("; ").chars().take(500).collect();
+        masthead_store::newsroom::audit(
+            &mut tx,
+            &by.audit("settings.save", "settings", "publication", &detail),
+            now,
         )
         .await?;
+        masthead_store::commit(tx).await?;
         self.reload(db).await
     }
 }

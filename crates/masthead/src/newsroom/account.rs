@@ -200,15 +200,8 @@ pub async fn two_factor(
                 .iter()
                 .map(|c| crate::staff::recovery_code_hash(c))
                 .collect();
-            let mut tx = db.begin().await?;
-            store::set_staff_totp(&mut tx, user.id, Some((&secret, step, &hashes)), now).await?;
-            masthead_store::newsroom::audit(
-                &mut tx,
-                &user.audit("staff.2fa_on", "staff", &user.id.to_string(), ""),
-                now,
-            )
-            .await?;
-            masthead_store::commit(tx).await?;
+            let on = Some((secret.as_str(), step, hashes.as_slice()));
+            crate::staff::accounts::set_two_step(&state, user.actor(), user.id, on, now).await?;
             let notice = "Two-step verification is on. Keep these recovery codes somewhere safe: each works once if you lose your phone, and they are shown only now.";
             render(
                 &state,
@@ -244,15 +237,7 @@ pub async fn two_factor(
                 )
                 .await;
             }
-            let mut tx = db.begin().await?;
-            store::set_staff_totp(&mut tx, user.id, None, now).await?;
-            masthead_store::newsroom::audit(
-                &mut tx,
-                &user.audit("staff.2fa_off", "staff", &user.id.to_string(), ""),
-                now,
-            )
-            .await?;
-            masthead_store::commit(tx).await?;
+            crate::staff::accounts::set_two_step(&state, user.actor(), user.id, None, now).await?;
             Ok(see_other("/admin/account?done=off"))
         }
         _ => Err(AppError::BadRequest("unknown step".into())),

@@ -129,8 +129,8 @@ pub async fn save(
         {
             continue;
         }
-        match state.settings().set(state.db(), key, value).await {
-            Ok(()) => changed.push(format!("{key}={value}")),
+        match state.settings().check(key, value) {
+            Ok(stored) => changed.push((*key, stored)),
             Err(e) => {
                 errors.insert(key.to_string(), format!("{e:#}"));
             }
@@ -138,15 +138,11 @@ pub async fn save(
     }
     if !changed.is_empty() {
         let now = jiff::Timestamp::now().as_second();
-        let mut tx = state.db().begin().await?;
-        let detail: String = changed.join("; ").chars().take(500).collect();
-        masthead_store::newsroom::audit(
-            &mut tx,
-            &user.audit("settings.save", "settings", "publication", &detail),
-            now,
-        )
-        .await?;
-        masthead_store::commit(tx).await?;
+        state
+            .settings()
+            .save(state.db(), &changed, user.actor(), now)
+            .await
+            .map_err(AppError::Internal)?;
         state.refresh_counters().await.map_err(AppError::Internal)?;
     }
     if errors.is_empty() {
@@ -208,33 +204,7 @@ pub async fn save_integrations(
     }
     if !changes.is_empty() {
         let now = jiff::Timestamp::now().as_second();
-        let mut tx = state.db().begin().await?;
-        let mut detail = Vec::new();
-        for (key, value) in &changes {
-            masthead_store::settings::set_integration_secret(&mut tx, key, value.as_deref(), now)
-                .await?;
-            detail.push(format!(
-                "{key} {}",
-                if value.is_some() { "set" } else { "removed" }
-            ));
-        }
-        masthead_store::newsroom::audit(
-            &mut tx,
-            &user.audit(
-                "settings.integrations",
-                "settings",
-                "integrations",
-                &detail.join("; "),
-            ),
-            now,
-        )
-        .await?;
-        masthead_store::commit(tx).await?;
-        state
-            .reload_integrations()
-            .await
-            .map_err(AppError::Internal)?;
-        state.refresh_counters().await.map_err(AppError::Internal)?;
+        crate::integrations::save(&state, &changes, user.actor(), now).await?;
     }
     Ok(see_other("/admin/settings?saved=1"))
 }

@@ -240,3 +240,62 @@ pub async fn set_up_owner(
     masthead_store::commit(tx).await?;
     Ok(Ok(id))
 }
+
+/// A password chosen through a set-password link: the link used, the
+/// password stored, the audit entry `staff.password` — all or nothing.
+/// `None` when the link was used or has expired.
+pub async fn set_password_with_link(
+    state: &AppState,
+    token_hash: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<Option<i64>, AppError> {
+    let mut tx = state.db().begin().await?;
+    let Some(used) = store::consume_token(&mut tx, token_hash, "staff_password", now).await? else {
+        return Ok(None);
+    };
+    let Some(staff_id) = used.staff_id else {
+        return Ok(None);
+    };
+    store::set_staff_password(&mut tx, staff_id, password_hash, now).await?;
+    let me = Actor {
+        staff_id: Some(staff_id),
+        email: &used.email,
+    };
+    audit(
+        &mut tx,
+        &me.audit("staff.password", "staff", &used.email, "set with a link"),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    state.sessions().clear();
+    Ok(Some(staff_id))
+}
+
+/// Two-step verification turned on (the secret, the step its first code
+/// used, the recovery codes' hashes) or off (`None`) for `by`'s own
+/// account, with the audit entry, in one transaction.
+pub async fn set_two_step(
+    state: &AppState,
+    by: Actor<'_>,
+    staff_id: i64,
+    enable: Option<(&str, i64, &[String])>,
+    now: i64,
+) -> Result<(), AppError> {
+    let mut tx = state.db().begin().await?;
+    store::set_staff_totp(&mut tx, staff_id, enable, now).await?;
+    let action = if enable.is_some() {
+        "staff.2fa_on"
+    } else {
+        "staff.2fa_off"
+    };
+    audit(
+        &mut tx,
+        &by.audit(action, "staff", &staff_id.to_string(), ""),
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await?;
+    Ok(())
+}

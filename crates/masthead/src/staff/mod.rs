@@ -451,17 +451,12 @@ async fn set_password(
     }
     let hash = state.passwords().hash(&f.password).await?;
     let now = now();
-    let mut tx = state.db().begin().await?;
-    let Some(used) =
-        store::consume_token(&mut tx, &tokens::hash_token(&token), "staff_password", now).await?
-    else {
+    let token_hash = tokens::hash_token(&token);
+    if accounts::set_password_with_link(&state, &token_hash, &hash, now)
+        .await?
+        .is_none()
+    {
         return Ok(expired(&state));
-    };
-    let Some(staff_id) = used.staff_id else {
-        return Ok(expired(&state));
-    };
-    store::set_staff_password(&mut tx, staff_id, &hash, now).await?;
-    masthead_store::commit(tx).await?;
-    state.sessions().clear();
+    }
     Ok(see_other("/admin/login"))
 }

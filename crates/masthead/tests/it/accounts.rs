@@ -486,3 +486,55 @@ both!(Fixture::Demo, async fn a_taken_new_address_changes_nothing_and_keeps_the_
     assert_eq!(m.email, "wanted@example.org");
     assert_eq!(b.post(&path, &[]).await.status().as_u16(), 410);
 });
+
+/// Issue 13: changes made at the command line are audited, with the
+/// operator as the actor, in the transaction that makes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_at_the_command_line_are_audited_with_the_operator() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite, Fixture::Demo).await;
+    let data = app.state.config().data_dir.clone();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_masthead"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .env("MASTHEAD_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    run(&["settings", "set", "description", "News from the tide line"]);
+    let first = run(&["staff", "add", "--role", "editor", "desk@example.org"]);
+    let again = run(&["staff", "add", "--role", "editor", "desk@example.org"]);
+    assert!(again.contains("issuing a new set-password link"), "{again}");
+    assert_ne!(first.lines().last(), again.lines().last(), "a new link");
+    let audit = masthead_store::newsroom::list_audit(app.state.db(), 50)
+        .await
+        .unwrap();
+    let by_cli: Vec<_> = audit
+        .iter()
+        .filter(|e| e.staff_email == "cli (operator)")
+        .map(|e| (e.action.as_str(), e.object_id.as_str(), e.detail.as_str()))
+        .collect();
+    assert_eq!(
+        by_cli,
+        vec![
+            (
+                "staff.reset",
+                "desk@example.org",
+                "set-password link issued"
+            ),
+            ("staff.invite", "desk@example.org", "editor"),
+            (
+                "settings.save",
+                "publication",
+                "description=News from the tide line"
+            ),
+        ]
+    );
+}

@@ -755,3 +755,15 @@ pub fn find_link(text: &str, prefix: &str) -> Option<String> {
         .unwrap_or(rest.len());
     Some(rest[..end].to_string())
 }
+
+/// A publication setting changed as the operator would (`masthead settings
+/// set`): checked, stored and audited.
+pub async fn set_setting(app: &TestApp, key: &str, value: &str) -> anyhow::Result<()> {
+    let stored = app.state.settings().check(key, value)?;
+    let by = masthead_store::newsroom::Actor::OPERATOR;
+    let now = jiff::Timestamp::now().as_second();
+    app.state
+        .settings()
+        .save(app.state.db(), &[(key, stored)], by, now)
+        .await
+}

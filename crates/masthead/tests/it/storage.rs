@@ -107,7 +107,7 @@ async fn a_second_process_on_the_same_sqlite_file_writes_beside_the_server() {
 }
 
 both!(Fixture::Demo, async fn a_settings_change_shows_at_once_in_this_and_other_processes(app) {
-    app.state.settings().set(app.state.db(), "name", "The Tide Table").await.unwrap_or_else(|e| panic!("{e}"));
+    crate::harness::set_setting(&app, "name", "The Tide Table").await.unwrap_or_else(|e| panic!("{e}"));
     let html = app.get_text("/council-approves-harbour-seawall-plan", 200).await;
     assert!(html.contains("The Tide Table"), "this process re-renders at once");
     // Another "process": a second app on the same database.
@@ -116,8 +116,8 @@ both!(Fixture::Demo, async fn a_settings_change_shows_at_once_in_this_and_other_
     app.state.refresh_counters().await.unwrap_or_else(|e| panic!("{e}"));
     let html = app.get_text("/", 200).await;
     assert!(html.contains("<html lang=\"fr\">"));
-    assert!(app.state.settings().set(app.state.db(), "language", "french").await.is_err());
-    assert!(app.state.settings().set(app.state.db(), "timezone", "Mars/Olympus").await.is_err());
+    assert!(crate::harness::set_setting(&app, "language", "french").await.is_err());
+    assert!(crate::harness::set_setting(&app, "timezone", "Mars/Olympus").await.is_err());
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,10 +127,7 @@ async fn settings_locked_by_configuration_win_and_cannot_be_changed() {
             .insert("name".into(), "Locked Gazette".into());
     })
     .await;
-    assert!(app
-        .state
-        .settings()
-        .set(app.state.db(), "name", "Other")
+    assert!(crate::harness::set_setting(&app, "name", "Other")
         .await
         .is_err());
     masthead_store::settings::update_setting(app.state.db(), "name", "Sneaky", 1)
