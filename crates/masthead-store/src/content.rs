@@ -579,7 +579,15 @@ pub async fn find_page_markdown(db: &Db, slug: &str) -> Result<Option<String>> {
 
 /// Creates a page or adds a new numbered version of it. Versions are kept
 /// forever: consent records point at them.
-pub async fn upsert_page(db: &Db, p: &NewPage<'_>, now: i64) -> Result<(i64, i64, bool)> {
+/// Saves a page as a new version unless its source is unchanged, with the
+/// audit entry `page.save` by `by` (none for imports) in the same
+/// transaction. Returns (id, version, changed).
+pub async fn upsert_page(
+    db: &Db,
+    p: &NewPage<'_>,
+    by: Option<crate::newsroom::Actor<'_>>,
+    now: i64,
+) -> Result<(i64, i64, bool)> {
     let mut tx = db.begin().await?;
     let existing =
         sqlx::query("SELECT id, current_version, source_hash FROM pages WHERE slug = $1")
@@ -634,6 +642,11 @@ pub async fn upsert_page(db: &Db, p: &NewPage<'_>, now: i64) -> Result<(i64, i64
     .execute(&mut *tx)
     .await?;
     bump_counter(&mut tx, CONTENT).await?;
+    if let Some(by) = by {
+        let detail = format!("version {version}");
+        let entry = by.audit("page.save", "page", p.slug.as_str(), &detail);
+        crate::newsroom::audit(&mut tx, &entry, now).await?;
+    }
     tx.commit().await?;
     Ok((id, version, true))
 }
@@ -952,7 +965,14 @@ pub async fn find_front_slots(db: &Db, page: &str) -> Result<Vec<(i64, i64)>> {
 }
 
 /// Replaces a front page's slots: `ids[0]` leads, the rest follow.
-pub async fn set_front_slots(db: &Db, page: &str, ids: &[i64]) -> Result<()> {
+/// Sets a front page's slots, with its audit entry, in one transaction.
+pub async fn set_front_slots(
+    db: &Db,
+    page: &str,
+    ids: &[i64],
+    audit: &crate::newsroom::Audit<'_>,
+    now: i64,
+) -> Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM front_slots WHERE page = $1")
         .bind(page)
@@ -967,6 +987,7 @@ pub async fn set_front_slots(db: &Db, page: &str, ids: &[i64]) -> Result<()> {
             .await?;
     }
     crate::settings::bump_counter(&mut tx, crate::settings::CONTENT).await?;
+    crate::newsroom::audit(&mut tx, audit, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -994,7 +994,14 @@ pub async fn export_member(db: &Db, member_id: i64) -> Result<Option<serde_json:
 }
 
 /// Deletes a member and everything personal tied to them.
-pub async fn delete_member(db: &Db, member_id: i64) -> Result<()> {
+/// Deletes a member and what is theirs (billing records stay, emptied),
+/// with the audit entry when staff delete them, in one transaction.
+pub async fn delete_member(
+    db: &Db,
+    member_id: i64,
+    audit: Option<&crate::newsroom::Audit<'_>>,
+    now: i64,
+) -> Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM meter_views WHERE reader = $1")
         .bind(format!("m{member_id}"))
@@ -1030,8 +1037,134 @@ pub async fn delete_member(db: &Db, member_id: i64) -> Result<()> {
         .bind(member_id)
         .execute(&mut *tx)
         .await?;
+    if let Some(a) = audit {
+        crate::newsroom::audit(&mut tx, a, now).await?;
+    }
     tx.commit().await?;
     Ok(())
+}
+
+/// Ends a member's complimentary grants, audited as `comp.revoke` by `by`,
+/// in one transaction; how many were live.
+pub async fn end_complimentary(
+    db: &Db,
+    member_id: i64,
+    by: crate::newsroom::Actor<'_>,
+    now: i64,
+) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    let n = end_grants(&mut tx, member_id, "comp", now).await?;
+    let (id, detail) = (member_id.to_string(), format!("{n} grant(s) ended"));
+    crate::newsroom::audit(
+        &mut tx,
+        &by.audit("comp.revoke", "member", &id, &detail),
+        now,
+    )
+    .await?;
+    crate::commit(tx).await?;
+    Ok(n)
+}
+
+/// A member CSV to import: its rows (the first is the header), the columns
+/// that matter, where it comes from and what the newsroom vouches for.
+pub struct MemberImport<'a> {
+    pub rows: &'a [Vec<String>],
+    pub email_col: usize,
+    /// Newsletter slugs separated by spaces.
+    pub newsletters_col: Option<usize>,
+    /// Kept with every opt-in (`import: SOURCE`).
+    pub source: &'a str,
+    /// The previous system confirmed these addresses: each is proved
+    /// (`Proof::Vouched`), dropping whatever an unproved sign-up set.
+    pub confirmed: bool,
+    /// These people consented to the newsletters in their row.
+    pub consented: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemberImportReport {
+    pub created: u64,
+    pub existing: u64,
+    pub opted_in: u64,
+    /// "line N: why", in order.
+    pub skipped: Vec<String>,
+}
+
+/// The member CSV import use case, in one transaction: every member made
+/// or found, proved when vouched for, opted in where they consented, and
+/// the audit entry `members.import` — all of it or none. Existing members
+/// keep their account.
+pub async fn import_members(
+    db: &Db,
+    imp: &MemberImport<'_>,
+    by: crate::newsroom::Actor<'_>,
+    now: i64,
+) -> Result<MemberImportReport> {
+    let all = crate::newsletters::list(db).await?;
+    let mut report = MemberImportReport::default();
+    let mut tx = db.begin().await?;
+    for (i, row) in imp.rows.iter().enumerate().skip(1) {
+        let raw = row.get(imp.email_col).map(String::as_str).unwrap_or("");
+        let email = match masthead_core::members::Email::parse(raw) {
+            Ok(e) => e,
+            Err(e) => {
+                report.skipped.push(format!("line {}: {e}", i + 1));
+                continue;
+            }
+        };
+        let lower = email.lower();
+        let id = match insert_member(&mut tx, email.as_str(), &lower, None, false, now).await? {
+            Some(id) => {
+                report.created += 1;
+                id
+            }
+            None => {
+                report.existing += 1;
+                sqlx::query("SELECT id FROM members WHERE email_lower = $1")
+                    .bind(&lower)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?
+            }
+        };
+        if imp.confirmed {
+            prove_address(&mut tx, id, None, Proof::Vouched, now).await?;
+        }
+        if !imp.consented {
+            continue;
+        }
+        let slugs = imp
+            .newsletters_col
+            .and_then(|c| row.get(c))
+            .map(String::as_str)
+            .unwrap_or("");
+        for slug in slugs.split_whitespace() {
+            match all.iter().find(|n| n.slug == slug) {
+                Some(n) => {
+                    let why = format!("import: {}", imp.source);
+                    if crate::newsletters::subscribe(&mut tx, id, n.id, &why, now).await? {
+                        report.opted_in += 1;
+                    }
+                }
+                None => report
+                    .skipped
+                    .push(format!("line {}: no newsletter “{slug}”", i + 1)),
+            }
+        }
+    }
+    let detail = format!(
+        "{}: {} created, {} existing, {} opt-ins, {} skipped",
+        imp.source,
+        report.created,
+        report.existing,
+        report.opted_in,
+        report.skipped.len()
+    );
+    let entry = by.audit("members.import", "members", "csv", &detail);
+    crate::newsroom::audit(&mut tx, &entry, now).await?;
+    crate::commit(tx).await?;
+    Ok(report)
 }
 
 // ---- staff ----

@@ -734,16 +734,30 @@ pub async fn pause_send(db: &Db, send_id: i64, reason: &str, now: i64) -> Result
 }
 
 /// Resumes a paused send (after staff fixed the cause).
-pub async fn resume_send(db: &Db, send_id: i64, now: i64) -> Result<bool> {
+/// Resumes a paused send, audited as `send.resume` by `by` in the same
+/// transaction; false (nothing written) when it was not paused.
+pub async fn resume_send(
+    db: &Db,
+    send_id: i64,
+    by: crate::newsroom::Actor<'_>,
+    now: i64,
+) -> Result<bool> {
+    let mut tx = db.begin().await?;
     let r = sqlx::query(
         "UPDATE sends SET status = 'sending', paused_reason = NULL, updated_at = $1 \
          WHERE id = $2 AND status = 'paused'",
     )
     .bind(now)
     .bind(send_id)
-    .execute(db.writer())
+    .execute(&mut *tx)
     .await?;
-    Ok(r.rows_affected() > 0)
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let id = send_id.to_string();
+    crate::newsroom::audit(&mut tx, &by.audit("send.resume", "send", &id, ""), now).await?;
+    crate::commit(tx).await?;
+    Ok(true)
 }
 
 /// Counts of a send's recipients by status.

@@ -609,7 +609,9 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
                 .ok_or_else(|| anyhow::anyhow!("no send {send}"))?;
             // A paused send starts again; one still sending (its process
             // stopped) is continued here.
-            if !store::resume_send(db, send, now).await? && s.status != "sending" {
+            if !store::resume_send(db, send, masthead_store::newsroom::Actor::OPERATOR, now).await?
+                && s.status != "sending"
+            {
                 anyhow::bail!("send {send} is {}: nothing to resume", s.status);
             }
             (send, no_wait)

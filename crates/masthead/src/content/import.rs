@@ -467,6 +467,7 @@ impl<'a> Importer<'a> {
                         body_markdown: Some(&p.body),
                         source_hash: Some(&hash),
                     },
+                    None,
                     now,
                 )
                 .await

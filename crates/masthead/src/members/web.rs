@@ -1014,7 +1014,7 @@ async fn delete(
         .map_err(|e| {
             AppError::Internal(e.context("cancelling the subscription before deletion"))
         })?;
-    store::delete_member(state.db(), m.id).await?;
+    store::delete_member(state.db(), m.id, None, now()).await?;
     state.sessions().clear();
     tracing::info!(member = m.id, "member deleted their account");
     Ok(clear_session(

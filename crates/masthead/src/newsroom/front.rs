@@ -100,17 +100,10 @@ pub async fn save(
         }
         ids.push(id);
     }
-    masthead_store::content::set_front_slots(db, &key, &ids).await?;
     let now = jiff::Timestamp::now().as_second();
-    let mut tx = db.begin().await?;
     let detail = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    masthead_store::newsroom::audit(
-        &mut tx,
-        &user.audit("front.save", "front", &key, &detail),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    let audit = user.audit("front.save", "front", &key, &detail);
+    masthead_store::content::set_front_slots(db, &key, &ids, &audit, now).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other(&format!(
         "/admin/front?page={}&saved=1",

@@ -218,21 +218,7 @@ pub async fn revoke(
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::ComplimentaryAccess);
     user.check_csrf(&f.csrf)?;
-    let now = now();
-    let mut tx = state.db().begin().await?;
-    let n = masthead_store::members::end_grants(&mut tx, id, "comp", now).await?;
-    store::audit(
-        &mut tx,
-        &user.audit(
-            "comp.revoke",
-            "member",
-            &id.to_string(),
-            &format!("{n} grant(s) ended"),
-        ),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    masthead_store::members::end_complimentary(state.db(), id, user.actor(), now()).await?;
     state.sessions().clear();
     Ok(see_other(&format!("/admin/members/{id}")))
 }
@@ -255,21 +241,14 @@ pub async fn delete(
     let canceled = crate::billing::account::cancel_before_deletion(&state, id)
         .await
         .map_err(|e| AppError::Internal(e.context("cancelling the subscription at Stripe")))?;
-    masthead_store::members::delete_member(db, id).await?;
-    let now = now();
-    let mut tx = db.begin().await?;
     let detail = if canceled {
         "subscription cancelled at Stripe"
     } else {
         ""
     };
-    store::audit(
-        &mut tx,
-        &user.audit("member.delete", "member", &id.to_string(), detail),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    let (object, now) = (id.to_string(), now());
+    let audit = user.audit("member.delete", "member", &object, detail);
+    masthead_store::members::delete_member(db, id, Some(&audit), now).await?;
     state.sessions().clear();
     tracing::info!(member = id, by = user.id, "member deleted by staff");
     let _ = member;
@@ -323,14 +302,13 @@ pub async fn export(
         }
         offset += rows.len() as i64;
     }
-    let mut tx = db.begin().await?;
-    store::audit(
-        &mut tx,
-        &user.audit("members.export", "members", "all", &format!("{count} rows")),
+    let rows = format!("{count} rows");
+    store::record(
+        db,
+        &user.audit("members.export", "members", "all", &rows),
         now,
     )
     .await?;
-    masthead_store::commit(tx).await?;
     let mut res = (StatusCode::OK, csv).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -407,84 +385,22 @@ pub async fn import(
             "/admin/members",
         ));
     };
-    let newsletters_col = col("newsletters");
-    let db = state.db();
-    let all = masthead_store::newsletters::list(db).await?;
-    let now = now();
-    let (mut created, mut existing, mut opted_in) = (0, 0, 0);
-    let mut skipped: Vec<String> = Vec::new();
-    for (i, row) in rows.iter().enumerate().skip(1) {
-        let raw = row.get(email_col).map(String::as_str).unwrap_or("");
-        let email = match masthead_core::members::Email::parse(raw) {
-            Ok(e) => e,
-            Err(e) => {
-                skipped.push(format!("line {}: {e}", i + 1));
-                continue;
-            }
-        };
-        let lower = email.lower();
-        let id = match masthead_store::members::find_member_by_email(db, &lower).await? {
-            Some((m, _)) => {
-                existing += 1;
-                m.id
-            }
-            None => {
-                created += 1;
-                masthead_store::members::ensure_member(db, email.as_str(), &lower, now).await?
-            }
-        };
-        let mut tx = db.begin().await?;
-        if f.confirmed == "on" {
-            // The newsroom vouches for the address: a proof from no
-            // browser, so whatever an unproved sign-up set is dropped.
-            masthead_store::members::prove_address(
-                &mut tx,
-                id,
-                None,
-                masthead_store::members::Proof::Vouched,
-                now,
-            )
-            .await?;
-        }
-        if f.consented == "on" {
-            for slug in newsletters_col
-                .and_then(|c| row.get(c))
-                .map(String::as_str)
-                .unwrap_or("")
-                .split_whitespace()
-            {
-                match all.iter().find(|n| n.slug == slug) {
-                    Some(n) => {
-                        if masthead_store::newsletters::subscribe(
-                            &mut tx,
-                            id,
-                            n.id,
-                            &format!("import: {source}"),
-                            now,
-                        )
-                        .await?
-                        {
-                            opted_in += 1;
-                        }
-                    }
-                    None => skipped.push(format!("line {}: no newsletter “{slug}”", i + 1)),
-                }
-            }
-        }
-        masthead_store::commit(tx).await?;
-    }
-    let detail = format!(
-        "{source}: {created} created, {existing} existing, {opted_in} opt-ins, {} skipped",
-        skipped.len()
+    let imp = masthead_store::members::MemberImport {
+        rows: &rows,
+        email_col,
+        newsletters_col: col("newsletters"),
+        source: &source,
+        confirmed: f.confirmed == "on",
+        consented: f.consented == "on",
+    };
+    let report =
+        masthead_store::members::import_members(state.db(), &imp, user.actor(), now()).await?;
+    let (created, existing, opted_in, skipped) = (
+        report.created,
+        report.existing,
+        report.opted_in,
+        &report.skipped,
     );
-    let mut tx = db.begin().await?;
-    store::audit(
-        &mut tx,
-        &user.audit("members.import", "members", "csv", &detail),
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
     state.sessions().clear();
     let mut page = crate::members::forms::FormPage::new("Import done")
         .lead(&format!("{created} new members, {existing} already here, {opted_in} newsletter opt-ins recorded with the source “{source}”."));

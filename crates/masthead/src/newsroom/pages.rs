@@ -95,22 +95,8 @@ pub async fn save(
         body_markdown: Some(&f.body),
         source_hash: Some(&hash),
     };
-    let (_, version, changed) = masthead_store::content::upsert_page(state.db(), &new, now).await?;
-    if changed {
-        let mut tx = state.db().begin().await?;
-        masthead_store::newsroom::audit(
-            &mut tx,
-            &user.audit(
-                "page.save",
-                "page",
-                slug.as_str(),
-                &format!("version {version}"),
-            ),
-            now,
-        )
-        .await?;
-        masthead_store::commit(tx).await?;
-    }
+    let (_, version, _) =
+        masthead_store::content::upsert_page(state.db(), &new, Some(user.actor()), now).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other(&format!("/admin/pages?saved={version}")))
 }

@@ -216,16 +216,7 @@ pub async fn resume(
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::SendNewsletters);
     user.check_csrf(&f.csrf)?;
-    if store::resume_send(state.db(), id, now()).await? {
-        let mut tx = state.db().begin().await?;
-        masthead_store::newsroom::audit(
-            &mut tx,
-            &user.audit("send.resume", "send", &id.to_string(), ""),
-            now(),
-        )
-        .await?;
-        masthead_store::commit(tx).await?;
-    }
+    store::resume_send(state.db(), id, user.actor(), now()).await?;
     Ok(see_other(&format!("/admin/sends/{id}")))
 }
 

@@ -480,7 +480,7 @@ both!(Fixture::Demo, async fn a_taken_new_address_changes_nothing_and_keeps_the_
     assert_eq!(m.email, "mover@example.org", "nothing changed");
     assert!(!outbox(&app).await.iter().any(|m| m.contains("is now wanted@example.org")), "no notice of a change that did not happen");
     // The other account goes; the same link now works, once.
-    masthead_store::members::delete_member(db, other).await.unwrap();
+    masthead_store::members::delete_member(db, other, None, 0).await.unwrap();
     assert_eq!(b.post(&path, &[]).await.status().as_u16(), 303);
     let (m, _) = masthead_store::members::find_member(db, me).await.unwrap().unwrap();
     assert_eq!(m.email, "wanted@example.org");

@@ -188,7 +188,7 @@ both!(Fixture::Demo, async fn deleting_a_member_keeps_the_books_but_not_the_pers
     let (_, m) = member_session(&app, "gone@example.org", false).await;
     let now = jiff::Timestamp::now().as_second();
     apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 5), now).await;
-    masthead_store::members::delete_member(app.state.db(), m).await.unwrap();
+    masthead_store::members::delete_member(app.state.db(), m, None, 0).await.unwrap();
     let (member, snap) = billing::find_snapshot(app.state.db(), "sub_1").await.unwrap().unwrap();
     assert_eq!(member, None);
     assert_eq!(snap.status, Status::Active);
@@ -904,7 +904,9 @@ mod checkout {
                 .unwrap(),
             1
         );
-        masthead_store::members::delete_member(db, m).await.unwrap();
+        masthead_store::members::delete_member(db, m, None, 0)
+            .await
+            .unwrap();
         let left: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM stripe_events WHERE payload IS NOT NULL")
                 .fetch_one(db.reader())

@@ -443,18 +443,7 @@ both!(Fixture::Demo, async fn a_save_that_fails_at_its_last_write_changes_nothin
     let before = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
     let versions = masthead_store::newsroom::list_revisions(db, id, 50).await.unwrap().len();
     let audits = masthead_store::newsroom::list_audit(db, 1000).await.unwrap().len();
-    let inject = match db.backend() {
-        masthead_store::Backend::Sqlite => vec![
-            "CREATE TRIGGER inject_audit_failure BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-        ],
-        masthead_store::Backend::Postgres => vec![
-            "CREATE FUNCTION inject_audit_failure() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER inject_audit_failure BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION inject_audit_failure()",
-        ],
-    };
-    for sql in inject {
-        sqlx::query(sql).execute(db.writer()).await.unwrap();
-    }
+    crate::harness::fail_audit_writes(&app).await;
     let rev = revision_of(&app, id).await;
     let mut fields = article_fields(&csrf, &rev, "A new body that must not land.", "save");
     for f in fields.iter_mut() {

@@ -767,3 +767,24 @@ pub async fn set_setting(app: &TestApp, key: &str, value: &str) -> anyhow::Resul
         .save(app.state.db(), &[(key, stored)], by, now)
         .await
 }
+
+/// Makes every later audit entry fail to be written (a trigger), so a test
+/// can show that the change the entry records is not written either.
+pub async fn fail_audit_writes(app: &TestApp) {
+    let db = app.state.db();
+    let inject = match db.backend() {
+        masthead_store::Backend::Sqlite => vec![
+            "CREATE TRIGGER inject_audit_failure BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        ],
+        masthead_store::Backend::Postgres => vec![
+            "CREATE FUNCTION inject_audit_failure() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER inject_audit_failure BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION inject_audit_failure()",
+        ],
+    };
+    for sql in inject {
+        sqlx::query(sql)
+            .execute(db.writer())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}

@@ -431,7 +431,14 @@ async fn relay_refuses_sender(backend: Backend) {
     assert_eq!(any_suppressed, 0);
     // Staff fix the relay and resume.
     std::fs::remove_file(smtp.dir().join("refuse-sender")).unwrap();
-    assert!(store::resume_send(app.state.db(), send, 1).await.unwrap());
+    assert!(store::resume_send(
+        app.state.db(),
+        send,
+        masthead_store::newsroom::Actor::OPERATOR,
+        1
+    )
+    .await
+    .unwrap());
     let done = run(&app, send).await;
     assert_eq!(done.status, "sent");
     assert_eq!(smtp.messages().len(), 12);

@@ -737,3 +737,15 @@ async fn credentials_from_the_configuration_are_locked() {
             .is_empty()
     );
 }
+
+// Issue 13: a member import is one transaction. When its last write (the
+// audit entry) fails, no member, proof or opt-in of it is left behind.
+both!(Fixture::Demo, async fn a_member_import_that_fails_at_its_last_write_leaves_nothing(app) {
+    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let db = app.state.db();
+    crate::harness::fail_audit_writes(&app).await;
+    let csv = "email,newsletters\nhalf.done@example.org,morning-ledger\n";
+    let fields = [("csrf", csrf.as_str()), ("csv", csv), ("source", "Old list"), ("confirmed", "on"), ("consented", "on")];
+    assert_eq!(admin.post("/admin/members/import", &fields).await.status().as_u16(), 500);
+    assert!(masthead_store::members::find_member_by_email(db, "half.done@example.org").await.unwrap().is_none());
+});
