@@ -150,7 +150,12 @@ pub async fn ensure_member(db: &Db, email: &str, email_lower: &str, now: i64) ->
 }
 
 /// The member with this address, made (unverified, no password) if none.
-async fn ensure_member_in(tx: &mut Tx, email: &str, email_lower: &str, now: i64) -> Result<i64> {
+pub async fn ensure_member_in(
+    tx: &mut Tx,
+    email: &str,
+    email_lower: &str,
+    now: i64,
+) -> Result<i64> {
     Ok(
         match insert_member(tx, email, email_lower, None, false, now).await? {
             Some(id) => id,
@@ -463,12 +468,12 @@ pub async fn mark_authenticated(db: &Db, id: i64, now: i64) -> Result<()> {
 
 pub async fn delete_session(db: &Db, id: i64) -> Result<()> {
     let mut tx = db.begin().await?;
-    delete_session_tx(&mut tx, id).await?;
+    delete_session_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn delete_session_tx(tx: &mut Tx, id: i64) -> Result<()> {
+pub async fn delete_session_in(tx: &mut Tx, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM meter_views WHERE reader = $1")
         .bind(format!("s{id}"))
         .execute(&mut **tx)
@@ -540,7 +545,7 @@ pub async fn move_session_state(tx: &mut Tx, from: i64, to: i64, to_reader: &str
     .bind(format!("s{from}"))
     .execute(&mut **tx)
     .await?;
-    delete_session_tx(tx, from).await
+    delete_session_in(tx, from).await
 }
 
 pub async fn unlock_article(tx: &mut Tx, session_id: i64, article_id: i64, now: i64) -> Result<()> {

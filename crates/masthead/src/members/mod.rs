@@ -7,6 +7,7 @@
 //! whether or not an account holds the address; what differs is only the
 //! email that address receives.
 
+pub mod account;
 pub mod email_change;
 pub mod forms;
 pub mod passwords;
@@ -21,7 +22,6 @@ use crate::http::AppError;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use masthead_core::members::MEMBER_SESSION;
-use masthead_store::members::{self as store, NewSession};
 use std::net::{IpAddr, SocketAddr};
 
 /// The client address for rate limits.
@@ -93,10 +93,9 @@ pub fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-/// Opens a new member session for `member_id` (a fresh id: a log-in never
-/// keeps the session id the browser had), carrying over what the previous
-/// session and the anonymous meter held. Returns the response that sets
-/// the cookie and goes to `return_to`.
+/// Opens a new member session for `member_id` (`account::open_session_in`
+/// in its own transaction) and answers with the response that sets the
+/// cookie and goes to `return_to`.
 pub async fn sign_in(
     state: &AppState,
     viewer: &Viewer,
@@ -105,26 +104,9 @@ pub async fn sign_in(
     return_to: &str,
 ) -> Result<Response, AppError> {
     let now = now();
-    let (token, hash) = tokens::new_token();
-    let reader = format!("m{member_id}");
     let mut tx = state.db().begin().await?;
-    let sid = store::insert_session(
-        &mut tx,
-        &NewSession {
-            token_hash: &hash,
-            kind: "member",
-            member_id: Some(member_id),
-            staff_id: None,
-            user_agent: &user_agent(headers),
-        },
-        now + MEMBER_SESSION.absolute,
-        now,
-    )
-    .await?;
-    if let Some((old, _)) = &viewer.session {
-        store::move_session_state(&mut tx, old.id, sid, &reader).await?;
-    }
-    store::merge_meter(&mut tx, &reader, &viewer.meter.entries).await?;
+    let token =
+        account::open_session_in(&mut tx, viewer, &user_agent(headers), member_id, now).await?;
     masthead_store::commit(tx).await?;
     state.sessions().clear();
     Ok(redirect_with_session(state, return_to, &token))

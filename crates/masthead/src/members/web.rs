@@ -5,8 +5,8 @@ use super::forms::{CsrfForm, Field, Form, FormPage};
 use super::passwords;
 use super::tokens::{self, SESSION_COOKIE};
 use super::{
-    check_csrf, client_ip, failed, limit_address, limit_email, limit_failures, now, see_other,
-    sign_in, user_agent,
+    check_csrf, client_ip, failed, limit_address, limit_email, limit_failures, now,
+    redirect_with_session, see_other, sign_in, user_agent,
 };
 use crate::access::funnel::Step;
 use crate::access::reader::Viewer;
@@ -19,9 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Form as PostForm;
 use masthead_core::access::ArticleFacts;
-use masthead_core::members::{recently_authenticated, safe_return_to, Email, LOGIN_LINK_SECS};
+use masthead_core::members::{recently_authenticated, safe_return_to, Email};
 use masthead_core::AccessLevel;
-use masthead_store::members::{self as store, NewToken, OutgoingEmail};
+use masthead_store::members::{self as store, NewToken};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -63,8 +63,6 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
 }
 
 pub(crate) const VERIFY_SECS: i64 = 7 * 86_400;
-const RESET_SECS: i64 = 3_600;
-const EMAIL_CHANGE_SECS: i64 = 3_600;
 
 pub(crate) fn link(state: &AppState, path: &str) -> String {
     state.config().base_url.join(path)
@@ -361,35 +359,8 @@ async fn login(
     let db = state.db();
     let found = store::find_member_by_email(db, &lower).await?;
     if by_link {
-        let now = now();
-        let name = pub_name(&state);
-        let mut tx = db.begin().await?;
-        let mail = match &found {
-            Some((m, _)) => {
-                let t = new_link_token(&mut tx, "login", Some(m.id), &lower, &return_to, LOGIN_LINK_SECS)
-                    .await?;
-                OutgoingEmail {
-                    to: m.email.clone(),
-                    subject: format!("Your log-in link for {name}"),
-                    text: format!(
-                        "Log in to {name} with this link. It works once, for 15 minutes:\n\n{}\n\n\
-                         If you did not ask for it, ignore this message.\n",
-                        link(&state, &format!("/login/link/{t}"))
-                    ),
-                }
-            }
-            None => OutgoingEmail {
-                to: email.to_string(),
-                subject: format!("Log-in request at {name}"),
-                text: format!(
-                    "Someone asked to log in to {name} with this address, but no account uses it.\n\n\
-                     To create a free account, visit {}\n\nIf this was not you, ignore this message.\n",
-                    link(&state, "/signup")
-                ),
-            },
-        };
-        store::queue_email(&mut tx, &mail, now).await?;
-        masthead_store::commit(tx).await?;
+        let holder = found.as_ref().map(|(m, _)| m);
+        super::account::request_login_link(&state, &email, holder, &return_to).await?;
         return Ok(check_inbox(&state, "a log-in link"));
     }
     let stored = found.as_ref().and_then(|(_, h)| h.as_deref());
@@ -433,17 +404,6 @@ pub(crate) async fn live(state: &AppState, token: &str, purpose: &str) -> Result
         && store::token_is_live(state.db(), &tokens::hash_token(token), purpose, now()).await?)
 }
 
-pub(crate) async fn consume(
-    state: &AppState,
-    token: &str,
-    purpose: &str,
-) -> Result<Option<store::UsedToken>, AppError> {
-    let mut tx = state.db().begin().await?;
-    let used = consume_in(&mut tx, token, purpose).await?;
-    masthead_store::commit(tx).await?;
-    Ok(used)
-}
-
 /// Uses an emailed token inside `tx`.
 pub(crate) async fn consume_in(
     tx: &mut masthead_store::Tx,
@@ -469,59 +429,18 @@ async fn link_page(State(state): State<AppState>, Path(token): Path<String>) -> 
     ))
 }
 
-/// A used member link: who, where to go next, and what proving the
-/// address changed.
-struct LinkUsed {
-    member_id: i64,
-    return_to: String,
-    proved: store::Proved,
-}
-
-/// Uses an emailed member link once and, in the same transaction, proves
-/// the address (following the link does) under `store::prove_address`'s
-/// rule, from this browser's session.
-async fn use_member_link(
-    state: &AppState,
-    viewer: &Viewer,
-    token: &str,
-    purpose: &str,
-    proof: store::Proof,
-) -> Result<Option<LinkUsed>, AppError> {
-    let mut tx = state.db().begin().await?;
-    let Some(used) = consume_in(&mut tx, token, purpose).await? else {
-        return Ok(None);
-    };
-    let Some(member_id) = used.member_id else {
-        return Ok(None);
-    };
-    let proved =
-        store::prove_address(&mut tx, member_id, viewer.session_id(), proof, now()).await?;
-    masthead_store::commit(tx).await?;
-    state.sessions().clear();
-    Ok(Some(LinkUsed {
-        member_id,
-        return_to: safe_return_to(&used.return_to, "/account"),
-        proved,
-    }))
-}
-
 async fn link_use(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> AppResult {
-    let Some(used) = use_member_link(&state, &viewer, &token, "login", store::Proof::Link).await?
-    else {
-        return Ok(link_expired(&state));
-    };
-    let to = if used.proved.password_dropped {
-        "/account?done=claimed".to_string()
-    } else {
-        used.return_to
-    };
-    // A session the proof ended carries nothing over (its state is gone).
-    sign_in(&state, &viewer, &headers, used.member_id, &to).await
+    let ua = user_agent(&headers);
+    let proof = store::Proof::Link;
+    match super::account::follow_member_link(&state, &viewer, &ua, &token, "login", proof).await? {
+        Some(done) => Ok(redirect_with_session(&state, &done.to, &done.token)),
+        None => Ok(link_expired(&state)),
+    }
 }
 
 async fn verify_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
@@ -543,18 +462,13 @@ async fn verify_use(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> AppResult {
-    let Some(used) =
-        use_member_link(&state, &viewer, &token, "verify", store::Proof::SignupLink).await?
-    else {
-        return Ok(link_expired(&state));
-    };
-    let to = if used.proved.password_dropped {
-        "/account?done=claimed".to_string()
-    } else {
-        used.return_to
-    };
     // A new session id either way: the pending one ended or is rotated.
-    sign_in(&state, &viewer, &headers, used.member_id, &to).await
+    let ua = user_agent(&headers);
+    let proof = store::Proof::SignupLink;
+    match super::account::follow_member_link(&state, &viewer, &ua, &token, "verify", proof).await? {
+        Some(done) => Ok(redirect_with_session(&state, &done.to, &done.token)),
+        None => Ok(link_expired(&state)),
+    }
 }
 
 // ---- log-out ----
@@ -590,13 +504,8 @@ async fn logout_everywhere(
         return Ok(see_other("/login"));
     };
     check_csrf(&viewer, &f.csrf)?;
-    if let Some(m) = &s.member {
-        let mut tx = state.db().begin().await?;
-        store::delete_member_sessions(&mut tx, m.id, None).await?;
-        masthead_store::commit(tx).await?;
-    }
-    store::delete_session(state.db(), s.id).await?;
-    state.sessions().clear();
+    let member = s.member.as_ref().map(|m| m.id);
+    super::account::log_out_everywhere(&state, member, s.id).await?;
     Ok(clear_session(&state, see_other("/login")))
 }
 
@@ -819,11 +728,7 @@ async fn change_password(
     }
     let hash = state.passwords().hash(&f.password).await?;
     let keep = viewer.session.as_ref().map(|(s, _)| s.id);
-    let mut tx = state.db().begin().await?;
-    store::set_password(&mut tx, m.id, &hash, now()).await?;
-    store::delete_member_sessions(&mut tx, m.id, keep).await?;
-    masthead_store::commit(tx).await?;
-    state.sessions().clear();
+    super::account::change_password(&state, m.id, keep, &hash).await?;
     Ok(see_other("/account?done=password"))
 }
 
@@ -858,45 +763,7 @@ async fn change_email(
     let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "email", ip)?;
     limit_email(&state, "email", &email.lower())?;
-    let name = pub_name(&state);
-    let now = now();
-    let mut tx = state.db().begin().await?;
-    let t = new_link_token(
-        &mut tx,
-        "email_change",
-        Some(m.id),
-        email.as_str(),
-        "/account",
-        EMAIL_CHANGE_SECS,
-    )
-    .await?;
-    store::queue_email(
-        &mut tx,
-        &OutgoingEmail {
-            to: email.to_string(),
-            subject: format!("Confirm your new email for {name}"),
-            text: format!(
-                "Confirm this address for your {name} account with this link (it works once, for an hour):\n\n{}\n",
-                link(&state, &format!("/account/email/{t}"))
-            ),
-        },
-        now,
-    )
-    .await?;
-    store::queue_email(
-        &mut tx,
-        &OutgoingEmail {
-            to: m.email.clone(),
-            subject: format!("A change of email was requested for your {name} account"),
-            text: "Someone signed in to your account asked to change its email address. \
-                   Nothing changes until the new address is confirmed. If this was not you, \
-                   log in and choose \"Log out everywhere\", then change your password.\n"
-                .to_string(),
-        },
-        now,
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    super::account::request_email_change(&state, m, &email).await?;
     Ok(check_inbox(
         &state,
         "a confirmation link (to the new address)",
@@ -1072,33 +939,7 @@ async fn reset_request(
     let lower = email.lower();
     limit_email(&state, "reset", &lower)?;
     let found = store::find_member_by_email(state.db(), &lower).await?;
-    let name = pub_name(&state);
-    let now = now();
-    let mut tx = state.db().begin().await?;
-    let mail = match &found {
-        Some((m, _)) => {
-            let t = new_link_token(&mut tx, "reset", Some(m.id), &lower, "/account", RESET_SECS)
-                .await?;
-            OutgoingEmail {
-                to: m.email.clone(),
-                subject: format!("Reset your {name} password"),
-                text: format!(
-                    "Choose a new password with this link (it works once, for an hour):\n\n{}\n\n\
-                     If you did not ask for it, ignore this message.\n",
-                    link(&state, &format!("/password/reset/{t}"))
-                ),
-            }
-        }
-        None => OutgoingEmail {
-            to: email.to_string(),
-            subject: format!("Password reset request at {name}"),
-            text: "Someone asked to reset a password for this address, but no account uses it. \
-                   If this was not you, ignore this message.\n"
-                .to_string(),
-        },
-    };
-    store::queue_email(&mut tx, &mail, now).await?;
-    masthead_store::commit(tx).await?;
+    super::account::request_reset(&state, &email, found.as_ref().map(|(m, _)| m)).await?;
     Ok(check_inbox(&state, "a password reset link"))
 }
 
@@ -1129,28 +970,9 @@ async fn reset_use(
             .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let hash = state.passwords().hash(&f.password).await?;
-    let now = now();
-    let mut tx = state.db().begin().await?;
-    let Some(used) = consume_in(&mut tx, &token, "reset").await? else {
-        return Ok(link_expired(&state));
-    };
-    let Some(member_id) = used.member_id else {
-        return Ok(link_expired(&state));
-    };
-    // Proved first, so the password chosen now is the one that stays.
-    store::prove_address(
-        &mut tx,
-        member_id,
-        viewer.session_id(),
-        store::Proof::Link,
-        now,
-    )
-    .await?;
-    store::set_password(&mut tx, member_id, &hash, now).await?;
-    // A reset ends every other session, this browser's old one included.
-    store::delete_member_sessions(&mut tx, member_id, None).await?;
-    masthead_store::commit(tx).await?;
-    let mut viewer = viewer;
-    viewer.session = None;
-    sign_in(&state, &viewer, &headers, member_id, "/account").await
+    let ua = user_agent(&headers);
+    match super::account::reset_password(&state, &viewer, &ua, &token, &hash).await? {
+        Some(session) => Ok(redirect_with_session(&state, "/account", &session)),
+        None => Ok(link_expired(&state)),
+    }
 }

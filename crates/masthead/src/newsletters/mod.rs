@@ -11,6 +11,7 @@
 pub mod render;
 pub mod sender;
 pub mod smtp;
+pub mod subscriptions;
 pub mod web;
 
 use crate::access::keys::KeyRing;

@@ -7,9 +7,7 @@ use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::{AppError, AppResult};
 use crate::members::forms::{Field, Form, FormPage};
-use crate::members::web::{
-    consent_line, consume, link, link_expired, live, new_link_token, one_button, pub_name,
-};
+use crate::members::web::{consent_line, link_expired, live, one_button};
 use crate::members::{check_csrf, client_ip, limit_address, limit_email, now, see_other};
 use crate::site::Carries;
 use axum::body::Bytes;
@@ -19,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Form as PostForm;
 use masthead_core::members::Email;
-use masthead_store::members::OutgoingEmail;
 use masthead_store::newsletters::{self as store, NewsletterRecord};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -122,8 +119,6 @@ async fn index(State(state): State<AppState>, viewer: Viewer) -> AppResult {
     Ok(crate::site::html(html))
 }
 
-const CONFIRM_SECS: i64 = 7 * 86_400;
-
 async fn signup(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -150,32 +145,12 @@ async fn signup(
     }
     let lower = email.lower();
     limit_email(&state, "newsletter-signup", &lower)?;
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let names: Vec<&str> = all
         .iter()
         .filter(|n| ids.contains(&n.id))
         .map(|n| n.name.as_str())
         .collect();
-    let name = pub_name(&state);
-    let mut tx = state.db().begin().await?;
-    let token = new_link_token(&mut tx, "newsletters", None, &lower, &list, CONFIRM_SECS).await?;
-    masthead_store::members::queue_email(
-        &mut tx,
-        &OutgoingEmail {
-            to: email.to_string(),
-            subject: format!("Confirm your newsletters from {name}"),
-            text: format!(
-                "Someone, probably you, asked to receive {} from {name}.\n\n\
-                 Confirm with this link (it works once, for 7 days):\n\n{}\n\n\
-                 If this was not you, ignore this message: nothing will be sent.\n",
-                names.join(", "),
-                link(&state, &format!("/newsletters/confirm/{token}"))
-            ),
-        },
-        now(),
-    )
-    .await?;
-    masthead_store::commit(tx).await?;
+    super::subscriptions::request_confirmation(&state, &email, &ids, &names).await?;
     Ok(FormPage::new("Check your email")
         .lead("We have sent you an email. Follow its link to confirm, and your newsletters will start.")
         .render(&state, StatusCode::OK))
@@ -199,40 +174,12 @@ async fn confirm(
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> AppResult {
-    let Some(used) = consume(&state, &token, "newsletters").await? else {
+    if super::subscriptions::confirm(&state, &viewer, &token)
+        .await?
+        .is_none()
+    {
         return Ok(link_expired(&state));
-    };
-    let ids: Vec<i64> = used
-        .return_to
-        .split(',')
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    let db = state.db();
-    let now = now();
-    // Following the link proves the address: the member exists from now
-    // on (or already did), verified, with the consent of the sign-up form.
-    let member = masthead_store::members::ensure_member(db, &used.email, &used.email, now).await?;
-    let terms = masthead_store::members::find_page_version(db, "terms").await?;
-    let privacy = masthead_store::members::find_page_version(db, "privacy").await?;
-    let mut tx = db.begin().await?;
-    masthead_store::members::prove_address(
-        &mut tx,
-        member,
-        viewer.session_id(),
-        masthead_store::members::Proof::Link,
-        now,
-    )
-    .await?;
-    for (doc, v) in [("terms", terms), ("privacy", privacy)] {
-        if let Some(v) = v {
-            masthead_store::members::insert_consent(&mut tx, member, doc, v, now).await?;
-        }
     }
-    for id in &ids {
-        store::subscribe(&mut tx, member, *id, "newsletters-page", now).await?;
-    }
-    masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(FormPage::new("You are subscribed")
         .lead("Your newsletters will arrive with their next issue. Every email has a link to unsubscribe.")
         .link("/login", "Log in to manage your account")
@@ -283,9 +230,7 @@ async fn unsubscribe(
     let Some(n) = store::find_by_id(state.db(), newsletter).await? else {
         return Err(AppError::NotFound);
     };
-    let mut tx = state.db().begin().await?;
-    store::unsubscribe(&mut tx, member, newsletter, "one-click", now()).await?;
-    masthead_store::commit(tx).await?;
+    super::subscriptions::unsubscribe(&state, member, newsletter).await?;
     Ok(FormPage::new("You are unsubscribed")
         .lead(&format!("You will no longer receive {}.", n.name))
         .link(
