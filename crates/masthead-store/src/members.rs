@@ -1382,17 +1382,38 @@ pub async fn set_staff_totp(
 /// one stored: false means the code was already used (a replay, or a
 /// concurrent log-in with the same code).
 pub async fn accept_totp_step(db: &Db, staff_id: i64, step: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let done = accept_totp_step_in(&mut tx, staff_id, step).await?;
+    crate::commit(tx).await?;
+    Ok(done)
+}
+
+/// `accept_totp_step` inside the caller's transaction.
+pub async fn accept_totp_step_in(tx: &mut Tx, staff_id: i64, step: i64) -> Result<bool> {
     let done =
         sqlx::query("UPDATE staff SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
             .bind(staff_id)
             .bind(step)
-            .execute(db.writer())
+            .execute(&mut **tx)
             .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Uses a recovery code once; false when it is unknown or already used.
 pub async fn use_recovery_code(db: &Db, staff_id: i64, code_hash: &str, now: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let done = use_recovery_code_in(&mut tx, staff_id, code_hash, now).await?;
+    crate::commit(tx).await?;
+    Ok(done)
+}
+
+/// `use_recovery_code` inside the caller's transaction.
+pub async fn use_recovery_code_in(
+    tx: &mut Tx,
+    staff_id: i64,
+    code_hash: &str,
+    now: i64,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE staff_recovery_codes SET used_at = $3 \
          WHERE staff_id = $1 AND code_hash = $2 AND used_at IS NULL",
@@ -1400,7 +1421,7 @@ pub async fn use_recovery_code(db: &Db, staff_id: i64, code_hash: &str, now: i64
     .bind(staff_id)
     .bind(code_hash)
     .bind(now)
-    .execute(db.writer())
+    .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }

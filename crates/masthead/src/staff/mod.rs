@@ -176,6 +176,25 @@ pub async fn send_reset(state: &AppState, email_lower: &str) -> anyhow::Result<(
     Ok(())
 }
 
+/// Queues the staff reset job for an address (on the staff or not).
+async fn queue_reset(state: &AppState, email_lower: &str) -> masthead_store::Result<()> {
+    let now = now();
+    let mut tx = state.db().begin().await?;
+    masthead_store::jobs::insert_job(
+        &mut tx,
+        &masthead_store::jobs::NewJob {
+            kind: STAFF_RESET_JOB,
+            payload: &serde_json::json!({ "email": email_lower }).to_string(),
+            unique_key: None,
+            run_at: now,
+            max_attempts: 8,
+        },
+        now,
+    )
+    .await?;
+    masthead_store::commit(tx).await
+}
+
 async fn reset_request(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -189,20 +208,7 @@ async fn reset_request(
         limit_email(&state, "staff-reset", &lower)?;
         // The same work whether or not the address is on the staff: one
         // queued job, which looks the address up and mails the link.
-        let mut tx = state.db().begin().await?;
-        masthead_store::jobs::insert_job(
-            &mut tx,
-            &masthead_store::jobs::NewJob {
-                kind: STAFF_RESET_JOB,
-                payload: &serde_json::json!({ "email": lower }).to_string(),
-                unique_key: None,
-                run_at: now(),
-                max_attempts: 8,
-            },
-            now(),
-        )
-        .await?;
-        masthead_store::commit(tx).await?;
+        queue_reset(&state, &lower).await?;
     }
     Ok(FormPage::new("Check your email")
         .lead("If that address belongs to the newsroom, a link to choose a new password is on its way.")
@@ -305,11 +311,16 @@ async fn login_code(
         return Ok(gone());
     };
     let key = masthead_core::totp::base32_decode(&secret).unwrap_or_default();
-    let accepted = match masthead_core::totp::verify(&key, &f.code, now, last_step) {
-        Some(step) => store::accept_totp_step(state.db(), staff_id, step).await?,
+    let step = masthead_core::totp::verify(&key, &f.code, now, last_step);
+    let ua = user_agent(&headers);
+    // One transaction: the code spent, the log-in token used, the session
+    // opened; a wrong code writes nothing.
+    let mut tx = state.db().begin().await?;
+    let accepted = match step {
+        Some(step) => store::accept_totp_step_in(&mut tx, staff_id, step).await?,
         None => {
             let typed = recovery_code_hash(&f.code);
-            !typed.is_empty() && store::use_recovery_code(state.db(), staff_id, &typed, now).await?
+            !typed.is_empty() && store::use_recovery_code_in(&mut tx, staff_id, &typed, now).await?
         }
     };
     if !accepted {
@@ -318,15 +329,15 @@ async fn login_code(
             .error("That code is not right, or was already used. Codes change every 30 seconds.")
             .render(&state, StatusCode::UNAUTHORIZED));
     }
-    let mut tx = state.db().begin().await?;
     if store::consume_token(&mut tx, &hash, "staff_2fa", now)
         .await?
         .is_none()
     {
         return Ok(gone());
     }
+    let token = open_session_in(&mut tx, &ua, staff_id, now).await?;
     masthead_store::commit(tx).await?;
-    start_session(&state, &headers, staff_id).await
+    Ok(signed_in(&state, staff_id, &token))
 }
 
 /// The stored form of a recovery code as typed (case, spaces and hyphens
@@ -345,27 +356,42 @@ pub fn recovery_code_hash(typed: &str) -> String {
 
 /// A new staff session and its cookie, then the newsroom.
 async fn start_session(state: &AppState, headers: &HeaderMap, staff_id: i64) -> AppResult {
-    let now = now();
-    let (token, hash) = tokens::new_token();
     let mut tx = state.db().begin().await?;
+    let token = open_session_in(&mut tx, &user_agent(headers), staff_id, now()).await?;
+    masthead_store::commit(tx).await?;
+    Ok(signed_in(state, staff_id, &token))
+}
+
+/// Opens a staff session inside `tx`; its token.
+async fn open_session_in(
+    tx: &mut masthead_store::Tx,
+    user_agent: &str,
+    staff_id: i64,
+    now: i64,
+) -> masthead_store::Result<String> {
+    let (token, hash) = tokens::new_token();
     store::insert_session(
-        &mut tx,
+        tx,
         &NewSession {
             token_hash: &hash,
             kind: "staff",
             member_id: None,
             staff_id: Some(staff_id),
-            user_agent: &user_agent(headers),
+            user_agent,
         },
         now + STAFF_SESSION.absolute,
         now,
     )
     .await?;
-    masthead_store::commit(tx).await?;
+    Ok(token)
+}
+
+/// The answer to a log-in: the session cookie, then the newsroom.
+fn signed_in(state: &AppState, staff_id: i64, token: &str) -> Response {
     tracing::info!(staff = staff_id, "staff logged in");
     let mut res = see_other("/admin");
-    set_staff_cookie(state, &mut res, &token, STAFF_SESSION.absolute);
-    Ok(res)
+    set_staff_cookie(state, &mut res, token, STAFF_SESSION.absolute);
+    res
 }
 
 fn set_staff_cookie(state: &AppState, res: &mut Response, token: &str, max_age: i64) {
