@@ -828,15 +828,15 @@ pub enum Grantee<'a> {
 }
 
 /// Gives complimentary access until `until`, in one transaction with its
-/// audit entry (`comp.grant`, the member's id as object, by `actor`: a
-/// staff member, or `(None, "cli")` for the operator). Returns the member,
+/// audit entry (`comp.grant`, the member's id as object, by `by`: a staff
+/// member, or `Actor::OPERATOR`). Returns the member,
 /// or `None` when `Grantee::Member` names nobody.
 pub async fn grant_complimentary(
     db: &Db,
     grantee: Grantee<'_>,
     until: i64,
     note: &str,
-    actor: (Option<i64>, &str),
+    by: crate::newsroom::Actor<'_>,
     detail: &str,
     now: i64,
 ) -> Result<Option<i64>> {
@@ -858,19 +858,8 @@ pub async fn grant_complimentary(
     };
     insert_grant_in(&mut tx, id, "comp", now, Some(until), note, now).await?;
     let object = id.to_string();
-    crate::newsroom::audit(
-        &mut tx,
-        &crate::newsroom::Audit {
-            staff_id: actor.0,
-            staff_email: actor.1,
-            action: "comp.grant",
-            object_type: "member",
-            object_id: &object,
-            detail,
-        },
-        now,
-    )
-    .await?;
+    let entry = by.audit("comp.grant", "member", &object, detail);
+    crate::newsroom::audit(&mut tx, &entry, now).await?;
     tx.commit().await?;
     Ok(Some(id))
 }

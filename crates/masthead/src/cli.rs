@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Who the command line's changes are audited as.
+const OPERATOR: masthead_store::newsroom::Actor<'static> =
+    masthead_store::newsroom::Actor::OPERATOR;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "masthead",
@@ -334,7 +338,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 SettingsAction::Set { key, value } => {
                     let stored = state.settings().check(&key, &value)?;
                     let now = jiff::Timestamp::now().as_second();
-                    let by = masthead_store::newsroom::Actor::OPERATOR;
+                    let by = OPERATOR;
                     state
                         .settings()
                         .save(state.db(), &[(key.as_str(), stored)], by, now)
@@ -378,7 +382,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
                 end,
                 &note,
-                (None, "cli (operator)"),
+                OPERATOR,
                 &detail,
                 now,
             )
@@ -438,7 +442,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 name: name.as_deref().unwrap_or_default(),
                 role,
             };
-            let by = masthead_store::newsroom::Actor::OPERATOR;
+            let by = OPERATOR;
             let returned = accounts::Delivery::Returned;
             let link = match accounts::invite(&state, &invitation, by, returned, now).await? {
                 Some(made) => made.link,
@@ -609,9 +613,7 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
                 .ok_or_else(|| anyhow::anyhow!("no send {send}"))?;
             // A paused send starts again; one still sending (its process
             // stopped) is continued here.
-            if !store::resume_send(db, send, masthead_store::newsroom::Actor::OPERATOR, now).await?
-                && s.status != "sending"
-            {
+            if !store::resume_send(db, send, OPERATOR, now).await? && s.status != "sending" {
                 anyhow::bail!("send {send} is {}: nothing to resume", s.status);
             }
             (send, no_wait)
@@ -648,6 +650,7 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
                 .unwrap_or(now)
                 .max(publish_at);
             let subject = subject.unwrap_or_else(|| a.headline.clone());
+            let detail = format!("{} to {}", a.slug, n.slug);
             let id = store::create_send(
                 db,
                 &store::NewSend {
@@ -658,7 +661,7 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
                     run_at,
                     created_by: "cli",
                 },
-                None,
+                Some(&OPERATOR.audit("send.create", "send", &a.slug, &detail)),
                 now,
             )
             .await?;
@@ -688,7 +691,12 @@ async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Res
                     run_at,
                     created_by: "cli",
                 },
-                None,
+                Some(&OPERATOR.audit(
+                    "send.create",
+                    "send",
+                    &n.slug,
+                    &format!("digest of {} day(s)", days.clamp(1, 90)),
+                )),
                 now,
             )
             .await?;
@@ -765,7 +773,12 @@ async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode
                     includes: &includes,
                     position,
                 },
-                None,
+                Some(&OPERATOR.audit(
+                    "plan.save",
+                    "plan",
+                    &slug,
+                    &format!("{} a {}", price.display(), interval.as_str()),
+                )),
                 now,
             )
             .await?;
@@ -788,13 +801,15 @@ async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode
             }
         }
         PlansAction::Archive { slug } => {
-            if !offers::set_plan_active(db, &slug, false, None, now).await? {
+            let audit = OPERATOR.audit("plan.archive", "plan", &slug, "");
+            if !offers::set_plan_active(db, &slug, false, Some(&audit), now).await? {
                 anyhow::bail!("no plan {slug:?}");
             }
             println!("plan {slug} is no longer offered; its subscribers keep their subscriptions");
         }
         PlansAction::Activate { slug } => {
-            if !offers::set_plan_active(db, &slug, true, None, now).await? {
+            let audit = OPERATOR.audit("plan.activate", "plan", &slug, "");
+            if !offers::set_plan_active(db, &slug, true, Some(&audit), now).await? {
                 anyhow::bail!("no plan {slug:?}");
             }
             println!("plan {slug} is offered again");

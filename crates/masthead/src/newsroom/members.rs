@@ -197,7 +197,7 @@ pub async fn comp(
         masthead_store::members::Grantee::Member(id),
         end,
         &note,
-        (Some(user.id), &user.email),
+        user.actor(),
         &detail,
         now,
     )
