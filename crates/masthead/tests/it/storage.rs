@@ -2,7 +2,7 @@
 //! settings changes reach every process.
 
 use crate::both;
-use crate::harness::{Backend, Fixture, TestApp};
+use crate::harness::{Backend, Browser, Fixture, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_backends_migrate_to_the_same_tables_and_columns() {
@@ -182,3 +182,100 @@ async fn the_sqlite_reader_cannot_write() {
         .unwrap_or(-1);
     assert_eq!(n, 1, "the reader sees the writer's row");
 }
+
+// Issue 13: every kind of writer at once against one database: newsroom
+// saves, sign-ups and member meter views through the server, and a second
+// OS process (`masthead import`) beside it. No write fails ("database is
+// locked" would be a 500 here, or a failed import) and none is lost.
+both!(Fixture::Demo, async fn saves_sign_ups_meter_views_and_an_import_process_write_side_by_side(app) {
+    let db = app.state.db();
+    let dir = tempfile::tempdir().unwrap();
+    const IMPORTED: usize = 120;
+    for i in 0..IMPORTED {
+        let text = format!(
+            "+++\ntype = \"article\"\nslug = \"side-by-side-{i}\"\nheadline = \"Side by side {i}\"\n\
+             standfirst = \"Imported while the newsroom works.\"\ndateline = \"PORT ALDER\"\ncontent_type = \"news\"\n\
+             published_at = \"2026-01-02T03:04:05Z\"\nauthors = [\"mara-oyelaran\"]\ntopics = [\"civic-affairs\"]\n+++\n\
+             First paragraph of {i}.\n\nSecond paragraph.\n"
+        );
+        std::fs::write(dir.path().join(format!("a{i}.md")), text).unwrap();
+    }
+    let data = app.state.config().data_dir.clone();
+    let url = app.db_url().to_string();
+    let import_dir = dir.path().to_path_buf();
+    let import = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_masthead"))
+            .arg("--data-dir").arg(&data)
+            .arg("--database-url").arg(&url)
+            .arg("import").arg(&import_dir)
+            .env("MASTHEAD_LOG", "warn")
+            .output()
+            .unwrap()
+    });
+
+    // Newsroom saves: two editors creating articles.
+    let editor = |t: usize| {
+        let app = &app;
+        async move {
+            let role = ["editor", "administrator"][t];
+            let (mut b, csrf) = crate::harness::staff_browser(app, role).await;
+            for i in 0..8 {
+                let headline = format!("Desk story {t} {i}");
+                let fields = [
+                    ("csrf", csrf.as_str()), ("revision", ""), ("headline", headline.as_str()),
+                    ("standfirst", "Written during an import."), ("dateline", "PORT ALDER"), ("slug", ""),
+                    ("content_type", "news"), ("access_level", "free"), ("topics", ""), ("authors", ""),
+                    ("body", "A paragraph."), ("publish_at", ""), ("action", "save"),
+                ];
+                let res = b.post("/admin/articles/new", &fields).await;
+                assert_eq!(res.status().as_u16(), 303, "editor {t} save {i}");
+            }
+        }
+    };
+    // Sign-ups.
+    let signups = async {
+        for i in 0..10 {
+            let mut b = Browser::new(&app);
+            let email = format!("side-{i}@example.org");
+            let res = b.post("/signup", &[("email", email.as_str()), ("return_to", "/account"), ("article", "")]).await;
+            assert_eq!(res.status().as_u16(), 303, "sign-up {i}");
+        }
+    };
+    // Member meter views: six readers, two metered articles each.
+    let metered = ["bus-network-redesign-approved", "ferry-reliability-report"];
+    let mut readers = Vec::new();
+    for r in 0..6 {
+        readers.push(crate::harness::member_session(&app, &format!("reader-{r}@example.org"), false).await);
+    }
+    let views = async {
+        for slug in metered {
+            for (cookie, _) in &readers {
+                let res = Browser::with_cookie(&app, cookie).get(&format!("/{slug}")).await;
+                assert_eq!(res.status().as_u16(), 200, "{slug}");
+            }
+        }
+    };
+    tokio::join!(editor(0), editor(1), signups, views);
+
+    let out = import.await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("imported: {IMPORTED} created, 0 updated")), "{stdout}");
+
+    let count = |sql: String| async move {
+        let row = sqlx::query(&sql).fetch_one(db.reader()).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        sqlx::Row::try_get::<i64, _>(&row, 0).unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM articles WHERE slug LIKE 'side-by-side-%'".into()).await, IMPORTED as i64);
+    assert_eq!(count("SELECT COUNT(*) FROM articles WHERE headline LIKE 'Desk story %'".into()).await, 16);
+    assert_eq!(count("SELECT COUNT(*) FROM members WHERE email LIKE 'side-%@example.org'".into()).await, 10);
+    let limit = i64::from(app.state.settings().get().publication.policy.member_limit).min(2);
+    for (_, id) in &readers {
+        assert_eq!(count(format!("SELECT COUNT(*) FROM meter_views WHERE reader = 'm{id}'")).await, limit, "reader {id}");
+    }
+    // Every imported article kept its version in the history.
+    assert_eq!(
+        count("SELECT COUNT(*) FROM editor_versions v JOIN articles a ON a.id = v.article_id WHERE a.slug LIKE 'side-by-side-%'".into()).await,
+        IMPORTED as i64
+    );
+});
