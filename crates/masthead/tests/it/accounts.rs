@@ -92,7 +92,8 @@ async fn spawn_with_smtp(backend: crate::harness::Backend, smtp: &Smtp) -> TestA
     .await
 }
 
-async fn magic_link_flow(backend: crate::harness::Backend) {
+both!(a_magic_link_from_a_real_smtp_server_logs_in_once);
+async fn a_magic_link_from_a_real_smtp_server_logs_in_once(backend: crate::harness::Backend) {
     let smtp = Smtp::start().await;
     let app = spawn_with_smtp(backend, &smtp).await;
     let (_, _) = member_session(&app, "linker@example.org", false).await;
@@ -145,32 +146,54 @@ async fn magic_link_flow(backend: crate::harness::Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_magic_link_from_a_real_smtp_server_logs_in_once_sqlite() {
-    magic_link_flow(crate::harness::Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_magic_link_from_a_real_smtp_server_logs_in_once_postgres() {
-    magic_link_flow(crate::harness::Backend::Postgres).await;
-}
-
-both!(Fixture::Demo, async fn password_log_in_rotates_the_session_and_log_out_ends_it(app) {
+both!(
+    password_log_in_rotates_the_session_and_log_out_ends_it,
+    Fixture::Demo
+);
+async fn password_log_in_rotates_the_session_and_log_out_ends_it(app: TestApp) {
     let mut b = Browser::new(&app);
-    let res = b.post("/signup", &[("email", "pw@example.org"), ("password", "a good long password")]).await;
+    let res = b
+        .post(
+            "/signup",
+            &[
+                ("email", "pw@example.org"),
+                ("password", "a good long password"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     let first = b.jar["masthead_session"].clone();
     // Verify by the emailed link.
-    let mail = outbox(&app).await.into_iter().find(|m| m.contains("To: pw@example.org")).unwrap();
+    let mail = outbox(&app)
+        .await
+        .into_iter()
+        .find(|m| m.contains("To: pw@example.org"))
+        .unwrap();
     let verify = find_link(&mail, &app.url("/account/verify/")).unwrap();
     let res = b.post(verify.trim_start_matches(&app.base), &[]).await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(b.page("/account").await.contains("pw@example.org"));
     // A wrong password is a clear 401; the right one opens a new session id.
-    let res = b.post("/login", &[("email", "pw@example.org"), ("password", "not the password")]).await;
+    let res = b
+        .post(
+            "/login",
+            &[
+                ("email", "pw@example.org"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 401);
     assert!(res.text().await.unwrap().contains("do not match"));
-    let res = b.post("/login", &[("email", "PW@example.org"), ("password", "a good long password")]).await;
+    let res = b
+        .post(
+            "/login",
+            &[
+                ("email", "PW@example.org"),
+                ("password", "a good long password"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     let second = b.jar["masthead_session"].clone();
     assert_ne!(first, second, "log-in rotates the session id");
@@ -185,42 +208,111 @@ both!(Fixture::Demo, async fn password_log_in_rotates_the_session_and_log_out_en
     let mut replay = Browser::with_cookie(&app, &format!("masthead_session={second}"));
     assert_eq!(replay.get("/account").await.status().as_u16(), 303);
     // A forged session cookie is simply anonymous.
-    let mut forged = Browser::with_cookie(&app, "masthead_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let mut forged = Browser::with_cookie(
+        &app,
+        "masthead_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    );
     assert_eq!(forged.get("/account").await.status().as_u16(), 303);
-});
+}
 
-both!(Fixture::Demo, async fn password_reset_ends_every_other_session(app) {
+both!(password_reset_ends_every_other_session, Fixture::Demo);
+async fn password_reset_ends_every_other_session(app: TestApp) {
     let mut a = Browser::new(&app);
-    a.post("/signup", &[("email", "reset@example.org"), ("password", "first password 1")]).await;
+    a.post(
+        "/signup",
+        &[
+            ("email", "reset@example.org"),
+            ("password", "first password 1"),
+        ],
+    )
+    .await;
     crate::harness::confirm_signup(&mut a, "reset@example.org").await;
     let mut b = Browser::new(&app);
-    let res = b.post("/login", &[("email", "reset@example.org"), ("password", "first password 1")]).await;
+    let res = b
+        .post(
+            "/login",
+            &[
+                ("email", "reset@example.org"),
+                ("password", "first password 1"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
-    let res = b.post("/password/reset", &[("email", "reset@example.org")]).await;
+    let res = b
+        .post("/password/reset", &[("email", "reset@example.org")])
+        .await;
     assert_eq!(res.status().as_u16(), 200);
-    let mail = outbox(&app).await.into_iter().rev().find(|m| m.contains("Reset your")).unwrap();
+    let mail = outbox(&app)
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m.contains("Reset your"))
+        .unwrap();
     let link = find_link(&mail, &app.url("/password/reset/")).unwrap();
     let path = link.trim_start_matches(&app.base).to_string();
     let res = b.post(&path, &[("password", "short")]).await;
-    assert_eq!(res.status().as_u16(), 422, "a bad password does not burn the link");
+    assert_eq!(
+        res.status().as_u16(),
+        422,
+        "a bad password does not burn the link"
+    );
     let res = b.post(&path, &[("password", "second password 2")]).await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(b.page("/account").await.contains("reset@example.org"));
-    assert_eq!(a.get("/account").await.status().as_u16(), 303, "the other session ended");
+    assert_eq!(
+        a.get("/account").await.status().as_u16(),
+        303,
+        "the other session ended"
+    );
     let mut c = Browser::new(&app);
-    let res = c.post("/login", &[("email", "reset@example.org"), ("password", "second password 2")]).await;
+    let res = c
+        .post(
+            "/login",
+            &[
+                ("email", "reset@example.org"),
+                ("password", "second password 2"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(b.post(&path, &[("password", "third password 3")]).await.status().as_u16(), 410);
-});
+    assert_eq!(
+        b.post(&path, &[("password", "third password 3")])
+            .await
+            .status()
+            .as_u16(),
+        410
+    );
+}
 
-both!(Fixture::Demo, async fn export_and_deletion_need_a_recent_log_in(app) {
+both!(export_and_deletion_need_a_recent_log_in, Fixture::Demo);
+async fn export_and_deletion_need_a_recent_log_in(app: TestApp) {
     let mut b = Browser::new(&app);
-    b.post("/signup", &[("email", "gdpr@example.org"), ("password", "export password")]).await;
+    b.post(
+        "/signup",
+        &[
+            ("email", "gdpr@example.org"),
+            ("password", "export password"),
+        ],
+    )
+    .await;
     // Unproved, the password is not a credential yet.
     let mut elsewhere = Browser::new(&app);
-    let res = elsewhere.post("/login", &[("email", "gdpr@example.org"), ("password", "export password")]).await;
+    let res = elsewhere
+        .post(
+            "/login",
+            &[
+                ("email", "gdpr@example.org"),
+                ("password", "export password"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 401);
-    let id = masthead_store::members::find_member_by_email(app.state.db(), "gdpr@example.org").await.unwrap().unwrap().0.id;
+    let id = masthead_store::members::find_member_by_email(app.state.db(), "gdpr@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
     // Unverified: no account data, no export.
     let csrf = b.csrf().await;
     let res = b.post("/account/export", &[("csrf", &csrf)]).await;
@@ -234,64 +326,136 @@ both!(Fixture::Demo, async fn export_and_deletion_need_a_recent_log_in(app) {
     assert_eq!(data["member"]["email"], "gdpr@example.org");
     // A log-in long ago is not recent enough.
     sqlx::query("UPDATE sessions SET authenticated_at = 1 WHERE member_id = $1")
-        .bind(id).execute(app.state.db().writer()).await.unwrap();
+        .bind(id)
+        .execute(app.state.db().writer())
+        .await
+        .unwrap();
     app.state.sessions().clear();
-    let res = b.post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")]).await;
+    let res = b
+        .post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")])
+        .await;
     assert_eq!(res.headers()["location"], "/account/reauth");
-    let res = b.post("/account/reauth", &[("csrf", &csrf), ("password", "wrong one")]).await;
+    let res = b
+        .post(
+            "/account/reauth",
+            &[("csrf", &csrf), ("password", "wrong one")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 401);
-    let res = b.post("/account/reauth", &[("csrf", &csrf), ("password", "export password")]).await;
+    let res = b
+        .post(
+            "/account/reauth",
+            &[("csrf", &csrf), ("password", "export password")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
-    let res = b.post("/account/delete", &[("csrf", &csrf), ("confirm", "nope")]).await;
+    let res = b
+        .post("/account/delete", &[("csrf", &csrf), ("confirm", "nope")])
+        .await;
     assert_eq!(res.status().as_u16(), 422);
-    let res = b.post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")]).await;
+    let res = b
+        .post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")])
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     assert!(!b.jar.contains_key("masthead_session"));
-    assert!(masthead_store::members::find_member(app.state.db(), id).await.unwrap().is_none());
+    assert!(masthead_store::members::find_member(app.state.db(), id)
+        .await
+        .unwrap()
+        .is_none());
     for table in ["sessions", "consents", "grants", "auth_tokens"] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE member_id = $1"))
-            .bind(id).fetch_one(app.state.db().reader()).await.unwrap();
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE member_id = $1"
+        ))
+        .bind(id)
+        .fetch_one(app.state.db().reader())
+        .await
+        .unwrap();
         assert_eq!(n, 0, "{table}");
     }
-});
+}
 
-both!(Fixture::Demo, async fn change_of_email_is_confirmed_by_the_new_address(app) {
+both!(
+    change_of_email_is_confirmed_by_the_new_address,
+    Fixture::Demo
+);
+async fn change_of_email_is_confirmed_by_the_new_address(app: TestApp) {
     let (cookie, _) = member_session(&app, "old@example.org", false).await;
     let mut b = Browser::with_cookie(&app, &cookie);
     let csrf = b.csrf().await;
-    let res = b.post("/account/email", &[("csrf", &csrf), ("email", "new@example.org")]).await;
+    let res = b
+        .post(
+            "/account/email",
+            &[("csrf", &csrf), ("email", "new@example.org")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     let mails = outbox(&app).await;
-    assert!(mails.iter().any(|m| m.contains("To: old@example.org") && m.contains("change of email was requested")));
-    let confirm = mails.iter().find(|m| m.contains("To: new@example.org")).unwrap();
+    assert!(mails
+        .iter()
+        .any(|m| m.contains("To: old@example.org") && m.contains("change of email was requested")));
+    let confirm = mails
+        .iter()
+        .find(|m| m.contains("To: new@example.org"))
+        .unwrap();
     let link = find_link(confirm, &app.url("/account/email/")).unwrap();
     let res = b.post(link.trim_start_matches(&app.base), &[]).await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(b.page("/account").await.contains("new@example.org"));
-    assert!(outbox(&app).await.iter().any(|m| m.contains("To: old@example.org") && m.contains("is now new@example.org")));
-});
+    assert!(outbox(&app)
+        .await
+        .iter()
+        .any(|m| m.contains("To: old@example.org") && m.contains("is now new@example.org")));
+}
 
-both!(Fixture::Demo, async fn staff_set_a_password_log_in_and_read_everything(app) {
+both!(
+    staff_set_a_password_log_in_and_read_everything,
+    Fixture::Demo
+);
+async fn staff_set_a_password_log_in_and_read_everything(app: TestApp) {
     let (_, link) = crate::harness::invited_staff(&app, "ed@example.org", "Ed", "editor").await;
     let path = link.trim_start_matches(&app.base).to_string();
     let mut b = Browser::new(&app);
-    assert!(b.page(&path).await.contains("Choose your newsroom password"));
+    assert!(b
+        .page(&path)
+        .await
+        .contains("Choose your newsroom password"));
     let res = b.post(&path, &[("password", "newsroom password")]).await;
     assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(b.post(&path, &[("password", "again password")]).await.status().as_u16(), 410);
-    let res = b.post("/admin/login", &[("email", "ed@example.org"), ("password", "wrong password")]).await;
+    assert_eq!(
+        b.post(&path, &[("password", "again password")])
+            .await
+            .status()
+            .as_u16(),
+        410
+    );
+    let res = b
+        .post(
+            "/admin/login",
+            &[("email", "ed@example.org"), ("password", "wrong password")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 401);
-    let res = b.post("/admin/login", &[("email", "ed@example.org"), ("password", "newsroom password")]).await;
+    let res = b
+        .post(
+            "/admin/login",
+            &[
+                ("email", "ed@example.org"),
+                ("password", "newsroom password"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(b.jar.contains_key("masthead_staff"));
     let home = b.page("/admin").await;
     assert!(home.contains("Ed (") && home.contains("Newsroom"), "{home}");
     let sub = b.page("/bus-redesign-winners-and-losers").await;
     assert!(!sub.contains("class=\"offer\""), "staff see everything");
-});
+}
 
 /// `masthead members comp` and `masthead staff add`, run as the real binary
 /// against the test's SQLite file.
+/// SQLite only: this tests the binary (arguments, output, exit status); the use
+/// cases it calls run on both backends in their own tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_comps_members_and_adds_staff() {
     let app = TestApp::spawn(crate::harness::Backend::Sqlite, Fixture::Demo).await;
@@ -368,6 +532,8 @@ async fn the_cli_comps_members_and_adds_staff() {
 
 /// Issue 13: complimentary access is one rule for the newsroom and the
 /// command line, audited from both (the operator as the actor).
+/// SQLite only: the binary is run against the data directory;
+/// `grant_complimentary` runs on both backends through the newsroom tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn complimentary_access_is_audited_from_the_cli_and_the_newsroom() {
     let app = TestApp::spawn(crate::harness::Backend::Sqlite, Fixture::Demo).await;
@@ -462,13 +628,24 @@ async fn complimentary_access_is_audited_from_the_cli_and_the_newsroom() {
 // Issue 13: confirming a change of email is one transaction. A taken
 // address changes nothing and leaves the link usable; once the address is
 // free the same link works, once.
-both!(Fixture::Demo, async fn a_taken_new_address_changes_nothing_and_keeps_the_link(app) {
+both!(
+    a_taken_new_address_changes_nothing_and_keeps_the_link,
+    Fixture::Demo
+);
+async fn a_taken_new_address_changes_nothing_and_keeps_the_link(app: TestApp) {
     let (cookie, me) = member_session(&app, "mover@example.org", false).await;
     let mut b = Browser::with_cookie(&app, &cookie);
     let csrf = b.csrf().await;
-    b.post("/account/email", &[("csrf", &csrf), ("email", "wanted@example.org")]).await;
+    b.post(
+        "/account/email",
+        &[("csrf", &csrf), ("email", "wanted@example.org")],
+    )
+    .await;
     let mails = outbox(&app).await;
-    let confirm = mails.iter().find(|m| m.contains("To: wanted@example.org")).unwrap();
+    let confirm = mails
+        .iter()
+        .find(|m| m.contains("To: wanted@example.org"))
+        .unwrap();
     let link = find_link(confirm, &app.url("/account/email/")).unwrap();
     let path = link.trim_start_matches(&app.base).to_string();
     // Someone else takes the address first.
@@ -476,19 +653,35 @@ both!(Fixture::Demo, async fn a_taken_new_address_changes_nothing_and_keeps_the_
     let res = b.post(&path, &[]).await;
     assert_eq!(res.status().as_u16(), 409);
     let db = app.state.db();
-    let (m, _) = masthead_store::members::find_member(db, me).await.unwrap().unwrap();
+    let (m, _) = masthead_store::members::find_member(db, me)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.email, "mover@example.org", "nothing changed");
-    assert!(!outbox(&app).await.iter().any(|m| m.contains("is now wanted@example.org")), "no notice of a change that did not happen");
+    assert!(
+        !outbox(&app)
+            .await
+            .iter()
+            .any(|m| m.contains("is now wanted@example.org")),
+        "no notice of a change that did not happen"
+    );
     // The other account goes; the same link now works, once.
-    masthead_store::members::delete_member(db, other, None, 0).await.unwrap();
+    masthead_store::members::delete_member(db, other, None, 0)
+        .await
+        .unwrap();
     assert_eq!(b.post(&path, &[]).await.status().as_u16(), 303);
-    let (m, _) = masthead_store::members::find_member(db, me).await.unwrap().unwrap();
+    let (m, _) = masthead_store::members::find_member(db, me)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.email, "wanted@example.org");
     assert_eq!(b.post(&path, &[]).await.status().as_u16(), 410);
-});
+}
 
 /// Issue 13: changes made at the command line are audited, with the
 /// operator as the actor, in the transaction that makes them.
+/// SQLite only: the binary is run against the data directory; the use cases it
+/// calls run on both backends in their own tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_made_at_the_command_line_are_audited_with_the_operator() {
     let app = TestApp::spawn(crate::harness::Backend::Sqlite, Fixture::Demo).await;

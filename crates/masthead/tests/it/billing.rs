@@ -93,33 +93,84 @@ async fn stripe_grant(app: &TestApp, member: i64) -> Option<i64> {
     stripe.first().and_then(|g| g.valid_until)
 }
 
-both!(Fixture::Demo, async fn snapshots_become_the_stripe_grant_and_never_go_back_in_time(app) {
+both!(
+    snapshots_become_the_stripe_grant_and_never_go_back_in_time,
+    Fixture::Demo
+);
+async fn snapshots_become_the_stripe_grant_and_never_go_back_in_time(app: TestApp) {
     let (cookie, m) = member_session(&app, "payer@example.org", false).await;
     let mut b = Browser::with_cookie(&app, &cookie);
     let now = jiff::Timestamp::now().as_second();
     assert!(b.page(GATED).await.contains("class=\"offer\""));
-    assert!(apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 100), now).await);
+    assert!(
+        apply(
+            &app,
+            &fetched(m, Status::Active, now + 30 * DAY, false, now - 100),
+            now
+        )
+        .await
+    );
     assert_eq!(stripe_grant(&app, m).await, Some(now + 31 * DAY));
-    assert!(!b.page(GATED).await.contains("class=\"offer\""), "the subscriber reads");
+    assert!(
+        !b.page(GATED).await.contains("class=\"offer\""),
+        "the subscriber reads"
+    );
     // A cancellation fetched later wins; an older active snapshot arriving
     // afterwards changes nothing.
-    assert!(apply(&app, &fetched(m, Status::Canceled, now + 30 * DAY, false, now - 50), now).await);
-    assert!(!apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 80), now).await);
+    assert!(
+        apply(
+            &app,
+            &fetched(m, Status::Canceled, now + 30 * DAY, false, now - 50),
+            now
+        )
+        .await
+    );
+    assert!(
+        !apply(
+            &app,
+            &fetched(m, Status::Active, now + 30 * DAY, false, now - 80),
+            now
+        )
+        .await
+    );
     assert_eq!(stripe_grant(&app, m).await, None);
     assert!(b.page(GATED).await.contains("class=\"offer\""));
-});
+}
 
-both!(Fixture::Demo, async fn past_due_keeps_access_for_the_grace_period_from_its_first_sighting(app) {
+both!(
+    past_due_keeps_access_for_the_grace_period_from_its_first_sighting,
+    Fixture::Demo
+);
+async fn past_due_keeps_access_for_the_grace_period_from_its_first_sighting(app: TestApp) {
     let (_, m) = member_session(&app, "late@example.org", false).await;
     let now = jiff::Timestamp::now().as_second();
-    apply(&app, &fetched(m, Status::PastDue, now, false, now - 3 * DAY), now).await;
-    apply(&app, &fetched(m, Status::PastDue, now, false, now - DAY), now).await;
-    assert_eq!(stripe_grant(&app, m).await, Some(now - 3 * DAY + DEFAULT_GRACE_SECS));
-    apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 10), now).await;
+    apply(
+        &app,
+        &fetched(m, Status::PastDue, now, false, now - 3 * DAY),
+        now,
+    )
+    .await;
+    apply(
+        &app,
+        &fetched(m, Status::PastDue, now, false, now - DAY),
+        now,
+    )
+    .await;
+    assert_eq!(
+        stripe_grant(&app, m).await,
+        Some(now - 3 * DAY + DEFAULT_GRACE_SECS)
+    );
+    apply(
+        &app,
+        &fetched(m, Status::Active, now + 30 * DAY, false, now - 10),
+        now,
+    )
+    .await;
     assert_eq!(stripe_grant(&app, m).await, Some(now + 31 * DAY));
-});
+}
 
-both!(Fixture::Demo, async fn any_arrival_order_ends_in_the_in_order_grant(app) {
+both!(any_arrival_order_ends_in_the_in_order_grant, Fixture::Demo);
+async fn any_arrival_order_ends_in_the_in_order_grant(app: TestApp) {
     let now = jiff::Timestamp::now().as_second();
     // A realistic life: subscribe, renew, payment fails, recovers, cancel at
     // period end, expire. Each snapshot carries the time it was fetched.
@@ -158,44 +209,75 @@ both!(Fixture::Demo, async fn any_arrival_order_ends_in_the_in_order_grant(app) 
             apply(&app, &snaps[*i], now).await;
         }
         let last = snaps.last().unwrap();
-        let (_, stored) = billing::find_snapshot(app.state.db(), &sub).await.unwrap().unwrap();
+        let (_, stored) = billing::find_snapshot(app.state.db(), &sub)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.status, last.status, "round {round}: {order:?}");
         assert_eq!(stored.fetched_at_ms, last.fetched_at_ms);
-        let grants = masthead_store::members::list_grants(app.state.db(), m).await.unwrap();
+        let grants = masthead_store::members::list_grants(app.state.db(), m)
+            .await
+            .unwrap();
         assert_eq!(grants.iter().filter(|g| g.source == "stripe").count(), 1);
         assert_eq!(grants[0].valid_until, Some(now + 91 * DAY), "round {round}");
     }
-});
+}
 
-both!(Fixture::Demo, async fn an_event_is_processed_once(app) {
+both!(an_event_is_processed_once, Fixture::Demo);
+async fn an_event_is_processed_once(app: TestApp) {
     let db = app.state.db();
     let now = jiff::Timestamp::now().as_second();
     for expected in [true, false, false] {
         let mut tx = db.begin().await.unwrap();
-        assert_eq!(billing::insert_event(&mut tx, &ev("evt_1"), now).await.unwrap(), expected);
+        assert_eq!(
+            billing::insert_event(&mut tx, &ev("evt_1"), now)
+                .await
+                .unwrap(),
+            expected
+        );
         masthead_store::commit(tx).await.unwrap();
     }
     // An event whose work fails is rolled back with it, so the retry runs.
     let mut tx = db.begin().await.unwrap();
-    assert!(billing::insert_event(&mut tx, &ev("evt_2"), now).await.unwrap());
+    assert!(billing::insert_event(&mut tx, &ev("evt_2"), now)
+        .await
+        .unwrap());
     tx.rollback().await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    assert!(billing::insert_event(&mut tx, &ev("evt_2"), now).await.unwrap());
+    assert!(billing::insert_event(&mut tx, &ev("evt_2"), now)
+        .await
+        .unwrap());
     masthead_store::commit(tx).await.unwrap();
-});
+}
 
-both!(Fixture::Demo, async fn deleting_a_member_keeps_the_books_but_not_the_person(app) {
+both!(
+    deleting_a_member_keeps_the_books_but_not_the_person,
+    Fixture::Demo
+);
+async fn deleting_a_member_keeps_the_books_but_not_the_person(app: TestApp) {
     let (_, m) = member_session(&app, "gone@example.org", false).await;
     let now = jiff::Timestamp::now().as_second();
-    apply(&app, &fetched(m, Status::Active, now + 30 * DAY, false, now - 5), now).await;
-    masthead_store::members::delete_member(app.state.db(), m, None, 0).await.unwrap();
-    let (member, snap) = billing::find_snapshot(app.state.db(), "sub_1").await.unwrap().unwrap();
+    apply(
+        &app,
+        &fetched(m, Status::Active, now + 30 * DAY, false, now - 5),
+        now,
+    )
+    .await;
+    masthead_store::members::delete_member(app.state.db(), m, None, 0)
+        .await
+        .unwrap();
+    let (member, snap) = billing::find_snapshot(app.state.db(), "sub_1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(member, None);
     assert_eq!(snap.status, Status::Active);
     let raw: String = sqlx::query_scalar("SELECT snapshot FROM subscriptions WHERE id = 'sub_1'")
-        .fetch_one(app.state.db().reader()).await.unwrap();
+        .fetch_one(app.state.db().reader())
+        .await
+        .unwrap();
     assert_eq!(raw, "{}");
-});
+}
 
 mod webhooks {
     use super::spawn_app;
@@ -231,7 +313,8 @@ mod webhooks {
         ))
     }
 
-    async fn flow(backend: crate::harness::Backend) {
+    both!(signed_events_become_grants);
+    async fn signed_events_become_grants(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
         let app = spawn_app(backend, &standin, &["whsec_old", WEBHOOK_SECRET]).await;
         let (cookie, m) = member_session(&app, "stripe@example.org", false).await;
@@ -393,10 +476,11 @@ mod webhooks {
         }
     }
 
+    both!(concurrent_deliveries_end_as_in_order);
     /// Random prefixes of the life, told once in order and once with
     /// deliveries concurrent, delayed, duplicated and re-sent late while
     /// the subscription moves on: both end in the same snapshot and grant.
-    async fn concurrent(backend: crate::harness::Backend) {
+    async fn concurrent_deliveries_end_as_in_order(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
         let app = spawn_app(backend, &standin, &[WEBHOOK_SECRET]).await;
         let now = jiff::Timestamp::now().as_second();
@@ -471,20 +555,11 @@ mod webhooks {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_deliveries_end_as_in_order_sqlite() {
-        concurrent(crate::harness::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_deliveries_end_as_in_order_postgres() {
-        concurrent(crate::harness::Backend::Postgres).await;
-    }
-
+    both!(stripe_timing_out_loses_nothing);
     /// Stripe answering too slowly: the webhook answers 500 (Stripe
     /// retries), checkout shows an error page; nothing is recorded, and
     /// the retry works once Stripe answers again.
-    async fn timeouts(backend: crate::harness::Backend) {
+    async fn stripe_timing_out_loses_nothing(backend: crate::harness::Backend) {
         use std::sync::atomic::Ordering::SeqCst;
         let standin = StripeStandIn::start().await;
         let app = super::spawn_app_with(backend, &standin, &[WEBHOOK_SECRET], 1).await;
@@ -524,26 +599,6 @@ mod webhooks {
         );
         assert_eq!(stripe_grant(&app, m).await, Some(now + 31 * DAY));
     }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn stripe_timing_out_loses_nothing_sqlite() {
-        timeouts(crate::harness::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn stripe_timing_out_loses_nothing_postgres() {
-        timeouts(crate::harness::Backend::Postgres).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn signed_events_become_grants_sqlite() {
-        flow(crate::harness::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn signed_events_become_grants_postgres() {
-        flow(crate::harness::Backend::Postgres).await;
-    }
 }
 
 mod checkout {
@@ -551,7 +606,8 @@ mod checkout {
     use super::*;
     use crate::stripe_standin::{StripeStandIn, WEBHOOK_SECRET};
 
-    async fn flow(backend: crate::harness::Backend) {
+    both!(a_member_checks_out_and_reads);
+    async fn a_member_checks_out_and_reads(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
         let app = spawn_app(backend, &standin, &[WEBHOOK_SECRET]).await;
         // An anonymous reader is sent to sign up first, and comes back.
@@ -756,11 +812,12 @@ mod checkout {
         assert_eq!(standin.state.sessions.lock().unwrap().len(), 2);
     }
 
+    both!(one_trial_per_member);
     /// A plan with a trial: the first checkout asks Stripe for it, the
     /// trialing subscription grants access and uses the trial up; the
     /// cancellation counts in the funnel; the stored webhook payloads go
     /// with the account, and after the keeping period.
-    async fn trial(backend: crate::harness::Backend) {
+    async fn one_trial_per_member(backend: crate::harness::Backend) {
         use super::webhooks::{deliver, signed};
         use crate::stripe_standin::event;
         let standin = StripeStandIn::start().await;
@@ -914,26 +971,6 @@ mod checkout {
                 .unwrap();
         assert_eq!(left, 0);
     }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn one_trial_per_member_sqlite() {
-        trial(crate::harness::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn one_trial_per_member_postgres() {
-        trial(crate::harness::Backend::Postgres).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_member_checks_out_and_reads_sqlite() {
-        flow(crate::harness::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_member_checks_out_and_reads_postgres() {
-        flow(crate::harness::Backend::Postgres).await;
-    }
 }
 
 mod account {
@@ -941,7 +978,8 @@ mod account {
     use super::*;
     use crate::stripe_standin::{StripeStandIn, WEBHOOK_SECRET};
 
-    async fn flow(backend: crate::harness::Backend) {
+    both!(billing_from_the_account_page);
+    async fn billing_from_the_account_page(backend: crate::harness::Backend) {
         let standin = StripeStandIn::start().await;
         let app = spawn_app(backend, &standin, &[WEBHOOK_SECRET]).await;
         let mut b = Browser::new(&app);
@@ -1039,22 +1077,15 @@ mod account {
             .unwrap()
             .is_none());
     }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn billing_from_the_account_page_sqlite() {
-        flow(crate::harness::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn billing_from_the_account_page_postgres() {
-        flow(crate::harness::Backend::Postgres).await;
-    }
 }
 
 mod demo {
     use super::*;
 
-    async fn flow(backend: crate::harness::Backend) {
+    both!(a_demo_directory_without_stripe_offers_a_day_of_access);
+    async fn a_demo_directory_without_stripe_offers_a_day_of_access(
+        backend: crate::harness::Backend,
+    ) {
         // A data directory seeded by `serve --demo`, with no Stripe key.
         let app = TestApp::spawn_with(backend, Fixture::Demo, |c| {
             masthead::billing::checkout::mark_demo(&c.data_dir).unwrap();
@@ -1121,24 +1152,15 @@ mod demo {
         assert!(grants[0].valid_until.unwrap() <= now + DAY);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_demo_directory_without_stripe_offers_a_day_of_access_sqlite() {
-        flow(crate::harness::Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_demo_directory_without_stripe_offers_a_day_of_access_postgres() {
-        flow(crate::harness::Backend::Postgres).await;
-    }
-
-    both!(Fixture::Demo, async fn elsewhere_there_are_no_demo_grants(app) {
+    both!(elsewhere_there_are_no_demo_grants, Fixture::Demo);
+    async fn elsewhere_there_are_no_demo_grants(app: TestApp) {
         let (cookie, _) = member_session(&app, "nodemo@example.org", false).await;
         let mut b = Browser::with_cookie(&app, &cookie);
         let page = b.page("/subscribe").await;
         assert!(page.contains("not switched on") && !page.contains("demo, one day"));
         let res = b.post("/subscribe/demo", &[("csrf", "x")]).await;
         assert_eq!(res.status().as_u16(), 404);
-    });
+    }
 }
 
 mod plans_cli {
@@ -1146,6 +1168,8 @@ mod plans_cli {
     use crate::stripe_standin::{StripeStandIn, KEY};
     use std::process::Command;
 
+    /// SQLite only: this tests the binary; plan storage runs on both
+    /// backends in the newsroom tests.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn plans_are_listed_added_with_their_stripe_price_archived_and_offered_again() {
         let standin = StripeStandIn::start().await;

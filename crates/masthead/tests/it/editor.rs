@@ -80,23 +80,53 @@ async fn media_count(app: &TestApp) -> usize {
         .len()
 }
 
-both!(Fixture::Demo, async fn the_media_library_takes_images_and_refuses_bad_files_clearly(app) {
+both!(
+    the_media_library_takes_images_and_refuses_bad_files_clearly,
+    Fixture::Demo
+);
+async fn the_media_library_takes_images_and_refuses_bad_files_clearly(app: TestApp) {
     let (mut b, csrf) = staff(&app, "contributor").await;
-    let words = [("csrf", csrf.as_str()), ("alt", "A ferry leaving the harbour at dawn"), ("caption", "The 6:10 sailing."), ("credit", "Ines Varga/Harbour Pictures")];
+    let words = [
+        ("csrf", csrf.as_str()),
+        ("alt", "A ferry leaving the harbour at dawn"),
+        ("caption", "The 6:10 sailing."),
+        ("credit", "Ines Varga/Harbour Pictures"),
+    ];
     let before = media_count(&app).await;
-    let res = upload(&b, "/admin/media", &words, Some(("ferry.png", "image/png", &photo(1200, 800)))).await;
+    let res = upload(
+        &b,
+        "/admin/media",
+        &words,
+        Some(("ferry.png", "image/png", &photo(1200, 800))),
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], "/admin/media?done=uploaded");
-    let rows = masthead_store::media::list_media(app.state.db(), 1).await.unwrap();
+    let rows = masthead_store::media::list_media(app.state.db(), 1)
+        .await
+        .unwrap();
     let row = &rows[0];
-    assert_eq!((row.alt.as_str(), row.caption.as_str(), row.credit.as_str()), (words[1].1, words[2].1, words[3].1));
-    assert_eq!(row.media.variants.iter().map(|v| v.width).collect::<Vec<_>>(), vec![480, 960, 1200]);
+    assert_eq!(
+        (row.alt.as_str(), row.caption.as_str(), row.credit.as_str()),
+        (words[1].1, words[2].1, words[3].1)
+    );
+    assert_eq!(
+        row.media
+            .variants
+            .iter()
+            .map(|v| v.width)
+            .collect::<Vec<_>>(),
+        vec![480, 960, 1200]
+    );
     for v in &row.media.variants {
         let url = format!("/media/{}-{}.{}", row.media.hash, v.width, v.ext);
         assert_eq!(app.get(&url).await.status().as_u16(), 200, "{url}");
     }
     let page = b.page("/admin/media?done=uploaded").await;
-    assert!(page.contains("The image is in the library.") && page.contains("A ferry leaving the harbour at dawn"));
+    assert!(
+        page.contains("The image is in the library.")
+            && page.contains("A ferry leaving the harbour at dawn")
+    );
     assert_eq!(media_count(&app).await, before + 1);
 
     // Bad files: each a clear message and a proper status, nothing stored.
@@ -110,51 +140,162 @@ both!(Fixture::Demo, async fn the_media_library_takes_images_and_refuses_bad_fil
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("huge.png", huge, 413, "larger than 25 MB"),
         ("bomb.png", bomb, 422, "the image is too large"),
-        ("drawing.jpg", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(), 422, "SVG images are not accepted"),
-        ("phone.jpg", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(), 422, "HEIC/HEIF images are not accepted"),
-        ("lying.jpg", b"this is a text file pretending to be a JPEG".to_vec(), 422, "not a supported image"),
+        (
+            "drawing.jpg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(),
+            422,
+            "SVG images are not accepted",
+        ),
+        (
+            "phone.jpg",
+            b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(),
+            422,
+            "HEIC/HEIF images are not accepted",
+        ),
+        (
+            "lying.jpg",
+            b"this is a text file pretending to be a JPEG".to_vec(),
+            422,
+            "not a supported image",
+        ),
     ];
     for (name, bytes, status, says) in &cases {
-        let res = upload(&b, "/admin/media", &words, Some((name, "image/jpeg", bytes))).await;
+        let res = upload(
+            &b,
+            "/admin/media",
+            &words,
+            Some((name, "image/jpeg", bytes)),
+        )
+        .await;
         assert_eq!(res.status().as_u16(), *status, "{name}");
         let text = res.text().await.unwrap();
-        let shown = text.split("role=\"alert\"").nth(1).unwrap_or(&text).split("</p>").next().unwrap_or_default();
-        assert!(text.contains(says) && text.contains("Nothing was stored"), "{name}: {shown}");
+        let shown = text
+            .split("role=\"alert\"")
+            .nth(1)
+            .unwrap_or(&text)
+            .split("</p>")
+            .next()
+            .unwrap_or_default();
+        assert!(
+            text.contains(says) && text.contains("Nothing was stored"),
+            "{name}: {shown}"
+        );
     }
-    assert_eq!(media_count(&app).await, before + 1, "nothing stored from bad files");
+    assert_eq!(
+        media_count(&app).await,
+        before + 1,
+        "nothing stored from bad files"
+    );
     // No alt text, a forged form, no session, not multipart at all.
     let no_alt = [("csrf", csrf.as_str()), ("alt", " ")];
-    assert_eq!(upload(&b, "/admin/media", &no_alt, Some(("a.png", "image/png", &photo(20, 20)))).await.status().as_u16(), 422);
+    assert_eq!(
+        upload(
+            &b,
+            "/admin/media",
+            &no_alt,
+            Some(("a.png", "image/png", &photo(20, 20)))
+        )
+        .await
+        .status()
+        .as_u16(),
+        422
+    );
     let forged = [("csrf", "forged"), ("alt", "x")];
-    assert_eq!(upload(&b, "/admin/media", &forged, Some(("a.png", "image/png", &photo(20, 20)))).await.status().as_u16(), 403);
+    assert_eq!(
+        upload(
+            &b,
+            "/admin/media",
+            &forged,
+            Some(("a.png", "image/png", &photo(20, 20)))
+        )
+        .await
+        .status()
+        .as_u16(),
+        403
+    );
     let anonymous = Browser::new(&app);
-    assert_eq!(upload(&anonymous, "/admin/media", &words, Some(("a.png", "image/png", &photo(20, 20)))).await.status().as_u16(), 303);
-    assert_eq!(b.post("/admin/media", &[("csrf", &csrf), ("alt", "x")]).await.status().as_u16(), 400);
+    assert_eq!(
+        upload(
+            &anonymous,
+            "/admin/media",
+            &words,
+            Some(("a.png", "image/png", &photo(20, 20)))
+        )
+        .await
+        .status()
+        .as_u16(),
+        303
+    );
+    assert_eq!(
+        b.post("/admin/media", &[("csrf", &csrf), ("alt", "x")])
+            .await
+            .status()
+            .as_u16(),
+        400
+    );
     assert_eq!(media_count(&app).await, before + 1);
 
     // The words stored with an image change, and are offered on reuse: a
     // lead image chosen with empty fields takes them.
     let id = row.media.id.to_string();
-    let res = b.post(&format!("/admin/media/{id}"), &[("csrf", &csrf), ("alt", "The ferry at dawn"), ("caption", "Leaving Port Alder."), ("credit", "Ines Varga/Harbour Pictures")]).await;
+    let res = b
+        .post(
+            &format!("/admin/media/{id}"),
+            &[
+                ("csrf", &csrf),
+                ("alt", "The ferry at dawn"),
+                ("caption", "Leaving Port Alder."),
+                ("credit", "Ines Varga/Harbour Pictures"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     let (mut editor, ecsrf) = staff(&app, "editor").await;
     let form = [
-        ("csrf", ecsrf.as_str()), ("revision", ""), ("headline", "The dawn ferry"), ("standfirst", "Early."), ("dateline", ""),
-        ("slug", ""), ("content_type", "news"), ("access_level", "free"), ("topics", ""), ("authors", ""),
-        ("body", "Text."), ("publish_at", ""), ("lead_media", id.as_str()), ("lead_alt", ""), ("lead_caption", ""), ("lead_credit", ""), ("action", "save"),
+        ("csrf", ecsrf.as_str()),
+        ("revision", ""),
+        ("headline", "The dawn ferry"),
+        ("standfirst", "Early."),
+        ("dateline", ""),
+        ("slug", ""),
+        ("content_type", "news"),
+        ("access_level", "free"),
+        ("topics", ""),
+        ("authors", ""),
+        ("body", "Text."),
+        ("publish_at", ""),
+        ("lead_media", id.as_str()),
+        ("lead_alt", ""),
+        ("lead_caption", ""),
+        ("lead_credit", ""),
+        ("action", "save"),
     ];
     let res = editor.post("/admin/articles/new", &form).await;
     assert_eq!(res.status().as_u16(), 303);
-    let a = masthead_store::content::find_article_any(app.state.db(), "the-dawn-ferry").await.unwrap().unwrap();
+    let a = masthead_store::content::find_article_any(app.state.db(), "the-dawn-ferry")
+        .await
+        .unwrap()
+        .unwrap();
     let lead = a.lead_image.expect("the lead image");
-    assert_eq!((lead.alt.as_str(), lead.caption.as_str(), lead.credit.as_str()), ("The ferry at dawn", "Leaving Port Alder.", "Ines Varga/Harbour Pictures"));
+    assert_eq!(
+        (
+            lead.alt.as_str(),
+            lead.caption.as_str(),
+            lead.credit.as_str()
+        ),
+        (
+            "The ferry at dawn",
+            "Leaving Port Alder.",
+            "Ines Varga/Harbour Pictures"
+        )
+    );
     // A lead image that does not exist is refused.
     let mut bad = form;
     bad[12].1 = "999999";
     bad[6].1 = "another-dawn-ferry";
     let res = editor.post("/admin/articles/new", &bad).await;
     assert_eq!(res.status().as_u16(), 422);
-});
+}
 
 fn article_fields<'a>(
     csrf: &'a str,
@@ -187,83 +328,212 @@ async fn revision_of(app: &TestApp, id: i64) -> String {
         .to_string()
 }
 
-both!(Fixture::Demo, async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app) {
+both!(
+    versions_are_kept_compared_and_restored_and_autosave_loses_nothing,
+    Fixture::Demo
+);
+async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app: TestApp) {
     let db = app.state.db();
     let (mut b, csrf) = staff(&app, "editor").await;
     let first = "Dredgers arrive in March.\n\nThe channel will be 12 metres deep.";
-    let res = b.post("/admin/articles/new", &article_fields(&csrf, "", first, "save")).await;
-    let edit = res.headers()["location"].to_str().unwrap().trim_end_matches("?saved=1").to_string();
+    let res = b
+        .post(
+            "/admin/articles/new",
+            &article_fields(&csrf, "", first, "save"),
+        )
+        .await;
+    let edit = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_end_matches("?saved=1")
+        .to_string();
     let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
     let second = "Dredgers arrive in April.\n\nThe channel will be 12 metres deep.\n\nFishing boats will use the north quay.";
     let rev = revision_of(&app, id).await;
-    assert_eq!(b.post(&edit, &article_fields(&csrf, &rev, second, "save")).await.status().as_u16(), 303);
-    let versions = masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap();
-    assert_eq!(versions.iter().map(|v| v.kind.as_str()).collect::<Vec<_>>(), vec!["save", "save"]);
+    assert_eq!(
+        b.post(&edit, &article_fields(&csrf, &rev, second, "save"))
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.kind.as_str()).collect::<Vec<_>>(),
+        vec!["save", "save"]
+    );
     let oldest = versions[1].id;
     // Compare the first version with now: the changed line and the new one.
     let diff = b.page(&format!("{edit}/revisions/{oldest}")).await;
-    assert!(diff.contains("<del><span class=\"visually-hidden\">removed: </span>Dredgers arrive in March.</del>"), "{diff}");
-    assert!(diff.contains("<ins><span class=\"visually-hidden\">added: </span>Dredgers arrive in April.</ins>"));
+    assert!(
+        diff.contains(
+            "<del><span class=\"visually-hidden\">removed: </span>Dredgers arrive in March.</del>"
+        ),
+        "{diff}"
+    );
+    assert!(diff.contains(
+        "<ins><span class=\"visually-hidden\">added: </span>Dredgers arrive in April.</ins>"
+    ));
     assert!(diff.contains("<ins><span class=\"visually-hidden\">added: </span>Fishing boats will use the north quay.</ins>"));
-    assert!(diff.contains("<span>The channel will be 12 metres deep.</span>"), "unchanged lines shown plainly");
+    assert!(
+        diff.contains("<span>The channel will be 12 metres deep.</span>"),
+        "unchanged lines shown plainly"
+    );
     // Restore opens that version in the editor; nothing changes until saved.
     let restored = b.page(&format!("{edit}?restore={oldest}")).await;
-    assert!(restored.contains("It is not saved yet") && restored.contains("Dredgers arrive in March."));
-    assert!(masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap().contains("April"));
-    assert_eq!(b.get(&format!("{edit}/revisions/999999")).await.status().as_u16(), 404);
+    assert!(
+        restored.contains("It is not saved yet") && restored.contains("Dredgers arrive in March.")
+    );
+    assert!(masthead_store::content::find_article_markdown(db, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("April"));
+    assert_eq!(
+        b.get(&format!("{edit}/revisions/999999"))
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
 
     // Autosave keeps work as this person's autosave, not in the article.
     let rev = revision_of(&app, id).await;
     let auto = format!("{edit}/autosave");
     let typed = "Dredgers arrive in May, after the storms.";
-    let res = b.post(&auto, &article_fields(&csrf, &rev, typed, "autosave")).await;
+    let res = b
+        .post(&auto, &article_fields(&csrf, &rev, typed, "autosave"))
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let answer: serde_json::Value = res.json().await.unwrap();
-    assert!(answer["saved_at"].as_str().is_some_and(|t| t.len() == 5), "{answer}");
-    let res = b.post(&auto, &article_fields(&csrf, &rev, "Dredgers arrive in May, after the storms. More.", "autosave")).await;
+    assert!(
+        answer["saved_at"].as_str().is_some_and(|t| t.len() == 5),
+        "{answer}"
+    );
+    let res = b
+        .post(
+            &auto,
+            &article_fields(
+                &csrf,
+                &rev,
+                "Dredgers arrive in May, after the storms. More.",
+                "autosave",
+            ),
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
-    let versions = masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap();
-    assert_eq!(versions.iter().filter(|v| v.kind == "autosave").count(), 1, "one autosave per person, the latest");
-    assert!(masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap().contains("April"), "the article is untouched");
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.iter().filter(|v| v.kind == "autosave").count(),
+        1,
+        "one autosave per person, the latest"
+    );
+    assert!(
+        masthead_store::content::find_article_markdown(db, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("April"),
+        "the article is untouched"
+    );
     assert_eq!(revision_of(&app, id).await, rev);
     // Reopening the editor offers the autosave; restoring it brings the text back.
     let page = b.page(&edit).await;
-    assert!(page.contains("You have changes autosaved at"), "the editor offers the autosave");
+    assert!(
+        page.contains("You have changes autosaved at"),
+        "the editor offers the autosave"
+    );
     let restored = b.page(&format!("{edit}?restore={}", versions[0].id)).await;
     assert!(restored.contains("after the storms. More."));
     // A session that has expired: 401 as JSON (the script keeps the text).
     let mut gone = Browser::new(&app);
-    let res = gone.post(&auto, &article_fields("x", &rev, typed, "autosave")).await;
+    let res = gone
+        .post(&auto, &article_fields("x", &rev, typed, "autosave"))
+        .await;
     assert_eq!(res.status().as_u16(), 401);
     assert!(res.text().await.unwrap().contains("session has expired"));
     // A forged token, a stale revision, a body too large.
-    assert_eq!(b.post(&auto, &article_fields("forged", &rev, typed, "autosave")).await.status().as_u16(), 403);
-    assert_eq!(b.post(&auto, &article_fields(&csrf, "1", typed, "autosave")).await.status().as_u16(), 409);
+    assert_eq!(
+        b.post(&auto, &article_fields("forged", &rev, typed, "autosave"))
+            .await
+            .status()
+            .as_u16(),
+        403
+    );
+    assert_eq!(
+        b.post(&auto, &article_fields(&csrf, "1", typed, "autosave"))
+            .await
+            .status()
+            .as_u16(),
+        409
+    );
     let big = "x".repeat(1_000_001);
-    assert_eq!(b.post(&auto, &article_fields(&csrf, &rev, &big, "autosave")).await.status().as_u16(), 413);
+    assert_eq!(
+        b.post(&auto, &article_fields(&csrf, &rev, &big, "autosave"))
+            .await
+            .status()
+            .as_u16(),
+        413
+    );
     // Someone else's article a contributor may not touch.
     let (mut contributor, ccsrf) = staff(&app, "contributor").await;
-    let res = contributor.post(&auto, &article_fields(&ccsrf, &rev, typed, "autosave")).await;
+    let res = contributor
+        .post(&auto, &article_fields(&ccsrf, &rev, typed, "autosave"))
+        .await;
     assert_eq!(res.status().as_u16(), 403);
     let answer: serde_json::Value = res.json().await.unwrap();
-    assert!(answer["error"].as_str().unwrap().contains("does not allow editing"), "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not allow editing"),
+        "{answer}"
+    );
     let gone = "/admin/articles/999999/autosave";
-    assert_eq!(b.post(gone, &article_fields(&csrf, &rev, typed, "autosave")).await.status().as_u16(), 404);
-});
+    assert_eq!(
+        b.post(gone, &article_fields(&csrf, &rev, typed, "autosave"))
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+}
 
-both!(Fixture::Demo, async fn a_shared_draft_preview_link_works_for_anyone_until_it_expires(app) {
+both!(
+    a_shared_draft_preview_link_works_for_anyone_until_it_expires,
+    Fixture::Demo
+);
+async fn a_shared_draft_preview_link_works_for_anyone_until_it_expires(app: TestApp) {
     let (mut b, csrf) = staff(&app, "author").await;
     let body = "Open to all.\n\n<!-- paywall -->\n\nSharedDraftSecretK7 stays in the draft.";
-    let res = b.post("/admin/articles/new", &article_fields(&csrf, "", body, "save")).await;
-    let edit = res.headers()["location"].to_str().unwrap().trim_end_matches("?saved=1").to_string();
+    let res = b
+        .post(
+            "/admin/articles/new",
+            &article_fields(&csrf, "", body, "save"),
+        )
+        .await;
+    let edit = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_end_matches("?saved=1")
+        .to_string();
     let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
-    let res = b.post(&format!("{edit}/share"), &[("csrf", &csrf), ("days", "3")]).await;
+    let res = b
+        .post(&format!("{edit}/share"), &[("csrf", &csrf), ("days", "3")])
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     let to = res.headers()["location"].to_str().unwrap().to_string();
     let token = to.split("share=").nth(1).unwrap().to_string();
     let page = b.page(&to).await;
-    assert!(page.contains(&format!("/preview/{token}")), "the editor shows the link");
+    assert!(
+        page.contains(&format!("/preview/{token}")),
+        "the editor shows the link"
+    );
     // Anyone with the link reads the draft in full, never cached or indexed.
     let res = app.get(&format!("/preview/{token}")).await;
     assert_eq!(res.status().as_u16(), 200);
@@ -275,16 +545,43 @@ both!(Fixture::Demo, async fn a_shared_draft_preview_link_works_for_anyone_until
     let mut tampered = token.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == '0' { '1' } else { '0' });
-    let expired = masthead::newsroom::articles::preview_token(&app.state, id, jiff::Timestamp::now().as_second() - 1);
+    let expired = masthead::newsroom::articles::preview_token(
+        &app.state,
+        id,
+        jiff::Timestamp::now().as_second() - 1,
+    );
     let forged_id = token.replacen(&format!("d{id}."), &format!("d{}.", id + 1), 1);
-    for t in [tampered.as_str(), expired.as_str(), forged_id.as_str(), "nonsense"] {
+    for t in [
+        tampered.as_str(),
+        expired.as_str(),
+        forged_id.as_str(),
+        "nonsense",
+    ] {
         let res = app.get(&format!("/preview/{t}")).await;
         assert_eq!(res.status().as_u16(), 404, "{t}");
         assert!(!res.text().await.unwrap().contains("SharedDraftSecretK7"));
     }
-    assert_eq!(b.post(&format!("{edit}/share"), &[("csrf", &csrf), ("days", "365")]).await.status().as_u16(), 400);
-    assert_eq!(b.post(&format!("{edit}/share"), &[("csrf", "forged"), ("days", "1")]).await.status().as_u16(), 403);
-});
+    assert_eq!(
+        b.post(
+            &format!("{edit}/share"),
+            &[("csrf", &csrf), ("days", "365")]
+        )
+        .await
+        .status()
+        .as_u16(),
+        400
+    );
+    assert_eq!(
+        b.post(
+            &format!("{edit}/share"),
+            &[("csrf", "forged"), ("days", "1")]
+        )
+        .await
+        .status()
+        .as_u16(),
+        403
+    );
+}
 
 fn code_at(secret: &str, step: i64) -> String {
     let key = masthead_core::totp::base32_decode(secret).unwrap();
@@ -299,150 +596,469 @@ fn attr(html: &str, before: &str) -> String {
         .to_string()
 }
 
-both!(Fixture::Demo, async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app) {
+both!(
+    two_step_log_in_takes_each_code_once_and_recovery_codes_once,
+    Fixture::Demo
+);
+async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestApp) {
     let db = app.state.db();
     staff(&app, "editor").await;
-    let staff_id = masthead_store::members::find_staff_by_email(db, "editor@newsroom.example").await.unwrap().unwrap().0.id;
-    let hash = app.state.passwords().hash("harbour lights 42").await.unwrap();
+    let staff_id = masthead_store::members::find_staff_by_email(db, "editor@newsroom.example")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+    let hash = app
+        .state
+        .passwords()
+        .hash("harbour lights 42")
+        .await
+        .unwrap();
     let mut tx = db.begin().await.unwrap();
-    masthead_store::members::set_staff_password(&mut tx, staff_id, &hash, 1).await.unwrap();
+    masthead_store::members::set_staff_password(&mut tx, staff_id, &hash, 1)
+        .await
+        .unwrap();
     masthead_store::commit(tx).await.unwrap();
     app.state.sessions().clear();
     // Logged in with the password (no second step yet).
     let mut b = Browser::new(&app);
-    let res = b.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "harbour lights 42")]).await;
+    let res = b
+        .post(
+            "/admin/login",
+            &[
+                ("email", "editor@newsroom.example"),
+                ("password", "harbour lights 42"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     let csrf = masthead::members::tokens::csrf_token(&b.jar["masthead_staff"]);
     // Set up: a key to scan, confirmed by a code.
-    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")]).await;
+    let res = b
+        .post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")])
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     let page = res.text().await.unwrap();
     let secret = attr(&page, "data-secret=\"");
-    assert_eq!(secret.len(), 32, "{}", &page[page.len().saturating_sub(3000)..]);
+    assert_eq!(
+        secret.len(),
+        32,
+        "{}",
+        &page[page.len().saturating_sub(3000)..]
+    );
     assert!(page.contains("otpauth://totp/"));
     let now = jiff::Timestamp::now().as_second();
     let step = masthead_core::totp::step_of(now);
-    let wrong = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", "000000"), ("password", "harbour lights 42")]).await;
+    let wrong = b
+        .post(
+            "/admin/account/2fa",
+            &[
+                ("csrf", &csrf),
+                ("step", "confirm"),
+                ("secret", &secret),
+                ("code", "000000"),
+                ("password", "harbour lights 42"),
+            ],
+        )
+        .await;
     assert_eq!(wrong.status().as_u16(), 422);
     // A session alone cannot turn it on: the password is asked for.
-    let no_password = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", &code_at(&secret, step))]).await;
+    let no_password = b
+        .post(
+            "/admin/account/2fa",
+            &[
+                ("csrf", &csrf),
+                ("step", "confirm"),
+                ("secret", &secret),
+                ("code", &code_at(&secret, step)),
+            ],
+        )
+        .await;
     assert_eq!(no_password.status().as_u16(), 422);
-    assert!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().is_none());
-    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &secret), ("code", &code_at(&secret, step)), ("password", "harbour lights 42")]).await;
+    assert!(masthead_store::members::find_staff_totp(db, staff_id)
+        .await
+        .unwrap()
+        .is_none());
+    let res = b
+        .post(
+            "/admin/account/2fa",
+            &[
+                ("csrf", &csrf),
+                ("step", "confirm"),
+                ("secret", &secret),
+                ("code", &code_at(&secret, step)),
+                ("password", "harbour lights 42"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     let page = res.text().await.unwrap();
-    let codes: Vec<String> = page.split("<li><code>").skip(1).map(|r| r.split('<').next().unwrap().to_string()).collect();
+    let codes: Vec<String> = page
+        .split("<li><code>")
+        .skip(1)
+        .map(|r| r.split('<').next().unwrap().to_string())
+        .collect();
     assert_eq!(codes.len(), 10, "ten recovery codes shown once");
-    assert!(!b.page("/admin/account").await.contains(&codes[0]), "shown only once");
+    assert!(
+        !b.page("/admin/account").await.contains(&codes[0]),
+        "shown only once"
+    );
 
     // Log-in: the password alone is not enough.
     let mut fresh = Browser::new(&app);
-    let res = fresh.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "harbour lights 42")]).await;
+    let res = fresh
+        .post(
+            "/admin/login",
+            &[
+                ("email", "editor@newsroom.example"),
+                ("password", "harbour lights 42"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
-    assert!(!res.headers().contains_key("set-cookie"), "no session before the code");
+    assert!(
+        !res.headers().contains_key("set-cookie"),
+        "no session before the code"
+    );
     let token = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
     // The code that turned it on was used: a replay is refused.
-    let replay = fresh.post("/admin/login/code", &[("token", &token), ("code", &code_at(&secret, step))]).await;
+    let replay = fresh
+        .post(
+            "/admin/login/code",
+            &[("token", &token), ("code", &code_at(&secret, step))],
+        )
+        .await;
     assert_eq!(replay.status().as_u16(), 401);
     assert!(fresh.get("/admin").await.status().is_redirection());
     // The next code works, once.
     let next = code_at(&secret, step + 1);
-    let res = fresh.post("/admin/login/code", &[("token", &token), ("code", &next)]).await;
+    let res = fresh
+        .post("/admin/login/code", &[("token", &token), ("code", &next)])
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(fresh.get("/admin").await.status().as_u16(), 200);
     let mut other = Browser::new(&app);
-    let res = other.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "harbour lights 42")]).await;
+    let res = other
+        .post(
+            "/admin/login",
+            &[
+                ("email", "editor@newsroom.example"),
+                ("password", "harbour lights 42"),
+            ],
+        )
+        .await;
     let token2 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
-    assert_eq!(other.post("/admin/login/code", &[("token", &token2), ("code", &next)]).await.status().as_u16(), 401, "a used code is refused");
+    assert_eq!(
+        other
+            .post("/admin/login/code", &[("token", &token2), ("code", &next)])
+            .await
+            .status()
+            .as_u16(),
+        401,
+        "a used code is refused"
+    );
     // The log-in token itself works once.
-    assert_eq!(fresh.post("/admin/login/code", &[("token", &token), ("code", &code_at(&secret, step + 2))]).await.status().as_u16(), 410);
+    assert_eq!(
+        fresh
+            .post(
+                "/admin/login/code",
+                &[("token", &token), ("code", &code_at(&secret, step + 2))]
+            )
+            .await
+            .status()
+            .as_u16(),
+        410
+    );
     // A recovery code works once, typed any way.
     let typed = codes[3].to_uppercase().replace('-', " ");
-    assert_eq!(other.post("/admin/login/code", &[("token", &token2), ("code", &typed)]).await.status().as_u16(), 303);
+    assert_eq!(
+        other
+            .post("/admin/login/code", &[("token", &token2), ("code", &typed)])
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
     let mut third = Browser::new(&app);
-    let res = third.post("/admin/login", &[("email", "editor@newsroom.example"), ("password", "harbour lights 42")]).await;
+    let res = third
+        .post(
+            "/admin/login",
+            &[
+                ("email", "editor@newsroom.example"),
+                ("password", "harbour lights 42"),
+            ],
+        )
+        .await;
     let token3 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
-    assert_eq!(third.post("/admin/login/code", &[("token", &token3), ("code", &codes[3])]).await.status().as_u16(), 401);
-    assert_eq!(masthead_store::members::recovery_codes_left(db, staff_id).await.unwrap(), 9);
+    assert_eq!(
+        third
+            .post(
+                "/admin/login/code",
+                &[("token", &token3), ("code", &codes[3])]
+            )
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        masthead_store::members::recovery_codes_left(db, staff_id)
+            .await
+            .unwrap(),
+        9
+    );
     // Issue 12 item 11: replacing it (a new phone) with only the session
     // is refused; it needs the password and a current or recovery code.
-    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")]).await;
+    let res = b
+        .post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")])
+        .await;
     let page = res.text().await.unwrap();
-    assert!(page.contains("name=\"current\""), "the replace form asks for the current code");
+    assert!(
+        page.contains("name=\"current\""),
+        "the replace form asks for the current code"
+    );
     let theirs = attr(&page, "data-secret=\"");
-    let their_code = code_at(&theirs, masthead_core::totp::step_of(jiff::Timestamp::now().as_second()));
+    let their_code = code_at(
+        &theirs,
+        masthead_core::totp::step_of(jiff::Timestamp::now().as_second()),
+    );
     for form in [
         vec![("code", their_code.as_str())],
-        vec![("code", their_code.as_str()), ("password", "harbour lights 42")],
-        vec![("code", their_code.as_str()), ("current", codes[6].as_str())],
-        vec![("code", their_code.as_str()), ("current", "00000"), ("password", "harbour lights 42")],
+        vec![
+            ("code", their_code.as_str()),
+            ("password", "harbour lights 42"),
+        ],
+        vec![
+            ("code", their_code.as_str()),
+            ("current", codes[6].as_str()),
+        ],
+        vec![
+            ("code", their_code.as_str()),
+            ("current", "00000"),
+            ("password", "harbour lights 42"),
+        ],
     ] {
-        let mut f = vec![("csrf", csrf.as_str()), ("step", "confirm"), ("secret", theirs.as_str())];
+        let mut f = vec![
+            ("csrf", csrf.as_str()),
+            ("step", "confirm"),
+            ("secret", theirs.as_str()),
+        ];
         f.extend(form.iter().cloned());
-        assert_eq!(b.post("/admin/account/2fa", &f).await.status().as_u16(), 422, "{form:?}");
-        let (kept, _) = masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().unwrap();
+        assert_eq!(
+            b.post("/admin/account/2fa", &f).await.status().as_u16(),
+            422,
+            "{form:?}"
+        );
+        let (kept, _) = masthead_store::members::find_staff_totp(db, staff_id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(kept, secret, "the secret was not replaced by {form:?}");
     }
-    assert_eq!(masthead_store::members::recovery_codes_left(db, staff_id).await.unwrap(), 9, "no recovery code spent by a refused replace");
-    let res = b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "confirm"), ("secret", &theirs), ("code", &their_code), ("current", &codes[6]), ("password", "harbour lights 42")]).await;
+    assert_eq!(
+        masthead_store::members::recovery_codes_left(db, staff_id)
+            .await
+            .unwrap(),
+        9,
+        "no recovery code spent by a refused replace"
+    );
+    let res = b
+        .post(
+            "/admin/account/2fa",
+            &[
+                ("csrf", &csrf),
+                ("step", "confirm"),
+                ("secret", &theirs),
+                ("code", &their_code),
+                ("current", &codes[6]),
+                ("password", "harbour lights 42"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     let page = res.text().await.unwrap();
-    let codes: Vec<String> = page.split("<li><code>").skip(1).map(|r| r.split('<').next().unwrap().to_string()).collect();
-    assert_eq!(codes.len(), 10, "a replacement comes with new recovery codes");
-    assert_eq!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().unwrap().0, theirs);
+    let codes: Vec<String> = page
+        .split("<li><code>")
+        .skip(1)
+        .map(|r| r.split('<').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        codes.len(),
+        10,
+        "a replacement comes with new recovery codes"
+    );
+    assert_eq!(
+        masthead_store::members::find_staff_totp(db, staff_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+        theirs
+    );
     // Turning it off needs the password and a code too.
-    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", "123"), ("password", "harbour lights 42")]).await.status().as_u16(), 422);
-    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", &codes[5])]).await.status().as_u16(), 422, "no password");
-    assert!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().is_some());
-    assert_eq!(b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "off"), ("code", &codes[5]), ("password", "harbour lights 42")]).await.status().as_u16(), 303);
-    assert!(masthead_store::members::find_staff_totp(db, staff_id).await.unwrap().is_none());
-    let audit: Vec<String> = masthead_store::newsroom::list_audit(db, 20).await.unwrap().into_iter().map(|e| e.action).collect();
-    assert!(audit.contains(&"staff.2fa_on".to_string()) && audit.contains(&"staff.2fa_off".to_string()));
-});
+    assert_eq!(
+        b.post(
+            "/admin/account/2fa",
+            &[
+                ("csrf", &csrf),
+                ("step", "off"),
+                ("code", "123"),
+                ("password", "harbour lights 42")
+            ]
+        )
+        .await
+        .status()
+        .as_u16(),
+        422
+    );
+    assert_eq!(
+        b.post(
+            "/admin/account/2fa",
+            &[("csrf", &csrf), ("step", "off"), ("code", &codes[5])]
+        )
+        .await
+        .status()
+        .as_u16(),
+        422,
+        "no password"
+    );
+    assert!(masthead_store::members::find_staff_totp(db, staff_id)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        b.post(
+            "/admin/account/2fa",
+            &[
+                ("csrf", &csrf),
+                ("step", "off"),
+                ("code", &codes[5]),
+                ("password", "harbour lights 42")
+            ]
+        )
+        .await
+        .status()
+        .as_u16(),
+        303
+    );
+    assert!(masthead_store::members::find_staff_totp(db, staff_id)
+        .await
+        .unwrap()
+        .is_none());
+    let audit: Vec<String> = masthead_store::newsroom::list_audit(db, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        audit.contains(&"staff.2fa_on".to_string()) && audit.contains(&"staff.2fa_off".to_string())
+    );
+}
 
-both!(Fixture::Demo, async fn the_editor_bundle_is_embedded_and_cached_for_good_or_the_markdown_editor_says_why(app) {
+both!(
+    the_editor_bundle_is_embedded_and_cached_for_good_or_the_markdown_editor_says_why,
+    Fixture::Demo
+);
+async fn the_editor_bundle_is_embedded_and_cached_for_good_or_the_markdown_editor_says_why(
+    app: TestApp,
+) {
     let (mut b, _) = staff(&app, "editor").await;
     let page = b.page("/admin/articles/new").await;
     if masthead::newsroom::assets::editor_built() {
         let v = masthead::newsroom::assets::version();
-        assert!(page.contains(&format!("<script src=\"/admin/assets/editor.js?v={v}\" defer></script>")));
+        assert!(page.contains(&format!(
+            "<script src=\"/admin/assets/editor.js?v={v}\" defer></script>"
+        )));
         assert!(page.contains("<script type=\"application/json\" id=\"editor-data\">"));
-        let res = b.get_with(&format!("/admin/assets/editor.js?v={v}"), &[("accept-encoding", "br")]).await;
+        let res = b
+            .get_with(
+                &format!("/admin/assets/editor.js?v={v}"),
+                &[("accept-encoding", "br")],
+            )
+            .await;
         assert_eq!(res.status().as_u16(), 200);
-        assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable", "even with the staff cookie");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "even with the staff cookie"
+        );
         assert_eq!(res.headers()["content-encoding"], "br");
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
         let etag = res.headers()["etag"].to_str().unwrap().to_string();
-        let again = b.get_with(&format!("/admin/assets/editor.js?v={v}"), &[("accept-encoding", "br"), ("if-none-match", &etag)]).await;
+        let again = b
+            .get_with(
+                &format!("/admin/assets/editor.js?v={v}"),
+                &[("accept-encoding", "br"), ("if-none-match", &etag)],
+            )
+            .await;
         assert_eq!(again.status().as_u16(), 304);
-        assert_eq!(b.get("/admin/assets/editor.css").await.status().as_u16(), 200);
+        assert_eq!(
+            b.get("/admin/assets/editor.css").await.status().as_u16(),
+            200
+        );
     } else {
-        assert!(page.contains("the rich-text editor is not in this build") && !page.contains("<script src"));
+        assert!(
+            page.contains("the rich-text editor is not in this build")
+                && !page.contains("<script src")
+        );
     }
     assert_eq!(b.get("/admin/assets/other.js").await.status().as_u16(), 404);
     // What a handler declares public (the stylesheet) stays public with cookies on the request.
-    assert_eq!(b.get("/static/style.css").await.headers()["cache-control"], "public, max-age=86400");
+    assert_eq!(
+        b.get("/static/style.css").await.headers()["cache-control"],
+        "public, max-age=86400"
+    );
     // Whatever this build carries, the fallback page says why and needs no script.
     let html = app.state.theme().render("admin/article.html", minijinja::context! {
         site => masthead::site::view::site(&app.state), nav => Vec::<String>::new(), staff => minijinja::context! { name => "x" },
         form => minijinja::context! { body => "Text" }, rich => false, content_types => ["news"], access_levels => ["default"], paywall => "<!-- paywall -->",
     }).unwrap();
-    assert!(html.contains("Markdown editor: the rich-text editor is not in this build") && !html.contains("<script"));
+    assert!(
+        html.contains("Markdown editor: the rich-text editor is not in this build")
+            && !html.contains("<script")
+    );
     assert!(html.contains("Body (Markdown)") && html.contains("&lt;!-- paywall --&gt;"));
-});
+}
 
 // Issue 13: an article save is one transaction. With its last write made
 // to fail (a trigger on the audit log), the article, its slug, its body,
 // its versions and the audit log are exactly as before.
-both!(Fixture::Demo, async fn a_save_that_fails_at_its_last_write_changes_nothing(app) {
+both!(
+    a_save_that_fails_at_its_last_write_changes_nothing,
+    Fixture::Demo
+);
+async fn a_save_that_fails_at_its_last_write_changes_nothing(app: TestApp) {
     let db = app.state.db();
     let (mut b, csrf) = staff(&app, "editor").await;
-    let res = b.post("/admin/articles/new", &article_fields(&csrf, "", "First body.", "save")).await;
-    let edit = res.headers()["location"].to_str().unwrap().trim_end_matches("?saved=1").to_string();
+    let res = b
+        .post(
+            "/admin/articles/new",
+            &article_fields(&csrf, "", "First body.", "save"),
+        )
+        .await;
+    let edit = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_end_matches("?saved=1")
+        .to_string();
     let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
-    let before = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
-    let versions = masthead_store::newsroom::list_revisions(db, id, 50).await.unwrap().len();
-    let audits = masthead_store::newsroom::list_audit(db, 1000).await.unwrap().len();
+    let before = masthead_store::content::find_article_by_id(db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let versions = masthead_store::newsroom::list_revisions(db, id, 50)
+        .await
+        .unwrap()
+        .len();
+    let audits = masthead_store::newsroom::list_audit(db, 1000)
+        .await
+        .unwrap()
+        .len();
     crate::harness::fail_audit_writes(&app).await;
     let rev = revision_of(&app, id).await;
     let mut fields = article_fields(&csrf, &rev, "A new body that must not land.", "save");
@@ -452,24 +1068,72 @@ both!(Fixture::Demo, async fn a_save_that_fails_at_its_last_write_changes_nothin
         }
     }
     let res = b.post(&edit, &fields).await;
-    assert_eq!(res.status().as_u16(), 500, "the injected failure is our error");
-    let after = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
-    assert_eq!((after.slug.as_str(), after.revision), (before.slug.as_str(), before.revision), "slug and revision kept");
-    let body = masthead_store::content::find_body(db, &after.facts(), masthead_core::Decision::Full).await.unwrap();
-    assert_eq!(body.blocks, vec!["<p>First body.</p>".to_string()], "body kept");
-    assert!(masthead_store::content::find_redirect(db, "renamed-but-not-saved", i64::MAX).await.unwrap().is_none());
-    assert!(masthead_store::content::find_article_any(db, "renamed-but-not-saved").await.unwrap().is_none());
-    assert_eq!(masthead_store::newsroom::list_revisions(db, id, 50).await.unwrap().len(), versions, "no version kept");
-    assert_eq!(masthead_store::newsroom::list_audit(db, 1000).await.unwrap().len(), audits);
-});
+    assert_eq!(
+        res.status().as_u16(),
+        500,
+        "the injected failure is our error"
+    );
+    let after = masthead_store::content::find_article_by_id(db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (after.slug.as_str(), after.revision),
+        (before.slug.as_str(), before.revision),
+        "slug and revision kept"
+    );
+    let body =
+        masthead_store::content::find_body(db, &after.facts(), masthead_core::Decision::Full)
+            .await
+            .unwrap();
+    assert_eq!(
+        body.blocks,
+        vec!["<p>First body.</p>".to_string()],
+        "body kept"
+    );
+    assert!(
+        masthead_store::content::find_redirect(db, "renamed-but-not-saved", i64::MAX)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        masthead_store::content::find_article_any(db, "renamed-but-not-saved")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        masthead_store::newsroom::list_revisions(db, id, 50)
+            .await
+            .unwrap()
+            .len(),
+        versions,
+        "no version kept"
+    );
+    assert_eq!(
+        masthead_store::newsroom::list_audit(db, 1000)
+            .await
+            .unwrap()
+            .len(),
+        audits
+    );
+}
 
 // Issue 13: a create that loses its slug is a 409 with the form kept,
 // never an update of the other article.
-both!(Fixture::Demo, async fn a_taken_slug_is_a_409_and_never_an_update_of_another_article(app) {
+both!(
+    a_taken_slug_is_a_409_and_never_an_update_of_another_article,
+    Fixture::Demo
+);
+async fn a_taken_slug_is_a_409_and_never_an_update_of_another_article(app: TestApp) {
     let db = app.state.db();
     let (mut b, csrf) = staff(&app, "editor").await;
     let taken = "council-approves-harbour-seawall-plan";
-    let before = masthead_store::content::find_article_any(db, taken).await.unwrap().unwrap();
+    let before = masthead_store::content::find_article_any(db, taken)
+        .await
+        .unwrap()
+        .unwrap();
     let mut fields = article_fields(&csrf, "", "A body that belongs elsewhere.", "save");
     for f in fields.iter_mut() {
         if f.0 == "slug" {
@@ -479,27 +1143,59 @@ both!(Fixture::Demo, async fn a_taken_slug_is_a_409_and_never_an_update_of_anoth
     let res = b.post("/admin/articles/new", &fields).await;
     assert_eq!(res.status().as_u16(), 409);
     let page = res.text().await.unwrap();
-    assert!(page.contains("is taken") && page.contains("A body that belongs elsewhere."), "the form is kept");
-    let after = masthead_store::content::find_article_any(db, taken).await.unwrap().unwrap();
-    assert_eq!((after.id, after.revision, after.headline), (before.id, before.revision, before.headline));
-});
+    assert!(
+        page.contains("is taken") && page.contains("A body that belongs elsewhere."),
+        "the form is kept"
+    );
+    let after = masthead_store::content::find_article_any(db, taken)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (after.id, after.revision, after.headline),
+        (before.id, before.revision, before.headline)
+    );
+}
 
 // Issue 13: one history per article. A database that still has
 // `article_revisions` beside the editor's versions (as every release before
 // migration 16 left it) keeps its old versions in the editor's history,
 // without doubling the ones the editor kept, and can restore them.
-both!(Fixture::Demo, async fn the_old_article_history_moves_into_the_editor_and_restores(app) {
+both!(
+    the_old_article_history_moves_into_the_editor_and_restores,
+    Fixture::Demo
+);
+async fn the_old_article_history_moves_into_the_editor_and_restores(app: TestApp) {
     let db = app.state.db();
     let id = crate::harness::article_id(&app, "council-approves-harbour-seawall-plan").await;
-    let article = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
-    let topic = article.topics.first().expect("the demo article has a topic").clone();
-    let author = article.authors.first().expect("the demo article has an author").clone();
-    let exec = |sql: String| async move { sqlx::query(&sql).execute(db.writer()).await.unwrap_or_else(|e| panic!("{sql}: {e}")) };
+    let article = masthead_store::content::find_article_by_id(db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let topic = article
+        .topics
+        .first()
+        .expect("the demo article has a topic")
+        .clone();
+    let author = article
+        .authors
+        .first()
+        .expect("the demo article has an author")
+        .clone();
+    let exec = |sql: String| async move {
+        sqlx::query(&sql)
+            .execute(db.writer())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
     // The database as migration 15 left it: both histories.
     exec("DELETE FROM schema_migrations WHERE version = 16".into()).await;
     exec("CREATE TABLE article_revisions (article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE, \
           revision BIGINT NOT NULL, created_at BIGINT NOT NULL, snapshot TEXT NOT NULL, PRIMARY KEY (article_id, revision))".into()).await;
-    exec(format!("DELETE FROM editor_versions WHERE article_id = {id}")).await;
+    exec(format!(
+        "DELETE FROM editor_versions WHERE article_id = {id}"
+    ))
+    .await;
     let old = serde_json::json!({
         "slug": article.slug, "headline": "The first headline we had", "standfirst": "An older standfirst.",
         "dateline": "PORT ALDER", "content_type": "news", "access_level": "metered", "preview_blocks": null,
@@ -519,45 +1215,105 @@ both!(Fixture::Demo, async fn the_old_article_history_moves_into_the_editor_and_
         .execute(db.writer()).await.unwrap();
 
     assert_eq!(masthead_store::migrate(db).await.unwrap(), vec![16]);
-    assert!(sqlx::query("SELECT 1 FROM article_revisions").fetch_optional(db.reader()).await.is_err(), "the dropped table is gone");
-    let versions = masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap();
-    let seen: Vec<_> = versions.iter().map(|v| (v.article_revision, v.staff_name.as_str())).collect();
-    assert_eq!(seen, vec![(2, "Ed Itor"), (1, "earlier save")], "one history, no revision twice");
+    assert!(
+        sqlx::query("SELECT 1 FROM article_revisions")
+            .fetch_optional(db.reader())
+            .await
+            .is_err(),
+        "the dropped table is gone"
+    );
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10)
+        .await
+        .unwrap();
+    let seen: Vec<_> = versions
+        .iter()
+        .map(|v| (v.article_revision, v.staff_name.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(2, "Ed Itor"), (1, "earlier save")],
+        "one history, no revision twice"
+    );
 
     // The old version opens in the editor with its words, topics, authors
     // and publication time, and saving it makes it the article again.
     let (mut b, csrf) = staff(&app, "editor").await;
     let edit = format!("/admin/articles/{id}");
     let page = b.page(&format!("{edit}?restore={}", versions[1].id)).await;
-    assert!(page.contains("It is not saved yet") && page.contains("by earlier save"), "{page}");
-    for want in ["The first headline we had", "An older standfirst.", "An old body, long gone.", topic.slug.as_str(), author.slug.as_str()] {
+    assert!(
+        page.contains("It is not saved yet") && page.contains("by earlier save"),
+        "{page}"
+    );
+    for want in [
+        "The first headline we had",
+        "An older standfirst.",
+        "An old body, long gone.",
+        topic.slug.as_str(),
+        author.slug.as_str(),
+    ] {
         assert!(page.contains(want), "the restored form shows {want}");
     }
-    let when = jiff::Timestamp::from_second(1_700_000_000).unwrap().to_zoned(app.state.settings().get().tz.clone()).strftime("%Y-%m-%dT%H:%M").to_string();
+    let when = jiff::Timestamp::from_second(1_700_000_000)
+        .unwrap()
+        .to_zoned(app.state.settings().get().tz.clone())
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string();
     assert!(page.contains(&when), "publication time {when} in the form");
     let rev = revision_of(&app, id).await;
     let fields = vec![
-        ("csrf", csrf.as_str()), ("revision", rev.as_str()), ("headline", "The first headline we had"),
-        ("standfirst", "An older standfirst."), ("dateline", "PORT ALDER"), ("slug", article.slug.as_str()),
-        ("content_type", "news"), ("access_level", "metered"), ("topics", topic.slug.as_str()),
-        ("authors", author.slug.as_str()), ("body", "An old body, long gone."), ("publish_at", when.as_str()), ("action", "save"),
+        ("csrf", csrf.as_str()),
+        ("revision", rev.as_str()),
+        ("headline", "The first headline we had"),
+        ("standfirst", "An older standfirst."),
+        ("dateline", "PORT ALDER"),
+        ("slug", article.slug.as_str()),
+        ("content_type", "news"),
+        ("access_level", "metered"),
+        ("topics", topic.slug.as_str()),
+        ("authors", author.slug.as_str()),
+        ("body", "An old body, long gone."),
+        ("publish_at", when.as_str()),
+        ("action", "save"),
     ];
     assert_eq!(b.post(&edit, &fields).await.status().as_u16(), 303);
-    let after = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
+    let after = masthead_store::content::find_article_by_id(db, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(after.headline, "The first headline we had");
-    assert_eq!(masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap().len(), 3);
-});
+    assert_eq!(
+        masthead_store::newsroom::list_revisions(db, id, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
 
 // Writes from outside the newsroom (imports, the CLI) keep their version
 // in the same history, so the editor can go back to what an import wrote.
-both!(Fixture::Demo, async fn an_imported_article_has_its_version_in_the_editor(app) {
+both!(
+    an_imported_article_has_its_version_in_the_editor,
+    Fixture::Demo
+);
+async fn an_imported_article_has_its_version_in_the_editor(app: TestApp) {
     let db = app.state.db();
     let id = crate::harness::article_id(&app, "council-approves-harbour-seawall-plan").await;
-    let versions = masthead_store::newsroom::list_revisions(db, id, 10).await.unwrap();
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10)
+        .await
+        .unwrap();
     assert_eq!(versions.len(), 1, "{versions:?}");
-    assert_eq!((versions[0].kind.as_str(), versions[0].staff_name.as_str()), ("save", masthead_store::content::IMPORT_VERSION_BY));
+    assert_eq!(
+        (versions[0].kind.as_str(), versions[0].staff_name.as_str()),
+        ("save", masthead_store::content::IMPORT_VERSION_BY)
+    );
     let (mut b, _) = staff(&app, "editor").await;
-    let article = masthead_store::content::find_article_by_id(db, id).await.unwrap().unwrap();
-    let page = b.page(&format!("/admin/articles/{id}?restore={}", versions[0].id)).await;
+    let article = masthead_store::content::find_article_by_id(db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let page = b
+        .page(&format!("/admin/articles/{id}?restore={}", versions[0].id))
+        .await;
     assert!(page.contains("It is not saved yet") && page.contains(&article.headline));
-});
+}

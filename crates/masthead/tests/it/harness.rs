@@ -389,31 +389,54 @@ impl Drop for TestApp {
     }
 }
 
-/// Runs a test body against both backends: `name::sqlite` and
-/// `name::postgres`.
+/// Runs a plain `async fn` test on both backends, as `name::sqlite` and
+/// `name::postgres`; written above the function like an attribute:
+///
+/// ```ignore
+/// both!(a_reader_signs_up, Fixture::Demo);
+/// async fn a_reader_signs_up(app: TestApp) { … }
+///
+/// both!(newsletters_are_sent); // the function takes the `Backend`
+/// async fn newsletters_are_sent(backend: Backend) { … }
+/// ```
+///
+/// With a fixture the function gets a `TestApp` spawned on it; without one
+/// it gets the backend and builds what it needs (an SMTP server, the Stripe
+/// stand-in) itself. A test that runs on one backend only says why.
 #[macro_export]
 macro_rules! both {
-    ($fixture:expr, async fn $name:ident($app:ident) $body:block) => {
+    ($name:ident, $fixture:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                #[allow(unused_variables)]
-                let $app =
+                let app =
                     $crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite, $fixture)
                         .await;
-                $body
+                super::$name(app).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                #[allow(unused_variables)]
-                let $app =
+                let app =
                     $crate::harness::TestApp::spawn($crate::harness::Backend::Postgres, $fixture)
                         .await;
-                $body
+                super::$name(app).await
+            }
+        }
+    };
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::harness::Backend::Postgres).await
             }
         }
     };

@@ -16,9 +16,16 @@ async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwes
         .unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
-both!(Fixture::Demo, async fn conditional_get_answers_304_for_the_same_bytes(app) {
+both!(
+    conditional_get_answers_304_for_the_same_bytes,
+    Fixture::Demo
+);
+async fn conditional_get_answers_304_for_the_same_bytes(app: TestApp) {
     let res = app.get(ARTICLE).await;
-    let etag = res.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let etag = res.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
     let body = res.bytes().await.unwrap_or_default();
     assert!(etag.starts_with('"') && etag.len() > 10);
     let again = get_with(&app, ARTICLE, &[("if-none-match", &etag)]).await;
@@ -27,23 +34,40 @@ both!(Fixture::Demo, async fn conditional_get_answers_304_for_the_same_bytes(app
     assert!(again.bytes().await.unwrap_or_default().is_empty());
     let other = get_with(&app, ARTICLE, &[("if-none-match", "\"stale\"")]).await;
     assert_eq!(other.status().as_u16(), 200);
-    assert_eq!(other.bytes().await.unwrap_or_default(), body, "same bytes from the cache");
+    assert_eq!(
+        other.bytes().await.unwrap_or_default(),
+        body,
+        "same bytes from the cache"
+    );
     // Uncached pages are validated too.
     let home = app.get("/").await;
-    let home_etag = home.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let home_etag = home.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
     let again = get_with(&app, "/", &[("if-none-match", &home_etag)]).await;
     assert_eq!(again.status().as_u16(), 304);
-});
+}
 
-both!(Fixture::Demo, async fn gzip_and_brotli_are_negotiated_with_their_own_etags(app) {
+both!(
+    gzip_and_brotli_are_negotiated_with_their_own_etags,
+    Fixture::Demo
+);
+async fn gzip_and_brotli_are_negotiated_with_their_own_etags(app: TestApp) {
     let plain = app.get(ARTICLE).await;
-    let plain_etag = plain.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let plain_etag = plain.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
     let plain_body = plain.bytes().await.unwrap_or_default();
 
     let gz = get_with(&app, ARTICLE, &[("accept-encoding", "gzip")]).await;
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     assert_eq!(gz.headers()["vary"], "Accept-Encoding, Cookie");
-    let gz_etag = gz.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let gz_etag = gz.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
     let mut decoded = Vec::new();
     flate2::read::GzDecoder::new(&gz.bytes().await.unwrap_or_default()[..])
         .read_to_end(&mut decoded)
@@ -52,7 +76,10 @@ both!(Fixture::Demo, async fn gzip_and_brotli_are_negotiated_with_their_own_etag
 
     let br = get_with(&app, ARTICLE, &[("accept-encoding", "gzip, br")]).await;
     assert_eq!(br.headers()["content-encoding"], "br");
-    let br_etag = br.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let br_etag = br.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
     let mut decoded = Vec::new();
     brotli::Decompressor::new(&br.bytes().await.unwrap_or_default()[..], 4096)
         .read_to_end(&mut decoded)
@@ -60,62 +87,124 @@ both!(Fixture::Demo, async fn gzip_and_brotli_are_negotiated_with_their_own_etag
     assert_eq!(decoded, plain_body);
 
     assert!(plain_etag != gz_etag && gz_etag != br_etag && plain_etag != br_etag);
-    let revalidate = get_with(&app, ARTICLE, &[("accept-encoding", "br"), ("if-none-match", &br_etag)]).await;
+    let revalidate = get_with(
+        &app,
+        ARTICLE,
+        &[("accept-encoding", "br"), ("if-none-match", &br_etag)],
+    )
+    .await;
     assert_eq!(revalidate.status().as_u16(), 304);
     let cross = get_with(&app, ARTICLE, &[("if-none-match", &br_etag)]).await;
-    assert_eq!(cross.status().as_u16(), 200, "a br validator does not match the identity bytes");
-});
+    assert_eq!(
+        cross.status().as_u16(),
+        200,
+        "a br validator does not match the identity bytes"
+    );
+}
 
-both!(Fixture::Demo, async fn cache_control_is_public_only_for_the_same_response_for_everyone(app) {
+both!(
+    cache_control_is_public_only_for_the_same_response_for_everyone,
+    Fixture::Demo
+);
+async fn cache_control_is_public_only_for_the_same_response_for_everyone(app: TestApp) {
     // A free article, and a subscriber-only preview, are the same bytes for
     // every anonymous reader without a meter cookie: shared caches may keep them.
-    for path in ["/central-library-sunday-hours-return", "/bus-redesign-winners-and-losers"] {
+    for path in [
+        "/central-library-sunday-hours-return",
+        "/bus-redesign-winners-and-losers",
+    ] {
         let anon = app.get(path).await;
-        assert_eq!(anon.headers()["cache-control"], "public, max-age=60", "{path}");
-        assert!(anon.headers()["vary"].to_str().unwrap_or_default().contains("Cookie"), "{path}");
+        assert_eq!(
+            anon.headers()["cache-control"],
+            "public, max-age=60",
+            "{path}"
+        );
+        assert!(
+            anon.headers()["vary"]
+                .to_str()
+                .unwrap_or_default()
+                .contains("Cookie"),
+            "{path}"
+        );
         assert!(anon.headers().get("set-cookie").is_none());
         let reader = get_with(&app, path, &[("cookie", "masthead_session=abc")]).await;
         assert_eq!(reader.headers()["cache-control"], "private, no-cache");
         let other_cookie = get_with(&app, path, &[("cookie", "theme=dark")]).await;
-        assert_eq!(other_cookie.headers()["cache-control"], "public, max-age=60");
+        assert_eq!(
+            other_cookie.headers()["cache-control"],
+            "public, max-age=60"
+        );
     }
     // A metered article spends the meter: it sets the cookie, so it is
     // private even for a reader who had none (a shared cache would hand
     // out full text without ever counting).
     let metered = app.get(ARTICLE).await;
     assert_eq!(metered.headers()["cache-control"], "private, no-cache");
-    assert!(metered.headers()["set-cookie"].to_str().unwrap_or_default().starts_with("masthead_meter="));
+    assert!(metered.headers()["set-cookie"]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("masthead_meter="));
     let missing = app.get("/no-such-article").await;
     assert_eq!(missing.headers()["cache-control"], "no-store");
-});
+}
 
-both!(Fixture::Demo, async fn every_response_carries_the_security_headers(app) {
-    for path in [ARTICLE, "/", "/no-such-article", "/feeds/rss.xml", "/static/style.css"] {
+both!(every_response_carries_the_security_headers, Fixture::Demo);
+async fn every_response_carries_the_security_headers(app: TestApp) {
+    for path in [
+        ARTICLE,
+        "/",
+        "/no-such-article",
+        "/feeds/rss.xml",
+        "/static/style.css",
+    ] {
         let res = app.get(path).await;
         let h = res.headers();
         let csp = h["content-security-policy"].to_str().unwrap_or_default();
         // The reader site runs no script at all.
-        assert!(csp.contains("script-src 'none'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(
+            csp.contains("script-src 'none'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"));
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
     }
     let html = app.get_text(ARTICLE, 200).await;
-    assert!(!html.contains("<script>") && !html.contains("<script src"), "no script at all on reader pages");
+    assert!(
+        !html.contains("<script>") && !html.contains("<script src"),
+        "no script at all on reader pages"
+    );
     // The newsroom has its own policy: its bundled scripts, its own origin.
     let admin = app.get("/admin/login").await;
-    let csp = admin.headers()["content-security-policy"].to_str().unwrap_or_default();
-    assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self'") && !csp.contains("unsafe"), "{csp}");
-});
+    let csp = admin.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("connect-src 'self'")
+            && !csp.contains("unsafe"),
+        "{csp}"
+    );
+}
 
-both!(Fixture::Demo, async fn head_requests_get_headers_without_a_body(app) {
-    let res = app.client.head(app.url(ARTICLE)).send().await.unwrap_or_else(|e| panic!("{e}"));
+both!(head_requests_get_headers_without_a_body, Fixture::Demo);
+async fn head_requests_get_headers_without_a_body(app: TestApp) {
+    let res = app
+        .client
+        .head(app.url(ARTICLE))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.headers().contains_key("etag"));
     assert!(res.bytes().await.unwrap_or_default().is_empty());
-});
+}
 
-both!(Fixture::Empty, async fn absolute_urls_come_from_the_base_url_not_the_host_header(app) {
+both!(
+    absolute_urls_come_from_the_base_url_not_the_host_header,
+    Fixture::Empty
+);
+async fn absolute_urls_come_from_the_base_url_not_the_host_header(app: TestApp) {
     let res = app
         .client
         .get(app.url("/robots.txt"))
@@ -128,13 +217,15 @@ both!(Fixture::Empty, async fn absolute_urls_come_from_the_base_url_not_the_host
     let body = res.text().await.unwrap_or_default();
     assert!(body.contains(&format!("Sitemap: {}/sitemap.xml", app.base)));
     assert!(!body.contains("evil"));
-});
+}
 
-both!(Fixture::Empty, async fn health_check_reports_the_database(app) {
+both!(health_check_reports_the_database, Fixture::Empty);
+async fn health_check_reports_the_database(app: TestApp) {
     assert_eq!(app.get_text("/healthz", 200).await, "ok\n");
-});
+}
 
-both!(Fixture::Demo, async fn a_server_error_is_themed_and_hides_its_cause(app) {
+both!(a_server_error_is_themed_and_hides_its_cause, Fixture::Demo);
+async fn a_server_error_is_themed_and_hides_its_cause(app: TestApp) {
     sqlx::query("ALTER TABLE topics RENAME TO topics_gone")
         .execute(app.state.db().writer())
         .await
@@ -145,8 +236,14 @@ both!(Fixture::Demo, async fn a_server_error_is_themed_and_hides_its_cause(app) 
     let body = res.text().await.unwrap_or_default();
     assert!(body.contains("class=\"site-header\""), "themed");
     assert!(body.contains("Something went wrong on our side"));
-    assert!(!body.contains("topics") || !body.to_lowercase().contains("no such table"), "no cause shown");
-    assert!(!body.contains("relation") && !body.contains("SQL"), "no database detail shown");
+    assert!(
+        !body.contains("topics") || !body.to_lowercase().contains("no such table"),
+        "no cause shown"
+    );
+    assert!(
+        !body.contains("relation") && !body.contains("SQL"),
+        "no database detail shown"
+    );
     // The server is still up.
     app.get_text("/healthz", 200).await;
-});
+}

@@ -85,7 +85,8 @@ fn article(slug: &str, extra: &str) -> String {
     )
 }
 
-both!(Fixture::Empty, async fn import_creates_then_skips_unchanged_files(app) {
+both!(import_creates_then_skips_unchanged_files, Fixture::Empty);
+async fn import_creates_then_skips_unchanged_files(app: TestApp) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     write(dir.path(), "topics/tides.md", TOPIC);
     write(dir.path(), "authors/ana.md", AUTHOR);
@@ -97,26 +98,64 @@ both!(Fixture::Empty, async fn import_creates_then_skips_unchanged_files(app) {
     let again = import(&app, dir.path()).await;
     assert_eq!(again.created, 0);
     assert!(again.unchanged >= 1, "{again:?}");
-    write(dir.path(), "a.md", &article("low-tide-record", "").replace("Second paragraph", "Revised paragraph"));
+    write(
+        dir.path(),
+        "a.md",
+        &article("low-tide-record", "").replace("Second paragraph", "Revised paragraph"),
+    );
     let third = import(&app, dir.path()).await;
     assert_eq!(third.updated, 3, "{third:?}");
     let html = app.get_text("/low-tide-record", 200).await;
-    assert!(html.contains("Revised paragraph"), "the cache follows the new revision");
-});
+    assert!(
+        html.contains("Revised paragraph"),
+        "the cache follows the new revision"
+    );
+}
 
-both!(Fixture::Empty, async fn bad_files_are_reported_with_line_and_reason(app) {
+both!(bad_files_are_reported_with_line_and_reason, Fixture::Empty);
+async fn bad_files_are_reported_with_line_and_reason(app: TestApp) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     write(dir.path(), "topics/tides.md", TOPIC);
     write(dir.path(), "authors/ana.md", AUTHOR);
     write(dir.path(), "good.md", &article("good-one", ""));
     write(dir.path(), "no-front.md", "Just text\n");
-    write(dir.path(), "bad-toml.md", "+++\ntype = \"article\"\nslug = \n+++\nx\n");
-    write(dir.path(), "bad-type.md", &article("bad-type", "").replace("content_type = \"news\"", "content_type = \"opinion\""));
+    write(
+        dir.path(),
+        "bad-toml.md",
+        "+++\ntype = \"article\"\nslug = \n+++\nx\n",
+    );
+    write(
+        dir.path(),
+        "bad-type.md",
+        &article("bad-type", "").replace("content_type = \"news\"", "content_type = \"opinion\""),
+    );
     write(dir.path(), "reserved.md", &article("search", ""));
-    write(dir.path(), "unknown-topic.md", &article("unknown-topic", "").replace("[\"tides\"]", "[\"weather\"]"));
-    write(dir.path(), "escape.md", &article("escape", "[lead_image]\nfile = \"../../../etc/hostname\"\nalt = \"x\"\n"));
-    write(dir.path(), "svg.md", &article("svg-image", "[lead_image]\nfile = \"pic.png\"\nalt = \"x\"\n"));
-    write(dir.path(), "pic.png", "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>");
+    write(
+        dir.path(),
+        "unknown-topic.md",
+        &article("unknown-topic", "").replace("[\"tides\"]", "[\"weather\"]"),
+    );
+    write(
+        dir.path(),
+        "escape.md",
+        &article(
+            "escape",
+            "[lead_image]\nfile = \"../../../etc/hostname\"\nalt = \"x\"\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "svg.md",
+        &article(
+            "svg-image",
+            "[lead_image]\nfile = \"pic.png\"\nalt = \"x\"\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "pic.png",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
+    );
     let report = import(&app, dir.path()).await;
     assert_eq!(report.created, 3, "the good files still import: {report:?}");
     let find = |name: &str| {
@@ -132,42 +171,80 @@ both!(Fixture::Empty, async fn bad_files_are_reported_with_line_and_reason(app) 
     assert!(find("bad-type.md:7:").contains("unknown content type \"opinion\""));
     assert!(find("reserved.md:3:").contains("reserved"));
     assert!(find("unknown-topic.md:10:").contains("unknown topic \"weather\""));
-    assert!(find("escape.md:").contains("outside the import directory") || find("escape.md:").contains("cannot be read"));
+    assert!(
+        find("escape.md:").contains("outside the import directory")
+            || find("escape.md:").contains("cannot be read")
+    );
     assert!(find("svg.md:").contains("SVG images are not accepted"));
     assert_eq!(report.errors.len(), 7);
     app.get_text("/svg-image", 404).await;
-});
+}
 
-both!(Fixture::Empty, async fn images_are_oriented_stripped_and_given_variants(app) {
+both!(
+    images_are_oriented_stripped_and_given_variants,
+    Fixture::Empty
+);
+async fn images_are_oriented_stripped_and_given_variants(app: TestApp) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     write(dir.path(), "topics/tides.md", TOPIC);
     write(dir.path(), "authors/ana.md", AUTHOR);
-    std::fs::write(dir.path().join("rotated.jpg"), jpeg_rotated(1200, 800)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("rotated.jpg"), jpeg_rotated(1200, 800))
+        .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.path().join("wide.png"), png(2000, 1000)).unwrap_or_else(|e| panic!("{e}"));
     write(dir.path(), "a.md", &article("rotated-photo", "[lead_image]\nfile = \"rotated.jpg\"\nalt = \"Alt\"\ncaption = \"Cap\"\ncredit = \"A/B via C\"\n"));
-    write(dir.path(), "b.md", &article("wide-photo", "[lead_image]\nfile = \"wide.png\"\nalt = \"Alt\"\n"));
+    write(
+        dir.path(),
+        "b.md",
+        &article(
+            "wide-photo",
+            "[lead_image]\nfile = \"wide.png\"\nalt = \"Alt\"\n",
+        ),
+    );
     let report = import(&app, dir.path()).await;
     assert!(report.errors.is_empty(), "{report:?}");
     let html = app.get_text("/rotated-photo", 200).await;
     // 1200×800 rotated a quarter turn is 800×1200: variants 480 and 800 wide.
-    assert!(html.contains("width=\"800\" height=\"1200\""), "orientation applied");
-    let srcset = html.split("srcset=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_string();
+    assert!(
+        html.contains("width=\"800\" height=\"1200\""),
+        "orientation applied"
+    );
+    let srcset = html
+        .split("srcset=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_string();
     assert_eq!(srcset.matches("w,").count() + 1, 2, "{srcset}");
-    for url in srcset.split(", ").map(|s| s.split(' ').next().unwrap_or_default().to_string()) {
+    for url in srcset
+        .split(", ")
+        .map(|s| s.split(' ').next().unwrap_or_default().to_string())
+    {
         let bytes = app.get(&url).await.bytes().await.unwrap_or_default();
         assert!(bytes.starts_with(&[0xFF, 0xD8]), "{url} is a JPEG");
-        assert!(!bytes.windows(4).any(|w| w == b"Exif"), "{url} carries no EXIF");
+        assert!(
+            !bytes.windows(4).any(|w| w == b"Exif"),
+            "{url} carries no EXIF"
+        );
         let img = image::load_from_memory(&bytes).unwrap_or_else(|e| panic!("{e}"));
         assert!(img.height() > img.width(), "portrait after rotation");
     }
     let wide = app.get_text("/wide-photo", 200).await;
-    let srcset = wide.split("srcset=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_string();
+    let srcset = wide
+        .split("srcset=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_string();
     for w in ["480w", "960w", "1600w", "2000w"] {
         assert!(srcset.contains(w), "{w} in {srcset}");
     }
-});
+}
 
-both!(Fixture::Empty, async fn oversized_and_bomb_images_are_refused_clearly(app) {
+both!(
+    oversized_and_bomb_images_are_refused_clearly,
+    Fixture::Empty
+);
+async fn oversized_and_bomb_images_are_refused_clearly(app: TestApp) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     write(dir.path(), "topics/tides.md", TOPIC);
     write(dir.path(), "authors/ana.md", AUTHOR);
@@ -176,16 +253,44 @@ both!(Fixture::Empty, async fn oversized_and_bomb_images_are_refused_clearly(app
     bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
     std::fs::write(dir.path().join("bomb.png"), bomb).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(dir.path().join("heic.jpg"), b"\0\0\0\x18ftypheic\0\0\0\0mif1heic").unwrap_or_else(|e| panic!("{e}"));
-    write(dir.path(), "a.md", &article("bomb", "[lead_image]\nfile = \"bomb.png\"\nalt = \"x\"\n"));
-    write(dir.path(), "b.md", &article("heic", "[lead_image]\nfile = \"heic.jpg\"\nalt = \"x\"\n"));
+    std::fs::write(
+        dir.path().join("heic.jpg"),
+        b"\0\0\0\x18ftypheic\0\0\0\0mif1heic",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    write(
+        dir.path(),
+        "a.md",
+        &article("bomb", "[lead_image]\nfile = \"bomb.png\"\nalt = \"x\"\n"),
+    );
+    write(
+        dir.path(),
+        "b.md",
+        &article("heic", "[lead_image]\nfile = \"heic.jpg\"\nalt = \"x\"\n"),
+    );
     let report = import(&app, dir.path()).await;
     assert_eq!(report.errors.len(), 2, "{report:?}");
-    assert!(report.errors.iter().any(|e| e.starts_with("a.md") && (e.contains("larger than") || e.contains("decoded"))), "{report:?}");
-    assert!(report.errors.iter().any(|e| e.starts_with("b.md") && e.contains("HEIC")), "{report:?}");
-});
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.starts_with("a.md") && (e.contains("larger than") || e.contains("decoded"))),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.starts_with("b.md") && e.contains("HEIC")),
+        "{report:?}"
+    );
+}
 
-both!(Fixture::Empty, async fn a_headline_with_script_cannot_break_out_of_json_ld(app) {
+both!(
+    a_headline_with_script_cannot_break_out_of_json_ld,
+    Fixture::Empty
+);
+async fn a_headline_with_script_cannot_break_out_of_json_ld(app: TestApp) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     write(dir.path(), "topics/tides.md", TOPIC);
     write(dir.path(), "authors/ana.md", AUTHOR);
@@ -193,23 +298,37 @@ both!(Fixture::Empty, async fn a_headline_with_script_cannot_break_out_of_json_l
     write(
         dir.path(),
         "a.md",
-        &article("hostile-headline", "").replace("headline = \"Headline for hostile-headline\"", &format!("headline = \"{hostile}\"")),
+        &article("hostile-headline", "").replace(
+            "headline = \"Headline for hostile-headline\"",
+            &format!("headline = \"{hostile}\""),
+        ),
     );
     let report = import(&app, dir.path()).await;
     assert!(report.errors.is_empty(), "{report:?}");
     let html = app.get_text("/hostile-headline", 200).await;
-    assert!(!html.contains("<script>alert"), "no executable script anywhere");
+    assert!(
+        !html.contains("<script>alert"),
+        "no executable script anywhere"
+    );
     let json = html
         .split("<script type=\"application/ld+json\">")
         .nth(1)
         .and_then(|s| s.split("</script>").next())
         .unwrap_or_default();
-    let ld: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
-    assert_eq!(ld["headline"], "Tide </script><script>alert(1)</script> & \"more\"");
+    let ld: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(
+        ld["headline"],
+        "Tide </script><script>alert(1)</script> & \"more\""
+    );
     assert!(html.contains("<h1 class=\"headline\">Tide &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;</h1>"));
-});
+}
 
-both!(Fixture::Empty, async fn import_reports_a_conflict_with_newsroom_edits_unless_forced(app) {
+both!(
+    import_reports_a_conflict_with_newsroom_edits_unless_forced,
+    Fixture::Empty
+);
+async fn import_reports_a_conflict_with_newsroom_edits_unless_forced(app: TestApp) {
     let db = app.state.db();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     write(dir.path(), "topics/tides.md", TOPIC);
@@ -217,13 +336,28 @@ both!(Fixture::Empty, async fn import_reports_a_conflict_with_newsroom_edits_unl
     write(dir.path(), "a.md", &article("harbour-edit", ""));
     assert_eq!(import(&app, dir.path()).await.created, 3);
     // The file changes and import wrote the article last: it is updated.
-    write(dir.path(), "a.md", &article("harbour-edit", "").replace("Second paragraph.", "Second paragraph, revised in the file."));
+    write(
+        dir.path(),
+        "a.md",
+        &article("harbour-edit", "").replace(
+            "Second paragraph.",
+            "Second paragraph, revised in the file.",
+        ),
+    );
     let second = import(&app, dir.path()).await;
     assert!(second.conflicts.is_empty(), "{second:?}");
-    let md = |db| async move { masthead_store::content::find_article_markdown(db, id_of(db).await).await.unwrap().unwrap() };
+    let md = |db| async move {
+        masthead_store::content::find_article_markdown(db, id_of(db).await)
+            .await
+            .unwrap()
+            .unwrap()
+    };
     assert!(md(db).await.contains("revised in the file"));
     // The newsroom edits it (a save clears the source hash).
-    let mut a = masthead_store::content::find_article_any(db, "harbour-edit").await.unwrap().unwrap();
+    let mut a = masthead_store::content::find_article_any(db, "harbour-edit")
+        .await
+        .unwrap()
+        .unwrap();
     let id = a.id;
     let body = "Edited in the newsroom.";
     let blocks = masthead::content::markdown::render_blocks(body).unwrap_or_else(|e| panic!("{e}"));
@@ -239,7 +373,13 @@ both!(Fixture::Empty, async fn import_reports_a_conflict_with_newsroom_edits_unl
         published_at: a.published_at.map(|p| p.as_second()),
         updated_at: None,
         body_markdown: Some(body.to_string()),
-        search: masthead::content::search::search_text(&blocks, a.access_level, a.content_type, None, &masthead_core::access::Policy::default()),
+        search: masthead::content::search::search_text(
+            &blocks,
+            a.access_level,
+            a.content_type,
+            None,
+            &masthead_core::access::Policy::default(),
+        ),
         blocks,
         lead: None,
         author_ids: Vec::new(),
@@ -247,20 +387,54 @@ both!(Fixture::Empty, async fn import_reports_a_conflict_with_newsroom_edits_unl
         previous_slugs: Vec::new(),
         source_hash: None,
     };
-    masthead_store::content::upsert_article(db, &edited, 1).await.unwrap();
+    masthead_store::content::upsert_article(db, &edited, 1)
+        .await
+        .unwrap();
     // Import again with another change in the file: a conflict, the edit kept.
-    write(dir.path(), "a.md", &article("harbour-edit", "").replace("Second paragraph.", "Third version of the file."));
+    write(
+        dir.path(),
+        "a.md",
+        &article("harbour-edit", "").replace("Second paragraph.", "Third version of the file."),
+    );
     let third = import(&app, dir.path()).await;
     assert_eq!(third.conflicts.len(), 1, "{third:?}");
-    assert!(third.conflicts[0].ends_with(": harbour-edit"), "{:?}", third.conflicts);
-    assert_eq!(masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap(), body);
+    assert!(
+        third.conflicts[0].ends_with(": harbour-edit"),
+        "{:?}",
+        third.conflicts
+    );
+    assert_eq!(
+        masthead_store::content::find_article_markdown(db, id)
+            .await
+            .unwrap()
+            .unwrap(),
+        body
+    );
     // --force overwrites it, and import owns it again.
-    let mut importer = Importer::new(db, app.state.media(), app.state.processor(), ImportOptions { force: true, ..ImportOptions::default() });
-    let forced = importer.import_dir(dir.path()).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let mut importer = Importer::new(
+        db,
+        app.state.media(),
+        app.state.processor(),
+        ImportOptions {
+            force: true,
+            ..ImportOptions::default()
+        },
+    );
+    let forced = importer
+        .import_dir(dir.path())
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert!(forced.conflicts.is_empty(), "{forced:?}");
-    assert!(masthead_store::content::find_article_markdown(db, id).await.unwrap().unwrap().contains("Third version of the file."));
-    assert!(import(&app, dir.path()).await.conflicts.is_empty(), "import owns it again");
-});
+    assert!(masthead_store::content::find_article_markdown(db, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("Third version of the file."));
+    assert!(
+        import(&app, dir.path()).await.conflicts.is_empty(),
+        "import owns it again"
+    );
+}
 
 async fn id_of(db: &masthead_store::Db) -> i64 {
     masthead_store::content::find_article_any(db, "harbour-edit")

@@ -4,6 +4,7 @@
 //! refuses the sender, two workers on one PostgreSQL, and `kill -9` in
 //! the middle of a send.
 
+use crate::both;
 use crate::harness::{member_session, Backend, Browser, Fixture, TestApp};
 use masthead_store::newsletters as store;
 use serde_json::Value;
@@ -174,6 +175,7 @@ fn header<'a>(m: &'a Value, name: &str) -> &'a str {
     m["headers"][name].as_str().unwrap_or("")
 }
 
+both!(segments_headers_and_one_click);
 async fn segments_headers_and_one_click(backend: Backend) {
     let smtp = Smtp::start(0).await;
     let app = spawn(backend, &smtp).await;
@@ -382,19 +384,10 @@ async fn segments_headers_and_one_click(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn segments_headers_and_one_click_sqlite() {
-    segments_headers_and_one_click(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn segments_headers_and_one_click_postgres() {
-    segments_headers_and_one_click(Backend::Postgres).await;
-}
-
+both!(a_relay_refusing_the_sender_pauses_the_send);
 /// A relay refusing the sender pauses the send with its reply; nobody is
 /// marked undeliverable; once fixed, resuming sends to everyone.
-async fn relay_refuses_sender(backend: Backend) {
+async fn a_relay_refusing_the_sender_pauses_the_send(backend: Backend) {
     let smtp = Smtp::start(0).await;
     let app = spawn(backend, &smtp).await;
     let n = newsletter(&app).await;
@@ -444,22 +437,12 @@ async fn relay_refuses_sender(backend: Backend) {
     assert_eq!(smtp.messages().len(), 12);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_refusing_the_sender_pauses_the_send_sqlite() {
-    relay_refuses_sender(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_refusing_the_sender_pauses_the_send_postgres() {
-    relay_refuses_sender(Backend::Postgres).await;
-}
-
+both!(many_recipients_refused_alike_pause_the_send);
 /// The same refusal for many recipients in a row is the server refusing
 /// us: the send pauses and nobody in the batch is marked.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_recipients_refused_alike_pause_the_send() {
+async fn many_recipients_refused_alike_pause_the_send(backend: crate::harness::Backend) {
     let smtp = Smtp::start(0).await;
-    let app = spawn(Backend::Sqlite, &smtp).await;
+    let app = spawn(backend, &smtp).await;
     let n = newsletter(&app).await;
     for i in 0..30 {
         reader(&app, &format!("policy-{i:02}@example.org"), false, n.id).await;
@@ -477,6 +460,8 @@ async fn many_recipients_refused_alike_pause_the_send() {
 
 /// Two workers (two app states, as two processes would be) on one
 /// PostgreSQL share a send: every recipient gets exactly one message.
+/// PostgreSQL only: several workers claiming one send is the several-node
+/// set-up, which needs PostgreSQL (SQLite is one process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_on_one_postgres_mail_nobody_twice() {
     let smtp = Smtp::start(20).await;
@@ -522,6 +507,8 @@ async fn two_workers_on_one_postgres_mail_nobody_twice() {
 /// `kill -9` in the middle of a send from the command line, then the same
 /// command resumes it: everyone gets the email; duplicates are limited to
 /// the batches in flight (sessions × batch) and keep their Message-ID.
+/// SQLite only: the binary is killed and restarted on the data directory; the
+/// claiming it relies on runs on both backends in the send tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_send_loses_nobody() {
     const RECIPIENTS: usize = 120;
@@ -632,10 +619,11 @@ async fn kill_9_mid_send_loses_nobody() {
     );
 }
 
+both!(readers_choose_their_newsletters);
 /// Readers choose: at sign-up (unchecked by default), on the account
 /// page, from the emailed preferences link; each change recorded with its
 /// source. The public page's email-only sign-up confirms by email first.
-async fn opt_ins(backend: Backend) {
+async fn readers_choose_their_newsletters(backend: Backend) {
     let smtp = Smtp::start(0).await;
     let app = spawn(backend, &smtp).await;
     let db = app.state.db();
@@ -879,20 +867,11 @@ async fn opt_ins(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readers_choose_their_newsletters_sqlite() {
-    opt_ins(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readers_choose_their_newsletters_postgres() {
-    opt_ins(Backend::Postgres).await;
-}
-
 /// DKIM: with `[newsletters.dkim]` every newsletter email is signed, the
 /// signature verifies against the published key (dkimpy, the DNS record
 /// given to it), and `h=` covers both List-Unsubscribe headers: altering
 /// the one-click link breaks the signature.
+/// One backend: signing happens after the database, on the message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn newsletters_can_be_dkim_signed() {
     let keys = tempfile::tempdir().unwrap();
@@ -953,13 +932,13 @@ async fn newsletters_can_be_dkim_signed() {
     }
 }
 
+both!(temporary_failures_are_retried_and_the_rate_cap_holds);
 /// A 4xx is retried later, with backoff; a rate cap spaces messages out;
 /// account email (the transactional lane) is not held up by a send.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn temporary_failures_are_retried_and_the_rate_cap_holds() {
+async fn temporary_failures_are_retried_and_the_rate_cap_holds(backend: crate::harness::Backend) {
     let smtp = Smtp::start(0).await;
     let url = smtp.url();
-    let app = TestApp::spawn_with(Backend::Sqlite, Fixture::Demo, move |c| {
+    let app = TestApp::spawn_with(backend, Fixture::Demo, move |c| {
         c.smtp_url = Some(masthead::config::Secret::new(url));
         c.newsletters.sessions = 2;
         c.newsletters.batch = 4;
@@ -1023,12 +1002,12 @@ async fn temporary_failures_are_retried_and_the_rate_cap_holds() {
     assert_eq!(smtp.to("busy-desk@example.org").len(), 1);
 }
 
+both!(account_email_does_not_wait_behind_a_send);
 /// While a long send is running against a slow server, a log-in link is
 /// delivered at once: account email has its own lane.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn account_email_does_not_wait_behind_a_send() {
+async fn account_email_does_not_wait_behind_a_send(backend: crate::harness::Backend) {
     let smtp = Smtp::start(40).await;
-    let app = spawn(Backend::Sqlite, &smtp).await;
+    let app = spawn(backend, &smtp).await;
     let n = newsletter(&app).await;
     for i in 0..150 {
         reader(&app, &format!("long{i:03}@example.org"), false, n.id).await;
@@ -1078,12 +1057,12 @@ async fn account_email_does_not_wait_behind_a_send() {
     sending.await.unwrap().unwrap();
 }
 
+both!(a_digest_lists_recent_articles);
 /// A digest lists the last days' articles (headline, standfirst, link),
 /// never their bodies, and has a web version of its own.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_digest_lists_recent_articles() {
+async fn a_digest_lists_recent_articles(backend: crate::harness::Backend) {
     let smtp = Smtp::start(0).await;
-    let app = spawn(Backend::Sqlite, &smtp).await;
+    let app = spawn(backend, &smtp).await;
     let n = newsletter(&app).await;
     reader(&app, "digest@example.org", false, n.id).await;
     let db = app.state.db();
@@ -1170,6 +1149,7 @@ async fn a_digest_lists_recent_articles() {
 
 /// Issue 12, item 10: the base URL is global configuration, read the same
 /// way (flag, environment, TOML) by every command, not only `serve`.
+/// SQLite only: this tests how every command reads its configuration.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_builds_links_from_the_configured_base_url() {
     let smtp = Smtp::start(15).await;

@@ -8,6 +8,8 @@ fn wave1() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wave1")
 }
 
+/// SQLite only: the first release's default, and what a demo data
+/// directory holds; the migrations themselves run on both backends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wave_one_data_directory_migrates_and_serves_what_it_held() {
     let app = TestApp::spawn_from_data_dir(&wave1()).await;
