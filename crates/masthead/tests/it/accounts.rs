@@ -2,99 +2,22 @@
 //! real SMTP server on loopback (Python's aiosmtpd).
 
 use crate::both;
-use crate::harness::{decode_qp, find_link, member_session, outbox, Browser, Fixture, TestApp};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use crate::harness::{find_link, member_session, outbox, Browser, Fixture, TestApp};
+use std::process::Command;
 
-/// aiosmtpd on a free loopback port, storing messages in a maildir.
-struct Smtp {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Smtp {
-    async fn start() -> Smtp {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(dir.path().join("mail"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting python3 -m aiosmtpd (pip install aiosmtpd): {e}"));
-        let mut smtp = Smtp { child, port, dir };
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return smtp;
-            }
-            if let Ok(Some(status)) = smtp.child.try_wait() {
-                panic!("aiosmtpd exited ({status}); is it installed? pip install aiosmtpd");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("aiosmtpd did not start on port {}", smtp.port);
-    }
-
-    fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    /// Waits for a message to `to` and returns it.
-    async fn message_to(&self, app: &TestApp, to: &str) -> String {
-        let new: PathBuf = self.dir.path().join("mail").join("new");
-        for _ in 0..100 {
-            app.run_jobs().await;
-            if let Ok(rd) = std::fs::read_dir(&new) {
-                for e in rd.flatten() {
-                    let text = decode_qp(&std::fs::read_to_string(e.path()).unwrap_or_default());
-                    if text.contains(&format!("To: {to}")) {
-                        let _ = std::fs::remove_file(e.path());
-                        return text;
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no message to {to} arrived");
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::smtp::Smtp;
 
 async fn spawn_with_smtp(backend: crate::harness::Backend, smtp: &Smtp) -> TestApp {
-    let url = smtp.url();
-    TestApp::spawn_with(backend, Fixture::Demo, move |c| {
-        c.smtp_url = Some(masthead::config::Secret::new(url));
-        c.mail_from = Some("The Ledger <news@ledger.example>".into());
-    })
-    .await
+    TestApp::builder(backend)
+        .smtp(smtp)
+        .config(|c| c.mail_from = Some("The Ledger <news@ledger.example>".into()))
+        .spawn()
+        .await
 }
 
 both!(a_magic_link_from_a_real_smtp_server_logs_in_once);
 async fn a_magic_link_from_a_real_smtp_server_logs_in_once(backend: crate::harness::Backend) {
-    let smtp = Smtp::start().await;
+    let smtp = Smtp::start(0).await;
     let app = spawn_with_smtp(backend, &smtp).await;
     let (_, _) = member_session(&app, "linker@example.org", false).await;
     let mut b = Browser::new(&app);

@@ -61,18 +61,18 @@ async fn spawn_app_with(
     secrets: &[&str],
     timeout_secs: u64,
 ) -> crate::harness::TestApp {
-    let base = standin.base.clone();
     let secrets: Vec<masthead::config::Secret> = secrets
         .iter()
         .map(|s| masthead::config::Secret::new(*s))
         .collect();
-    crate::harness::TestApp::spawn_with(backend, crate::harness::Fixture::Demo, move |c| {
-        c.stripe.secret_key = Some(masthead::config::Secret::new(crate::stripe_standin::KEY));
-        c.stripe.webhook_secrets = secrets;
-        c.stripe.api_base = base;
-        c.stripe.timeout_secs = timeout_secs;
-    })
-    .await
+    crate::harness::TestApp::builder(backend)
+        .stripe(standin)
+        .config(move |c| {
+            c.stripe.webhook_secrets = secrets;
+            c.stripe.timeout_secs = timeout_secs;
+        })
+        .spawn()
+        .await
 }
 
 fn ev(id: &str) -> billing::Event<'_> {
@@ -1087,10 +1087,13 @@ mod demo {
         backend: crate::harness::Backend,
     ) {
         // A data directory seeded by `serve --demo`, with no Stripe key.
-        let app = TestApp::spawn_with(backend, Fixture::Demo, |c| {
-            masthead::billing::checkout::mark_demo(&c.data_dir).unwrap();
-        })
-        .await;
+        let app = TestApp::builder(backend)
+            .fixture(Fixture::Demo)
+            .config(|c| {
+                masthead::billing::checkout::mark_demo(&c.data_dir).unwrap();
+            })
+            .spawn()
+            .await;
         let mut b = Browser::new(&app);
         assert!(b
             .page("/subscribe")

@@ -220,8 +220,18 @@ impl TestApp {
         Self::spawn_with(backend, fixture, |_| {}).await
     }
 
-    /// Spawns with a configuration hook (theme dir, locked settings…).
-    pub async fn spawn_with(
+    /// A test app made to measure: `TestApp::builder(backend)
+    /// .fixture(Fixture::Demo).smtp(&smtp).stripe(&standin).config(|c| …)
+    /// .spawn()`.
+    pub fn builder(backend: Backend) -> AppBuilder {
+        AppBuilder {
+            backend,
+            fixture: Fixture::Demo,
+            tweaks: Vec::new(),
+        }
+    }
+
+    async fn spawn_with(
         backend: Backend,
         fixture: Fixture,
         tweak: impl FnOnce(&mut Config),
@@ -440,6 +450,55 @@ macro_rules! both {
             }
         }
     };
+}
+
+type Tweak = Box<dyn FnOnce(&mut Config) + Send>;
+
+/// How a test app is made: its backend, its fixture (the demo publication
+/// unless told), the real parts it talks to and configuration tweaks,
+/// applied in order.
+pub struct AppBuilder {
+    backend: Backend,
+    fixture: Fixture,
+    tweaks: Vec<Tweak>,
+}
+
+impl AppBuilder {
+    pub fn fixture(mut self, fixture: Fixture) -> Self {
+        self.fixture = fixture;
+        self
+    }
+
+    /// Email (account and newsletters) through this SMTP server.
+    pub fn smtp(self, smtp: &crate::smtp::Smtp) -> Self {
+        let url = smtp.url();
+        self.config(move |c| c.smtp_url = Some(masthead::config::Secret::new(url)))
+    }
+
+    /// Stripe is the stand-in (its test key and address).
+    pub fn stripe(self, standin: &crate::stripe_standin::StripeStandIn) -> Self {
+        let base = standin.base.clone();
+        self.config(move |c| {
+            c.stripe.secret_key = Some(masthead::config::Secret::new(crate::stripe_standin::KEY));
+            c.stripe.api_base = base;
+        })
+    }
+
+    /// Any other configuration change.
+    pub fn config(mut self, tweak: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let tweaks = self.tweaks;
+        TestApp::spawn_with(self.backend, self.fixture, move |c| {
+            for t in tweaks {
+                t(c);
+            }
+        })
+        .await
+    }
 }
 
 /// A reader's browser: a cookie jar over the app's client. POSTs carry

@@ -738,12 +738,8 @@ both!(newsletter_emails_carry_only_what_each_segment_may_read);
 /// subscriber-only ones as previews; a subscriber gets all three), and
 /// sends of a draft or a scheduled article mail nothing.
 async fn newsletter_emails_carry_only_what_each_segment_may_read(backend: harness::Backend) {
-    let smtp = crate::newsletters::Smtp::start(0).await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(backend, Fixture::Demo, move |c| {
-        c.smtp_url = Some(masthead::config::Secret::new(url));
-    })
-    .await;
+    let smtp = crate::smtp::Smtp::start(0).await;
+    let app = TestApp::builder(backend).smtp(&smtp).spawn().await;
     plant(&app).await;
     let db = app.state.db();
     let newsletter = masthead_store::newsletters::find_by_slug(db, "morning-ledger")

@@ -17,6 +17,7 @@ mod newsletters;
 mod newsroom;
 mod security;
 mod site;
+mod smtp;
 mod storage;
 mod stripe_standin;
 mod upgrade;

@@ -5,11 +5,11 @@
 //! the middle of a send.
 
 use crate::both;
-use crate::harness::{member_session, Backend, Browser, Fixture, TestApp};
+use crate::harness::{member_session, Backend, Browser, TestApp};
+use crate::smtp::Smtp;
 use masthead_store::newsletters as store;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const GATED: &str = "bus-redesign-winners-and-losers";
@@ -17,112 +17,16 @@ const GATED: &str = "bus-redesign-winners-and-losers";
 const LAST_WORDS: &str = "The board has asked for a six-month review of the minibus.";
 const NEWSLETTER: &str = "morning-ledger";
 
-/// The test SMTP server (see smtp_server.py).
-pub struct Smtp {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Smtp {
-    pub async fn start(delay_ms: u32) -> Smtp {
-        Smtp::start_with(delay_ms, None).await
-    }
-
-    /// With `dkim_key` (base64 DER of an RSA public key), each message's
-    /// DKIM signature is verified on arrival.
-    pub async fn start_with(delay_ms: u32, dkim_key: Option<&str>) -> Smtp {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_server.py");
-        let child = Command::new("python3")
-            .arg(&script)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--delay-ms",
-                &delay_ms.to_string(),
-                "--dir",
-            ])
-            .arg(dir.path())
-            .args(["--dkim-key", dkim_key.unwrap_or("")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "starting python3 {} (pip install aiosmtpd): {e}",
-                    script.display()
-                )
-            });
-        let mut smtp = Smtp { child, port, dir };
-        for _ in 0..150 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return smtp;
-            }
-            if let Ok(Some(status)) = smtp.child.try_wait() {
-                panic!("the SMTP server exited ({status}); is aiosmtpd installed? pip install aiosmtpd");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the SMTP server did not start on port {port}");
-    }
-
-    pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Every message received so far, as smtp_server.py parsed it.
-    pub fn messages(&self) -> Vec<Value> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|e| e == "json"));
-        files.sort();
-        files
-            .iter()
-            .filter_map(|f| serde_json::from_slice(&std::fs::read(f).ok()?).ok())
-            .collect()
-    }
-
-    pub fn to(&self, email: &str) -> Vec<Value> {
-        self.messages()
-            .into_iter()
-            .filter(|m| {
-                m["rcpt_tos"]
-                    .as_array()
-                    .is_some_and(|r| r.iter().any(|a| a == email))
-            })
-            .collect()
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn spawn(backend: Backend, smtp: &Smtp) -> TestApp {
-    let url = smtp.url();
-    TestApp::spawn_with(backend, Fixture::Demo, move |c| {
-        c.smtp_url = Some(masthead::config::Secret::new(url));
-        c.newsletters.sessions = 2;
-        c.newsletters.batch = 5;
-        c.newsletters.bounce_token = Some(masthead::config::Secret::new("bounce-secret"));
-    })
-    .await
+    TestApp::builder(backend)
+        .smtp(smtp)
+        .config(move |c| {
+            c.newsletters.sessions = 2;
+            c.newsletters.batch = 5;
+            c.newsletters.bounce_token = Some(masthead::config::Secret::new("bounce-secret"));
+        })
+        .spawn()
+        .await
 }
 
 /// A verified member opted in to `newsletter`.
@@ -895,18 +799,19 @@ async fn newsletters_can_be_dkim_signed() {
     let public = String::from_utf8(public.stdout).unwrap();
     assert!(public.len() > 300, "a public key: {public}");
     let smtp = Smtp::start_with(0, Some(&public)).await;
-    let url = smtp.url();
     let key_file = pem.clone();
-    let app = TestApp::spawn_with(Backend::Sqlite, Fixture::Demo, move |c| {
-        c.smtp_url = Some(masthead::config::Secret::new(url));
-        c.newsletters.dkim = Some(masthead::config::DkimSettings {
-            selector: "mh2026".into(),
-            domain: "harbourledger.example".into(),
-            private_key_file: key_file,
-            algorithm: "rsa".into(),
-        });
-    })
-    .await;
+    let app = TestApp::builder(Backend::Sqlite)
+        .smtp(&smtp)
+        .config(move |c| {
+            c.newsletters.dkim = Some(masthead::config::DkimSettings {
+                selector: "mh2026".into(),
+                domain: "harbourledger.example".into(),
+                private_key_file: key_file,
+                algorithm: "rsa".into(),
+            });
+        })
+        .spawn()
+        .await;
     let n = newsletter(&app).await;
     reader(&app, "signed@example.org", false, n.id).await;
     reader(&app, "signed2@example.org", true, n.id).await;
@@ -937,14 +842,15 @@ both!(temporary_failures_are_retried_and_the_rate_cap_holds);
 /// account email (the transactional lane) is not held up by a send.
 async fn temporary_failures_are_retried_and_the_rate_cap_holds(backend: crate::harness::Backend) {
     let smtp = Smtp::start(0).await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(backend, Fixture::Demo, move |c| {
-        c.smtp_url = Some(masthead::config::Secret::new(url));
-        c.newsletters.sessions = 2;
-        c.newsletters.batch = 4;
-        c.newsletters.rate_per_second = 20;
-    })
-    .await;
+    let app = TestApp::builder(backend)
+        .smtp(&smtp)
+        .config(move |c| {
+            c.newsletters.sessions = 2;
+            c.newsletters.batch = 4;
+            c.newsletters.rate_per_second = 20;
+        })
+        .spawn()
+        .await;
     let n = newsletter(&app).await;
     let (_, busy) = reader(&app, "busy-desk@example.org", false, n.id).await;
     for i in 0..19 {

@@ -714,10 +714,13 @@ async fn a_second_save_from_a_stale_form_is_told_and_overwrites_nothing(app: Tes
 both!(administrators_change_settings_and_the_site_follows);
 async fn administrators_change_settings_and_the_site_follows(backend: crate::harness::Backend) {
     for backend in [backend, crate::harness::Backend::Postgres] {
-        let app = TestApp::spawn_with(backend, Fixture::Demo, |c| {
-            c.locked_settings.insert("language".into(), "en-CA".into());
-        })
-        .await;
+        let app = TestApp::builder(backend)
+            .fixture(Fixture::Demo)
+            .config(|c| {
+                c.locked_settings.insert("language".into(), "en-CA".into());
+            })
+            .spawn()
+            .await;
         let (mut admin, csrf) = staff(&app, "administrator").await;
         let page = admin.page("/admin/settings").await;
         assert!(
@@ -1844,10 +1847,13 @@ async fn credentials_are_write_only_and_apply_at_once(app: TestApp) {
 both!(credentials_from_the_configuration_are_locked);
 /// Credentials in the operator's configuration lock the form's fields.
 async fn credentials_from_the_configuration_are_locked(backend: crate::harness::Backend) {
-    let app = TestApp::spawn_with(backend, Fixture::Demo, |c| {
-        c.smtp_url = Some(masthead::config::Secret::new("smtp://127.0.0.1:2526"));
-    })
-    .await;
+    let app = TestApp::builder(backend)
+        .fixture(Fixture::Demo)
+        .config(|c| {
+            c.smtp_url = Some(masthead::config::Secret::new("smtp://127.0.0.1:2526"));
+        })
+        .spawn()
+        .await;
     let (mut admin, csrf) = staff(&app, "administrator").await;
     let page = admin.page("/admin/settings").await;
     assert!(

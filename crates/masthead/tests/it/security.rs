@@ -846,13 +846,16 @@ async fn a_deeply_nested_body_is_refused_and_never_stalls_the_server(app: TestAp
 async fn half_open_connections_are_closed_and_the_server_keeps_answering() {
     use std::time::{Duration, Instant};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, Fixture::Demo, |c| {
-        c.server.header_timeout = Duration::from_secs(1);
-        c.server.idle_timeout = Duration::from_secs(1);
-        c.server.body_timeout = Duration::from_secs(3);
-        c.server.max_per_client = 8;
-    })
-    .await;
+    let app = TestApp::builder(crate::harness::Backend::Sqlite)
+        .fixture(Fixture::Demo)
+        .config(|c| {
+            c.server.header_timeout = Duration::from_secs(1);
+            c.server.idle_timeout = Duration::from_secs(1);
+            c.server.body_timeout = Duration::from_secs(3);
+            c.server.max_per_client = 8;
+        })
+        .spawn()
+        .await;
     let addr = app.base.trim_start_matches("http://").to_string();
     let connect = || async {
         tokio::net::TcpStream::connect(&addr)

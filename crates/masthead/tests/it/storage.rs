@@ -170,11 +170,14 @@ both!(settings_locked_by_configuration_win_and_cannot_be_changed);
 async fn settings_locked_by_configuration_win_and_cannot_be_changed(
     backend: crate::harness::Backend,
 ) {
-    let app = TestApp::spawn_with(backend, Fixture::Empty, |c| {
-        c.locked_settings
-            .insert("name".into(), "Locked Gazette".into());
-    })
-    .await;
+    let app = TestApp::builder(backend)
+        .fixture(Fixture::Empty)
+        .config(|c| {
+            c.locked_settings
+                .insert("name".into(), "Locked Gazette".into());
+        })
+        .spawn()
+        .await;
     assert!(crate::harness::set_setting(&app, "name", "Other")
         .await
         .is_err());
@@ -202,7 +205,11 @@ async fn a_theme_directory_overrides_templates_without_recompiling(
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let dir = theme.path().to_path_buf();
-    let app = TestApp::spawn_with(backend, Fixture::Empty, move |c| c.theme_dir = Some(dir)).await;
+    let app = TestApp::builder(backend)
+        .fixture(Fixture::Empty)
+        .config(move |c| c.theme_dir = Some(dir))
+        .spawn()
+        .await;
     let html = app.get_text("/nothing-here", 404).await;
     assert!(html.contains("<p class=\"custom-404\">page not found</p>"));
 }
