@@ -41,6 +41,7 @@ struct Inner {
     billing_serial: crate::billing::Serial,
     /// The policy fingerprint the search index was last checked against.
     search_fingerprint: std::sync::Mutex<String>,
+    clock: crate::clock::Clock,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -123,6 +124,7 @@ impl AppState {
             live: RwLock::new(Arc::new(live)),
             billing_serial: Default::default(),
             search_fingerprint: Default::default(),
+            clock: Default::default(),
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -133,6 +135,14 @@ impl AppState {
     }
     pub fn db(&self) -> &Db {
         &self.0.db
+    }
+    /// The app's one clock (tests move it forward).
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.0.clock
+    }
+    /// Now, in Unix seconds, by the app's clock.
+    pub fn now(&self) -> i64 {
+        self.0.clock.now()
     }
     pub fn settings(&self) -> &SettingsHandle {
         &self.0.settings
@@ -301,7 +311,7 @@ fn spawn_refresher(state: AppState, mut shutdown: tokio::sync::watch::Receiver<b
                             tracing::warn!(error = %format!("{e:#}"), "scrubbing old webhook payloads failed");
                         }
                         let window = state.settings().get().publication.policy.window_secs;
-                        let start = jiff::Timestamp::now().as_second() - window;
+                        let start = state.now() - window;
                         if let Err(e) = masthead_store::members::forget_old_views(state.db(), start).await {
                             tracing::warn!(error = %format!("{e:#}"), "forgetting old meter views failed");
                         }

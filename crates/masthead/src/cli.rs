@@ -337,7 +337,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 SettingsAction::Set { key, value } => {
                     let stored = state.settings().check(&key, &value)?;
-                    let now = jiff::Timestamp::now().as_second();
+                    let now = state.now();
                     let by = OPERATOR;
                     state
                         .settings()
@@ -369,7 +369,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--until must be a date like 2027-06-30"))?;
             let tz = state.settings().get().tz.clone();
-            let now = jiff::Timestamp::now().as_second();
+            let now = state.now();
             let end = masthead_core::members::complimentary_until(date, &tz, now)
                 .map_err(|e| anyhow::anyhow!("--until {until}: {e}"))?;
             let lower = email.lower();
@@ -402,7 +402,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = AppState::build(config).await?;
             let email =
                 masthead_core::members::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let now = jiff::Timestamp::now().as_second();
+            let now = state.now();
             if masthead_store::newsletters::suppress(
                 state.db(),
                 &email.lower(),
@@ -436,7 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
             })?;
             use crate::staff::accounts;
-            let now = jiff::Timestamp::now().as_second();
+            let now = state.now();
             let invitation = accounts::Invitation {
                 email: &email,
                 name: name.as_deref().unwrap_or_default(),
@@ -484,7 +484,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let n = masthead_store::newsletters::find_by_slug(state.db(), &slug)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("no newsletter {slug:?}"))?;
-                let now = jiff::Timestamp::now().as_second();
+                let now = state.now();
                 let added = masthead_store::newsletters::generate_members(
                     state.db(),
                     members,
@@ -571,7 +571,7 @@ async fn follow(state: &AppState, send_id: i64) -> anyhow::Result<ExitCode> {
 async fn newsletters(state: &AppState, action: NewslettersAction) -> anyhow::Result<ExitCode> {
     use masthead_store::newsletters as store;
     let db = state.db();
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let find = |slug: String| async move {
         store::find_by_slug(db, &slug).await?.ok_or_else(|| {
             anyhow::anyhow!("no newsletter {slug:?} (see masthead newsletters list)")
@@ -715,7 +715,7 @@ async fn plans(state: &AppState, action: PlansAction) -> anyhow::Result<ExitCode
     use masthead_core::billing::{Currency, Interval, Money};
     use masthead_store::offers;
     let db = state.db();
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     match action {
         PlansAction::List => {
             let list = offers::list_plans(db).await?;

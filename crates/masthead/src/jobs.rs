@@ -13,7 +13,7 @@ const LEASE_SECS: i64 = 300;
 pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
     let db = state.db();
     let owner = state.worker_id();
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let Some(job) = jobs::claim_job(db, owner, now, LEASE_SECS).await? else {
         return Ok(false);
     };
@@ -21,18 +21,11 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
     match run(state, &job).await {
         Ok(done) => {
             let scrub = done == Done::Scrub;
-            jobs::finish_job(db, &job, owner, jiff::Timestamp::now().as_second(), scrub).await?;
+            jobs::finish_job(db, &job, owner, state.now(), scrub).await?;
         }
         Err(e) => {
             tracing::warn!(job = job.id, kind = %job.kind, error = %format!("{e:#}"), "job failed");
-            jobs::fail_job(
-                db,
-                &job,
-                owner,
-                &format!("{e:#}"),
-                jiff::Timestamp::now().as_second(),
-            )
-            .await?;
+            jobs::fail_job(db, &job, owner, &format!("{e:#}"), state.now()).await?;
         }
     }
     Ok(true)
@@ -53,7 +46,7 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<Done> {
             let id = payload["article_id"]
                 .as_i64()
                 .ok_or_else(|| anyhow::anyhow!("publish job without article_id"))?;
-            let now = jiff::Timestamp::now().as_second();
+            let now = state.now();
             if masthead_store::content::publish_scheduled(state.db(), id, now).await? {
                 tracing::info!(article = id, "published scheduled article");
                 state.refresh_counters().await?;
@@ -100,7 +93,7 @@ pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
         }
         let wait = match jobs::find_next_run_at(state.db()).await {
             Ok(Some(at)) => {
-                let secs = at - jiff::Timestamp::now().as_second();
+                let secs = at - state.now();
                 Duration::from_millis((secs.clamp(0, 1) * 1000) as u64)
             }
             _ => Duration::from_secs(1),

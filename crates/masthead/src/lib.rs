@@ -10,6 +10,7 @@ pub mod app;
 pub mod billing;
 pub mod cache;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod content;
 pub mod http;

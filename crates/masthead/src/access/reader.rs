@@ -218,7 +218,7 @@ impl Viewer {
     /// session, no query for a few seconds.
     pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
         let mut v = Viewer::default();
-        let now = jiff::Timestamp::now().as_second();
+        let now = state.now();
         if let Some(t) =
             tokens::read_cookie(headers, STAFF_COOKIE).filter(|t| tokens::well_formed(t))
         {
@@ -275,8 +275,12 @@ pub fn decision(state: &AppState, viewer: &Viewer, article: &ArticleFacts) -> De
 
 /// The decision on the article page for a reader without a member session
 /// (anonymous, or staff): the meter is the cookie's, no I/O.
-pub fn anonymous_outcome(policy: &Policy, viewer: &Viewer, article: &ArticleFacts) -> Outcome {
-    let now = jiff::Timestamp::now().as_second();
+pub fn anonymous_outcome(
+    policy: &Policy,
+    viewer: &Viewer,
+    article: &ArticleFacts,
+    now: i64,
+) -> Outcome {
     let counted = if viewer.staff.is_none()
         && policy.resolve(article.level, article.content_type) == AccessLevel::Metered
     {
@@ -306,9 +310,9 @@ pub async fn outcome(
     article: &ArticleFacts,
 ) -> Result<Outcome, AppError> {
     if viewer.session.is_none() {
-        return Ok(anonymous_outcome(policy, viewer, article));
+        return Ok(anonymous_outcome(policy, viewer, article, state.now()));
     }
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let kind = viewer.kind();
     let metered = policy.resolve(article.level, article.content_type) == AccessLevel::Metered;
     let since = now - policy.window_secs;

@@ -50,7 +50,7 @@ async fn portal(
     let Some((stripe, _, customer)) = context(&state, &viewer, &f.csrf).await? else {
         return Ok(see_other("/account"));
     };
-    let minute = jiff::Timestamp::now().as_second() / 60;
+    let minute = state.now() / 60;
     let v = stripe
         .post(
             "/v1/billing_portal/sessions",
@@ -72,7 +72,7 @@ async fn set_cancel(state: &AppState, viewer: &Viewer, csrf: &str, cancel: bool)
     let Some((stripe, id, _)) = context(state, viewer, csrf).await? else {
         return Ok(see_other("/account"));
     };
-    let minute = jiff::Timestamp::now().as_second() / 60;
+    let minute = state.now() / 60;
     stripe
         .post(
             &format!("/v1/subscriptions/{id}"),
@@ -81,15 +81,9 @@ async fn set_cancel(state: &AppState, viewer: &Viewer, csrf: &str, cancel: bool)
         )
         .await
         .map_err(failed)?;
-    super::reconcile(
-        state,
-        &stripe,
-        &id,
-        None,
-        jiff::Timestamp::now().as_second(),
-    )
-    .await
-    .map_err(failed)?;
+    super::reconcile(state, &stripe, &id, None, state.now())
+        .await
+        .map_err(failed)?;
     Ok(see_other(if cancel {
         "/account?done=canceled"
     } else {
@@ -132,13 +126,6 @@ pub async fn cancel_before_deletion(state: &AppState, member_id: i64) -> anyhow:
     stripe
         .delete(&format!("/v1/subscriptions/{id}"), &format!("delete-{id}"))
         .await?;
-    super::reconcile(
-        state,
-        &stripe,
-        &id,
-        None,
-        jiff::Timestamp::now().as_second(),
-    )
-    .await?;
+    super::reconcile(state, &stripe, &id, None, state.now()).await?;
     Ok(true)
 }

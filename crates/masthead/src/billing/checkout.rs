@@ -176,7 +176,7 @@ async fn ensure_customer(
     let id = v["id"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("Stripe created a customer without an id"))?;
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     masthead_store::billing::insert_customer(state.db(), member_id, id, now).await?;
     // Two checkouts at once both asked Stripe (with the same idempotency
     // key, so the same customer); the stored one wins.
@@ -281,7 +281,7 @@ async fn checkout(
         }
     }
     // One checkout per member, plan and minute: a double click reuses it.
-    let minute = jiff::Timestamp::now().as_second() / 60;
+    let minute = state.now() / 60;
     let session = stripe
         .post(
             "/v1/checkout/sessions",
@@ -291,7 +291,7 @@ async fn checkout(
         .await
         .map_err(stripe_failed)?;
     if let Some(id) = session["id"].as_str() {
-        let now = jiff::Timestamp::now().as_second();
+        let now = state.now();
         let article = from.unwrap_or(0);
         state
             .funnel()
@@ -325,7 +325,7 @@ async fn success(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
             "this checkout belongs to another account".into(),
         ));
     }
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     if let Some(sub) = session["subscription"].as_str() {
         super::reconcile(&state, &stripe, sub, None, now)
             .await
@@ -361,7 +361,7 @@ async fn demo(
     let Some(member) = viewer.member() else {
         return Ok(see_other("/login?return_to=%2Fsubscribe"));
     };
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     masthead_store::members::insert_grant(
         state.db(),
         member.id,

@@ -57,7 +57,7 @@ pub async fn reconcile(
         }
         masthead_store::Backend::Sqlite => None,
     };
-    let fetched_at_ms = jiff::Timestamp::now().as_millisecond();
+    let fetched_at_ms = state.clock().timestamp().as_millisecond();
     let (facts, raw) = stripe.subscription(sub_id).await?;
     let member_id = match facts.member_id {
         Some(m) => Some(m),
@@ -138,7 +138,7 @@ pub const PAYLOAD_DAYS: i64 = 90;
 /// hourly by the server). Returns how many were scrubbed.
 pub async fn scrub_old_payloads(state: &AppState) -> anyhow::Result<u64> {
     let days = state.config().stripe.keep_payload_days;
-    let before = jiff::Timestamp::now().as_second() - days * 86_400;
+    let before = state.now() - days * 86_400;
     let n = store::scrub_event_payloads(state.db(), before).await?;
     if n > 0 {
         tracing::info!(scrubbed = n, days, "forgot old Stripe webhook payloads");

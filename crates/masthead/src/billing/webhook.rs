@@ -79,7 +79,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             "no webhook secret configured\n",
         );
     }
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let header = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());

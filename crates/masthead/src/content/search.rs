@@ -50,7 +50,7 @@ pub async fn ensure_index(state: &AppState) -> anyhow::Result<()> {
     {
         return Ok(());
     }
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let mut tx = db.begin().await?;
     masthead_store::jobs::insert_job(
         &mut tx,

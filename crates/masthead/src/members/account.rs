@@ -5,8 +5,8 @@
 //! then call one of these. The no-enumeration rule holds here: a request
 //! for an address nobody holds writes the same kind of email, to it.
 
+use super::tokens;
 use super::web::{link, new_link_token, pub_name};
-use super::{now, tokens};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
@@ -63,6 +63,7 @@ pub async fn request_login_link(
     let mail = match holder {
         Some(m) => {
             let t = new_link_token(
+                state,
                 &mut tx,
                 "login",
                 Some(m.id),
@@ -91,7 +92,7 @@ pub async fn request_login_link(
             ),
         },
     };
-    store::queue_email(&mut tx, &mail, now()).await?;
+    store::queue_email(&mut tx, &mail, state.now()).await?;
     masthead_store::commit(tx).await?;
     Ok(())
 }
@@ -108,6 +109,7 @@ pub async fn request_reset(
     let mail = match holder {
         Some(m) => {
             let t = new_link_token(
+                state,
                 &mut tx,
                 "reset",
                 Some(m.id),
@@ -134,7 +136,7 @@ pub async fn request_reset(
                 .to_string(),
         },
     };
-    store::queue_email(&mut tx, &mail, now()).await?;
+    store::queue_email(&mut tx, &mail, state.now()).await?;
     masthead_store::commit(tx).await?;
     Ok(())
 }
@@ -148,9 +150,10 @@ pub async fn request_email_change(
     new: &Email,
 ) -> Result<(), AppError> {
     let name = pub_name(state);
-    let now = now();
+    let now = state.now();
     let mut tx = state.db().begin().await?;
     let t = new_link_token(
+        state,
         &mut tx,
         "email_change",
         Some(member.id),
@@ -202,9 +205,9 @@ pub async fn follow_member_link(
     purpose: &str,
     proof: store::Proof,
 ) -> Result<Option<LinkFollowed>, AppError> {
-    let now = now();
+    let now = state.now();
     let mut tx = state.db().begin().await?;
-    let Some(used) = super::web::consume_in(&mut tx, token, purpose).await? else {
+    let Some(used) = super::web::consume_in(state, &mut tx, token, purpose).await? else {
         return Ok(None);
     };
     let Some(member_id) = used.member_id else {
@@ -234,9 +237,9 @@ pub async fn reset_password(
     token: &str,
     password_hash: &str,
 ) -> Result<Option<String>, AppError> {
-    let now = now();
+    let now = state.now();
     let mut tx = state.db().begin().await?;
-    let Some(used) = super::web::consume_in(&mut tx, token, "reset").await? else {
+    let Some(used) = super::web::consume_in(state, &mut tx, token, "reset").await? else {
         return Ok(None);
     };
     let Some(member_id) = used.member_id else {
@@ -270,7 +273,7 @@ pub async fn change_password(
     password_hash: &str,
 ) -> Result<(), AppError> {
     let mut tx = state.db().begin().await?;
-    store::set_password(&mut tx, member_id, password_hash, now()).await?;
+    store::set_password(&mut tx, member_id, password_hash, state.now()).await?;
     store::delete_member_sessions(&mut tx, member_id, keep_session).await?;
     masthead_store::commit(tx).await?;
     state.sessions().clear();

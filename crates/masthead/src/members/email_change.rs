@@ -24,7 +24,7 @@ pub async fn confirm(state: &AppState, token: &str, now: i64) -> Result<Confirme
     let db = state.db();
     let name = pub_name(state);
     let mut tx = db.begin().await?;
-    let Some(used) = consume_in(&mut tx, token, "email_change").await? else {
+    let Some(used) = consume_in(state, &mut tx, token, "email_change").await? else {
         return Ok(Confirmed::Expired);
     };
     let (Some(member_id), Ok(email)) = (used.member_id, Email::parse(&used.email)) else {

@@ -42,7 +42,7 @@ pub fn limit_address_to(
     ip: IpAddr,
     limit: ratelimit::Limit,
 ) -> Result<(), AppError> {
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let key = format!("{action}|ip|{}", ratelimit::client_key(ip));
     state
         .limiter()
@@ -52,7 +52,7 @@ pub fn limit_address_to(
 
 /// Counts one message of `action` sent to (or about) `email`.
 pub fn limit_email(state: &AppState, action: &str, email: &str) -> Result<(), AppError> {
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     state
         .limiter()
         .check(
@@ -66,7 +66,7 @@ pub fn limit_email(state: &AppState, action: &str, email: &str) -> Result<(), Ap
 /// Refuses when `who` (an email, a staff id) has spent its budget of
 /// failed `action`s; counts nothing. Pair with `failed`.
 pub fn limit_failures(state: &AppState, action: &str, who: &str) -> Result<(), AppError> {
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     state
         .limiter()
         .peek(&format!("{action}|email|{who}"), ratelimit::PER_EMAIL, now)
@@ -75,7 +75,7 @@ pub fn limit_failures(state: &AppState, action: &str, who: &str) -> Result<(), A
 
 /// Counts one failed `action` (a wrong password or code) for `who`.
 pub fn failed(state: &AppState, action: &str, who: &str) {
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     state
         .limiter()
         .record(&format!("{action}|email|{who}"), ratelimit::PER_EMAIL, now);
@@ -89,10 +89,6 @@ pub fn user_agent(headers: &HeaderMap) -> String {
     ua.chars().take(200).collect()
 }
 
-pub fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 /// Opens a new member session for `member_id` (`account::open_session_in`
 /// in its own transaction) and answers with the response that sets the
 /// cookie and goes to `return_to`.
@@ -103,7 +99,7 @@ pub async fn sign_in(
     member_id: i64,
     return_to: &str,
 ) -> Result<Response, AppError> {
-    let now = now();
+    let now = state.now();
     let mut tx = state.db().begin().await?;
     let token =
         account::open_session_in(&mut tx, viewer, &user_agent(headers), member_id, now).await?;

@@ -86,6 +86,7 @@ pub async fn sign_up(state: &AppState, s: &SignUp<'_>, now: i64) -> Result<Strin
             // Confirming returns to where the sign-up was headed (a plan to
             // pay for, an article).
             let t = new_link_token(
+                state,
                 &mut tx,
                 "verify",
                 Some(id),
@@ -125,6 +126,7 @@ pub async fn sign_up(state: &AppState, s: &SignUp<'_>, now: i64) -> Result<Strin
                 .await?
                 .map(|(m, _)| m.id);
             let t = new_link_token(
+                state,
                 &mut tx,
                 "login",
                 existing,

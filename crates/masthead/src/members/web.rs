@@ -5,7 +5,7 @@ use super::forms::{CsrfForm, Field, Form, FormPage};
 use super::passwords;
 use super::tokens::{self, SESSION_COOKIE};
 use super::{
-    check_csrf, client_ip, failed, limit_address, limit_email, limit_failures, now,
+    check_csrf, client_ip, failed, limit_address, limit_email, limit_failures,
     redirect_with_session, see_other, sign_in, user_agent,
 };
 use crate::access::funnel::Step;
@@ -74,6 +74,7 @@ pub(crate) fn pub_name(state: &AppState) -> String {
 
 /// Stores a one-time token inside `tx`; returns the raw token for the link.
 pub(crate) async fn new_link_token(
+    state: &AppState,
     tx: &mut masthead_store::Tx,
     purpose: &str,
     member_id: Option<i64>,
@@ -82,7 +83,7 @@ pub(crate) async fn new_link_token(
     lifetime: i64,
 ) -> Result<String, AppError> {
     let (token, hash) = tokens::new_token();
-    let now = now();
+    let now = state.now();
     store::insert_token(
         tx,
         &NewToken {
@@ -205,7 +206,7 @@ async fn unlockable(state: &AppState, raw: &str) -> Result<Option<ArticleFacts>,
     let Some(a) = masthead_store::content::find_article_by_id(state.db(), id).await? else {
         return Ok(None);
     };
-    let now = now();
+    let now = state.now();
     if a.status != masthead_core::ArticleStatus::Published
         || a.published_at.is_none_or(|p| p.as_second() > now)
     {
@@ -252,7 +253,7 @@ async fn signup(
         Some(state.passwords().hash(&f.password).await?)
     };
     let article = unlockable(&state, &f.article).await?;
-    let now = now();
+    let now = state.now();
     let token = super::signup::sign_up(
         &state,
         &super::signup::SignUp {
@@ -401,11 +402,13 @@ pub(crate) fn link_expired(state: &AppState) -> Response {
 
 pub(crate) async fn live(state: &AppState, token: &str, purpose: &str) -> Result<bool, AppError> {
     Ok(tokens::well_formed(token)
-        && store::token_is_live(state.db(), &tokens::hash_token(token), purpose, now()).await?)
+        && store::token_is_live(state.db(), &tokens::hash_token(token), purpose, state.now())
+            .await?)
 }
 
 /// Uses an emailed token inside `tx`.
 pub(crate) async fn consume_in(
+    state: &AppState,
     tx: &mut masthead_store::Tx,
     token: &str,
     purpose: &str,
@@ -413,7 +416,7 @@ pub(crate) async fn consume_in(
     if !tokens::well_formed(token) {
         return Ok(None);
     }
-    Ok(store::consume_token(tx, &tokens::hash_token(token), purpose, now()).await?)
+    Ok(store::consume_token(tx, &tokens::hash_token(token), purpose, state.now()).await?)
 }
 
 async fn link_page(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
@@ -544,7 +547,7 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
     let newsletters = masthead_store::newsletters::list(db).await?;
     let mine = masthead_store::newsletters::member_newsletters(db, member.id).await?;
     let grants = store::list_grants(db, member.id).await?;
-    let now = now();
+    let now = state.now();
     let subscription = masthead_store::billing::find_member_subscription(db, member.id)
         .await?
         .map(|sub| {
@@ -620,6 +623,7 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
 /// For sensitive changes: the verified member, or the response to send
 /// instead (log in, or prove it is you again).
 fn sensitive<'a>(
+    state: &AppState,
     viewer: &'a Viewer,
     csrf: &str,
 ) -> Result<Result<&'a masthead_store::members::Member, Response>, AppError> {
@@ -630,7 +634,7 @@ fn sensitive<'a>(
     let Some(m) = s.member.as_ref().filter(|m| m.verified) else {
         return Ok(Err(see_other("/account")));
     };
-    if !recently_authenticated(s.authenticated_at, now()) {
+    if !recently_authenticated(s.authenticated_at, state.now()) {
         return Ok(Err(see_other("/account/reauth")));
     }
     Ok(Ok(m))
@@ -706,7 +710,7 @@ async fn reauth(
             .error("That password is not right.")
             .render(&state, StatusCode::UNAUTHORIZED));
     }
-    store::mark_authenticated(state.db(), s.id, now()).await?;
+    store::mark_authenticated(state.db(), s.id, state.now()).await?;
     state.sessions().clear();
     Ok(see_other("/account"))
 }
@@ -716,7 +720,7 @@ async fn change_password(
     viewer: Viewer,
     PostForm(f): PostForm<PasswordForm>,
 ) -> AppResult {
-    let m = match sensitive(&viewer, &f.csrf)? {
+    let m = match sensitive(&state, &viewer, &f.csrf)? {
         Ok(m) => m,
         Err(res) => return Ok(res),
     };
@@ -747,7 +751,7 @@ async fn change_email(
     headers: HeaderMap,
     PostForm(f): PostForm<EmailForm>,
 ) -> AppResult {
-    let m = match sensitive(&viewer, &f.csrf)? {
+    let m = match sensitive(&state, &viewer, &f.csrf)? {
         Ok(m) => m,
         Err(res) => return Ok(res),
     };
@@ -785,7 +789,7 @@ async fn email_page(State(state): State<AppState>, Path(token): Path<String>) ->
 
 async fn email_use(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
     use super::email_change::{confirm, Confirmed};
-    match confirm(&state, &token, now()).await? {
+    match confirm(&state, &token, state.now()).await? {
         Confirmed::Changed => {
             state.sessions().clear();
             Ok(see_other("/account?done=email"))
@@ -803,7 +807,7 @@ async fn export(
     viewer: Viewer,
     PostForm(f): PostForm<CsrfForm>,
 ) -> AppResult {
-    let m = match sensitive(&viewer, &f.csrf)? {
+    let m = match sensitive(&state, &viewer, &f.csrf)? {
         Ok(m) => m,
         Err(res) => return Ok(res),
     };
@@ -864,7 +868,7 @@ async fn delete(
     viewer: Viewer,
     PostForm(f): PostForm<DeleteForm>,
 ) -> AppResult {
-    let m = match sensitive(&viewer, &f.csrf)? {
+    let m = match sensitive(&state, &viewer, &f.csrf)? {
         Ok(m) => m,
         Err(res) => return Ok(res),
     };
@@ -881,7 +885,7 @@ async fn delete(
         .map_err(|e| {
             AppError::Internal(e.context("cancelling the subscription before deletion"))
         })?;
-    store::delete_member(state.db(), m.id, None, now()).await?;
+    store::delete_member(state.db(), m.id, None, state.now()).await?;
     state.sessions().clear();
     tracing::info!(member = m.id, "member deleted their account");
     Ok(clear_session(

@@ -216,9 +216,9 @@ pub fn digest_since(send: &Send, end: i64) -> i64 {
 pub async fn digest_articles(
     db: &masthead_store::Db,
     send: &Send,
+    now: i64,
 ) -> anyhow::Result<Vec<masthead_core::content::ArticleSummary>> {
     use masthead_store::content::{list_articles, Listing, DIGEST_MAX};
-    let now = jiff::Timestamp::now().as_second();
     let listing = match send.digest_fixed_at {
         Some(_) => Listing::Digest(send.id),
         None => Listing::PublishedBetween(digest_since(send, now), now),
@@ -275,7 +275,7 @@ async fn render_segment(
             preview => !body.is_complete(),
         });
     } else {
-        for a in digest_articles(db, send).await? {
+        for a in digest_articles(db, send, state.now()).await? {
             digest.push(minijinja::context! {
                 headline => a.headline,
                 standfirst => a.standfirst,
@@ -311,7 +311,7 @@ pub async fn prepare(state: &AppState, send: &Send) -> anyhow::Result<Prepared> 
             let a = masthead_store::content::find_article_by_id(db, id)
                 .await?
                 .context("the send's article is gone")?;
-            if !visible(&a, jiff::Timestamp::now().as_second()) {
+            if !visible(&a, state.now()) {
                 anyhow::bail!("the article {} is not published", a.slug);
             }
             let policy = &state.settings().get().publication.policy;

@@ -71,6 +71,7 @@ struct Shared {
     /// Refusals in a row, across all sessions (it is the server's habit).
     streak: Mutex<Streak>,
     attempted: AtomicU64,
+    clock: crate::clock::Clock,
 }
 
 impl Shared {
@@ -97,15 +98,11 @@ impl Shared {
     }
 }
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 /// Starts the sends that are due and works on every sending one until
 /// nothing is left to claim now. Returns how many messages were tried.
 pub async fn run_due(state: &AppState) -> anyhow::Result<u64> {
     let mut tried = 0;
-    for send in store::list_active_sends(state.db(), now()).await? {
+    for send in store::list_active_sends(state.db(), state.now()).await? {
         tried += work(state, send.id).await?;
     }
     Ok(tried)
@@ -119,18 +116,18 @@ pub async fn work(state: &AppState, send_id: i64) -> anyhow::Result<u64> {
     let Some(send) = store::find_send(db, send_id).await? else {
         anyhow::bail!("no send {send_id}");
     };
-    if send.status == status::SCHEDULED && send.run_at <= now() {
+    if send.status == status::SCHEDULED && send.run_at <= state.now() {
         // An article send waits for its article to be published.
         if let Some(id) = send.article_id {
             let a = masthead_store::content::find_article_by_id(db, id).await?;
-            if !a.is_some_and(|a| render::visible(&a, now())) {
+            if !a.is_some_and(|a| render::visible(&a, state.now())) {
                 return Ok(0);
             }
         }
         // A digest's articles are fixed before its email is made: the
         // email and its web version list the same ones for good.
         let send = if send.article_id.is_none() && send.digest_fixed_at.is_none() {
-            let now = now();
+            let now = state.now();
             let since = render::digest_since(&send, now);
             masthead_store::content::fix_digest(db, send.id, since, now).await?;
             store::find_send(db, send_id)
@@ -140,7 +137,7 @@ pub async fn work(state: &AppState, send_id: i64) -> anyhow::Result<u64> {
             send
         };
         let prepared = render::prepare(state, &send).await?;
-        if store::start_send(db, send.id, prepared.gated, now()).await? {
+        if store::start_send(db, send.id, prepared.gated, state.now()).await? {
             tracing::info!(send = send.id, "send started: recipients fixed");
         }
     }
@@ -151,6 +148,7 @@ pub async fn work(state: &AppState, send_id: i64) -> anyhow::Result<u64> {
         return Ok(0);
     }
     let shared = Arc::new(Shared {
+        clock: state.clock().clone(),
         prepared: render::prepare(state, &send).await?,
         transport: transport(state)?,
         pace: Pace::new(state.config().newsletters.rate_per_second),
@@ -176,8 +174,8 @@ pub async fn work(state: &AppState, send_id: i64) -> anyhow::Result<u64> {
     };
     if let Some(reason) = reason {
         tracing::warn!(send = send.id, reason = %reason, "send paused: the mail server refuses it");
-        store::pause_send(db, send.id, &reason, now()).await?;
-    } else if store::finish_if_done(db, send.id, now()).await? {
+        store::pause_send(db, send.id, &reason, state.now()).await?;
+    } else if store::finish_if_done(db, send.id, state.now()).await? {
         tracing::info!(send = send.id, "send finished");
     }
     if let Some(e) = first_error {
@@ -201,7 +199,8 @@ async fn session_loop(state: &AppState, shared: &Shared, index: usize) -> anyhow
             if shared.paused() {
                 break;
             }
-            let claimed = store::claim_recipients(db, send.id, &owner, now(), lease, batch).await?;
+            let claimed =
+                store::claim_recipients(db, send.id, &owner, state.now(), lease, batch).await?;
             if claimed.is_empty() {
                 break;
             }
@@ -222,7 +221,7 @@ async fn session_loop(state: &AppState, shared: &Shared, index: usize) -> anyhow
                 }
                 results.push((r, d));
             }
-            store::record_deliveries(db, send, &owner, &results, now()).await?;
+            store::record_deliveries(db, send, &owner, &results, state.now()).await?;
         }
         Ok::<(), anyhow::Error>(())
     }
@@ -250,7 +249,14 @@ async fn deliver(
     };
     match (&shared.transport, session) {
         (Transport::Outbox(dir), _) => {
-            write_outbox(dir, shared.prepared.send.id, r, &message).await
+            write_outbox(
+                dir,
+                shared.prepared.send.id,
+                r,
+                &message,
+                shared.clock.now(),
+            )
+            .await
         }
         (Transport::Smtp(_), Some(session)) => {
             let to = match r.email.parse() {
@@ -281,6 +287,7 @@ async fn write_outbox(
     send_id: i64,
     r: &Recipient,
     message: &[u8],
+    now: i64,
 ) -> Delivery {
     let path = dir.join(format!("newsletter-{send_id}-{}.eml", r.member_id));
     let written = async {
@@ -291,7 +298,7 @@ async fn write_outbox(
     match written {
         Ok(()) => Delivery::Sent,
         Err(e) => Delivery::Retry {
-            at: now() + backoff_secs(r.attempts),
+            at: now + backoff_secs(r.attempts),
             error: format!("writing {}: {e}", path.display()),
         },
     }
@@ -308,7 +315,7 @@ fn judge(
     match classify(refusal.stage, refusal.code, &refusal.text) {
         Verdict::Retry if r.attempts + 1 >= MAX_ATTEMPTS => Delivery::Failed { error },
         Verdict::Retry => Delivery::Retry {
-            at: now() + backoff_secs(r.attempts),
+            at: shared.clock.now() + backoff_secs(r.attempts),
             error,
         },
         Verdict::Pause => {
@@ -357,7 +364,7 @@ pub async fn send_test(state: &AppState, prepared: &Prepared, to: &str) -> anyho
             tokio::fs::create_dir_all(&dir).await?;
             let path = dir.join(format!(
                 "newsletter-test-{}.eml",
-                jiff::Timestamp::now().as_millisecond()
+                state.clock().timestamp().as_millisecond()
             ));
             tokio::fs::write(&path, message).await?;
             Ok(())
@@ -426,7 +433,7 @@ pub async fn run_to_end(
                     // Recipients waiting for a retry: come back when due.
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                status::SCHEDULED if send.run_at > now() => {
+                status::SCHEDULED if send.run_at > state.now() => {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 _ => break Ok::<Send, anyhow::Error>(send),

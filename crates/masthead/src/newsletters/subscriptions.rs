@@ -6,7 +6,6 @@
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
-use crate::members::now;
 use crate::members::web::{consume_in, link, new_link_token, pub_name};
 use masthead_core::members::Email;
 use masthead_store::members::{self as members, OutgoingEmail};
@@ -27,7 +26,16 @@ pub async fn request_confirmation(
     let name = pub_name(state);
     let lower = email.lower();
     let mut tx = state.db().begin().await?;
-    let token = new_link_token(&mut tx, "newsletters", None, &lower, &list, CONFIRM_SECS).await?;
+    let token = new_link_token(
+        state,
+        &mut tx,
+        "newsletters",
+        None,
+        &lower,
+        &list,
+        CONFIRM_SECS,
+    )
+    .await?;
     let mail = OutgoingEmail {
         to: email.to_string(),
         subject: format!("Confirm your newsletters from {name}"),
@@ -39,7 +47,7 @@ pub async fn request_confirmation(
             link(state, &format!("/newsletters/confirm/{token}"))
         ),
     };
-    members::queue_email(&mut tx, &mail, now()).await?;
+    members::queue_email(&mut tx, &mail, state.now()).await?;
     masthead_store::commit(tx).await?;
     Ok(())
 }
@@ -54,11 +62,11 @@ pub async fn confirm(
     token: &str,
 ) -> Result<Option<()>, AppError> {
     let db = state.db();
-    let now = now();
+    let now = state.now();
     let terms = members::find_page_version(db, "terms").await?;
     let privacy = members::find_page_version(db, "privacy").await?;
     let mut tx = db.begin().await?;
-    let Some(used) = consume_in(&mut tx, token, "newsletters").await? else {
+    let Some(used) = consume_in(state, &mut tx, token, "newsletters").await? else {
         return Ok(None);
     };
     let ids: Vec<i64> = used
@@ -85,7 +93,7 @@ pub async fn confirm(
 /// The one-click unsubscribe of `member` from `newsletter`.
 pub async fn unsubscribe(state: &AppState, member: i64, newsletter: i64) -> Result<(), AppError> {
     let mut tx = state.db().begin().await?;
-    store::unsubscribe(&mut tx, member, newsletter, "one-click", now()).await?;
+    store::unsubscribe(&mut tx, member, newsletter, "one-click", state.now()).await?;
     masthead_store::commit(tx).await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::http::{AppError, AppResult};
 use crate::members::forms::{Field, Form, FormPage};
 use crate::members::web::{consent_line, link_expired, live, one_button};
-use crate::members::{check_csrf, client_ip, limit_address, limit_email, now, see_other};
+use crate::members::{check_csrf, client_ip, limit_address, limit_email, see_other};
 use crate::site::Carries;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
@@ -294,7 +294,7 @@ async fn preferences_save(
         member,
         &chosen(&form, &all),
         "preferences",
-        now(),
+        state.now(),
     )
     .await?;
     Ok(FormPage::new("Your newsletters")
@@ -321,7 +321,7 @@ async fn account_save(
         member.id,
         &chosen(&form, &all),
         "account",
-        now(),
+        state.now(),
     )
     .await?;
     Ok(see_other("/account?done=newsletters"))
@@ -353,7 +353,7 @@ async fn web_version(
         let Some(a) = masthead_store::content::find_article_by_id(db, id).await? else {
             return Err(AppError::NotFound);
         };
-        if !super::render::visible(&a, now()) {
+        if !super::render::visible(&a, state.now()) {
             return Err(AppError::NotFound);
         }
         let decision = crate::access::reader::decision(&state, &viewer, &a.facts());
@@ -367,7 +367,7 @@ async fn web_version(
         });
     }
     let digest = if send.article_id.is_none() {
-        super::render::digest_articles(db, &send)
+        super::render::digest_articles(db, &send, state.now())
             .await
             .map_err(AppError::Internal)?
             .iter()
@@ -448,7 +448,7 @@ async fn bounces(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         .chars()
         .take(500)
         .collect();
-    match store::suppress(state.db(), &email.lower(), kind, &detail, now()).await {
+    match store::suppress(state.db(), &email.lower(), kind, &detail, state.now()).await {
         Ok(_) => answer(StatusCode::OK, "suppressed\n"),
         Err(e) => {
             tracing::error!(error = %e, "recording a bounce failed");

@@ -141,7 +141,7 @@ pub async fn two_factor(
     let user = staff!(viewer, headers, Action::WriteOwnDraft);
     user.check_csrf(&f.csrf)?;
     let db = state.db();
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     match f.step.as_str() {
         "start" => {

@@ -26,10 +26,6 @@ use masthead_store::content::{NewArticle, NewLead};
 /// The line that marks where the preview ends.
 pub const PAYWALL: &str = "<!-- paywall -->";
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 /// (preview blocks, all blocks) of a Markdown body with an optional
 /// paywall divider: `content::markdown::split_body`.
 pub fn body_blocks(
@@ -366,7 +362,7 @@ async fn build(
         preview_blocks,
         status,
         published_at,
-        updated_at: Some(now()),
+        updated_at: Some(state.now()),
         body_markdown: Some(f.body.clone()),
         blocks,
         search,
@@ -402,13 +398,14 @@ pub async fn create(
     };
     let snapshot = serde_json::to_string(&f).map_err(|e| AppError::Internal(e.into()))?;
     let who = saver(&user, &snapshot);
-    let id = match masthead_store::newsroom::create_article(state.db(), &a, &who, now()).await? {
-        Ok(id) => id,
-        Err(refused) => {
-            let (e, status) = refusal(&refused, a.slug.as_str());
-            return render(&state, &user, &f, &editing, Some(e), status).await;
-        }
-    };
+    let id =
+        match masthead_store::newsroom::create_article(state.db(), &a, &who, state.now()).await? {
+            Ok(id) => id,
+            Err(refused) => {
+                let (e, status) = refusal(&refused, a.slug.as_str());
+                return render(&state, &user, &f, &editing, Some(e), status).await;
+            }
+        };
     state.refresh_counters().await.map_err(AppError::Internal)?;
     // Publishing happens on the edit page (the draft exists first).
     Ok(see_other(&format!("/admin/articles/{id}?saved=1")))
@@ -620,7 +617,7 @@ pub async fn save(
         let (msg, status) = refusal(&stale, &a.slug);
         return render(&state, &user, &f, &editing, Some(msg), status).await;
     }
-    let now = now();
+    let now = state.now();
     let (status, published_at) = match f.action.as_str() {
         "publish" => (
             ArticleStatus::Published,
@@ -735,7 +732,7 @@ pub async fn autosave(
             serde_json::json!({"error": "The body is too long (1 MB at most)."}),
         ));
     }
-    let now = now();
+    let now = state.now();
     keep_revision(&state, &user, id, "autosave", &f, now).await?;
     let at = jiff::Timestamp::from_second(now)
         .map(|t| {
@@ -831,7 +828,7 @@ pub fn preview_token(state: &AppState, article_id: i64, expires_at: i64) -> Stri
 /// The article of a genuine, unexpired draft-preview token.
 pub fn read_preview_token(state: &AppState, token: &str) -> Option<(i64, i64)> {
     let ids = crate::newsletters::verify(&state.link_keys(), 'd', token, 2)?;
-    (ids[1] > now()).then_some((ids[0], ids[1]))
+    (ids[1] > state.now()).then_some((ids[0], ids[1]))
 }
 
 #[derive(Debug, serde::Deserialize, Default)]
@@ -860,7 +857,7 @@ pub async fn share(
         .ok()
         .filter(|d| SHARE_DAYS.contains(d))
         .ok_or_else(|| AppError::BadRequest("choose how long the link should work".into()))?;
-    let now = now();
+    let now = state.now();
     let expires = now + days * 86_400;
     let token = preview_token(&state, id, expires);
     let detail = format!("{days} days");
@@ -1011,7 +1008,7 @@ pub async fn correct(
     if body.is_empty() {
         return Err(AppError::BadRequest("write what was corrected".into()));
     }
-    let now = now();
+    let now = state.now();
     let audit = user.audit("article.correct", "article", &a.slug, &body);
     masthead_store::content::add_correction(state.db(), id, &body, &audit, now).await?;
     state.refresh_counters().await.map_err(AppError::Internal)?;

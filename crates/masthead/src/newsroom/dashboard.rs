@@ -15,8 +15,7 @@ use masthead_core::newsroom::Action;
 pub const DAYS: i64 = 30;
 
 /// The first second of the period the dashboard shows (UTC days).
-fn period_start() -> i64 {
-    let now = jiff::Timestamp::now().as_second();
+fn period_start(now: i64) -> i64 {
     let today = now - now.rem_euclid(86_400);
     today - (DAYS - 1) * 86_400
 }
@@ -29,7 +28,8 @@ async fn funnel_charts(
     let db = state.db();
     // Counts still in memory count too.
     state.funnel().flush(db).await.map_err(AppError::Internal)?;
-    let days = masthead_store::newsroom::funnel_days(db, period_start(), DAYS, article).await?;
+    let days =
+        masthead_store::newsroom::funnel_days(db, period_start(state.now()), DAYS, article).await?;
     type Pick = fn(&masthead_store::newsroom::DayFunnel) -> i64;
     let series: [(&str, Pick); 6] = [
         ("Metered article views", |d| d.metered_views),
@@ -56,7 +56,7 @@ pub async fn page_data(state: &AppState) -> Result<minijinja::Value, AppError> {
     let db = state.db();
     let charts = funnel_charts(state, None).await?;
     let articles: Vec<minijinja::Value> =
-        masthead_store::newsroom::funnel_by_article(db, period_start(), 20)
+        masthead_store::newsroom::funnel_by_article(db, period_start(state.now()), 20)
             .await?
             .into_iter()
             .map(|(id, slug, headline, views, offers, signups, subs)| {

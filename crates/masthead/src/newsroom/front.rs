@@ -44,7 +44,7 @@ pub async fn show(
         return Err(AppError::NotFound);
     };
     let db = state.db();
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let (candidates, _) = masthead_store::content::list_articles(db, listing, now, 0, 60).await?;
     let slots = masthead_store::content::find_front_slots(db, &key).await?;
     let at = |i: usize| {
@@ -100,7 +100,7 @@ pub async fn save(
         }
         ids.push(id);
     }
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let detail = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let audit = user.audit("front.save", "front", &key, &detail);
     masthead_store::content::set_front_slots(db, &key, &ids, &audit, now).await?;

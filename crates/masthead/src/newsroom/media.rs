@@ -243,7 +243,7 @@ pub async fn upload(
     let object = id.to_string();
     let audit = user.audit("media.upload", "media", &object, &name);
     let words = (up.alt.as_str(), up.caption.as_str(), up.credit.as_str());
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     masthead_store::media::update_media_text(db, id, words, &audit, now).await?;
     Ok(see_other("/admin/media?done=uploaded"))
 }
@@ -286,7 +286,7 @@ pub async fn save_text(
     let (caption, credit) = (field_text(&f.caption, 1000), field_text(&f.credit, 300));
     let object = id.to_string();
     let audit = user.audit("media.describe", "media", &object, &alt);
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let words = (alt.as_str(), caption.as_str(), credit.as_str());
     if !masthead_store::media::update_media_text(db, id, words, &audit, now).await? {
         return Err(AppError::NotFound);

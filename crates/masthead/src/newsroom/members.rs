@@ -20,10 +20,6 @@ use std::collections::HashMap;
 
 const PAGE: i64 = 50;
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 fn filter_of(q: &HashMap<String, String>) -> MemberFilter {
     match q.get("filter").map(String::as_str) {
         Some("free") => MemberFilter::Free,
@@ -57,7 +53,7 @@ pub async fn list(
     let pg = i64::from(crate::site::page_param(&uri)?);
     let db = state.db();
     let (rows, total) =
-        store::list_members(db, &filter, &search, now(), (pg - 1) * PAGE, PAGE).await?;
+        store::list_members(db, &filter, &search, state.now(), (pg - 1) * PAGE, PAGE).await?;
     let newsletters = masthead_store::newsletters::list(db).await?;
     let chosen = q.get("filter").cloned().unwrap_or_default();
     let mut filters = vec![
@@ -99,7 +95,7 @@ pub async fn show(
     let Some((member, _)) = masthead_store::members::find_member(db, id).await? else {
         return Err(AppError::NotFound);
     };
-    let now = now();
+    let now = state.now();
     let grants = masthead_store::members::list_grants(db, id).await?;
     let sessions = masthead_store::members::list_member_sessions(db, id).await?;
     let export = masthead_store::members::export_member(db, id)
@@ -177,7 +173,7 @@ pub async fn comp(
         ));
     };
     let tz = state.settings().get().tz.clone();
-    let now = now();
+    let now = state.now();
     let end = match masthead_core::members::complimentary_until(date, &tz, now) {
         Ok(end) => end,
         Err(e) => {
@@ -218,7 +214,7 @@ pub async fn revoke(
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::ComplimentaryAccess);
     user.check_csrf(&f.csrf)?;
-    masthead_store::members::end_complimentary(state.db(), id, user.actor(), now()).await?;
+    masthead_store::members::end_complimentary(state.db(), id, user.actor(), state.now()).await?;
     state.sessions().clear();
     Ok(see_other(&format!("/admin/members/{id}")))
 }
@@ -246,7 +242,7 @@ pub async fn delete(
     } else {
         ""
     };
-    let (object, now) = (id.to_string(), now());
+    let (object, now) = (id.to_string(), state.now());
     let audit = user.audit("member.delete", "member", &object, detail);
     masthead_store::members::delete_member(db, id, Some(&audit), now).await?;
     state.sessions().clear();
@@ -266,7 +262,7 @@ pub async fn export(
     let user = staff!(viewer, headers, Action::ExportMembers);
     user.check_csrf(&f.csrf)?;
     let db = state.db();
-    let now = now();
+    let now = state.now();
     let mut csv = String::from("id,email,verified,created_at,access,newsletters\r\n");
     let newsletters = masthead_store::newsletters::list(db).await?;
     let mut offset = 0;
@@ -394,7 +390,8 @@ pub async fn import(
         consented: f.consented == "on",
     };
     let report =
-        masthead_store::members::import_members(state.db(), &imp, user.actor(), now()).await?;
+        masthead_store::members::import_members(state.db(), &imp, user.actor(), state.now())
+            .await?;
     let (created, existing, opted_in, skipped) = (
         report.created,
         report.existing,

@@ -78,7 +78,7 @@ pub async fn save(
     .await
     .map_err(AppError::Internal)?
     .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     // The same title and text again is not a new version.
     let hash = {
         use sha2::{Digest, Sha256};

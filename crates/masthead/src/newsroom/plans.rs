@@ -117,7 +117,7 @@ pub async fn create(
             return render(&state, &user, &f, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await
         }
     };
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let slug = f.slug.trim();
     let position = offers::list_plans(state.db()).await?.len() as i64 + 1;
     let new = offers::NewPlan {
@@ -163,7 +163,7 @@ pub async fn set_active(
         "activate" => true,
         _ => return Err(AppError::NotFound),
     };
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let action = if active {
         "plan.activate"
     } else {

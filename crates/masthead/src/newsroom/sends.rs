@@ -16,10 +16,6 @@ use axum::Form as PostForm;
 use masthead_core::newsroom::Action;
 use masthead_store::newsletters as store;
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -40,7 +36,7 @@ pub async fn list(
     let (articles, _) = masthead_store::content::list_articles(
         db,
         masthead_store::content::Listing::All,
-        now(),
+        state.now(),
         0,
         30,
     )
@@ -120,7 +116,7 @@ pub async fn send(
     let a = masthead_store::content::find_article_by_id(db, article)
         .await?
         .ok_or_else(|| bad("that article is gone"))?;
-    if !crate::newsletters::render::visible(&a, now()) {
+    if !crate::newsletters::render::visible(&a, state.now()) {
         return Err(bad("that article is not published"));
     }
     let subject = match f.subject.trim() {
@@ -132,7 +128,7 @@ pub async fn send(
         article_id: Some(a.id),
         digest_days: None,
         subject: &subject,
-        run_at: now(),
+        run_at: state.now(),
         created_by: &user.email,
     };
     if f.action == "test" {
@@ -145,7 +141,7 @@ pub async fn send(
             digest_days: None,
             subject: subject.clone(),
             status: "scheduled".into(),
-            run_at: now(),
+            run_at: state.now(),
             started_at: None,
             finished_at: None,
             paused_reason: None,
@@ -168,7 +164,7 @@ pub async fn send(
     // by the same insert).
     let detail = format!("{} to {}", a.slug, n.slug);
     let audit = user.audit("send.create", "send", &a.slug, &detail);
-    let id = store::create_send(db, &new, Some(&audit), now()).await?;
+    let id = store::create_send(db, &new, Some(&audit), state.now()).await?;
     Ok(see_other(&format!("/admin/sends/{id}")))
 }
 
@@ -187,7 +183,7 @@ pub async fn show(
     let p = store::send_progress(db, id).await?;
     let elapsed = s
         .started_at
-        .map(|t| (s.finished_at.unwrap_or_else(now) - t).max(1))
+        .map(|t| (s.finished_at.unwrap_or_else(|| state.now()) - t).max(1))
         .unwrap_or(1);
     let rate = (p.sent + p.failed) as f64 / elapsed as f64;
     let live = matches!(s.status.as_str(), "scheduled" | "sending");
@@ -216,7 +212,7 @@ pub async fn resume(
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::SendNewsletters);
     user.check_csrf(&f.csrf)?;
-    store::resume_send(state.db(), id, user.actor(), now()).await?;
+    store::resume_send(state.db(), id, user.actor(), state.now()).await?;
     Ok(see_other(&format!("/admin/sends/{id}")))
 }
 
@@ -281,7 +277,7 @@ pub async fn save_newsletter(
         }
         None => store::list(db).await?.len() as i64 + 1,
     };
-    let now = now();
+    let now = state.now();
     let audit = user.audit("newsletter.save", "newsletter", slug.as_str(), &f.audience);
     masthead_store::offers::upsert_newsletter(
         db,

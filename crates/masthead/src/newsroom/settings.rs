@@ -137,7 +137,7 @@ pub async fn save(
         }
     }
     if !changed.is_empty() {
-        let now = jiff::Timestamp::now().as_second();
+        let now = state.now();
         state
             .settings()
             .save(state.db(), &changed, user.actor(), now)
@@ -203,7 +203,7 @@ pub async fn save_integrations(
         .await);
     }
     if !changes.is_empty() {
-        let now = jiff::Timestamp::now().as_second();
+        let now = state.now();
         crate::integrations::save(&state, &changes, user.actor(), now).await?;
     }
     Ok(see_other("/admin/settings?saved=1"))

@@ -30,7 +30,7 @@ pub async fn setup_link(state: &AppState) -> anyhow::Result<Option<String>> {
         return Ok(None);
     }
     let (token, hash) = tokens::new_token();
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let mut tx = state.db().begin().await?;
     masthead_store::members::insert_token(
         &mut tx,
@@ -91,7 +91,7 @@ pub async fn page(
             state.db(),
             &tokens::hash_token(&token),
             "setup",
-            jiff::Timestamp::now().as_second(),
+            state.now(),
         )
         .await?;
     if !live || has_owner(&state).await? {
@@ -132,7 +132,7 @@ pub async fn create(
             .render(&state, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let hash = state.passwords().hash(&f.password).await?;
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let made = crate::staff::accounts::set_up_owner(
         &state,
         &tokens::hash_token(&token),

@@ -17,10 +17,6 @@ use masthead_core::members::{Email, Role};
 use masthead_core::newsroom::{may_manage, Action};
 use masthead_store::newsroom as store;
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 async fn render(
     state: &AppState,
     user: &StaffUser,
@@ -98,7 +94,7 @@ pub async fn invite(
     let sent = accounts::Delivery::Email {
         sent_by: &user.name,
     };
-    if accounts::invite(&state, &invitation, user.actor(), sent, now())
+    if accounts::invite(&state, &invitation, user.actor(), sent, state.now())
         .await?
         .is_none()
     {
@@ -165,6 +161,6 @@ pub async fn change(
     let sent = accounts::Delivery::Email {
         sent_by: &user.name,
     };
-    accounts::change(&state, &target, change, user.actor(), sent, now()).await?;
+    accounts::change(&state, &target, change, user.actor(), sent, state.now()).await?;
     Ok(see_other("/admin/staff"))
 }

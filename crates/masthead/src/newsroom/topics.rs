@@ -83,7 +83,7 @@ pub async fn save_topic(
     let user = staff!(viewer, headers, Action::TopicsAndAuthors);
     user.check_csrf(&f.csrf)?;
     let slug = checked(&f)?;
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let new = masthead_store::content::NewTopic {
         slug: &slug,
         name: f.name.trim(),
@@ -115,7 +115,7 @@ pub async fn save_author(
     .await
     .map_err(AppError::Internal)?
     .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let new = masthead_store::content::NewAuthor {
         slug: &slug,
         name: f.name.trim(),

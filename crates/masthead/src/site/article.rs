@@ -41,7 +41,7 @@ pub async fn show(
     let policy = &settings.publication.policy;
     let settings_version = settings.version;
     let content_version = state.cache().content_version();
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.now();
     let db = state.db();
     let (facts, revision, mut loaded) = match state.cache().lookup(&slug) {
         Some((facts, revision)) => (facts, revision, None),

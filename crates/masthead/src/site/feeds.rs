@@ -38,10 +38,6 @@ fn xml_response(content_type: &'static str, body: String) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 /// The body a feed may carry for an article, through the access gate.
 async fn feed_body(
     state: &AppState,
@@ -71,7 +67,8 @@ struct FeedInfo {
 }
 
 async fn build_rss(state: &AppState, viewer: &Viewer, f: FeedInfo) -> AppResult {
-    let (items, _) = store::list_articles(state.db(), f.listing, now(), 0, FEED_ITEMS).await?;
+    let (items, _) =
+        store::list_articles(state.db(), f.listing, state.now(), 0, FEED_ITEMS).await?;
     let base = &state.config().base_url;
     let settings = state.settings().get();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -127,7 +124,8 @@ async fn build_rss(state: &AppState, viewer: &Viewer, f: FeedInfo) -> AppResult 
 }
 
 async fn build_atom(state: &AppState, viewer: &Viewer, f: FeedInfo) -> AppResult {
-    let (items, _) = store::list_articles(state.db(), f.listing, now(), 0, FEED_ITEMS).await?;
+    let (items, _) =
+        store::list_articles(state.db(), f.listing, state.now(), 0, FEED_ITEMS).await?;
     let base = &state.config().base_url;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let lang = state.settings().get().publication.language.clone();
@@ -247,7 +245,7 @@ pub async fn topic_atom(
 
 pub async fn sitemap_index(State(state): State<AppState>) -> AppResult {
     let base = &state.config().base_url;
-    let count = store::count_visible(state.db(), now()).await?;
+    let count = store::count_visible(state.db(), state.now()).await?;
     let parts = (count.max(1) as u64).div_ceil(u64::from(SITEMAP_PART));
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
@@ -313,7 +311,7 @@ pub async fn sitemap_articles(
         .ok_or(AppError::NotFound)?;
     let entries = store::list_sitemap_entries(
         state.db(),
-        now(),
+        state.now(),
         None,
         (n - 1) * u64::from(SITEMAP_PART),
         SITEMAP_PART,
@@ -341,8 +339,9 @@ pub async fn sitemap_articles(
 /// Articles of the last two days, as Google News asks.
 pub async fn news_sitemap(State(state): State<AppState>, uri: Uri) -> AppResult {
     let _ = page_param(&uri)?;
-    let since = now() - 2 * 86_400;
-    let entries = store::list_sitemap_entries(state.db(), now(), Some(since), 0, 1000).await?;
+    let since = state.now() - 2 * 86_400;
+    let entries =
+        store::list_sitemap_entries(state.db(), state.now(), Some(since), 0, 1000).await?;
     let base = &state.config().base_url;
     let settings = state.settings().get();
     let lang = settings

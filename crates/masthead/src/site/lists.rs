@@ -16,10 +16,6 @@ use std::net::SocketAddr;
 
 const PER_PAGE: u32 = 20;
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 fn offset(page: u32) -> u64 {
     u64::from(page - 1) * u64::from(PER_PAGE)
 }
@@ -27,7 +23,7 @@ fn offset(page: u32) -> u64 {
 pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
     let page = page_param(&uri)?;
     let db = state.db();
-    let now = now();
+    let now = state.now();
     let (mut latest, more) =
         store::list_articles(db, Listing::All, now, offset(page), PER_PAGE).await?;
     if page > 1 && latest.is_empty() {
@@ -98,14 +94,14 @@ struct ListPage<'a> {
 async fn render_list(state: &AppState, uri: &Uri, p: ListPage<'_>) -> AppResult {
     let page = page_param(uri)?;
     let (mut items, more) =
-        store::list_articles(state.db(), p.listing, now(), offset(page), PER_PAGE).await?;
+        store::list_articles(state.db(), p.listing, state.now(), offset(page), PER_PAGE).await?;
     if page > 1 && items.is_empty() {
         return Err(AppError::NotFound);
     }
     // A section's front: its pinned lead and featured articles first.
     if let (1, Listing::ContentType(t)) = (page, p.listing) {
         let pinned =
-            store::list_pinned(state.db(), &format!("section:{}", t.as_str()), now()).await?;
+            store::list_pinned(state.db(), &format!("section:{}", t.as_str()), state.now()).await?;
         items = pinned_first(
             pinned.into_iter().filter(|a| a.content_type == t).collect(),
             items,
@@ -307,7 +303,7 @@ pub async fn search(
             q,
             scope,
             &fingerprint,
-            now(),
+            state.now(),
             offset(page),
             PER_PAGE,
         )

@@ -43,7 +43,7 @@ pub fn site(state: &AppState) -> SiteView {
                 name: t.section_title().to_string(),
             })
             .collect(),
-        year: jiff::Timestamp::now().to_zoned(s.tz.clone()).year(),
+        year: state.clock().timestamp().to_zoned(s.tz.clone()).year(),
     }
 }
 

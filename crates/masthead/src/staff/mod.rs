@@ -12,8 +12,7 @@ use crate::http::AppResult;
 use crate::members::forms::{CsrfForm, Field, Form, FormPage};
 use crate::members::tokens::{self, STAFF_COOKIE};
 use crate::members::{
-    client_ip, failed, limit_address, limit_email, limit_failures, now, passwords, see_other,
-    user_agent,
+    client_ip, failed, limit_address, limit_email, limit_failures, passwords, see_other, user_agent,
 };
 use crate::site::Carries;
 use axum::extract::{ConnectInfo, Path, State};
@@ -57,7 +56,15 @@ async fn staff_token(
     lifetime_secs: i64,
 ) -> anyhow::Result<String> {
     let mut tx = state.db().begin().await?;
-    let token = staff_token_in(&mut tx, staff_id, email, purpose, lifetime_secs, now()).await?;
+    let token = staff_token_in(
+        &mut tx,
+        staff_id,
+        email,
+        purpose,
+        lifetime_secs,
+        state.now(),
+    )
+    .await?;
     masthead_store::commit(tx).await?;
     Ok(token)
 }
@@ -160,7 +167,7 @@ pub async fn send_reset(state: &AppState, email_lower: &str) -> anyhow::Result<(
     let Some((staff, _)) = store::find_staff_by_email(state.db(), email_lower).await? else {
         return Ok(());
     };
-    let now = now();
+    let now = state.now();
     let mut tx = state.db().begin().await?;
     let link = set_password_link_in(state, &mut tx, staff.id, &staff.email, now).await?;
     let name = state.settings().get().publication.name.clone();
@@ -178,7 +185,7 @@ pub async fn send_reset(state: &AppState, email_lower: &str) -> anyhow::Result<(
 
 /// Queues the staff reset job for an address (on the staff or not).
 async fn queue_reset(state: &AppState, email_lower: &str) -> masthead_store::Result<()> {
-    let now = now();
+    let now = state.now();
     let mut tx = state.db().begin().await?;
     masthead_store::jobs::insert_job(
         &mut tx,
@@ -301,7 +308,7 @@ async fn login_code(
         return Ok(gone());
     }
     let hash = tokens::hash_token(&f.token);
-    let now = now();
+    let now = state.now();
     let Some(staff_id) = store::live_token_staff(state.db(), &hash, "staff_2fa", now).await? else {
         return Ok(gone());
     };
@@ -357,7 +364,7 @@ pub fn recovery_code_hash(typed: &str) -> String {
 /// A new staff session and its cookie, then the newsroom.
 async fn start_session(state: &AppState, headers: &HeaderMap, staff_id: i64) -> AppResult {
     let mut tx = state.db().begin().await?;
-    let token = open_session_in(&mut tx, &user_agent(headers), staff_id, now()).await?;
+    let token = open_session_in(&mut tx, &user_agent(headers), staff_id, state.now()).await?;
     masthead_store::commit(tx).await?;
     Ok(signed_in(state, staff_id, &token))
 }
@@ -447,7 +454,7 @@ async fn set_password_page(State(state): State<AppState>, Path(token): Path<Stri
             state.db(),
             &tokens::hash_token(&token),
             "staff_password",
-            now(),
+            state.now(),
         )
         .await?
     {
@@ -476,7 +483,7 @@ async fn set_password(
         return Ok(expired(&state));
     }
     let hash = state.passwords().hash(&f.password).await?;
-    let now = now();
+    let now = state.now();
     let token_hash = tokens::hash_token(&token);
     if accounts::set_password_with_link(&state, &token_hash, &hash, now)
         .await?

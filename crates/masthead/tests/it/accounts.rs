@@ -654,3 +654,58 @@ async fn changes_made_at_the_command_line_are_audited_with_the_operator() {
         ]
     );
 }
+
+// Issue 13: one clock. Expiries follow the app's clock, which a test moves
+// instead of writing timestamps into the database: a log-in link works for
+// 15 minutes, a complimentary grant until its day.
+both!(links_and_grants_expire_by_the_apps_clock, Fixture::Demo);
+async fn links_and_grants_expire_by_the_apps_clock(app: TestApp) {
+    crate::harness::verified_member(&app, "later@example.org").await;
+    let mut b = Browser::new(&app);
+    let ask = [("email", "later@example.org"), ("action", "link")];
+    assert_eq!(b.post("/login", &ask).await.status().as_u16(), 200);
+    let mail = outbox(&app).await.join("\n");
+    let link = find_link(&mail, &app.url("/login/link/")).expect("a log-in link");
+    let path = link.trim_start_matches(&app.base).to_string();
+    assert!(b.page(&path).await.contains("Log me in"), "fresh: it works");
+    app.state.clock().advance(16 * 60);
+    let res = b.get(&path).await;
+    let page = res.text().await.unwrap();
+    assert!(
+        !page.contains("Log me in"),
+        "16 minutes later the link is gone: {page}"
+    );
+    assert_eq!(b.post(&path, &[]).await.status().as_u16(), 410);
+
+    // A grant for an hour: read now, refused two hours later.
+    let (cookie, id) = member_session(&app, "comped@example.org", false).await;
+    let now = app.state.now();
+    masthead_store::members::insert_grant(
+        app.state.db(),
+        id,
+        "comp",
+        now,
+        Some(now + 3_600),
+        "t",
+        now,
+    )
+    .await
+    .unwrap();
+    app.state.sessions().clear();
+    let gated = "/bus-redesign-winners-and-losers";
+    let mut reader = Browser::with_cookie(&app, &cookie);
+    assert!(
+        !reader.page(gated).await.contains("class=\"offer\""),
+        "entitled now"
+    );
+    app.state.clock().advance(2 * 3_600);
+    app.state.sessions().clear();
+    assert!(
+        reader.page(gated).await.contains("class=\"offer\""),
+        "the grant has run out"
+    );
+    assert!(
+        reader.page("/account").await.contains("comped@example.org"),
+        "still signed in"
+    );
+}
