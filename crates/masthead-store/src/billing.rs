@@ -213,6 +213,7 @@ pub async fn record_subscription(
         .bind(s.id)
         .execute(&mut **tx)
         .await?;
+    crate::settings::bump_sessions(tx).await?;
     if let (Some(member), Entitlement::Until(until)) =
         (member_id, rule::entitlement(&new, now, grace_secs))
     {

@@ -184,6 +184,7 @@ pub async fn set_password(tx: &mut Tx, member_id: i64, hash: &str, now: i64) -> 
         .bind(member_id)
         .execute(&mut **tx)
         .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(())
 }
 
@@ -292,6 +293,7 @@ pub async fn prove_address(
     .bind(member_id)
     .execute(&mut **tx)
     .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(Proved {
         newly: true,
         password_dropped,
@@ -325,6 +327,7 @@ pub async fn change_email(
     .bind(member_id)
     .execute(&mut **tx)
     .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(true)
 }
 
@@ -458,12 +461,14 @@ pub async fn touch_session(db: &Db, id: i64, now: i64) -> Result<()> {
 }
 
 pub async fn mark_authenticated(db: &Db, id: i64, now: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
     sqlx::query("UPDATE sessions SET authenticated_at = $1, last_seen_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    crate::settings::bump_sessions(&mut tx).await?;
+    crate::commit(tx).await
 }
 
 pub async fn delete_session(db: &Db, id: i64) -> Result<()> {
@@ -482,6 +487,7 @@ pub async fn delete_session_in(tx: &mut Tx, id: i64) -> Result<()> {
         .bind(id)
         .execute(&mut **tx)
         .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(())
 }
 
@@ -501,6 +507,7 @@ pub async fn delete_member_sessions(tx: &mut Tx, member_id: i64, keep: Option<i6
         .bind(keep.unwrap_or(-1))
         .execute(&mut **tx)
         .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(r.rows_affected())
 }
 
@@ -885,6 +892,7 @@ pub async fn insert_grant_in(
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(row.try_get("id")?)
 }
 
@@ -900,6 +908,7 @@ pub async fn end_grants(tx: &mut Tx, member_id: i64, source: &str, now: i64) -> 
     .bind(source)
     .execute(&mut **tx)
     .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(r.rows_affected())
 }
 
@@ -1034,6 +1043,7 @@ pub async fn delete_member(
     if let Some(a) = audit {
         crate::newsroom::audit(&mut tx, a, now).await?;
     }
+    crate::settings::bump_sessions(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1232,6 +1242,7 @@ pub async fn set_staff_password(tx: &mut Tx, staff_id: i64, hash: &str, now: i64
         .bind(staff_id)
         .execute(&mut **tx)
         .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(())
 }
 

@@ -404,6 +404,7 @@ pub async fn set_staff_role(tx: &mut Tx, id: i64, role: &str, now: i64) -> Resul
         .bind(id)
         .execute(&mut **tx)
         .await?;
+    crate::settings::bump_sessions(tx).await?;
     Ok(())
 }
 
@@ -421,6 +422,7 @@ pub async fn set_staff_active(tx: &mut Tx, id: i64, active: bool, now: i64) -> R
             .execute(&mut **tx)
             .await?;
     }
+    crate::settings::bump_sessions(tx).await?;
     Ok(())
 }
 

@@ -80,8 +80,36 @@ pub async fn set_integration_secret(
     Ok(())
 }
 
+/// Bumped by every change to an existing session, member, staff member or
+/// grant (log-out, revocation, password or email change, verification,
+/// deletion, a grant given or ended, a role changed), never by a new
+/// session or a meter view: session caches drop what they hold when it
+/// moves (`sessions_generation`, and each process's poll of the counter).
+pub const SESSIONS: &str = "sessions";
+
+/// Bumps of `SESSIONS` made by this process, counted as they are written
+/// (before their commit): a process's session cache compares its entries
+/// against it, so a change made here is seen here at once. A read racing
+/// the commit may keep the old state until the next poll of the stored
+/// counter (a second), or the cache's time-to-live.
+static SESSIONS_HERE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// How many changes to sessions this process has written.
+pub fn sessions_generation() -> i64 {
+    SESSIONS_HERE.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Records, in the caller's transaction, that sessions changed.
+pub async fn bump_sessions(tx: &mut Tx) -> Result<()> {
+    bump_counter(tx, SESSIONS).await?;
+    Ok(())
+}
+
 /// Adds one to a named counter inside the caller's transaction.
 pub async fn bump_counter(tx: &mut Tx, name: &str) -> Result<i64> {
+    if name == SESSIONS {
+        SESSIONS_HERE.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
     let row = sqlx::query(
         "INSERT INTO counters (name, value) VALUES ($1, 1) \
          ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
@@ -92,20 +120,35 @@ pub async fn bump_counter(tx: &mut Tx, name: &str) -> Result<i64> {
     Ok(row.try_get("value")?)
 }
 
-/// The current values of the content and settings counters.
-pub async fn find_counters(db: &Db) -> Result<(i64, i64)> {
+/// The change counters caches poll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub content: i64,
+    pub settings: i64,
+    pub sessions: i64,
+}
+
+/// The current values of the change counters.
+pub async fn counters(db: &Db) -> Result<Counters> {
     let rows = sqlx::query("SELECT name, value FROM counters")
         .fetch_all(db.reader())
         .await?;
-    let (mut content, mut settings) = (0, 0);
+    let mut c = Counters::default();
     for r in rows {
         let name: String = r.try_get("name")?;
         let value: i64 = r.try_get("value")?;
         match name.as_str() {
-            CONTENT => content = value,
-            SETTINGS => settings = value,
+            CONTENT => c.content = value,
+            SETTINGS => c.settings = value,
+            SESSIONS => c.sessions = value,
             _ => {}
         }
     }
-    Ok((content, settings))
+    Ok(c)
+}
+
+/// The current values of the content and settings counters.
+pub async fn find_counters(db: &Db) -> Result<(i64, i64)> {
+    let c = counters(db).await?;
+    Ok((c.content, c.settings))
 }

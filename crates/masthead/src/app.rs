@@ -233,8 +233,10 @@ impl AppState {
     /// after this process writes, and every second by the refresher for
     /// writes made by other processes.
     pub async fn refresh_counters(&self) -> anyhow::Result<()> {
-        let (content, settings) = masthead_store::settings::find_counters(self.db()).await?;
-        self.cache().saw_content_version(content);
+        let counters = masthead_store::settings::counters(self.db()).await?;
+        self.cache().saw_content_version(counters.content);
+        self.sessions().saw_counter(counters.sessions);
+        let settings = counters.settings;
         if settings != self.settings().get().version {
             self.settings().reload(self.db()).await?;
             // Key rotations bump the settings counter too.

@@ -19,16 +19,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a session read from the database is trusted before it is read
-/// again. Changes made by this process (log-out, a new password, deletion,
-/// re-authentication) clear the cache at once; changes made by another
-/// process (a grant from the command line, a log-out on another node) are
-/// seen within this time.
+/// again: the backstop for the member meter (views counted by another
+/// process). Changes to sessions, members, staff and grants do not wait for
+/// it: the store bumps the `sessions` counter in the transaction of the
+/// change, so this process drops what it holds at once
+/// (`masthead_store::settings::sessions_generation`) and every other
+/// process at its next poll of the counter (a second).
 pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
 const SESSION_CACHE_MAX: usize = 20_000;
 
 /// A session and its signed-in meter, as last read.
 pub struct CachedSession {
     loaded: Instant,
+    /// The cache's generation when the read began.
+    generation: i64,
     pub session: Session,
     meter: Mutex<Option<MemberMeter>>,
 }
@@ -65,6 +69,11 @@ impl CachedSession {
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<HashMap<(bool, String), Arc<CachedSession>>>,
+    /// Moves of the stored `sessions` counter seen by the poll (changes by
+    /// any process).
+    polled: std::sync::atomic::AtomicI64,
+    /// The stored counter's value at the last poll.
+    seen: std::sync::atomic::AtomicI64,
 }
 
 impl SessionCache {
@@ -75,14 +84,38 @@ impl SessionCache {
         }
     }
 
-    fn get(&self, staff: bool, hash: &str) -> Option<Arc<CachedSession>> {
-        let map = self.lock();
-        let e = map.get(&(staff, hash.to_string()))?;
-        (e.loaded.elapsed() < SESSION_CACHE_TTL).then(|| e.clone())
+    /// The generation entries must have been read in to be used: this
+    /// process's writes to sessions plus the poll's sightings of others'.
+    pub fn generation(&self) -> i64 {
+        use std::sync::atomic::Ordering;
+        masthead_store::settings::sessions_generation() + self.polled.load(Ordering::Acquire)
     }
 
-    fn put(&self, staff: bool, hash: &str, session: Session) -> Arc<CachedSession> {
+    /// The poll saw the stored `sessions` counter at `value`: entries read
+    /// before a move are dropped.
+    pub fn saw_counter(&self, value: i64) {
+        use std::sync::atomic::Ordering;
+        if self.seen.swap(value, Ordering::AcqRel) != value {
+            self.polled.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    fn get(&self, staff: bool, hash: &str) -> Option<Arc<CachedSession>> {
+        let current = self.generation();
+        let map = self.lock();
+        let e = map.get(&(staff, hash.to_string()))?;
+        (e.generation == current && e.loaded.elapsed() < SESSION_CACHE_TTL).then(|| e.clone())
+    }
+
+    fn put(
+        &self,
+        staff: bool,
+        hash: &str,
+        session: Session,
+        generation: i64,
+    ) -> Arc<CachedSession> {
         let entry = Arc::new(CachedSession {
+            generation,
             loaded: Instant::now(),
             session,
             meter: Mutex::new(None),
@@ -98,8 +131,8 @@ impl SessionCache {
         entry
     }
 
-    /// Forgets every cached session: called after any write that changes
-    /// a session, a member or a grant.
+    /// Forgets every cached session (a test that writes to the database
+    /// behind the store's back).
     pub fn clear(&self) {
         self.lock().clear();
     }
@@ -116,6 +149,9 @@ async fn load_session(
     if let Some(e) = cache.get(staff, &hash) {
         return Ok(Some(e));
     }
+    // Taken before the read: a change committed while reading leaves this
+    // entry stale, never the cache fresh with old state.
+    let generation = cache.generation();
     let db = state.db();
     let kind = if staff { "staff" } else { "member" };
     let life = if staff { STAFF_SESSION } else { MEMBER_SESSION };
@@ -128,7 +164,7 @@ async fn load_session(
     if life.should_touch(s.last_seen_at, now) {
         masthead_store::members::touch_session(db, s.id, now).await?;
     }
-    Ok(Some(cache.put(staff, &hash, s)))
+    Ok(Some(cache.put(staff, &hash, s, generation)))
 }
 
 /// A reader-facing summary that varies a cached page's chrome: whether the

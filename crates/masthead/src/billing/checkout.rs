@@ -372,6 +372,5 @@ async fn demo(
         now,
     )
     .await?;
-    state.sessions().clear();
     Ok(see_other("/account?done=subscribed"))
 }

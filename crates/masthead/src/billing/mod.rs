@@ -127,7 +127,6 @@ pub async fn reconcile(
         }
     }
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(true)
 }
 

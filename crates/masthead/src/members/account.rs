@@ -217,7 +217,6 @@ pub async fn follow_member_link(
     // A session the proof ended carries nothing over (its state is gone).
     let session = open_session_in(&mut tx, viewer, user_agent, member_id, now).await?;
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     let to = if proved.password_dropped {
         "/account?done=claimed".to_string()
     } else {
@@ -261,7 +260,6 @@ pub async fn reset_password(
     };
     let session = open_session_in(&mut tx, &fresh, user_agent, member_id, now).await?;
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(Some(session))
 }
 
@@ -276,7 +274,6 @@ pub async fn change_password(
     store::set_password(&mut tx, member_id, password_hash, state.now()).await?;
     store::delete_member_sessions(&mut tx, member_id, keep_session).await?;
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(())
 }
 
@@ -292,6 +289,5 @@ pub async fn log_out_everywhere(
     }
     store::delete_session_in(&mut tx, session_id).await?;
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(())
 }

@@ -104,7 +104,6 @@ pub async fn sign_in(
     let token =
         account::open_session_in(&mut tx, viewer, &user_agent(headers), member_id, now).await?;
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(redirect_with_session(state, return_to, &token))
 }
 

@@ -494,7 +494,6 @@ async fn logout(
     };
     check_csrf(&viewer, &f.csrf)?;
     store::delete_session(state.db(), s.id).await?;
-    state.sessions().clear();
     Ok(clear_session(&state, see_other("/")))
 }
 
@@ -711,7 +710,6 @@ async fn reauth(
             .render(&state, StatusCode::UNAUTHORIZED));
     }
     store::mark_authenticated(state.db(), s.id, state.now()).await?;
-    state.sessions().clear();
     Ok(see_other("/account"))
 }
 
@@ -790,10 +788,7 @@ async fn email_page(State(state): State<AppState>, Path(token): Path<String>) ->
 async fn email_use(State(state): State<AppState>, Path(token): Path<String>) -> AppResult {
     use super::email_change::{confirm, Confirmed};
     match confirm(&state, &token, state.now()).await? {
-        Confirmed::Changed => {
-            state.sessions().clear();
-            Ok(see_other("/account?done=email"))
-        }
+        Confirmed::Changed => Ok(see_other("/account?done=email")),
         Confirmed::Taken => Ok(FormPage::new("That address is taken")
             .lead("Another account already uses that email address, so nothing was changed.")
             .link("/account", "Back to your account")
@@ -886,7 +881,6 @@ async fn delete(
             AppError::Internal(e.context("cancelling the subscription before deletion"))
         })?;
     store::delete_member(state.db(), m.id, None, state.now()).await?;
-    state.sessions().clear();
     tracing::info!(member = m.id, "member deleted their account");
     Ok(clear_session(
         &state,

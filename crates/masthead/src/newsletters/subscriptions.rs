@@ -86,7 +86,6 @@ pub async fn confirm(
         store::subscribe(&mut tx, member, *id, "newsletters-page", now).await?;
     }
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(Some(()))
 }
 

@@ -201,7 +201,6 @@ pub async fn comp(
     if granted.is_none() {
         return Err(AppError::NotFound);
     }
-    state.sessions().clear();
     Ok(see_other(&back))
 }
 
@@ -215,7 +214,6 @@ pub async fn revoke(
     let user = staff!(viewer, headers, Action::ComplimentaryAccess);
     user.check_csrf(&f.csrf)?;
     masthead_store::members::end_complimentary(state.db(), id, user.actor(), state.now()).await?;
-    state.sessions().clear();
     Ok(see_other(&format!("/admin/members/{id}")))
 }
 
@@ -245,7 +243,6 @@ pub async fn delete(
     let (object, now) = (id.to_string(), state.now());
     let audit = user.audit("member.delete", "member", &object, detail);
     masthead_store::members::delete_member(db, id, Some(&audit), now).await?;
-    state.sessions().clear();
     tracing::info!(member = id, by = user.id, "member deleted by staff");
     let _ = member;
     Ok(see_other("/admin/members"))
@@ -398,7 +395,6 @@ pub async fn import(
         report.opted_in,
         &report.skipped,
     );
-    state.sessions().clear();
     let mut page = crate::members::forms::FormPage::new("Import done")
         .lead(&format!("{created} new members, {existing} already here, {opted_in} newsletter opt-ins recorded with the source “{source}”."));
     if f.consented != "on" {

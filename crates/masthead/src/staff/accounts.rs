@@ -142,7 +142,6 @@ pub async fn change(
     };
     audit(&mut tx, &by.audit(action, "staff", t.email, &detail), now).await?;
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(link)
 }
 
@@ -269,7 +268,6 @@ pub async fn set_password_with_link(
     )
     .await?;
     masthead_store::commit(tx).await?;
-    state.sessions().clear();
     Ok(Some(staff_id))
 }
 

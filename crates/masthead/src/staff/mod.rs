@@ -427,7 +427,6 @@ async fn logout(
             ));
         }
         store::delete_session(state.db(), s.id).await?;
-        state.sessions().clear();
     }
     let mut res = see_other("/admin/login");
     set_staff_cookie(&state, &mut res, "", 0);

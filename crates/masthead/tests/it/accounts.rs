@@ -691,7 +691,6 @@ async fn links_and_grants_expire_by_the_apps_clock(app: TestApp) {
     )
     .await
     .unwrap();
-    app.state.sessions().clear();
     let gated = "/bus-redesign-winners-and-losers";
     let mut reader = Browser::with_cookie(&app, &cookie);
     assert!(
@@ -699,6 +698,8 @@ async fn links_and_grants_expire_by_the_apps_clock(app: TestApp) {
         "entitled now"
     );
     app.state.clock().advance(2 * 3_600);
+    // A grant running out is no write: the session cache's time-to-live
+    // (5 s) is what carries it; here the cache is emptied instead.
     app.state.sessions().clear();
     assert!(
         reader.page(gated).await.contains("class=\"offer\""),
@@ -707,5 +708,69 @@ async fn links_and_grants_expire_by_the_apps_clock(app: TestApp) {
     assert!(
         reader.page("/account").await.contains("comped@example.org"),
         "still signed in"
+    );
+}
+
+// Issue 13: session-cache invalidation follows the write. The store bumps
+// the `sessions` counter in the transaction of the change: this process
+// drops its cached sessions at once, another process's change is seen at
+// the next poll of the counter — no handler clears anything.
+both!(
+    a_change_to_a_session_is_seen_at_once_here_and_at_the_next_poll_elsewhere,
+    Fixture::Demo
+);
+async fn a_change_to_a_session_is_seen_at_once_here_and_at_the_next_poll_elsewhere(app: TestApp) {
+    let db = app.state.db();
+    let (cookie, id) = member_session(&app, "cached@example.org", false).await;
+    let mut b = Browser::with_cookie(&app, &cookie);
+    assert!(
+        b.page("/account").await.contains("cached@example.org"),
+        "signed in (and cached)"
+    );
+    // This process ends the member's sessions through the store.
+    let mut tx = db.begin().await.unwrap();
+    masthead_store::members::delete_member_sessions(&mut tx, id, None)
+        .await
+        .unwrap();
+    masthead_store::commit(tx).await.unwrap();
+    assert_eq!(
+        b.get("/account").await.status().as_u16(),
+        303,
+        "the ended session is refused at once"
+    );
+
+    // Another process (the command line) gives a grant: seen after one
+    // poll of the counter, without waiting out the cache's lifetime.
+    let (cookie, _) = member_session(&app, "pressed@example.org", false).await;
+    let mut reader = Browser::with_cookie(&app, &cookie);
+    let gated = "/bus-redesign-winners-and-losers";
+    assert!(
+        reader.page(gated).await.contains("class=\"offer\""),
+        "not entitled yet"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_masthead"))
+        .arg("--database-url")
+        .arg(app.db_url())
+        .arg("--data-dir")
+        .arg(&app.state.config().data_dir)
+        .args([
+            "members",
+            "comp",
+            "pressed@example.org",
+            "--until",
+            "2099-01-01",
+        ])
+        .env("MASTHEAD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.state.refresh_counters().await.unwrap();
+    assert!(
+        !reader.page(gated).await.contains("class=\"offer\""),
+        "entitled after one poll"
     );
 }

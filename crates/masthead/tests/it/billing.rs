@@ -36,7 +36,6 @@ async fn apply(app: &TestApp, s: &FetchedSubscription<'_>, now: i64) -> bool {
         .unwrap()
         .applied;
     masthead_store::commit(tx).await.unwrap();
-    app.state.sessions().clear();
     applied
 }
 

@@ -633,7 +633,6 @@ pub async fn verified_member(app: &TestApp, email: &str) -> i64 {
     masthead_store::commit(tx)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    app.state.sessions().clear();
     id
 }
 

@@ -38,7 +38,6 @@ async fn reader(app: &TestApp, email: &str, subscriber: bool, newsletter: i64) -
         .await
         .unwrap();
     masthead_store::commit(tx).await.unwrap();
-    app.state.sessions().clear();
     (cookie, m)
 }
 

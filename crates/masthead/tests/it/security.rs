@@ -618,7 +618,6 @@ async fn with_password(app: &TestApp, email: &str, password: &str, staff_role: O
                 .unwrap_or_else(|e| panic!("{e}"));
         }
     }
-    app.state.sessions().clear();
 }
 
 // Item 16: the address budget counts each request once; the per-email
