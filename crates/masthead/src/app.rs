@@ -42,6 +42,7 @@ struct Inner {
     /// The policy fingerprint the search index was last checked against.
     search_fingerprint: std::sync::Mutex<String>,
     clock: crate::clock::Clock,
+    route_table: crate::http::RouteTable,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -125,6 +126,7 @@ impl AppState {
             billing_serial: Default::default(),
             search_fingerprint: Default::default(),
             clock: Default::default(),
+            route_table: crate::http::RouteTable::new(&routes()),
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -281,14 +283,42 @@ impl AppState {
         Ok(())
     }
 
+    /// The router, built from the route table and nothing else, under the
+    /// response finisher.
     pub fn router(&self) -> Router {
-        crate::site::router()
+        let mut router = Router::new();
+        for r in routes() {
+            router = router.route(r.path, r.handler);
+        }
+        router
+            .fallback(crate::site::not_found)
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 crate::http::finish,
             ))
             .with_state(self.clone())
     }
+
+    /// The route table's declarations, for the response finisher.
+    pub fn route_table(&self) -> &crate::http::RouteTable {
+        &self.0.route_table
+    }
+}
+
+/// The app's one route table: every module's routes with what each
+/// declares (`http::Route`). The router, the response finisher and the leak
+/// suite read it.
+pub fn routes() -> Vec<crate::http::Route> {
+    crate::site::routes()
+        .into_iter()
+        .chain(crate::members::web::routes())
+        .chain(crate::staff::routes())
+        .chain(crate::billing::webhook::routes())
+        .chain(crate::billing::checkout::routes())
+        .chain(crate::billing::account::routes())
+        .chain(crate::newsletters::web::routes())
+        .chain(crate::newsroom::routes())
+        .collect()
 }
 
 fn spawn_refresher(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {

@@ -4,20 +4,21 @@
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::forms::CsrfForm;
+use crate::http::see_other;
 use crate::http::{AppError, AppResult};
-use crate::members::forms::CsrfForm;
-use crate::members::{check_csrf, see_other};
-use crate::site::Carries;
+use crate::http::{Carries, Route};
+use crate::members::check_csrf;
 use axum::extract::State;
-use axum::routing::{post, MethodRouter};
+use axum::routing::post;
 use axum::Form as PostForm;
 
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+pub fn routes() -> Vec<Route> {
     use Carries::NoText;
     vec![
-        ("/account/billing/portal", post(portal), NoText),
-        ("/account/billing/cancel", post(cancel), NoText),
-        ("/account/billing/resume", post(resume), NoText),
+        Route::new("/account/billing/portal", post(portal), NoText).private(),
+        Route::new("/account/billing/cancel", post(cancel), NoText).private(),
+        Route::new("/account/billing/resume", post(resume), NoText).private(),
     ]
 }
 

@@ -9,25 +9,27 @@ use super::stripe::Stripe;
 use crate::access::funnel::Step;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::forms::{CsrfForm, Form, FormPage};
+use crate::http::query_param;
+use crate::http::see_other;
 use crate::http::{AppError, AppResult};
-use crate::members::forms::{CsrfForm, Form, FormPage};
-use crate::members::{check_csrf, see_other};
-use crate::site::{query_param, Carries};
+use crate::http::{Carries, Route};
+use crate::members::check_csrf;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post};
 use axum::Form as PostForm;
 use masthead_core::billing::offer_line;
 use masthead_store::offers::Plan;
 use serde::Deserialize;
 
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+pub fn routes() -> Vec<Route> {
     use Carries::NoText;
     vec![
-        ("/subscribe", get(page), NoText),
-        ("/subscribe/demo", post(demo), NoText),
-        ("/subscribe/checkout", post(checkout), NoText),
-        ("/subscribe/success", get(success), NoText),
+        Route::new("/subscribe", get(page), NoText),
+        Route::new("/subscribe/demo", post(demo), NoText),
+        Route::new("/subscribe/checkout", post(checkout), NoText),
+        Route::new("/subscribe/success", get(success), NoText),
     ]
 }
 
@@ -90,14 +92,14 @@ async fn page(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppRes
     }
     if member.is_none() {
         let mut back = match &wanted {
-            Some(p) => format!("/subscribe?plan={}", crate::members::web::urlencode(p)),
+            Some(p) => format!("/subscribe?plan={}", crate::http::urlencode(p)),
             None => "/subscribe".to_string(),
         };
         if let Some(a) = from {
             back.push(if back.contains('?') { '&' } else { '?' });
             back.push_str(&format!("from={a}"));
         }
-        let back = crate::members::web::urlencode(&back);
+        let back = crate::http::urlencode(&back);
         return Ok(page
             .lead("Create a free account (or log in), then continue to payment.")
             .link(

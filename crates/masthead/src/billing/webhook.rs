@@ -7,24 +7,25 @@
 
 use super::signature;
 use crate::app::AppState;
-use crate::site::Carries;
+use crate::http::{Carries, Route};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, MethodRouter};
+use axum::routing::post;
 use serde_json::Value;
 
 pub const PATH: &str = "/webhooks/stripe";
 /// Stripe's events are small; anything bigger is refused unread.
 pub const MAX_BODY: usize = 256 * 1024;
 
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
-    vec![(
+pub fn routes() -> Vec<Route> {
+    vec![Route::new(
         PATH,
         post(receive).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)),
         Carries::NoText,
-    )]
+    )
+    .machine()]
 }
 
 const HANDLED: &[&str] = &[

@@ -9,7 +9,6 @@
 
 pub mod account;
 pub mod email_change;
-pub mod forms;
 pub mod passwords;
 pub mod ratelimit;
 pub mod signup;
@@ -18,9 +17,9 @@ pub mod web;
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
-use crate::http::AppError;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use crate::http::{see_other, AppError};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
 use masthead_core::members::MEMBER_SESSION;
 use std::net::{IpAddr, SocketAddr};
 
@@ -124,14 +123,6 @@ pub fn redirect_with_session(state: &AppState, to: &str, token: &str) -> Respons
         if let Ok(v) = HeaderValue::from_str(&c) {
             h.append(header::SET_COOKIE, v);
         }
-    }
-    res
-}
-
-pub fn see_other(to: &str) -> Response {
-    let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        res.headers_mut().insert(header::LOCATION, v);
     }
     res
 }

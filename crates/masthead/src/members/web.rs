@@ -1,22 +1,24 @@
 //! The account routes. Handlers stay thin: parse the form, apply the rate
 //! limit, call the store, answer with a page or a redirect.
 
-use super::forms::{CsrfForm, Field, Form, FormPage};
 use super::passwords;
 use super::tokens::{self, SESSION_COOKIE};
 use super::{
     check_csrf, client_ip, failed, limit_address, limit_email, limit_failures,
-    redirect_with_session, see_other, sign_in, user_agent,
+    redirect_with_session, sign_in, user_agent,
 };
 use crate::access::funnel::Step;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
-use crate::http::{AppError, AppResult};
-use crate::site::{query_param, Carries};
+use crate::http::forms::{CsrfForm, Field, Form, FormPage};
+use crate::http::query_param;
+use crate::http::see_other;
+use crate::http::{urlencode, AppError, AppResult};
+use crate::http::{Carries, Route};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post};
 use axum::Form as PostForm;
 use masthead_core::access::ArticleFacts;
 use masthead_core::members::{recently_authenticated, safe_return_to, Email};
@@ -25,40 +27,43 @@ use masthead_store::members::{self as store, NewToken};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+pub fn routes() -> Vec<Route> {
     use Carries::NoText;
     vec![
-        ("/signup", get(signup_page).post(signup), NoText),
-        ("/login", get(login_page).post(login), NoText),
-        ("/login/link/{token}", get(link_page).post(link_use), NoText),
-        ("/logout", post(logout), NoText),
-        ("/account", get(account), NoText),
-        (
+        Route::new("/signup", get(signup_page).post(signup), NoText),
+        Route::new("/login", get(login_page).post(login), NoText),
+        Route::new("/login/link/{token}", get(link_page).post(link_use), NoText).private(),
+        Route::new("/logout", post(logout), NoText),
+        Route::new("/account", get(account), NoText).private(),
+        Route::new(
             "/account/verify/{token}",
             get(verify_page).post(verify_use),
             NoText,
-        ),
-        ("/account/reauth", get(reauth_page).post(reauth), NoText),
-        ("/account/password", post(change_password), NoText),
-        ("/account/email", post(change_email), NoText),
-        (
+        )
+        .private(),
+        Route::new("/account/reauth", get(reauth_page).post(reauth), NoText).private(),
+        Route::new("/account/password", post(change_password), NoText).private(),
+        Route::new("/account/email", post(change_email), NoText).private(),
+        Route::new(
             "/account/email/{token}",
             get(email_page).post(email_use),
             NoText,
-        ),
-        ("/account/sessions", post(logout_everywhere), NoText),
-        ("/account/export", post(export), NoText),
-        ("/account/delete", get(delete_page).post(delete), NoText),
-        (
+        )
+        .private(),
+        Route::new("/account/sessions", post(logout_everywhere), NoText).private(),
+        Route::new("/account/export", post(export), NoText).private(),
+        Route::new("/account/delete", get(delete_page).post(delete), NoText).private(),
+        Route::new(
             "/password/reset",
             get(reset_request_page).post(reset_request),
             NoText,
         ),
-        (
+        Route::new(
             "/password/reset/{token}",
             get(reset_page).post(reset_use),
             NoText,
-        ),
+        )
+        .private(),
     ]
 }
 
@@ -181,12 +186,6 @@ async fn signup_page_with(
         page = page.error(e);
     }
     Ok(page.render(state, status))
-}
-
-pub fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .map(|x| x.trim_start_matches('=').to_string())
-        .unwrap_or_default()
 }
 
 async fn signup_page(State(state): State<AppState>, uri: Uri) -> AppResult {
@@ -613,7 +612,7 @@ async fn account(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> App
         }).collect::<Vec<_>>(),
     };
     let html = state.theme().render("account.html", ctx)?;
-    let mut res = crate::site::html(html);
+    let mut res = crate::http::html(html);
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

@@ -5,16 +5,17 @@
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::forms::{Field, Form, FormPage};
+use crate::http::see_other;
 use crate::http::{AppError, AppResult};
-use crate::members::forms::{Field, Form, FormPage};
+use crate::http::{Carries, Route};
 use crate::members::web::{consent_line, link_expired, live, one_button};
-use crate::members::{check_csrf, client_ip, limit_address, limit_email, see_other};
-use crate::site::Carries;
+use crate::members::{check_csrf, client_ip, limit_address, limit_email};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post};
 use axum::Form as PostForm;
 use masthead_core::members::Email;
 use masthead_store::newsletters::{self as store, NewsletterRecord};
@@ -24,29 +25,33 @@ use std::net::SocketAddr;
 pub const UNSUBSCRIBE_PREFIX: &str = "/unsubscribe/";
 pub const BOUNCES_PATH: &str = "/webhooks/bounces";
 
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+pub fn routes() -> Vec<Route> {
     use Carries::{NoText, Text};
     vec![
-        ("/newsletters", get(index), NoText),
-        ("/newsletters/signup", post(signup), NoText),
-        (
+        Route::new("/newsletters", get(index), NoText),
+        Route::new("/newsletters/signup", post(signup), NoText),
+        Route::new(
             "/newsletters/confirm/{token}",
             get(confirm_page).post(confirm),
             NoText,
-        ),
-        (
+        )
+        .private(),
+        Route::new(
             "/newsletters/preferences/{token}",
             get(preferences_page).post(preferences_save),
             NoText,
-        ),
-        ("/newsletters/{slug}/{send}", get(web_version), Text),
-        (
+        )
+        .private(),
+        Route::new("/newsletters/{slug}/{send}", get(web_version), Text),
+        Route::new(
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe),
             NoText,
-        ),
-        ("/account/newsletters", post(account_save), NoText),
-        (BOUNCES_PATH, post(bounces), NoText),
+        )
+        .cross_site()
+        .private(),
+        Route::new("/account/newsletters", post(account_save), NoText).private(),
+        Route::new(BOUNCES_PATH, post(bounces), NoText).machine(),
     ]
 }
 
@@ -116,7 +121,7 @@ async fn index(State(state): State<AppState>, viewer: Viewer) -> AppResult {
         subscribed => mine.len(),
     };
     let html = state.theme().render("newsletters.html", ctx)?;
-    Ok(crate::site::html(html))
+    Ok(crate::http::html(html))
 }
 
 async fn signup(
@@ -393,7 +398,7 @@ async fn web_version(
         is_digest => send.article_id.is_none(),
     };
     let html = state.theme().render("newsletter_send.html", ctx)?;
-    Ok(crate::site::html(html))
+    Ok(crate::http::html(html))
 }
 
 /// `POST /webhooks/bounces`: complaints and late bounces reported by the

@@ -8,8 +8,8 @@
 use super::{page, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -63,7 +63,7 @@ pub async fn show(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::WriteOwnDraft);
-    let notice = (crate::site::query_param(&uri, "done").as_deref() == Some("off"))
+    let notice = (crate::http::query_param(&uri, "done").as_deref() == Some("off"))
         .then_some("Two-step verification is off.");
     render(
         &state,

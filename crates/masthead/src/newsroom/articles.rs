@@ -12,8 +12,8 @@
 use super::{page, when, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -564,7 +564,7 @@ pub async fn edit(
     let markdown = masthead_store::content::find_article_markdown(db, id).await?;
     let mut f = form_of(&a, markdown, &state);
     let mut editing = Editing::new(Some(id), a.status, own);
-    let query = |k| crate::site::query_param(&uri, k);
+    let query = |k| crate::http::query_param(&uri, k);
     if let Some(rev) = query("restore").and_then(|r| r.parse::<i64>().ok()) {
         let r = masthead_store::newsroom::find_revision(db, id, rev)
             .await?
@@ -822,12 +822,12 @@ const SHARE_DAYS: [i64; 3] = [1, 3, 7];
 /// A draft-preview token: the article and when the link stops working,
 /// signed with the `links` keys.
 pub fn preview_token(state: &AppState, article_id: i64, expires_at: i64) -> String {
-    crate::newsletters::sign(&state.link_keys(), 'd', &[article_id, expires_at])
+    state.link_keys().sign_ids('d', &[article_id, expires_at])
 }
 
 /// The article of a genuine, unexpired draft-preview token.
 pub fn read_preview_token(state: &AppState, token: &str) -> Option<(i64, i64)> {
-    let ids = crate::newsletters::verify(&state.link_keys(), 'd', token, 2)?;
+    let ids = state.link_keys().verify_ids('d', token, 2)?;
     (ids[1] > state.now()).then_some((ids[0], ids[1]))
 }
 
@@ -925,7 +925,7 @@ pub async fn preview(
             "your role does not allow seeing this article".into(),
         ));
     }
-    let who = crate::site::query_param(&uri, "as").unwrap_or_else(|| "anonymous".into());
+    let who = crate::http::query_param(&uri, "as").unwrap_or_else(|| "anonymous".into());
     let (kind, entitled, label) = match who.as_str() {
         "member" => (
             ReaderKind::Member,

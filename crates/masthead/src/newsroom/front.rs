@@ -5,8 +5,8 @@
 use super::page;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -38,7 +38,7 @@ pub async fn show(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::FrontPages);
-    let chosen = crate::site::query_param(&uri, "page").unwrap_or_else(|| "home".into());
+    let chosen = crate::http::query_param(&uri, "page").unwrap_or_else(|| "home".into());
     let all = pages();
     let Some((key, title, listing)) = all.iter().find(|(k, _, _)| *k == chosen).cloned() else {
         return Err(AppError::NotFound);
@@ -62,7 +62,7 @@ pub async fn show(
             label => if i == 0 { "Lead story".to_string() } else { format!("Featured {i}") },
             options => candidates.iter().map(|a| minijinja::context! { id => a.id, headline => a.headline, selected => at(i) == Some(a.id) }).collect::<Vec<_>>(),
         }).collect::<Vec<_>>(),
-        saved => crate::site::query_param(&uri, "saved").is_some(),
+        saved => crate::http::query_param(&uri, "saved").is_some(),
     };
     Ok(page(&state, "admin/front.html", "Front pages", &user, ctx))
 }
@@ -107,6 +107,6 @@ pub async fn save(
     state.refresh_counters().await.map_err(AppError::Internal)?;
     Ok(see_other(&format!(
         "/admin/front?page={}&saved=1",
-        crate::members::web::urlencode(&key)
+        crate::http::urlencode(&key)
     )))
 }

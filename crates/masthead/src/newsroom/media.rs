@@ -8,9 +8,9 @@
 use super::{page, when, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
 use crate::media::{MediaError, MAX_UPLOAD_BYTES};
-use crate::members::see_other;
 use axum::extract::multipart::Multipart;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -93,7 +93,7 @@ pub async fn show(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::WriteOwnDraft);
-    let notice = match crate::site::query_param(&uri, "done").as_deref() {
+    let notice = match crate::http::query_param(&uri, "done").as_deref() {
         Some("uploaded") => Some("The image is in the library."),
         Some("saved") => Some("Saved."),
         _ => None,

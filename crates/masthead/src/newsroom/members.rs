@@ -7,9 +7,9 @@
 use super::{page, when};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::forms::CsrfForm;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::forms::CsrfForm;
-use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -50,7 +50,7 @@ pub async fn list(
     let search = q.get("q").cloned().unwrap_or_default();
     let filter = filter_of(&q);
     // Bounded before any arithmetic: one rule with the reader site's lists.
-    let pg = i64::from(crate::site::page_param(&uri)?);
+    let pg = i64::from(crate::http::page_param(&uri)?);
     let db = state.db();
     let (rows, total) =
         store::list_members(db, &filter, &search, state.now(), (pg - 1) * PAGE, PAGE).await?;
@@ -147,7 +147,7 @@ pub struct CompForm {
 }
 
 fn problem(state: &AppState, status: StatusCode, title: &str, text: &str, back: &str) -> Response {
-    crate::members::forms::FormPage::new(title)
+    crate::http::forms::FormPage::new(title)
         .error(text.to_string())
         .link(back, "Back")
         .render(state, status)
@@ -395,7 +395,7 @@ pub async fn import(
         report.opted_in,
         &report.skipped,
     );
-    let mut page = crate::members::forms::FormPage::new("Import done")
+    let mut page = crate::http::forms::FormPage::new("Import done")
         .lead(&format!("{created} new members, {existing} already here, {opted_in} newsletter opt-ins recorded with the source “{source}”."));
     if f.consented != "on" {
         page =

@@ -38,68 +38,76 @@ pub mod topics;
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::see_other;
-use crate::site::Carries;
+use crate::http::{Carries, Route};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post};
 use masthead_core::members::Role;
 use masthead_core::newsroom::{allowed, Action};
 
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+pub fn routes() -> Vec<Route> {
     use Carries::{NoText, StaffText};
     vec![
-        ("/admin", get(dashboard::page), NoText),
-        (
+        Route::new("/admin", get(dashboard::page), NoText).private(),
+        Route::new(
             "/admin/dashboard/articles/{id}",
             get(dashboard::article),
             NoText,
-        ),
-        ("/admin/articles", get(articles::list), StaffText),
-        (
+        )
+        .private(),
+        Route::new("/admin/articles", get(articles::list), StaffText).private(),
+        Route::new(
             "/admin/articles/new",
             get(articles::new_page).post(articles::create),
             NoText,
-        ),
-        (
+        )
+        .private(),
+        Route::new(
             "/admin/articles/{id}",
             get(articles::edit).post(articles::save),
             StaffText,
-        ),
-        (
+        )
+        .private(),
+        Route::new(
             "/admin/articles/{id}/preview",
             get(articles::preview),
             StaffText,
-        ),
-        (
+        )
+        .private(),
+        Route::new(
             "/admin/articles/{id}/corrections",
             post(articles::correct),
             NoText,
-        ),
-        (
+        )
+        .private(),
+        Route::new(
             "/admin/articles/{id}/autosave",
             post(articles::autosave),
             NoText,
-        ),
-        (
+        )
+        .private(),
+        Route::new(
             "/admin/articles/{id}/revisions/{rev}",
             get(articles::compare),
             StaffText,
-        ),
-        ("/admin/articles/{id}/share", post(articles::share), NoText),
+        )
+        .private(),
+        Route::new("/admin/articles/{id}/share", post(articles::share), NoText).private(),
         // A shared draft preview: the article in full to whoever holds an
         // unexpired signed link, nothing to anyone else.
-        ("/preview/{token}", get(articles::shared_preview), StaffText),
-        ("/admin/assets/{name}", get(assets::serve), NoText),
-        (
+        Route::new("/preview/{token}", get(articles::shared_preview), StaffText).private(),
+        Route::new("/admin/assets/{name}", get(assets::serve), NoText),
+        Route::new(
             "/admin/setup/{token}",
             get(setup::page).post(setup::create),
             NoText,
-        ),
-        ("/admin/front", get(front::show).post(front::save), NoText),
-        (
+        )
+        .private(),
+        Route::new("/admin/front", get(front::show).post(front::save), NoText).private(),
+        Route::new(
             "/admin/media",
             get(media::show)
                 .post(media::upload)
@@ -107,53 +115,59 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
                     media::UPLOAD_BODY_LIMIT,
                 )),
             NoText,
-        ),
-        ("/admin/media/{id}", post(media::save_text), NoText),
-        (
+        )
+        .private(),
+        Route::new("/admin/media/{id}", post(media::save_text), NoText).private(),
+        Route::new(
             "/admin/topics",
             get(topics::show).post(topics::save_topic),
             NoText,
-        ),
-        ("/admin/authors", post(topics::save_author), NoText),
-        ("/admin/pages", get(pages::show).post(pages::save), NoText),
-        ("/admin/members", get(members::list), NoText),
-        ("/admin/members/export.csv", post(members::export), NoText),
-        ("/admin/members/import", post(members::import), NoText),
-        ("/admin/members/{id}", get(members::show), NoText),
-        ("/admin/members/{id}/comp", post(members::comp), NoText),
-        ("/admin/members/{id}/revoke", post(members::revoke), NoText),
-        ("/admin/members/{id}/delete", post(members::delete), NoText),
-        ("/admin/plans", get(plans::list).post(plans::create), NoText),
-        (
+        )
+        .private(),
+        Route::new("/admin/authors", post(topics::save_author), NoText).private(),
+        Route::new("/admin/pages", get(pages::show).post(pages::save), NoText).private(),
+        Route::new("/admin/members", get(members::list), NoText).private(),
+        Route::new("/admin/members/export.csv", post(members::export), NoText).private(),
+        Route::new("/admin/members/import", post(members::import), NoText).private(),
+        Route::new("/admin/members/{id}", get(members::show), NoText).private(),
+        Route::new("/admin/members/{id}/comp", post(members::comp), NoText).private(),
+        Route::new("/admin/members/{id}/revoke", post(members::revoke), NoText).private(),
+        Route::new("/admin/members/{id}/delete", post(members::delete), NoText).private(),
+        Route::new("/admin/plans", get(plans::list).post(plans::create), NoText).private(),
+        Route::new(
             "/admin/plans/{slug}/{action}",
             post(plans::set_active),
             NoText,
-        ),
-        ("/admin/newsletters", get(sends::list), NoText),
-        ("/admin/newsletters/send", post(sends::send), NoText),
-        (
+        )
+        .private(),
+        Route::new("/admin/newsletters", get(sends::list), NoText).private(),
+        Route::new("/admin/newsletters/send", post(sends::send), NoText).private(),
+        Route::new(
             "/admin/newsletters/save",
             post(sends::save_newsletter),
             NoText,
-        ),
-        ("/admin/sends/{id}", get(sends::show), NoText),
-        ("/admin/sends/{id}/resume", post(sends::resume), NoText),
-        (
+        )
+        .private(),
+        Route::new("/admin/sends/{id}", get(sends::show), NoText).private(),
+        Route::new("/admin/sends/{id}/resume", post(sends::resume), NoText).private(),
+        Route::new(
             "/admin/settings",
             get(settings::show).post(settings::save),
             NoText,
-        ),
-        (
+        )
+        .private(),
+        Route::new(
             "/admin/settings/integrations",
             post(settings::save_integrations),
             NoText,
-        ),
-        ("/admin/staff", get(staff::list), NoText),
-        ("/admin/staff/invite", post(staff::invite), NoText),
-        ("/admin/staff/{id}/{what}", post(staff::change), NoText),
-        ("/admin/audit", get(audit), NoText),
-        ("/admin/account", get(account::show), NoText),
-        ("/admin/account/2fa", post(account::two_factor), NoText),
+        )
+        .private(),
+        Route::new("/admin/staff", get(staff::list), NoText).private(),
+        Route::new("/admin/staff/invite", post(staff::invite), NoText).private(),
+        Route::new("/admin/staff/{id}/{what}", post(staff::change), NoText).private(),
+        Route::new("/admin/audit", get(audit), NoText).private(),
+        Route::new("/admin/account", get(account::show), NoText).private(),
+        Route::new("/admin/account/2fa", post(account::two_factor), NoText).private(),
     ]
 }
 

@@ -5,8 +5,8 @@
 use super::page;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -23,7 +23,7 @@ pub async fn show(
     let user = staff!(viewer, headers, Action::Settings);
     let db = state.db();
     let pages = masthead_store::content::list_pages(db).await?;
-    let editing = match crate::site::query_param(&uri, "edit") {
+    let editing = match crate::http::query_param(&uri, "edit") {
         Some(slug) => match masthead_store::content::find_page(db, &slug).await? {
             Some(p) => {
                 let md = masthead_store::content::find_page_markdown(db, &slug).await?;
@@ -39,7 +39,7 @@ pub async fn show(
     let ctx = minijinja::context! {
         pages => pages.iter().map(|(slug, title, v)| minijinja::context! { slug => slug, title => title, version => v }).collect::<Vec<_>>(),
         edit => editing,
-        saved => crate::site::query_param(&uri, "saved"),
+        saved => crate::http::query_param(&uri, "saved"),
     };
     Ok(page(&state, "admin/pages.html", "Pages", &user, ctx))
 }

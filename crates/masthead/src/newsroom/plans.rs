@@ -4,9 +4,9 @@
 use super::{page, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::forms::CsrfForm;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::forms::CsrfForm;
-use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;

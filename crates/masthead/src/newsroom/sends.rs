@@ -6,9 +6,9 @@
 use super::{page, when};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::forms::CsrfForm;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::forms::CsrfForm;
-use crate::members::see_other;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -50,7 +50,7 @@ pub async fn list(
             total => p.total().max(s.recipients), when => when(&state, s.run_at),
         });
     }
-    let editing = match crate::site::query_param(&uri, "edit") {
+    let editing = match crate::http::query_param(&uri, "edit") {
         Some(slug) => store::find_by_slug(db, &slug).await?,
         None => None,
     };
@@ -63,7 +63,7 @@ pub async fn list(
         newsletters => newsletters,
         articles => articles.iter().map(|a| minijinja::context! { id => a.id, headline => a.headline }).collect::<Vec<_>>(),
         sends => rows,
-        notice => crate::site::query_param(&uri, "tested").map(|_| format!("A test was sent to {}.", user.email)),
+        notice => crate::http::query_param(&uri, "tested").map(|_| format!("A test was sent to {}.", user.email)),
     };
     Ok(page(
         &state,

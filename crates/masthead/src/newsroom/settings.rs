@@ -9,8 +9,8 @@
 use super::{page, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -105,7 +105,7 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let user = staff!(viewer, headers, Action::Settings);
     let notice =
-        crate::site::query_param(&uri, "saved").map(|_| "Saved. The site follows at once.");
+        crate::http::query_param(&uri, "saved").map(|_| "Saved. The site follows at once.");
     Ok(render(&state, &user, &HashMap::new(), None, notice, StatusCode::OK).await)
 }
 

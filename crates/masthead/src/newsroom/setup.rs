@@ -3,9 +3,10 @@
 //! name, address and password. Once an owner exists the page is gone.
 
 use crate::app::AppState;
+use crate::http::forms::{Field, Form, FormPage};
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::forms::{Field, Form, FormPage};
-use crate::members::{passwords, see_other, tokens};
+use crate::members::{passwords, tokens};
 use crate::staff::accounts::SetupRefused;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

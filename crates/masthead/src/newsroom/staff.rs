@@ -6,8 +6,8 @@
 use super::{page, StaffUser};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::see_other;
 use crate::staff::accounts;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -5,8 +5,8 @@
 use super::page;
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::see_other;
 use crate::http::AppError;
-use crate::members::see_other;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -24,11 +24,11 @@ pub async fn show(
     let db = state.db();
     let topics = masthead_store::content::list_topics(db).await?;
     let authors = masthead_store::content::list_authors(db).await?;
-    let edit_topic = match crate::site::query_param(&uri, "topic") {
+    let edit_topic = match crate::http::query_param(&uri, "topic") {
         Some(slug) => masthead_store::content::find_topic(db, &slug).await?,
         None => None,
     };
-    let edit_author = match crate::site::query_param(&uri, "author") {
+    let edit_author = match crate::http::query_param(&uri, "author") {
         Some(slug) => masthead_store::content::find_author(db, &slug).await?,
         None => None,
     };
@@ -37,7 +37,7 @@ pub async fn show(
         authors => authors.iter().map(|(slug, name)| minijinja::context! { slug => slug, name => name }).collect::<Vec<_>>(),
         topic => edit_topic.map(|t| minijinja::context! { slug => t.slug, name => t.name, description => t.description }),
         author => edit_author.map(|a| minijinja::context! { slug => a.slug, name => a.name, bio => crate::content::markdown::plain_text(&a.bio_html) }),
-        saved => crate::site::query_param(&uri, "saved").is_some(),
+        saved => crate::http::query_param(&uri, "saved").is_some(),
     };
     Ok(page(
         &state,

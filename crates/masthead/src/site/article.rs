@@ -215,7 +215,7 @@ async fn offer(
         kinds => masthead_core::ContentType::ALL.iter().map(|t| t.section_title().to_lowercase()).collect::<Vec<_>>(),
         article_id => a.id,
         return_to => return_to,
-        login_url => format!("/login?return_to={}", crate::members::web::urlencode(&return_to)),
+        login_url => format!("/login?return_to={}", crate::http::urlencode(&return_to)),
         terms_version => terms,
         privacy_version => privacy,
     })

@@ -2,9 +2,9 @@
 //! directly (not through templates): the formats are small and strict.
 //! Article text in feeds comes through the same gate as the page.
 
-use super::page_param;
 use crate::access::reader::{self, Viewer};
 use crate::app::AppState;
+use crate::http::page_param;
 use crate::http::{AppError, AppResult};
 use axum::extract::{Path, State};
 use axum::http::{header, Uri};

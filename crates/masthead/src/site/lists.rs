@@ -2,9 +2,9 @@
 //! the static pages (Terms, Privacy, About).
 
 use super::view::{self, Card};
-use super::{html, page_param, query_param};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::{html, page_param, query_param};
 use crate::http::{AppError, AppResult};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Uri};

@@ -8,39 +8,42 @@ pub mod accounts;
 
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::http::forms::{CsrfForm, Field, Form, FormPage};
+use crate::http::see_other;
 use crate::http::AppResult;
-use crate::members::forms::{CsrfForm, Field, Form, FormPage};
+use crate::http::{Carries, Route};
 use crate::members::tokens::{self, STAFF_COOKIE};
 use crate::members::{
-    client_ip, failed, limit_address, limit_email, limit_failures, passwords, see_other, user_agent,
+    client_ip, failed, limit_address, limit_email, limit_failures, passwords, user_agent,
 };
-use crate::site::Carries;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post};
 use axum::Form as PostForm;
 use masthead_core::members::{Email, STAFF_SESSION};
 use masthead_store::members::{self as store, NewSession, NewToken};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>, Carries)> {
+pub fn routes() -> Vec<Route> {
     use Carries::NoText;
     vec![
-        ("/admin/login", get(login_page).post(login), NoText),
-        ("/admin/logout", post(logout), NoText),
-        ("/admin/login/code", post(login_code), NoText),
-        (
+        Route::new("/admin/login", get(login_page).post(login), NoText).private(),
+        Route::new("/admin/logout", post(logout), NoText).private(),
+        Route::new("/admin/login/code", post(login_code), NoText).private(),
+        Route::new(
             "/admin/password-reset",
             get(reset_page).post(reset_request),
             NoText,
-        ),
-        (
+        )
+        .private(),
+        Route::new(
             "/admin/set-password/{token}",
             get(set_password_page).post(set_password),
             NoText,
-        ),
+        )
+        .private(),
     ]
 }
 

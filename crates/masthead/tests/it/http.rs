@@ -247,3 +247,85 @@ async fn a_server_error_is_themed_and_hides_its_cause(app: TestApp) {
     // The server is still up.
     app.get_text("/healthz", 200).await;
 }
+
+// Issue 13: the route table declares each route's cache class and whether
+// other sites may post to it; the finisher reads it. A token in the URL or
+// an `Authorization` header is treated like a reader cookie: never public.
+both!(
+    the_route_table_decides_what_may_be_cached_and_posted_from_elsewhere,
+    Fixture::Demo
+);
+async fn the_route_table_decides_what_may_be_cached_and_posted_from_elsewhere(app: TestApp) {
+    use masthead::http::CacheClass;
+    for r in masthead::app::routes() {
+        let personal = r.path.contains("{token}")
+            || (r.path.starts_with("/admin") && r.path != "/admin/assets/{name}")
+            || r.path.starts_with("/account");
+        if personal {
+            assert_eq!(
+                r.info.cache,
+                CacheClass::Private,
+                "{} must never be public",
+                r.path
+            );
+        }
+        if r.info.cross_site {
+            let known = [
+                "/webhooks/stripe",
+                "/webhooks/bounces",
+                "/unsubscribe/{token}",
+            ];
+            assert!(
+                known.contains(&r.path),
+                "{} accepts cross-site posts: say why here",
+                r.path
+            );
+        }
+    }
+    let cc = |res: &reqwest::Response| {
+        res.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    // A shared page is public without credentials, private with a bearer.
+    let res = app.get("/topics").await;
+    assert!(cc(&res).starts_with("public"), "{}", cc(&res));
+    let res = app
+        .client
+        .get(app.url("/topics"))
+        .header("authorization", "Bearer anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(!cc(&res).contains("public"), "{}", cc(&res));
+    // A page reached with a token in the URL is never public: a live log-in
+    // link's page (200, no cookie) stays out of shared caches.
+    crate::harness::verified_member(&app, "linked@example.org").await;
+    let ask = [("email", "linked@example.org"), ("action", "link")];
+    let _ = crate::harness::Browser::new(&app)
+        .post("/login", &ask)
+        .await;
+    let mail = crate::harness::outbox(&app).await.join("\n");
+    let link = crate::harness::find_link(&mail, &app.url("/login/link/")).expect("a link");
+    let res = app.get(link.trim_start_matches(&app.base)).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(!cc(&res).contains("public"), "{}", cc(&res));
+    // Only declared routes take posts from other sites.
+    let cross = |path: &'static str| {
+        app.client
+            .post(app.url(path))
+            .header("origin", "https://elsewhere.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("email=x%40example.org")
+            .send()
+    };
+    assert_eq!(cross("/login").await.unwrap().status().as_u16(), 403);
+    let res = cross("/unsubscribe/not-a-token").await.unwrap();
+    assert_ne!(
+        res.status().as_u16(),
+        403,
+        "one-click unsubscribe takes cross-site posts"
+    );
+}

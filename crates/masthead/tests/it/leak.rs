@@ -1,7 +1,7 @@
 //! The leak suite: text that a reader may not see never leaves the server,
 //! on any route that can carry article text.
 //!
-//! Routes come from `site::routes()`, the same list the router is built
+//! Routes come from `app::routes()`, the same table the router is built
 //! from; each declares whether it can carry article text, so a new route
 //! cannot escape the suite. Sentinels (ASCII letters and digits) are
 //! planted in a draft, a scheduled article and past the preview of a
@@ -17,7 +17,7 @@
 
 use crate::both;
 use crate::harness::{self, Fixture, TestApp};
-use masthead::site::Carries;
+use masthead::http::Carries;
 use masthead_core::content::{AccessLevel, ArticleStatus, ContentType, Slug};
 use masthead_store::content::NewArticle;
 use std::io::Read;
@@ -541,7 +541,8 @@ async fn gated_text_reaches_only_entitled_readers_on_every_route(app: TestApp) {
     plant(&app).await;
     let mut text_routes = 0;
     let mut paths = Vec::new();
-    for (pattern, _, carries) in masthead::site::routes() {
+    for route in masthead::app::routes() {
+        let (pattern, carries) = (route.path, route.carries());
         if carries != Carries::Text {
             continue;
         }
@@ -637,7 +638,8 @@ async fn staff_routes_give_readers_no_article_text(app: TestApp) {
     }
     let mut paths = Vec::new();
     let mut routes = 0;
-    for (pattern, _, carries) in masthead::site::routes() {
+    for route in masthead::app::routes() {
+        let (pattern, carries) = (route.path, route.carries());
         if carries != Carries::StaffText {
             continue;
         }

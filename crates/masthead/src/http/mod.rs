@@ -1,6 +1,15 @@
 //! The HTTP layer shared by every route: errors, the response finisher
 //! (security headers, cache policy, ETag, compression, conditional GET,
-//! themed error pages) and request logging.
+//! themed error pages) and request logging; answers and parameters
+//! (`respond`) and forms with their CSRF tokens (`forms`). Domain modules
+//! take their web plumbing from here, never from each other.
+
+pub mod forms;
+mod respond;
+mod routes;
+
+pub use respond::{html, page_param, query_param, render_error, see_other, urlencode};
+pub use routes::{CacheClass, Carries, Route, RouteInfo, RouteTable};
 
 use crate::app::AppState;
 use crate::cache::CachedPage;
@@ -325,11 +334,7 @@ fn has_reader_cookie(headers: &HeaderMap) -> bool {
 /// another way (a signed webhook, one-click unsubscribe) are listed in
 /// `CROSS_SITE_ALLOWED`. Called by `finish`, so it costs no extra layer.
 fn same_origin(base: &str, req: &Request) -> bool {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || CROSS_SITE_ALLOWED
-            .iter()
-            .any(|p| req.uri().path().starts_with(p))
-    {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
     let headers = req.headers();
@@ -346,15 +351,6 @@ fn same_origin(base: &str, req: &Request) -> bool {
         },
     }
 }
-
-/// Paths whose POSTs authenticate themselves: the Stripe webhook by its
-/// signature, the bounce webhook by its token, one-click unsubscribe
-/// (RFC 8058: mail providers POST it with no cookie) by its signed token.
-const CROSS_SITE_ALLOWED: &[&str] = &[
-    crate::billing::webhook::PATH,
-    crate::newsletters::web::BOUNCES_PATH,
-    crate::newsletters::web::UNSUBSCRIBE_PREFIX,
-];
 
 /// `scheme://host[:port]` of a base URL.
 pub fn origin_of(base: &str) -> &str {
@@ -382,12 +378,19 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         if_none_match: req.headers().get(header::IF_NONE_MATCH).cloned(),
         accept_encoding: req.headers().get(header::ACCEPT_ENCODING).cloned(),
     };
-    let reader_specific = has_reader_cookie(req.headers());
+    // The route's declaration (`http::Route`); a path no route takes is a
+    // 404 page with the defaults.
+    let route = state.route_table().find(req.uri().path());
+    let cache_class = route.map_or(CacheClass::Shared, |r| r.cache);
+    // Credentials make an answer one person's, whatever it says.
+    let reader_specific =
+        has_reader_cookie(req.headers()) || req.headers().contains_key(header::AUTHORIZATION);
     // Machine endpoints keep their plain answers (Stripe shows them).
-    let machine = req.uri().path().starts_with("/webhooks/");
+    let machine = route.is_some_and(|r| r.machine);
+    let cross_site_ok = route.is_some_and(|r| r.cross_site);
     let admin = req.uri().path().starts_with("/admin");
 
-    let mut res = if same_origin(state.config().base_url.as_str(), &req) {
+    let mut res = if cross_site_ok || same_origin(state.config().base_url.as_str(), &req) {
         next.run(req).await
     } else {
         AppError::Forbidden(
@@ -401,7 +404,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
             tracing::error!(request_id = id, path = %loggable_path(&path), cause = %cause, "request failed");
         }
         let retry = res.headers().get(header::RETRY_AFTER).cloned();
-        res = crate::site::render_error(&state, page.status, &page.message);
+        res = crate::http::render_error(&state, page.status, &page.message);
         if let Some(retry) = retry {
             res.headers_mut().insert(header::RETRY_AFTER, retry);
         }
@@ -422,7 +425,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
             _ => "the request could not be understood; check the address and try again",
         };
         let allow = res.headers().get(header::ALLOW).cloned();
-        res = crate::site::render_error(&state, status, message);
+        res = crate::http::render_error(&state, status, message);
         if let Some(allow) = allow {
             res.headers_mut().insert(header::ALLOW, allow);
         }
@@ -451,7 +454,10 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         );
     }
     if !h.contains_key(header::CACHE_CONTROL) {
-        let shared = status.is_success() && !reader_specific && !h.contains_key(header::SET_COOKIE);
+        let shared = status.is_success()
+            && cache_class == CacheClass::Shared
+            && !reader_specific
+            && !h.contains_key(header::SET_COOKIE);
         let policy = if shared {
             "public, max-age=60"
         } else if status.is_success() || status.is_redirection() {
@@ -462,6 +468,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     } else if h.get(header::CACHE_CONTROL) != Some(&HeaderValue::from_static("no-store"))
         && (h.contains_key(header::SET_COOKIE)
+            || cache_class == CacheClass::Private
             || (reader_specific && !declared_public(h.get(header::CACHE_CONTROL))))
     {
         h.insert(

@@ -1,0 +1,185 @@
+//! The route table: every route with what it declares. The app assembles
+//! one table (`crate::app::routes`); the router, the response finisher and
+//! the leak suite all read it, so a route cannot be added without saying
+//! what it carries, how it may be cached and whether another site may post
+//! to it.
+
+use crate::app::AppState;
+use axum::routing::MethodRouter;
+
+/// What a route's answers can carry. The leak suite requests every route
+/// marked `Text` as every kind of reader; a route cannot be added without
+/// saying which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carries {
+    /// Can carry article text: page, lists, feeds, search, sitemaps.
+    Text,
+    /// Never carries article text (static files, media, health, robots).
+    NoText,
+    /// Carries any article text, drafts included, but only to a staff
+    /// session (the newsroom's editor and previews): the leak suite checks
+    /// that every reader who is not staff gets none of it.
+    StaffText,
+}
+
+/// How a route's successful answers may be cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheClass {
+    /// Shared caches may keep it (`public`) when the request carries no
+    /// credentials (a reader cookie, an `Authorization` header) and the
+    /// answer sets no cookie; `private` otherwise.
+    Shared,
+    /// Never in a shared cache: answers for one person (accounts, the
+    /// newsroom) and pages reached with a token in the URL.
+    Private,
+}
+
+/// What the finisher needs to know about the route a request matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub carries: Carries,
+    pub cache: CacheClass,
+    /// Accepts POSTs from other sites: the route authenticates them itself
+    /// (a webhook's signature, a signed unsubscribe token).
+    pub cross_site: bool,
+    /// Answers machines (webhooks): its errors keep their plain bodies.
+    pub machine: bool,
+}
+
+/// One route: its path (axum syntax), its handlers and its declaration.
+pub struct Route {
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
+    pub info: RouteInfo,
+}
+
+impl Route {
+    /// A route, shared-cacheable and same-site only until declared otherwise.
+    pub fn new(path: &'static str, handler: MethodRouter<AppState>, carries: Carries) -> Route {
+        Route {
+            path,
+            handler,
+            info: RouteInfo {
+                carries,
+                cache: CacheClass::Shared,
+                cross_site: false,
+                machine: false,
+            },
+        }
+    }
+
+    /// Never in a shared cache.
+    pub fn private(mut self) -> Route {
+        self.info.cache = CacheClass::Private;
+        self
+    }
+
+    /// Accepts POSTs from other sites (it authenticates them itself).
+    pub fn cross_site(mut self) -> Route {
+        self.info.cross_site = true;
+        self
+    }
+
+    /// A machine endpoint: cross-site, private, plain error bodies.
+    pub fn machine(mut self) -> Route {
+        self.info.machine = true;
+        self.info.cross_site = true;
+        self.info.cache = CacheClass::Private;
+        self
+    }
+
+    pub fn carries(&self) -> Carries {
+        self.info.carries
+    }
+}
+
+/// The declarations by path pattern, for the finisher: which route a
+/// request path is (the router's own matching happens after).
+#[derive(Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<Segment>, RouteInfo)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+impl RouteTable {
+    pub fn new(routes: &[Route]) -> RouteTable {
+        RouteTable {
+            routes: routes.iter().map(|r| (segments(r.path), r.info)).collect(),
+        }
+    }
+
+    /// The declaration of the route `path` matches, preferring literal
+    /// segments over parameters (as the router does); `None` for a path no
+    /// route takes (a 404).
+    pub fn find(&self, path: &str) -> Option<RouteInfo> {
+        let parts: Vec<&str> = path.split('/').skip(1).collect();
+        self.routes
+            .iter()
+            .filter(|(segs, _)| {
+                segs.len() == parts.len()
+                    && segs.iter().zip(&parts).all(|(s, p)| match s {
+                        Segment::Literal(l) => l == p,
+                        Segment::Param => !p.is_empty(),
+                    })
+            })
+            .max_by_key(|(segs, _)| {
+                segs.iter()
+                    .map(|s| matches!(s, Segment::Literal(_)))
+                    .collect::<Vec<_>>()
+            })
+            .map(|(_, info)| *info)
+    }
+}
+
+fn segments(pattern: &str) -> Vec<Segment> {
+    pattern
+        .split('/')
+        .skip(1)
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') {
+                Segment::Param
+            } else {
+                Segment::Literal(s.to_string())
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    fn route(path: &'static str) -> Route {
+        Route::new(path, get(|| async { "" }), Carries::NoText)
+    }
+
+    #[test]
+    fn a_path_finds_its_route_and_literals_win_over_parameters() {
+        let table = RouteTable::new(&[
+            route("/{slug}"),
+            route("/search").private(),
+            route("/topics/{slug}").cross_site(),
+            route("/webhooks/stripe").machine(),
+        ]);
+        assert_eq!(
+            table.find("/search").map(|i| i.cache),
+            Some(CacheClass::Private)
+        );
+        assert_eq!(
+            table.find("/harbour-news").map(|i| i.cache),
+            Some(CacheClass::Shared)
+        );
+        assert!(table.find("/topics/tides").is_some_and(|i| i.cross_site));
+        assert!(table
+            .find("/webhooks/stripe")
+            .is_some_and(|i| i.machine && i.cross_site));
+        assert!(table.find("/topics/tides/extra").is_none());
+        assert!(table.find("/").is_none(), "an empty segment is no slug");
+    }
+}
