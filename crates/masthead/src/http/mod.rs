@@ -352,6 +352,31 @@ fn same_origin(base: &str, req: &Request) -> bool {
     }
 }
 
+/// The client's address as a handler argument: the peer, or, behind a
+/// trusted proxy, the address it reports (`client_ip`). For rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl axum::extract::FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no peer address on the request")))?;
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.config().trusted_proxies,
+        )))
+    }
+}
+
 /// `scheme://host[:port]` of a base URL.
 pub fn origin_of(base: &str) -> &str {
     let after = base.find("://").map(|i| i + 3).unwrap_or(0);

@@ -21,12 +21,7 @@ use crate::http::{see_other, AppError};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use masthead_core::members::MEMBER_SESSION;
-use std::net::{IpAddr, SocketAddr};
-
-/// The client address for rate limits.
-pub fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    crate::http::client_ip(peer.ip(), headers, &state.config().trusted_proxies)
-}
+use std::net::IpAddr;
 
 /// Counts one request of `action` from the client at `ip` (its /64 for
 /// IPv6). Called once per request, before the form is read.

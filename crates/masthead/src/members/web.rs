@@ -4,8 +4,8 @@
 use super::passwords;
 use super::tokens::{self, SESSION_COOKIE};
 use super::{
-    check_csrf, client_ip, failed, limit_address, limit_email, limit_failures,
-    redirect_with_session, sign_in, user_agent,
+    check_csrf, failed, limit_address, limit_email, limit_failures, redirect_with_session, sign_in,
+    user_agent,
 };
 use crate::access::funnel::Step;
 use crate::access::reader::Viewer;
@@ -13,9 +13,9 @@ use crate::app::AppState;
 use crate::http::forms::{CsrfForm, Field, Form, FormPage};
 use crate::http::query_param;
 use crate::http::see_other;
-use crate::http::{urlencode, AppError, AppResult};
+use crate::http::{urlencode, AppError, AppResult, ClientIp};
 use crate::http::{Carries, Route};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,7 +25,6 @@ use masthead_core::members::{recently_authenticated, safe_return_to, Email};
 use masthead_core::AccessLevel;
 use masthead_store::members::{self as store, NewToken};
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 pub fn routes() -> Vec<Route> {
     use Carries::NoText;
@@ -218,12 +217,11 @@ async fn unlockable(state: &AppState, raw: &str) -> Result<Option<ArticleFacts>,
 
 async fn signup(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     viewer: Viewer,
     headers: HeaderMap,
     PostForm(f): PostForm<SignupForm>,
 ) -> AppResult {
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "signup", ip)?;
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
@@ -331,12 +329,11 @@ fn check_inbox(state: &AppState, what: &str) -> Response {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     viewer: Viewer,
     headers: HeaderMap,
     PostForm(f): PostForm<LoginForm>,
 ) -> AppResult {
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "login", ip)?;
     let return_to = safe_return_to(&f.return_to, "/account");
     let email = match Email::parse(&f.email) {
@@ -679,9 +676,8 @@ pub struct PasswordForm {
 
 async fn reauth(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     viewer: Viewer,
-    headers: HeaderMap,
     PostForm(f): PostForm<PasswordForm>,
 ) -> AppResult {
     let Some((s, _)) = &viewer.session else {
@@ -691,7 +687,6 @@ async fn reauth(
     let Some(m) = viewer.member() else {
         return Ok(see_other("/account"));
     };
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "reauth", ip)?;
     let who = m.email.to_ascii_lowercase();
     limit_failures(&state, "login", &who)?;
@@ -743,9 +738,8 @@ pub struct EmailForm {
 
 async fn change_email(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     viewer: Viewer,
-    headers: HeaderMap,
     PostForm(f): PostForm<EmailForm>,
 ) -> AppResult {
     let m = match sensitive(&state, &viewer, &f.csrf)? {
@@ -761,7 +755,6 @@ async fn change_email(
                 .render(&state, StatusCode::UNPROCESSABLE_ENTITY))
         }
     };
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "email", ip)?;
     limit_email(&state, "email", &email.lower())?;
     super::account::request_email_change(&state, m, &email).await?;
@@ -919,11 +912,9 @@ async fn reset_request_page(State(state): State<AppState>) -> AppResult {
 
 async fn reset_request(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     PostForm(f): PostForm<ResetRequest>,
 ) -> AppResult {
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "reset", ip)?;
     let email = match Email::parse(&f.email) {
         Ok(e) => e,

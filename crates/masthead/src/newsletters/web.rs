@@ -7,12 +7,12 @@ use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::forms::{Field, Form, FormPage};
 use crate::http::see_other;
-use crate::http::{AppError, AppResult};
+use crate::http::{AppError, AppResult, ClientIp};
 use crate::http::{Carries, Route};
 use crate::members::web::{consent_line, link_expired, live, one_button};
-use crate::members::{check_csrf, client_ip, limit_address, limit_email};
+use crate::members::{check_csrf, limit_address, limit_email};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,7 +20,6 @@ use axum::Form as PostForm;
 use masthead_core::members::Email;
 use masthead_store::newsletters::{self as store, NewsletterRecord};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 pub const UNSUBSCRIBE_PREFIX: &str = "/unsubscribe/";
 pub const BOUNCES_PATH: &str = "/webhooks/bounces";
@@ -126,11 +125,9 @@ async fn index(State(state): State<AppState>, viewer: Viewer) -> AppResult {
 
 async fn signup(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     PostForm(form): PostForm<HashMap<String, String>>,
 ) -> AppResult {
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "newsletter-signup", ip)?;
     let all = store::list(state.db()).await?;
     let raw = form.get("email").cloned().unwrap_or_default();

@@ -6,12 +6,11 @@
 //! alone can neither lock the owner out nor take the second factor over.
 
 use super::{page, StaffUser};
-use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::see_other;
 use crate::http::AppError;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::newsroom::Action;
@@ -58,11 +57,10 @@ async fn render(
 
 pub async fn show(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     let notice = (crate::http::query_param(&uri, "done").as_deref() == Some("off"))
         .then_some("Two-step verification is off.");
     render(
@@ -134,11 +132,10 @@ fn recovery_code() -> String {
 /// once) or `off`.
 pub async fn two_factor(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<TwoFactorForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     user.check_csrf(&f.csrf)?;
     let db = state.db();
     let now = state.now();

@@ -224,12 +224,8 @@ async fn render(
     Ok(res)
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+pub async fn list(State(state): State<AppState>, user: StaffUser) -> Result<Response, AppError> {
+    user.may(Action::WriteOwnDraft)?;
     let all = masthead_core::newsroom::allowed(user.role, Action::EditAnyArticle);
     let rows =
         masthead_store::newsroom::list_articles(state.db(), (!all).then_some(user.id), 200).await?;
@@ -245,10 +241,9 @@ pub async fn list(
 
 pub async fn new_page(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     let f = ArticleForm {
         content_type: "news".into(),
         access_level: "default".into(),
@@ -384,11 +379,10 @@ fn publish_time(state: &AppState, text: &str) -> Option<i64> {
 
 pub async fn create(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<ArticleForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     user.check_csrf(&f.csrf)?;
     let editing = Editing::new(None, ArticleStatus::Draft, true);
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
@@ -553,12 +547,11 @@ fn stored_form(
 /// shows a draft-preview link just made.
 pub async fn edit(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     let (a, own) = load_editable(&state, &user, id).await?;
     let db = state.db();
     let markdown = masthead_store::content::find_article_markdown(db, id).await?;
@@ -594,12 +587,11 @@ pub async fn edit(
 
 pub async fn save(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     PostForm(f): PostForm<ArticleForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     user.check_csrf(&f.csrf)?;
     let (a, own) = load_editable(&state, &user, id).await?;
     let editing = Editing::new(Some(id), a.status, own);
@@ -748,12 +740,11 @@ pub async fn autosave(
 /// stored version and the article as it is now.
 pub async fn compare(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path((id, rev)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     use masthead_core::revisions::{line_diff, Line};
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     let (a, _) = load_editable(&state, &user, id).await?;
     let db = state.db();
     let r = masthead_store::newsroom::find_revision(db, id, rev)
@@ -843,12 +834,11 @@ pub struct ShareForm {
 /// as a subscriber would read it, to anyone who has it, until it expires.
 pub async fn share(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     PostForm(f): PostForm<ShareForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     user.check_csrf(&f.csrf)?;
     let (a, _) = load_editable(&state, &user, id).await?;
     let days = f
@@ -909,12 +899,11 @@ pub async fn shared_preview(
 /// The article as a reader would get it, with the place the paywall cuts.
 pub async fn preview(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     let (a, owner) = load(&state, id).await?;
     if !may_edit_article(
         user.role,
@@ -984,12 +973,11 @@ pub struct CorrectionForm {
 /// Adds a dated correction note (those who may publish the article).
 pub async fn correct(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     PostForm(f): PostForm<CorrectionForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     user.check_csrf(&f.csrf)?;
     let (a, owner) = load(&state, id).await?;
     if !may_publish_article(user.role, owner == Some(user.id)) {

@@ -113,11 +113,10 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, headers: Header
 /// `GET /admin/dashboard/articles/{id}`: one article's funnel, day by day.
 pub async fn article(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     axum::extract::Path(id): axum::extract::Path<i64>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Dashboard);
+    user.may(Action::Dashboard)?;
     let a = masthead_store::content::find_article_by_id(state.db(), id)
         .await?
         .ok_or(AppError::NotFound)?;

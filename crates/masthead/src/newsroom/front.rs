@@ -3,12 +3,12 @@
 //! pinned articles first, in this order, then the latest.
 
 use super::page;
-use crate::access::reader::Viewer;
+use super::StaffUser;
 use crate::app::AppState;
 use crate::http::see_other;
 use crate::http::AppError;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::content::ContentType;
@@ -33,11 +33,10 @@ fn pages() -> Vec<(String, String, Listing)> {
 
 pub async fn show(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::FrontPages);
+    user.may(Action::FrontPages)?;
     let chosen = crate::http::query_param(&uri, "page").unwrap_or_else(|| "home".into());
     let all = pages();
     let Some((key, title, listing)) = all.iter().find(|(k, _, _)| *k == chosen).cloned() else {
@@ -69,11 +68,10 @@ pub async fn show(
 
 pub async fn save(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::FrontPages);
+    user.may(Action::FrontPages)?;
     user.check_csrf(f.get("csrf").map(String::as_str).unwrap_or(""))?;
     let key = f.get("page").cloned().unwrap_or_default();
     if !pages().iter().any(|(k, _, _)| *k == key) {

@@ -6,7 +6,6 @@
 //! at a time, with size and memory limits).
 
 use super::{page, when, StaffUser};
-use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::see_other;
 use crate::http::AppError;
@@ -88,11 +87,10 @@ async fn render(
 
 pub async fn show(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     let notice = match crate::http::query_param(&uri, "done").as_deref() {
         Some("uploaded") => Some("The image is in the library."),
         Some("saved") => Some("Saved."),
@@ -168,12 +166,12 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, MediaError> {
 /// `POST /admin/media`: one image with its alt text, caption and credit.
 pub async fn upload(
     State(state): State<AppState>,
-    viewer: Viewer,
+    user: StaffUser,
     headers: HeaderMap,
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     use axum::extract::FromRequest;
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     let fail = |e: String, status| render(&state, &user, Some(e), None, status);
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -264,12 +262,11 @@ pub struct TextForm {
 /// is offered next time; articles already using it keep theirs).
 pub async fn save_text(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     PostForm(f): PostForm<TextForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::WriteOwnDraft);
+    user.may(Action::WriteOwnDraft)?;
     user.check_csrf(&f.csrf)?;
     let alt = field_text(&f.alt, 500);
     if alt.is_empty() {

@@ -4,14 +4,13 @@
 //! back, deletion, and the CSV export. Every change and every export is
 //! in the audit log.
 
-use super::{page, when};
-use crate::access::reader::Viewer;
+use super::{page, when, StaffUser};
 use crate::app::AppState;
 use crate::http::forms::CsrfForm;
 use crate::http::see_other;
 use crate::http::AppError;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Form as PostForm;
 use masthead_core::newsroom::{csv_cell, Action};
@@ -41,11 +40,10 @@ fn query(uri: &Uri) -> HashMap<String, String> {
 
 pub async fn list(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Members);
+    user.may(Action::Members)?;
     let q = query(&uri);
     let search = q.get("q").cloned().unwrap_or_default();
     let filter = filter_of(&q);
@@ -86,11 +84,10 @@ pub async fn list(
 
 pub async fn show(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Members);
+    user.may(Action::Members)?;
     let db = state.db();
     let Some((member, _)) = masthead_store::members::find_member(db, id).await? else {
         return Err(AppError::NotFound);
@@ -155,12 +152,11 @@ fn problem(state: &AppState, status: StatusCode, title: &str, text: &str, back: 
 
 pub async fn comp(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     PostForm(f): PostForm<CompForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::ComplimentaryAccess);
+    user.may(Action::ComplimentaryAccess)?;
     user.check_csrf(&f.csrf)?;
     let back = format!("/admin/members/{id}");
     let Ok(date) = f.until.trim().parse::<jiff::civil::Date>() else {
@@ -206,12 +202,11 @@ pub async fn comp(
 
 pub async fn revoke(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::ComplimentaryAccess);
+    user.may(Action::ComplimentaryAccess)?;
     user.check_csrf(&f.csrf)?;
     masthead_store::members::end_complimentary(state.db(), id, user.actor(), state.now()).await?;
     Ok(see_other(&format!("/admin/members/{id}")))
@@ -219,12 +214,11 @@ pub async fn revoke(
 
 pub async fn delete(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Members);
+    user.may(Action::Members)?;
     user.check_csrf(&f.csrf)?;
     let db = state.db();
     let Some((member, _)) = masthead_store::members::find_member(db, id).await? else {
@@ -252,11 +246,10 @@ pub async fn delete(
 /// spreadsheet would run as formulas are neutralised.
 pub async fn export(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::ExportMembers);
+    user.may(Action::ExportMembers)?;
     user.check_csrf(&f.csrf)?;
     let db = state.db();
     let now = state.now();
@@ -338,11 +331,10 @@ pub struct ImportForm {
 /// the import's source. Existing members keep their account.
 pub async fn import(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<ImportForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Members);
+    user.may(Action::Members)?;
     user.check_csrf(&f.csrf)?;
     let source: String = f.source.trim().chars().take(100).collect();
     if source.is_empty() {

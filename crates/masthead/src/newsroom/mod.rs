@@ -9,17 +9,6 @@
 //! filters, a member's record, complimentary access, deletion, CSV
 //! export), plans, and the audit log.
 
-/// The staff member a handler acts for, or (from a handler returning
-/// `Result<Response, AppError>`) the log-in redirect or 403 instead.
-macro_rules! staff {
-    ($viewer:expr, $headers:expr, $action:expr) => {
-        match $crate::newsroom::StaffUser::require(&$viewer, &$headers, $action) {
-            Ok(u) => u,
-            Err(r) => return Ok(axum::response::IntoResponse::into_response(r)),
-        }
-    };
-}
-
 pub mod account;
 pub mod articles;
 pub mod assets;
@@ -199,26 +188,32 @@ pub struct StaffUser {
     pub csrf: String,
 }
 
+/// A handler that takes a `StaffUser` runs only for a signed-in staff
+/// member; anyone else is sent to the log-in page. The handler then says
+/// what it does (`user.may(Action::…)?`), refused with a 403.
+impl axum::extract::FromRequestParts<AppState> for StaffUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let viewer = Viewer::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        StaffUser::signed_in(&viewer, &parts.headers).map_err(IntoResponse::into_response)
+    }
+}
+
 impl StaffUser {
-    /// The staff member, or the response to send instead: the log-in page
-    /// when there is none, 403 when the role may not do `action`.
-    pub fn require(
-        viewer: &Viewer,
-        headers: &HeaderMap,
-        action: Action,
-    ) -> Result<StaffUser, Denied> {
+    /// The signed-in staff member behind a request, or `Denied::LogIn`.
+    pub fn signed_in(viewer: &Viewer, headers: &HeaderMap) -> Result<StaffUser, Denied> {
         let Some(staff) = viewer.staff.as_ref().and_then(|s| s.staff.as_ref()) else {
             return Err(Denied::LogIn);
         };
         let Some(role) = Role::parse(&staff.role) else {
             return Err(Denied::Forbidden("your account has no known role".into()));
         };
-        if !allowed(role, action) {
-            return Err(Denied::Forbidden(format!(
-                "your role ({}) does not allow this; ask an administrator",
-                role.as_str()
-            )));
-        }
         Ok(StaffUser {
             id: staff.id,
             email: staff.email.clone(),
@@ -226,6 +221,31 @@ impl StaffUser {
             role,
             csrf: crate::staff::staff_csrf(headers),
         })
+    }
+
+    /// Refuses (403) what this staff member's role may not do.
+    pub fn may(&self, action: Action) -> Result<(), AppError> {
+        if allowed(self.role, action) {
+            return Ok(());
+        }
+        Err(AppError::Forbidden(format!(
+            "your role ({}) does not allow this; ask an administrator",
+            self.role.as_str()
+        )))
+    }
+
+    /// The staff member, or the response to send instead: the log-in page
+    /// when there is none, 403 when the role may not do `action` (for
+    /// handlers that answer in JSON or build their own refusal).
+    pub fn require(
+        viewer: &Viewer,
+        headers: &HeaderMap,
+        action: Action,
+    ) -> Result<StaffUser, Denied> {
+        let user = StaffUser::signed_in(viewer, headers)?;
+        user.may(action)
+            .map_err(|e| Denied::Forbidden(e.to_string()))?;
+        Ok(user)
     }
 
     /// Refuses a form whose CSRF token is not this session's.

@@ -3,12 +3,12 @@
 //! (consent records name the version a reader accepted).
 
 use super::page;
-use crate::access::reader::Viewer;
+use super::StaffUser;
 use crate::app::AppState;
 use crate::http::see_other;
 use crate::http::AppError;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::content::Slug;
@@ -16,11 +16,10 @@ use masthead_core::newsroom::Action;
 
 pub async fn show(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Settings);
+    user.may(Action::Settings)?;
     let db = state.db();
     let pages = masthead_store::content::list_pages(db).await?;
     let editing = match crate::http::query_param(&uri, "edit") {
@@ -58,11 +57,10 @@ pub struct PageForm {
 
 pub async fn save(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<PageForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Settings);
+    user.may(Action::Settings)?;
     user.check_csrf(&f.csrf)?;
     let slug =
         Slug::parse(f.slug.trim()).map_err(|e| AppError::BadRequest(format!("short name: {e}")))?;

@@ -2,13 +2,12 @@
 //! plans`: a new price is a new plan; archive stops offering one.
 
 use super::{page, StaffUser};
-use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::forms::CsrfForm;
 use crate::http::see_other;
 use crate::http::AppError;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::billing::{Currency, Interval, Money};
@@ -62,12 +61,8 @@ async fn render(
     Ok(res)
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Plans);
+pub async fn list(State(state): State<AppState>, user: StaffUser) -> Result<Response, AppError> {
+    user.may(Action::Plans)?;
     render(&state, &user, &PlanForm::default(), None, StatusCode::OK).await
 }
 
@@ -105,11 +100,10 @@ fn parse(f: &PlanForm) -> Result<(Interval, Money, Option<u32>, Vec<String>), St
 
 pub async fn create(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<PlanForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Plans);
+    user.may(Action::Plans)?;
     user.check_csrf(&f.csrf)?;
     let (interval, price, trial_days, includes) = match parse(&f) {
         Ok(p) => p,
@@ -151,12 +145,11 @@ pub async fn create(
 
 pub async fn set_active(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path((slug, action)): Path<(String, String)>,
     PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Plans);
+    user.may(Action::Plans)?;
     user.check_csrf(&f.csrf)?;
     let active = match action.as_str() {
         "archive" => false,

@@ -3,14 +3,12 @@
 //! send's progress (the page refreshes itself while it runs) and its
 //! delivery figures; resume a paused one.
 
-use super::{page, when};
-use crate::access::reader::Viewer;
+use super::{page, when, StaffUser};
 use crate::app::AppState;
 use crate::http::forms::CsrfForm;
 use crate::http::see_other;
 use crate::http::AppError;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::newsroom::Action;
@@ -18,11 +16,10 @@ use masthead_store::newsletters as store;
 
 pub async fn list(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     uri: axum::http::Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::SendNewsletters);
+    user.may(Action::SendNewsletters)?;
     let db = state.db();
     let mut newsletters = Vec::new();
     for n in store::list(db).await? {
@@ -94,11 +91,10 @@ pub struct SendForm {
 
 pub async fn send(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<SendForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::SendNewsletters);
+    user.may(Action::SendNewsletters)?;
     user.check_csrf(&f.csrf)?;
     let db = state.db();
     let bad = |what: &str| AppError::BadRequest(format!("{what}; go back and choose again"));
@@ -170,11 +166,10 @@ pub async fn send(
 
 pub async fn show(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::SendNewsletters);
+    user.may(Action::SendNewsletters)?;
     let db = state.db();
     let Some(s) = store::find_send(db, id).await? else {
         return Err(AppError::NotFound);
@@ -205,12 +200,11 @@ pub async fn show(
 
 pub async fn resume(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path(id): Path<i64>,
     PostForm(f): PostForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::SendNewsletters);
+    user.may(Action::SendNewsletters)?;
     user.check_csrf(&f.csrf)?;
     store::resume_send(state.db(), id, user.actor(), state.now()).await?;
     Ok(see_other(&format!("/admin/sends/{id}")))
@@ -241,11 +235,10 @@ pub struct NewsletterForm {
 /// Creates or changes a newsletter (administrators and owners).
 pub async fn save_newsletter(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<NewsletterForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::ManageNewsletters);
+    user.may(Action::ManageNewsletters)?;
     user.check_csrf(&f.csrf)?;
     let bad = |m: String| AppError::BadRequest(format!("{m}; go back and correct it"));
     let slug = masthead_core::content::Slug::parse(f.slug.trim())

@@ -7,12 +7,11 @@
 //! applied at once (`crate::integrations`).
 
 use super::{page, StaffUser};
-use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::see_other;
 use crate::http::AppError;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::newsroom::Action;
@@ -99,11 +98,10 @@ async fn render(
 
 pub async fn show(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Settings);
+    user.may(Action::Settings)?;
     let notice =
         crate::http::query_param(&uri, "saved").map(|_| "Saved. The site follows at once.");
     Ok(render(&state, &user, &HashMap::new(), None, notice, StatusCode::OK).await)
@@ -111,11 +109,10 @@ pub async fn show(
 
 pub async fn save(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(form): PostForm<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Settings);
+    user.may(Action::Settings)?;
     user.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
     let current = state.settings().get();
     let mut errors = HashMap::new();
@@ -164,11 +161,10 @@ pub async fn save(
 /// what is stored; "remove" deletes it. Values are never echoed or logged.
 pub async fn save_integrations(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(form): PostForm<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::Integrations);
+    user.may(Action::Integrations)?;
     user.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
     let live = state.live();
     let mut errors = HashMap::new();

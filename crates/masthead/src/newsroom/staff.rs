@@ -4,13 +4,12 @@
 //! new set-password link for someone who forgot theirs.
 
 use super::{page, StaffUser};
-use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::see_other;
 use crate::http::AppError;
 use crate::staff::accounts;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::members::{Email, Role};
@@ -42,12 +41,8 @@ async fn render(
     Ok(res)
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::ManageStaffBelow);
+pub async fn list(State(state): State<AppState>, user: StaffUser) -> Result<Response, AppError> {
+    user.may(Action::ManageStaffBelow)?;
     render(&state, &user, None, StatusCode::OK).await
 }
 
@@ -65,11 +60,10 @@ pub struct InviteForm {
 
 pub async fn invite(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<InviteForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::ManageStaffBelow);
+    user.may(Action::ManageStaffBelow)?;
     user.check_csrf(&f.csrf)?;
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
@@ -133,12 +127,11 @@ async fn target(state: &AppState, user: &StaffUser, id: i64) -> Result<store::St
 
 pub async fn change(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     Path((id, what)): Path<(i64, String)>,
     PostForm(f): PostForm<ChangeForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::ManageStaffBelow);
+    user.may(Action::ManageStaffBelow)?;
     user.check_csrf(&f.csrf)?;
     let t = target(&state, &user, id).await?;
     let change = match what.as_str() {

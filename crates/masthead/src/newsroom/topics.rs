@@ -3,12 +3,12 @@
 //! sanitized on the server.
 
 use super::page;
-use crate::access::reader::Viewer;
+use super::StaffUser;
 use crate::app::AppState;
 use crate::http::see_other;
 use crate::http::AppError;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::Form as PostForm;
 use masthead_core::content::Slug;
@@ -16,11 +16,10 @@ use masthead_core::newsroom::Action;
 
 pub async fn show(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::TopicsAndAuthors);
+    user.may(Action::TopicsAndAuthors)?;
     let db = state.db();
     let topics = masthead_store::content::list_topics(db).await?;
     let authors = masthead_store::content::list_authors(db).await?;
@@ -76,11 +75,10 @@ fn checked(f: &NamedForm) -> Result<Slug, AppError> {
 
 pub async fn save_topic(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<NamedForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::TopicsAndAuthors);
+    user.may(Action::TopicsAndAuthors)?;
     user.check_csrf(&f.csrf)?;
     let slug = checked(&f)?;
     let now = state.now();
@@ -97,11 +95,10 @@ pub async fn save_topic(
 
 pub async fn save_author(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    user: StaffUser,
     PostForm(f): PostForm<NamedForm>,
 ) -> Result<Response, AppError> {
-    let user = staff!(viewer, headers, Action::TopicsAndAuthors);
+    user.may(Action::TopicsAndAuthors)?;
     user.check_csrf(&f.csrf)?;
     let slug = checked(&f)?;
     let db = state.db();

@@ -4,15 +4,14 @@
 use super::view::{self, Card};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
-use crate::http::{html, page_param, query_param};
+use crate::http::{html, page_param, query_param, ClientIp};
 use crate::http::{AppError, AppResult};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use masthead_core::access::ReaderKind;
 use masthead_core::content::ContentType;
 use masthead_store::content::SearchScope;
 use masthead_store::content::{self as store, Listing};
-use std::net::SocketAddr;
 
 const PER_PAGE: u32 = 20;
 
@@ -257,7 +256,7 @@ const MAX_QUERY: usize = 200;
 /// address may search `searches_per_minute` times a minute (60).
 pub async fn search(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     uri: Uri,
 ) -> AppResult {
@@ -274,7 +273,6 @@ pub async fn search(
     } else {
         let per_minute = state.config().searches_per_minute;
         if per_minute > 0 {
-            let ip = crate::members::client_ip(&state, peer, &headers);
             let limit = crate::members::ratelimit::Limit {
                 max: per_minute,
                 window_secs: 60,

@@ -11,12 +11,10 @@ use crate::app::AppState;
 use crate::http::forms::{CsrfForm, Field, Form, FormPage};
 use crate::http::see_other;
 use crate::http::AppResult;
-use crate::http::{Carries, Route};
+use crate::http::{Carries, ClientIp, Route};
 use crate::members::tokens::{self, STAFF_COOKIE};
-use crate::members::{
-    client_ip, failed, limit_address, limit_email, limit_failures, passwords, user_agent,
-};
-use axum::extract::{ConnectInfo, Path, State};
+use crate::members::{failed, limit_address, limit_email, limit_failures, passwords, user_agent};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -24,7 +22,6 @@ use axum::Form as PostForm;
 use masthead_core::members::{Email, STAFF_SESSION};
 use masthead_store::members::{self as store, NewSession, NewToken};
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 pub fn routes() -> Vec<Route> {
     use Carries::NoText;
@@ -207,11 +204,9 @@ async fn queue_reset(state: &AppState, email_lower: &str) -> masthead_store::Res
 
 async fn reset_request(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     PostForm(f): PostForm<ResetForm>,
 ) -> AppResult {
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "staff-reset", ip)?;
     if let Ok(email) = Email::parse(&f.email) {
         let lower = email.lower();
@@ -232,11 +227,10 @@ async fn login_page(State(state): State<AppState>) -> AppResult {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     PostForm(f): PostForm<LoginForm>,
 ) -> AppResult {
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "staff-login", ip)?;
     let lower = Email::parse(&f.email)
         .map(|e| e.lower())
@@ -295,11 +289,10 @@ pub struct CodeForm {
 /// recovery code. Rate-limited per address and per staff member.
 async fn login_code(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     PostForm(f): PostForm<CodeForm>,
 ) -> AppResult {
-    let ip = client_ip(&state, peer, &headers);
     limit_address(&state, "staff-code", ip)?;
     let gone = || {
         FormPage::new("Log in again")
