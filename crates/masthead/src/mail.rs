@@ -106,3 +106,37 @@ pub fn mail_host(config: &Config) -> String {
         "localhost.localdomain".to_string()
     }
 }
+
+/// An account email (log-in links, confirmations, resets, invitations,
+/// the subscriber's welcome) rendered from the theme's
+/// `email/account/NAME.txt`, which an operator can reword in their theme
+/// directory: its first line is `Subject: …`, then a blank line, then the
+/// text.
+pub fn account_email<S: serde::Serialize>(
+    state: &crate::app::AppState,
+    name: &str,
+    to: &str,
+    ctx: S,
+) -> anyhow::Result<masthead_store::members::OutgoingEmail> {
+    let template = format!("email/account/{name}.txt");
+    let rendered = state
+        .theme()
+        .render(&template, ctx)
+        .map_err(|e| anyhow::anyhow!("{template}: {e}"))?;
+    let (head, body) = rendered
+        .split_once("\n\n")
+        .ok_or_else(|| anyhow::anyhow!("{template}: no blank line after the subject"))?;
+    let subject = head
+        .strip_prefix("Subject:")
+        .ok_or_else(|| anyhow::anyhow!("{template}: the first line is not `Subject: …`"))?
+        .trim();
+    // One line, whatever the template did: a subject is a header.
+    let subject: String = subject.chars().filter(|c| !c.is_control()).collect();
+    let mut text = body.trim_end().to_string();
+    text.push('\n');
+    Ok(masthead_store::members::OutgoingEmail {
+        to: to.to_string(),
+        subject,
+        text,
+    })
+}

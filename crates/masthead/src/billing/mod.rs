@@ -122,7 +122,7 @@ pub async fn reconcile(
                 Some(p) => masthead_store::offers::find_plan(db, p).await?,
                 None => None,
             };
-            let mail = welcome_email(state, &m.email, plan.as_ref(), &facts);
+            let mail = welcome_email(state, &m.email, plan.as_ref(), &facts)?;
             masthead_store::members::queue_email(&mut tx, &mail, now).await?;
         }
     }
@@ -150,34 +150,23 @@ fn welcome_email(
     to: &str,
     plan: Option<&Plan>,
     facts: &stripe::SubscriptionFacts,
-) -> OutgoingEmail {
+) -> anyhow::Result<OutgoingEmail> {
     let name = state.settings().get().publication.name.clone();
     let account = state.config().base_url.join("/account");
-    let what = match plan {
-        Some(p) => format!(
-            "Your plan: {}, {} a {}.\n",
+    let plan = plan.map(|p| {
+        format!(
+            "{}, {} a {}",
             p.name,
             p.price.display(),
             p.interval.as_str()
-        ),
-        None => String::new(),
-    };
+        )
+    });
     let when = crate::site::view::time(
         state,
         jiff::Timestamp::from_second(facts.current_period_end).unwrap_or_default(),
     )
     .display;
-    let next = if facts.status == Status::Trialing {
-        format!("Your free trial runs until {when}; the first payment is taken then unless you cancel before.\n")
-    } else {
-        format!("It renews on {when}.\n")
-    };
-    OutgoingEmail {
-        to: to.to_string(),
-        subject: format!("Welcome, subscriber: {name}"),
-        text: format!(
-            "Thank you for subscribing to {name}. Everything we publish is open to you now.\n\n\
-             {what}{next}\nSee or change your subscription, or cancel it, on your account page:\n{account}\n"
-        ),
-    }
+    let trial = facts.status == Status::Trialing;
+    let ctx = minijinja::context! { name, account, plan, when, trial };
+    crate::mail::account_email(state, "subscriber_welcome", to, ctx)
 }

@@ -10,9 +10,11 @@ use super::web::{link, new_link_token, pub_name};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
+use crate::mail::account_email;
 use masthead_core::members::{safe_return_to, Email, LOGIN_LINK_SECS, MEMBER_SESSION};
-use masthead_store::members::{self as store, Member, NewSession, OutgoingEmail};
+use masthead_store::members::{self as store, Member, NewSession};
 use masthead_store::Tx;
+use minijinja::context;
 
 const RESET_SECS: i64 = 3_600;
 const EMAIL_CHANGE_SECS: i64 = 3_600;
@@ -72,25 +74,18 @@ pub async fn request_login_link(
                 LOGIN_LINK_SECS,
             )
             .await?;
-            OutgoingEmail {
-                to: m.email.clone(),
-                subject: format!("Your log-in link for {name}"),
-                text: format!(
-                    "Log in to {name} with this link. It works once, for 15 minutes:\n\n{}\n\n\
-                     If you did not ask for it, ignore this message.\n",
-                    link(state, &format!("/login/link/{t}"))
-                ),
-            }
+            let link = link(state, &format!("/login/link/{t}"));
+            account_email(state, "login_link", &m.email, context! { name, link })?
         }
-        None => OutgoingEmail {
-            to: email.to_string(),
-            subject: format!("Log-in request at {name}"),
-            text: format!(
-                "Someone asked to log in to {name} with this address, but no account uses it.\n\n\
-                 To create a free account, visit {}\n\nIf this was not you, ignore this message.\n",
-                link(state, "/signup")
-            ),
-        },
+        None => {
+            let signup = link(state, "/signup");
+            account_email(
+                state,
+                "login_no_account",
+                email.as_str(),
+                context! { name, signup },
+            )?
+        }
     };
     store::queue_email(&mut tx, &mail, state.now()).await?;
     masthead_store::commit(tx).await?;
@@ -118,23 +113,10 @@ pub async fn request_reset(
                 RESET_SECS,
             )
             .await?;
-            OutgoingEmail {
-                to: m.email.clone(),
-                subject: format!("Reset your {name} password"),
-                text: format!(
-                    "Choose a new password with this link (it works once, for an hour):\n\n{}\n\n\
-                     If you did not ask for it, ignore this message.\n",
-                    link(state, &format!("/password/reset/{t}"))
-                ),
-            }
+            let link = link(state, &format!("/password/reset/{t}"));
+            account_email(state, "reset_link", &m.email, context! { name, link })?
         }
-        None => OutgoingEmail {
-            to: email.to_string(),
-            subject: format!("Password reset request at {name}"),
-            text: "Someone asked to reset a password for this address, but no account uses it. \
-                   If this was not you, ignore this message.\n"
-                .to_string(),
-        },
+        None => account_email(state, "reset_no_account", email.as_str(), context! { name })?,
     };
     store::queue_email(&mut tx, &mail, state.now()).await?;
     masthead_store::commit(tx).await?;
@@ -162,22 +144,19 @@ pub async fn request_email_change(
         EMAIL_CHANGE_SECS,
     )
     .await?;
-    let confirm = OutgoingEmail {
-        to: new.to_string(),
-        subject: format!("Confirm your new email for {name}"),
-        text: format!(
-            "Confirm this address for your {name} account with this link (it works once, for an hour):\n\n{}\n",
-            link(state, &format!("/account/email/{t}"))
-        ),
-    };
-    let warn = OutgoingEmail {
-        to: member.email.clone(),
-        subject: format!("A change of email was requested for your {name} account"),
-        text: "Someone signed in to your account asked to change its email address. \
-               Nothing changes until the new address is confirmed. If this was not you, \
-               log in and choose \"Log out everywhere\", then change your password.\n"
-            .to_string(),
-    };
+    let link = link(state, &format!("/account/email/{t}"));
+    let confirm = account_email(
+        state,
+        "email_change_confirm",
+        new.as_str(),
+        context! { name, link },
+    )?;
+    let warn = account_email(
+        state,
+        "email_change_warning",
+        &member.email,
+        context! { name },
+    )?;
     store::queue_email(&mut tx, &confirm, now).await?;
     store::queue_email(&mut tx, &warn, now).await?;
     masthead_store::commit(tx).await?;

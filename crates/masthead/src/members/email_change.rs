@@ -7,7 +7,7 @@ use super::web::{consume_in, pub_name};
 use crate::app::AppState;
 use crate::http::AppError;
 use masthead_core::members::Email;
-use masthead_store::members::{self as store, OutgoingEmail};
+use masthead_store::members as store;
 
 /// What confirming the link did.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,14 +38,12 @@ pub async fn confirm(state: &AppState, token: &str, now: i64) -> Result<Confirme
     }
     store::queue_email(
         &mut tx,
-        &OutgoingEmail {
-            to: old,
-            subject: format!("Your {name} email address was changed"),
-            text: format!(
-                "The email address of your {name} account is now {email}. If you did not do \
-                 this, reply to this message.\n"
-            ),
-        },
+        &crate::mail::account_email(
+            state,
+            "email_changed",
+            &old,
+            minijinja::context! { name, email => email.as_str() },
+        )?,
         now,
     )
     .await?;

@@ -9,8 +9,10 @@ use super::tokens;
 use super::web::{link, new_link_token, pub_name, VERIFY_SECS};
 use crate::app::AppState;
 use crate::http::AppError;
+use crate::mail::account_email;
 use masthead_core::members::{Email, LOGIN_LINK_SECS, MEMBER_SESSION};
-use masthead_store::members::{self as store, NewSession, OutgoingEmail};
+use masthead_store::members::{self as store, NewSession};
+use minijinja::context;
 use std::collections::HashMap;
 
 /// What a sign-up carries, checked and hashed by the handler.
@@ -100,25 +102,9 @@ pub async fn sign_up(state: &AppState, s: &SignUp<'_>, now: i64) -> Result<Strin
                 .filter(|n| newsletters.contains(&n.id))
                 .map(|n| n.name.as_str())
                 .collect();
-            let confirms = if chosen.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "Confirming also starts the newsletters chosen at sign-up: {}.\n\n",
-                    chosen.join(", ")
-                )
-            };
-            OutgoingEmail {
-                to: s.email.to_string(),
-                subject: format!("Confirm your email for {name}"),
-                text: format!(
-                    "Welcome to {name}.\n\nConfirm your email address to open your account:\n\n{}\n\n{confirms}\
-                     The link works once, for 7 days. Open it in the browser you signed up \
-                     with to keep the password you chose. If you did not sign up, ignore this \
-                     message: nothing happens without this link.\n",
-                    link(state, &format!("/account/verify/{t}"))
-                ),
-            }
+            let link = link(state, &format!("/account/verify/{t}"));
+            let ctx = context! { name, link, newsletters => chosen };
+            account_email(state, "signup_confirm", s.email.as_str(), ctx)?
         }
         None => {
             // The account that holds the address, so its log-in link works.
@@ -135,17 +121,13 @@ pub async fn sign_up(state: &AppState, s: &SignUp<'_>, now: i64) -> Result<Strin
                 LOGIN_LINK_SECS,
             )
             .await?;
-            OutgoingEmail {
-                to: s.email.to_string(),
-                subject: format!("You already have an account with {name}"),
-                text: format!(
-                    "Someone, probably you, tried to sign up to {name} with this address, \
-                     but you already have an account.\n\nLog in with this link (it works once, \
-                     for 15 minutes):\n\n{}\n\nIf this was not you, you can ignore this message: \
-                     nobody was signed in to your account.\n",
-                    link(state, &format!("/login/link/{t}"))
-                ),
-            }
+            let link = link(state, &format!("/login/link/{t}"));
+            account_email(
+                state,
+                "signup_taken",
+                s.email.as_str(),
+                context! { name, link },
+            )?
         }
     };
     store::queue_email(&mut tx, &mail, now).await?;

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::http::AppError;
 use crate::members::web::{consume_in, link, new_link_token, pub_name};
 use masthead_core::members::Email;
-use masthead_store::members::{self as members, OutgoingEmail};
+use masthead_store::members;
 use masthead_store::newsletters as store;
 
 /// How long a newsletter confirmation link works.
@@ -36,17 +36,9 @@ pub async fn request_confirmation(
         CONFIRM_SECS,
     )
     .await?;
-    let mail = OutgoingEmail {
-        to: email.to_string(),
-        subject: format!("Confirm your newsletters from {name}"),
-        text: format!(
-            "Someone, probably you, asked to receive {} from {name}.\n\n\
-             Confirm with this link (it works once, for 7 days):\n\n{}\n\n\
-             If this was not you, ignore this message: nothing will be sent.\n",
-            names.join(", "),
-            link(state, &format!("/newsletters/confirm/{token}"))
-        ),
-    };
+    let link = link(state, &format!("/newsletters/confirm/{token}"));
+    let ctx = minijinja::context! { name, link, newsletters => names };
+    let mail = crate::mail::account_email(state, "newsletters_confirm", email.as_str(), ctx)?;
     members::queue_email(&mut tx, &mail, state.now()).await?;
     masthead_store::commit(tx).await?;
     Ok(())

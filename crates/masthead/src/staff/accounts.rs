@@ -7,7 +7,7 @@
 use crate::app::AppState;
 use crate::http::AppError;
 use masthead_core::members::{Email, Role};
-use masthead_store::members::{self as store, OutgoingEmail};
+use masthead_store::members as store;
 use masthead_store::newsroom::{audit, Actor};
 
 /// How a set-password link reaches its owner.
@@ -160,27 +160,14 @@ async fn deliver(
     let link = super::set_password_link_in(state, tx, id, to, now).await?;
     if let Delivery::Email { sent_by } = delivery {
         let name = state.settings().get().publication.name.clone();
-        let (subject, text) = if first {
-            (
-                format!("You are invited to the {name} newsroom"),
-                format!("{sent_by} invited you to the newsroom of {name}.\n\nChoose your password with this link (it works once, for 7 days):\n\n{link}\n"),
-            )
+        let template = if first {
+            "staff_invite"
         } else {
-            (
-                format!("Set a new newsroom password for {name}"),
-                format!("{sent_by} sent you a link to set a new newsroom password for {name} (it works once, for 7 days):\n\n{link}\n\nIf you did not ask for it, tell them.\n"),
-            )
+            "staff_new_link"
         };
-        store::queue_email(
-            tx,
-            &OutgoingEmail {
-                to: to.to_string(),
-                subject,
-                text,
-            },
-            now,
-        )
-        .await?;
+        let ctx = minijinja::context! { name, sent_by, link };
+        let mail = crate::mail::account_email(state, template, to, ctx)?;
+        store::queue_email(tx, &mail, now).await?;
     }
     Ok(link)
 }

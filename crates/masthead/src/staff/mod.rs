@@ -171,13 +171,8 @@ pub async fn send_reset(state: &AppState, email_lower: &str) -> anyhow::Result<(
     let mut tx = state.db().begin().await?;
     let link = set_password_link_in(state, &mut tx, staff.id, &staff.email, now).await?;
     let name = state.settings().get().publication.name.clone();
-    let mail = masthead_store::members::OutgoingEmail {
-        to: staff.email.clone(),
-        subject: format!("Reset your newsroom password for {name}"),
-        text: format!(
-            "Choose a new newsroom password with this link (it works once, for 7 days):\n\n{link}\n\nIf you did not ask for it, ignore this message: your password stays as it is.\n"
-        ),
-    };
+    let ctx = minijinja::context! { name, link };
+    let mail = crate::mail::account_email(state, "staff_reset", &staff.email, ctx)?;
     store::queue_email(&mut tx, &mail, now).await?;
     masthead_store::commit(tx).await?;
     Ok(())

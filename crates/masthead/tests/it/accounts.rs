@@ -774,3 +774,45 @@ async fn a_change_to_a_session_is_seen_at_once_here_and_at_the_next_poll_elsewhe
         "entitled after one poll"
     );
 }
+
+// Issue 13: account email prose lives in the theme beside the newsletter
+// templates; an operator rewords it in their theme directory, no rebuild.
+both!(account_emails_are_theme_templates_an_operator_can_reword);
+async fn account_emails_are_theme_templates_an_operator_can_reword(
+    backend: crate::harness::Backend,
+) {
+    let theme = tempfile::tempdir().unwrap();
+    let dir = theme.path().join("templates/email/account");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("login_link.txt"),
+        "Subject: Your way back into {{ name }}\n\nTap this to come back in (15 minutes, once):\n\n{{ link }}\n",
+    )
+    .unwrap();
+    let theme_dir = theme.path().to_path_buf();
+    let app = TestApp::builder(backend)
+        .config(move |c| c.theme_dir = Some(theme_dir))
+        .spawn()
+        .await;
+    crate::harness::verified_member(&app, "themed@example.org").await;
+    let ask = [("email", "themed@example.org"), ("action", "link")];
+    assert_eq!(
+        Browser::new(&app)
+            .post("/login", &ask)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let mail = outbox(&app).await.join("\n");
+    assert!(mail.contains("Subject: Your way back into"), "{mail}");
+    assert!(mail.contains("Tap this to come back in"), "{mail}");
+    let link = find_link(&mail, &app.url("/login/link/")).expect("the link is still in it");
+    assert_eq!(
+        app.get(link.trim_start_matches(&app.base))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}
