@@ -129,13 +129,13 @@ async fn password_log_in_rotates_the_session_and_log_out_ends_it(app: TestApp) {
     assert_eq!(res.status().as_u16(), 303);
     assert!(!b.jar.contains_key("masthead_session"));
     let mut replay = Browser::with_cookie(&app, &format!("masthead_session={second}"));
-    assert_eq!(replay.get("/account").await.status().as_u16(), 303);
+    assert_eq!(replay.get_status("/account").await, 303);
     // A forged session cookie is simply anonymous.
     let mut forged = Browser::with_cookie(
         &app,
         "masthead_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     );
-    assert_eq!(forged.get("/account").await.status().as_u16(), 303);
+    assert_eq!(forged.get_status("/account").await, 303);
 }
 
 both!(password_reset_ends_every_other_session, Fixture::Demo);
@@ -183,7 +183,7 @@ async fn password_reset_ends_every_other_session(app: TestApp) {
     assert_eq!(res.status().as_u16(), 303);
     assert!(b.page("/account").await.contains("reset@example.org"));
     assert_eq!(
-        a.get("/account").await.status().as_u16(),
+        a.get_status("/account").await,
         303,
         "the other session ended"
     );
@@ -199,10 +199,8 @@ async fn password_reset_ends_every_other_session(app: TestApp) {
         .await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(
-        b.post(&path, &[("password", "third password 3")])
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(&path, &[("password", "third password 3")])
+            .await,
         410
     );
 }
@@ -345,10 +343,8 @@ async fn staff_set_a_password_log_in_and_read_everything(app: TestApp) {
     let res = b.post(&path, &[("password", "newsroom password")]).await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(
-        b.post(&path, &[("password", "again password")])
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(&path, &[("password", "again password")])
+            .await,
         410
     );
     let res = b
@@ -497,29 +493,15 @@ async fn complimentary_access_is_audited_from_the_cli_and_the_newsroom() {
     );
     assert!(cli.detail.contains("2099-06-30") && cli.detail.contains("press pass"));
     // The newsroom: the same rule (a past day refused), audited by the staff member.
-    let (mut admin, csrf) = crate::harness::staff_browser(&app, "administrator").await;
+    let (mut admin, _) = crate::harness::staff_browser(&app, "administrator").await;
     let path = format!("/admin/members/{}/comp", m.id);
     let past = admin
-        .post(
-            &path,
-            &[
-                ("csrf", csrf.as_str()),
-                ("until", "2001-01-01"),
-                ("note", ""),
-            ],
-        )
+        .send(&path, &[("until", "2001-01-01"), ("note", "")])
         .await;
     assert_eq!(past.status().as_u16(), 422);
     assert!(past.text().await.unwrap().contains("in the past"));
     let res = admin
-        .post(
-            &path,
-            &[
-                ("csrf", csrf.as_str()),
-                ("until", "2099-12-31"),
-                ("note", "renewed"),
-            ],
-        )
+        .send(&path, &[("until", "2099-12-31"), ("note", "renewed")])
         .await;
     assert_eq!(res.status().as_u16(), 303);
     let audit = masthead_store::newsroom::list_audit(db, 50).await.unwrap();
@@ -536,13 +518,9 @@ async fn complimentary_access_is_audited_from_the_cli_and_the_newsroom() {
         2
     );
     let gone = admin
-        .post(
+        .send(
             "/admin/members/999999/comp",
-            &[
-                ("csrf", csrf.as_str()),
-                ("until", "2099-12-31"),
-                ("note", ""),
-            ],
+            &[("until", "2099-12-31"), ("note", "")],
         )
         .await;
     assert_eq!(gone.status().as_u16(), 404);
@@ -592,13 +570,13 @@ async fn a_taken_new_address_changes_nothing_and_keeps_the_link(app: TestApp) {
     masthead_store::members::delete_member(db, other, None, 0)
         .await
         .unwrap();
-    assert_eq!(b.post(&path, &[]).await.status().as_u16(), 303);
+    assert_eq!(b.post_status(&path, &[]).await, 303);
     let (m, _) = masthead_store::members::find_member(db, me)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(m.email, "wanted@example.org");
-    assert_eq!(b.post(&path, &[]).await.status().as_u16(), 410);
+    assert_eq!(b.post_status(&path, &[]).await, 410);
 }
 
 /// Issue 13: changes made at the command line are audited, with the
@@ -663,7 +641,7 @@ async fn links_and_grants_expire_by_the_apps_clock(app: TestApp) {
     crate::harness::verified_member(&app, "later@example.org").await;
     let mut b = Browser::new(&app);
     let ask = [("email", "later@example.org"), ("action", "link")];
-    assert_eq!(b.post("/login", &ask).await.status().as_u16(), 200);
+    assert_eq!(b.post_status("/login", &ask).await, 200);
     let mail = outbox(&app).await.join("\n");
     let link = find_link(&mail, &app.url("/login/link/")).expect("a log-in link");
     let path = link.trim_start_matches(&app.base).to_string();
@@ -675,7 +653,7 @@ async fn links_and_grants_expire_by_the_apps_clock(app: TestApp) {
         !page.contains("Log me in"),
         "16 minutes later the link is gone: {page}"
     );
-    assert_eq!(b.post(&path, &[]).await.status().as_u16(), 410);
+    assert_eq!(b.post_status(&path, &[]).await, 410);
 
     // A grant for an hour: read now, refused two hours later.
     let (cookie, id) = member_session(&app, "comped@example.org", false).await;
@@ -734,7 +712,7 @@ async fn a_change_to_a_session_is_seen_at_once_here_and_at_the_next_poll_elsewhe
         .unwrap();
     masthead_store::commit(tx).await.unwrap();
     assert_eq!(
-        b.get("/account").await.status().as_u16(),
+        b.get_status("/account").await,
         303,
         "the ended session is refused at once"
     );

@@ -735,10 +735,8 @@ mod checkout {
         );
         assert_eq!(
             stranger
-                .get(&format!("/subscribe/success?session_id={session_id}"))
-                .await
-                .status()
-                .as_u16(),
+                .get_status(&format!("/subscribe/success?session_id={session_id}"))
+                .await,
             403
         );
         let res = b
@@ -1027,10 +1025,8 @@ mod account {
             .unwrap()
             .starts_with(&format!("{}/portal/", standin.base)));
         assert_eq!(
-            b.post("/account/billing/cancel", &[("csrf", "forged")])
-                .await
-                .status()
-                .as_u16(),
+            b.post_status("/account/billing/cancel", &[("csrf", "forged")])
+                .await,
             403
         );
         // Deleting the account cancels the subscription at Stripe first; if
@@ -1126,10 +1122,8 @@ mod demo {
             .unwrap()
             .to_string();
         assert_eq!(
-            b.post("/subscribe/demo", &[("csrf", "forged")])
-                .await
-                .status()
-                .as_u16(),
+            b.post_status("/subscribe/demo", &[("csrf", "forged")])
+                .await,
             403
         );
         let res = b.post("/subscribe/demo", &[("csrf", &csrf)]).await;

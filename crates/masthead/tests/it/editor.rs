@@ -226,23 +226,16 @@ async fn the_media_library_takes_images_and_refuses_bad_files_clearly(app: TestA
         .as_u16(),
         303
     );
-    assert_eq!(
-        b.post("/admin/media", &[("csrf", &csrf), ("alt", "x")])
-            .await
-            .status()
-            .as_u16(),
-        400
-    );
+    assert_eq!(b.send_status("/admin/media", &[("alt", "x")]).await, 400);
     assert_eq!(media_count(&app).await, before + 1);
 
     // The words stored with an image change, and are offered on reuse: a
     // lead image chosen with empty fields takes them.
     let id = row.media.id.to_string();
     let res = b
-        .post(
+        .send(
             &format!("/admin/media/{id}"),
             &[
-                ("csrf", &csrf),
                 ("alt", "The ferry at dawn"),
                 ("caption", "Leaving Port Alder."),
                 ("credit", "Ines Varga/Harbour Pictures"),
@@ -351,10 +344,8 @@ async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app:
     let second = "Dredgers arrive in April.\n\nThe channel will be 12 metres deep.\n\nFishing boats will use the north quay.";
     let rev = revision_of(&app, id).await;
     assert_eq!(
-        b.post(&edit, &article_fields(&csrf, &rev, second, "save"))
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(&edit, &article_fields(&csrf, &rev, second, "save"))
+            .await,
         303
     );
     let versions = masthead_store::newsroom::list_revisions(db, id, 10)
@@ -391,13 +382,7 @@ async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app:
         .unwrap()
         .unwrap()
         .contains("April"));
-    assert_eq!(
-        b.get(&format!("{edit}/revisions/999999"))
-            .await
-            .status()
-            .as_u16(),
-        404
-    );
+    assert_eq!(b.get_status(&format!("{edit}/revisions/999999")).await, 404);
 
     // Autosave keeps work as this person's autosave, not in the article.
     let rev = revision_of(&app, id).await;
@@ -459,25 +444,19 @@ async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app:
     assert!(res.text().await.unwrap().contains("session has expired"));
     // A forged token, a stale revision, a body too large.
     assert_eq!(
-        b.post(&auto, &article_fields("forged", &rev, typed, "autosave"))
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(&auto, &article_fields("forged", &rev, typed, "autosave"))
+            .await,
         403
     );
     assert_eq!(
-        b.post(&auto, &article_fields(&csrf, "1", typed, "autosave"))
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(&auto, &article_fields(&csrf, "1", typed, "autosave"))
+            .await,
         409
     );
     let big = "x".repeat(1_000_001);
     assert_eq!(
-        b.post(&auto, &article_fields(&csrf, &rev, &big, "autosave"))
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(&auto, &article_fields(&csrf, &rev, &big, "autosave"))
+            .await,
         413
     );
     // Someone else's article a contributor may not touch.
@@ -496,10 +475,8 @@ async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app:
     );
     let gone = "/admin/articles/999999/autosave";
     assert_eq!(
-        b.post(gone, &article_fields(&csrf, &rev, typed, "autosave"))
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(gone, &article_fields(&csrf, &rev, typed, "autosave"))
+            .await,
         404
     );
 }
@@ -523,9 +500,7 @@ async fn a_shared_draft_preview_link_works_for_anyone_until_it_expires(app: Test
         .trim_end_matches("?saved=1")
         .to_string();
     let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
-    let res = b
-        .post(&format!("{edit}/share"), &[("csrf", &csrf), ("days", "3")])
-        .await;
+    let res = b.send(&format!("{edit}/share"), &[("days", "3")]).await;
     assert_eq!(res.status().as_u16(), 303);
     let to = res.headers()["location"].to_str().unwrap().to_string();
     let token = to.split("share=").nth(1).unwrap().to_string();
@@ -562,23 +537,16 @@ async fn a_shared_draft_preview_link_works_for_anyone_until_it_expires(app: Test
         assert!(!res.text().await.unwrap().contains("SharedDraftSecretK7"));
     }
     assert_eq!(
-        b.post(
-            &format!("{edit}/share"),
-            &[("csrf", &csrf), ("days", "365")]
-        )
-        .await
-        .status()
-        .as_u16(),
+        b.send_status(&format!("{edit}/share"), &[("days", "365")])
+            .await,
         400
     );
     assert_eq!(
-        b.post(
+        b.post_status(
             &format!("{edit}/share"),
             &[("csrf", "forged"), ("days", "1")]
         )
-        .await
-        .status()
-        .as_u16(),
+        .await,
         403
     );
 }
@@ -736,7 +704,7 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
         .post("/admin/login/code", &[("token", &token), ("code", &next)])
         .await;
     assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(fresh.get("/admin").await.status().as_u16(), 200);
+    assert_eq!(fresh.get_status("/admin").await, 200);
     let mut other = Browser::new(&app);
     let res = other
         .post(
@@ -750,33 +718,27 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
     let token2 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
     assert_eq!(
         other
-            .post("/admin/login/code", &[("token", &token2), ("code", &next)])
-            .await
-            .status()
-            .as_u16(),
+            .post_status("/admin/login/code", &[("token", &token2), ("code", &next)])
+            .await,
         401,
         "a used code is refused"
     );
     // The log-in token itself works once.
     assert_eq!(
         fresh
-            .post(
+            .post_status(
                 "/admin/login/code",
                 &[("token", &token), ("code", &code_at(&secret, step + 2))]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         410
     );
     // A recovery code works once, typed any way.
     let typed = codes[3].to_uppercase().replace('-', " ");
     assert_eq!(
         other
-            .post("/admin/login/code", &[("token", &token2), ("code", &typed)])
-            .await
-            .status()
-            .as_u16(),
+            .post_status("/admin/login/code", &[("token", &token2), ("code", &typed)])
+            .await,
         303
     );
     let mut third = Browser::new(&app);
@@ -792,13 +754,11 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
     let token3 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
     assert_eq!(
         third
-            .post(
+            .post_status(
                 "/admin/login/code",
                 &[("token", &token3), ("code", &codes[3])]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         401
     );
     assert_eq!(
@@ -845,7 +805,7 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
         ];
         f.extend(form.iter().cloned());
         assert_eq!(
-            b.post("/admin/account/2fa", &f).await.status().as_u16(),
+            b.post_status("/admin/account/2fa", &f).await,
             422,
             "{form:?}"
         );
@@ -897,7 +857,7 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
     );
     // Turning it off needs the password and a code too.
     assert_eq!(
-        b.post(
+        b.post_status(
             "/admin/account/2fa",
             &[
                 ("csrf", &csrf),
@@ -906,19 +866,15 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
                 ("password", "harbour lights 42")
             ]
         )
-        .await
-        .status()
-        .as_u16(),
+        .await,
         422
     );
     assert_eq!(
-        b.post(
+        b.post_status(
             "/admin/account/2fa",
             &[("csrf", &csrf), ("step", "off"), ("code", &codes[5])]
         )
-        .await
-        .status()
-        .as_u16(),
+        .await,
         422,
         "no password"
     );
@@ -927,7 +883,7 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
         .unwrap()
         .is_some());
     assert_eq!(
-        b.post(
+        b.post_status(
             "/admin/account/2fa",
             &[
                 ("csrf", &csrf),
@@ -936,9 +892,7 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
                 ("password", "harbour lights 42")
             ]
         )
-        .await
-        .status()
-        .as_u16(),
+        .await,
         303
     );
     assert!(masthead_store::members::find_staff_totp(db, staff_id)
@@ -996,17 +950,14 @@ async fn the_editor_bundle_is_embedded_and_cached_for_good_or_the_markdown_edito
             )
             .await;
         assert_eq!(again.status().as_u16(), 304);
-        assert_eq!(
-            b.get("/admin/assets/editor.css").await.status().as_u16(),
-            200
-        );
+        assert_eq!(b.get_status("/admin/assets/editor.css").await, 200);
     } else {
         assert!(
             page.contains("the rich-text editor is not in this build")
                 && !page.contains("<script src")
         );
     }
-    assert_eq!(b.get("/admin/assets/other.js").await.status().as_u16(), 404);
+    assert_eq!(b.get_status("/admin/assets/other.js").await, 404);
     // What a handler declares public (the stylesheet) stays public with cookies on the request.
     assert_eq!(
         b.get("/static/style.css").await.headers()["cache-control"],
@@ -1274,7 +1225,7 @@ async fn the_old_article_history_moves_into_the_editor_and_restores(app: TestApp
         ("publish_at", when.as_str()),
         ("action", "save"),
     ];
-    assert_eq!(b.post(&edit, &fields).await.status().as_u16(), 303);
+    assert_eq!(b.post_status(&edit, &fields).await, 303);
     let after = masthead_store::content::find_article_by_id(db, id)
         .await
         .unwrap()

@@ -506,6 +506,9 @@ impl AppBuilder {
 pub struct Browser<'a> {
     pub app: &'a TestApp,
     pub jar: std::collections::BTreeMap<String, String>,
+    /// A newsroom browser's form token (`staff_browser`), which `send`
+    /// adds to every form.
+    pub staff_csrf: Option<String>,
 }
 
 impl<'a> Browser<'a> {
@@ -513,6 +516,7 @@ impl<'a> Browser<'a> {
         Browser {
             app,
             jar: Default::default(),
+            staff_csrf: None,
         }
     }
 
@@ -573,6 +577,32 @@ impl<'a> Browser<'a> {
         let text = res.text().await.unwrap_or_default();
         assert_eq!(status, 200, "GET {path}: {}", &text[..text.len().min(400)]);
         text
+    }
+
+    /// A newsroom form posted with this staff session's CSRF token.
+    pub async fn send(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self
+            .staff_csrf
+            .clone()
+            .unwrap_or_else(|| panic!("send is for staff_browser browsers"));
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(path, &form).await
+    }
+
+    /// The status of `send`.
+    pub async fn send_status(&mut self, path: &str, fields: &[(&str, &str)]) -> u16 {
+        self.send(path, fields).await.status().as_u16()
+    }
+
+    /// The status of a GET of `path`.
+    pub async fn get_status(&mut self, path: &str) -> u16 {
+        self.get(path).await.status().as_u16()
+    }
+
+    /// The status of a POST of `form` to `path`.
+    pub async fn post_status(&mut self, path: &str, form: &[(&str, &str)]) -> u16 {
+        self.post(path, form).await.status().as_u16()
     }
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
@@ -673,7 +703,9 @@ pub async fn staff_browser<'a>(app: &'a TestApp, role: &str) -> (Browser<'a>, St
         .map(|(_, v)| v.to_string())
         .unwrap_or_default();
     let csrf = masthead::members::tokens::csrf_token(&token);
-    (Browser::with_cookie(app, &cookie), csrf)
+    let mut b = Browser::with_cookie(app, &cookie);
+    b.staff_csrf = Some(csrf.clone());
+    (b, csrf)
 }
 
 /// A staff session for a new staff member with `role`.

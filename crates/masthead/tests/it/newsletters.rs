@@ -577,10 +577,7 @@ async fn readers_choose_their_newsletters(backend: Backend) {
     );
     let link = crate::harness::find_link(&text, &app.url("/account/verify/")).unwrap();
     assert_eq!(
-        b.post(link.trim_start_matches(&app.base), &[])
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(link.trim_start_matches(&app.base), &[]).await,
         303
     );
     let account = b.page("/account").await;
@@ -629,10 +626,8 @@ async fn readers_choose_their_newsletters(backend: Backend) {
         .is_empty());
     assert_eq!(
         stranger
-            .get("/newsletters/preferences/p1.xx.00")
-            .await
-            .status()
-            .as_u16(),
+            .get_status("/newsletters/preferences/p1.xx.00")
+            .await,
         404
     );
     let sources: Vec<String> = store::list_consents(db, m.id)
@@ -693,7 +688,7 @@ async fn readers_choose_their_newsletters(backend: Backend) {
     let link = crate::harness::find_link(&text, &app.url("/newsletters/confirm/")).unwrap();
     let path = link.trim_start_matches(&app.base).to_string();
     assert!(anon.page(&path).await.contains("Confirm"));
-    assert_eq!(anon.post(&path, &[]).await.status().as_u16(), 200);
+    assert_eq!(anon.post_status(&path, &[]).await, 200);
     let (m, _) = masthead_store::members::find_member_by_email(db, "letters@example.org")
         .await
         .unwrap()
@@ -704,7 +699,7 @@ async fn readers_choose_their_newsletters(backend: Backend) {
         vec![all[2].id]
     );
     assert_eq!(
-        anon.post(&path, &[]).await.status().as_u16(),
+        anon.post_status(&path, &[]).await,
         410,
         "the link works once"
     );

@@ -39,7 +39,7 @@ async fn every_role_reaches_exactly_its_pages(app: TestApp) {
             "{role:?} dashboard figures"
         );
         for (path, action) in pages {
-            let status = b.get(path).await.status().as_u16();
+            let status = b.get_status(path).await;
             let want = if allowed(role, action) { 200 } else { 403 };
             assert_eq!(status, want, "{role:?} {path}");
             assert_eq!(
@@ -128,10 +128,8 @@ async fn the_dashboard_shows_the_funnel_after_reader_traffic(app: TestApp) {
     let (mut author, _) = staff(&app, "author").await;
     assert_eq!(
         author
-            .get(&format!("/admin/dashboard/articles/{article}"))
-            .await
-            .status()
-            .as_u16(),
+            .get_status(&format!("/admin/dashboard/articles/{article}"))
+            .await,
         403
     );
 }
@@ -150,7 +148,7 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
     )
     .await
     .unwrap();
-    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let (mut admin, _) = staff(&app, "administrator").await;
     // Search and filters.
     let list = admin.page("/admin/members?q=reader").await;
     assert!(list.contains("reader@example.org") && !list.contains("HYPERLINK"));
@@ -164,9 +162,9 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
         &member_session(&app, "other@example.org", false).await.0,
     );
     let res = admin
-        .post(
+        .send(
             &format!("/admin/members/{m}/comp"),
-            &[("csrf", &csrf), ("until", "2099-06-30"), ("note", "press")],
+            &[("until", "2099-06-30"), ("note", "press")],
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
@@ -182,9 +180,9 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
     assert!(record.contains("comp") && record.contains("press") && record.contains("valid"));
     // Bad input: a past day, a forged form.
     let res = admin
-        .post(
+        .send(
             &format!("/admin/members/{m}/comp"),
-            &[("csrf", &csrf), ("until", "2001-01-01")],
+            &[("until", "2001-01-01")],
         )
         .await;
     assert_eq!(res.status().as_u16(), 422);
@@ -196,9 +194,7 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
         .await;
     assert_eq!(res.status().as_u16(), 403);
     // Revoke.
-    admin
-        .post(&format!("/admin/members/{m}/revoke"), &[("csrf", &csrf)])
-        .await;
+    admin.send(&format!("/admin/members/{m}/revoke"), &[]).await;
     let now = jiff::Timestamp::now().as_second();
     let grants = masthead_store::members::list_grants(app.state.db(), m)
         .await
@@ -210,9 +206,7 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
         "ended: {grants:?}"
     );
     // CSV: neutralised cells; an editor may not export.
-    let res = admin
-        .post("/admin/members/export.csv", &[("csrf", &csrf)])
-        .await;
+    let res = admin.send("/admin/members/export.csv", &[]).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = res.text().await.unwrap();
@@ -222,19 +216,13 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
         "{csv}"
     );
     assert!(!csv.contains(",=HYPERLINK"), "no cell starts with =");
-    let (mut editor, editor_csrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     assert_eq!(
-        editor
-            .post("/admin/members/export.csv", &[("csrf", &editor_csrf)])
-            .await
-            .status()
-            .as_u16(),
+        editor.send_status("/admin/members/export.csv", &[]).await,
         403
     );
     // Deletion.
-    let res = admin
-        .post(&format!("/admin/members/{m}/delete"), &[("csrf", &csrf)])
-        .await;
+    let res = admin.send(&format!("/admin/members/{m}/delete"), &[]).await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(masthead_store::members::find_member(app.state.db(), m)
         .await
@@ -291,13 +279,9 @@ async fn administrators_manage_plans_and_the_offer_follows(app: TestApp) {
         .unwrap()
         .contains("a new price is a new plan"));
     // Archive and offer again.
-    admin
-        .post("/admin/plans/student/archive", &[("csrf", &csrf)])
-        .await;
+    admin.send("/admin/plans/student/archive", &[]).await;
     assert!(!app.get_text("/subscribe", 200).await.contains("$50"));
-    admin
-        .post("/admin/plans/student/activate", &[("csrf", &csrf)])
-        .await;
+    admin.send("/admin/plans/student/activate", &[]).await;
     assert!(app.get_text("/subscribe", 200).await.contains("$50"));
     let audit = admin.page("/admin/audit").await;
     assert!(
@@ -306,13 +290,11 @@ async fn administrators_manage_plans_and_the_offer_follows(app: TestApp) {
             && audit.contains("plan.activate")
     );
     // An editor may not.
-    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     assert_eq!(
         editor
-            .post("/admin/plans/student/archive", &[("csrf", &ecsrf)])
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/plans/student/archive", &[])
+            .await,
         403
     );
 }
@@ -338,15 +320,14 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
     let article = crate::harness::article_id(&app, GATED.trim_start_matches('/'))
         .await
         .to_string();
-    let (mut editor, csrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     let page = editor.page("/admin/newsletters").await;
     assert!(page.contains("The Morning Ledger") && page.contains("Send a test to me"));
     // A test to oneself first (no SMTP here: the outbox), nothing stored.
     let res = editor
-        .post(
+        .send(
             "/admin/newsletters/send",
             &[
-                ("csrf", &csrf),
                 ("newsletter", &n.id.to_string()),
                 ("article", &article),
                 ("action", "test"),
@@ -375,10 +356,9 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
     let edit = format!("/admin/articles/{article}");
     assert!(editor.page(&edit).await.contains("Send it as a newsletter"));
     let res = editor
-        .post(
+        .send(
             "/admin/newsletters/send",
             &[
-                ("csrf", &csrf),
                 ("newsletter", &n.id.to_string()),
                 ("article", &article),
                 ("action", "test"),
@@ -400,10 +380,9 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
         .is_empty());
     // The send itself; the server's sender (run here by hand) sends it.
     let res = editor
-        .post(
+        .send(
             "/admin/newsletters/send",
             &[
-                ("csrf", &csrf),
                 ("newsletter", &n.id.to_string()),
                 ("article", &article),
                 ("action", "send"),
@@ -426,29 +405,20 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
         "{done}"
     );
     // Contributors may not; forged forms are refused.
-    let (mut contributor, ccsrf) = staff(&app, "contributor").await;
+    let (mut contributor, _) = staff(&app, "contributor").await;
+    assert_eq!(contributor.get_status("/admin/newsletters").await, 403);
     assert_eq!(
         contributor
-            .get("/admin/newsletters")
-            .await
-            .status()
-            .as_u16(),
-        403
-    );
-    assert_eq!(
-        contributor
-            .post(
+            .send_status(
                 "/admin/newsletters/send",
-                &[("csrf", &ccsrf), ("newsletter", "1"), ("article", &article)]
+                &[("newsletter", "1"), ("article", &article)]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         403
     );
     assert_eq!(
         editor
-            .post(
+            .post_status(
                 "/admin/newsletters/send",
                 &[
                     ("csrf", "forged"),
@@ -456,20 +426,16 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
                     ("article", &article)
                 ]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         403
     );
     assert_eq!(
         editor
-            .post(
+            .send_status(
                 "/admin/newsletters/send",
-                &[("csrf", &csrf), ("newsletter", "x"), ("article", &article)]
+                &[("newsletter", "x"), ("article", &article)]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         400
     );
 }
@@ -600,10 +566,10 @@ async fn the_editor_writes_previews_and_publishes_by_role(app: TestApp) {
             && site.contains("class=\"offer\"")
     );
     // Published: the contributor may no longer change it.
-    assert_eq!(contributor.get(&edit).await.status().as_u16(), 403);
+    assert_eq!(contributor.get_status(&edit).await, 403);
     // An author cannot edit someone else's article.
     let (mut author, _) = staff(&app, "author").await;
-    assert_eq!(author.get(&edit).await.status().as_u16(), 403);
+    assert_eq!(author.get_status(&edit).await, 403);
     let audit = masthead_store::newsroom::list_audit(db, 10).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert!(
@@ -721,7 +687,7 @@ async fn administrators_change_settings_and_the_site_follows(backend: crate::har
             })
             .spawn()
             .await;
-        let (mut admin, csrf) = staff(&app, "administrator").await;
+        let (mut admin, _) = staff(&app, "administrator").await;
         let page = admin.page("/admin/settings").await;
         assert!(
             page.contains("name=\"language\" value=\"en-CA\" disabled"),
@@ -735,13 +701,9 @@ async fn administrators_change_settings_and_the_site_follows(backend: crate::har
             .await
             .contains("class=\"offer\""));
         let res = admin
-            .post(
+            .send(
                 "/admin/settings",
-                &[
-                    ("csrf", &csrf),
-                    ("meter_anonymous_limit", "0"),
-                    ("language", "fr"),
-                ],
+                &[("meter_anonymous_limit", "0"), ("language", "fr")],
             )
             .await;
         assert_eq!(res.headers()["location"], "/admin/settings?saved=1");
@@ -764,13 +726,9 @@ async fn administrators_change_settings_and_the_site_follows(backend: crate::har
         );
         // Bad values are explained; nothing else is lost.
         let res = admin
-            .post(
+            .send(
                 "/admin/settings",
-                &[
-                    ("csrf", &csrf),
-                    ("meter_member_limit", "lots"),
-                    ("timezone", "Mars/Olympus"),
-                ],
+                &[("meter_member_limit", "lots"), ("timezone", "Mars/Olympus")],
             )
             .await;
         assert_eq!(res.status().as_u16(), 422);
@@ -782,19 +740,15 @@ async fn administrators_change_settings_and_the_site_follows(backend: crate::har
         );
         assert_eq!(
             admin
-                .post("/admin/settings", &[("csrf", "forged"), ("name", "X")])
-                .await
-                .status()
-                .as_u16(),
+                .post_status("/admin/settings", &[("csrf", "forged"), ("name", "X")])
+                .await,
             403
         );
-        let (mut editor, ecsrf) = staff(&app, "editor").await;
+        let (mut editor, _) = staff(&app, "editor").await;
         assert_eq!(
             editor
-                .post("/admin/settings", &[("csrf", &ecsrf), ("name", "X")])
-                .await
-                .status()
-                .as_u16(),
+                .send_status("/admin/settings", &[("name", "X")])
+                .await,
             403
         );
         let audit = masthead_store::newsroom::list_audit(app.state.db(), 5)
@@ -811,14 +765,13 @@ both!(
     Fixture::Demo
 );
 async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp) {
-    let (mut editor, csrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     let (_, _) = staff(&app, "administrator").await;
     // An editor invites an author; the invitation arrives with a single-use link.
     let res = editor
-        .post(
+        .send(
             "/admin/staff/invite",
             &[
-                ("csrf", &csrf),
                 ("email", "new.author@newsroom.example"),
                 ("name", "Nia Author"),
                 ("role", "author"),
@@ -837,18 +790,14 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
     let mut newcomer = Browser::new(&app);
     assert_eq!(
         newcomer
-            .post(&path, &[("password", "a fine password")])
-            .await
-            .status()
-            .as_u16(),
+            .post_status(&path, &[("password", "a fine password")])
+            .await,
         303
     );
     assert_eq!(
         newcomer
-            .post(&path, &[("password", "again and again")])
-            .await
-            .status()
-            .as_u16(),
+            .post_status(&path, &[("password", "again and again")])
+            .await,
         410,
         "single use"
     );
@@ -862,13 +811,12 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(newcomer.get("/admin/articles").await.status().as_u16(), 200);
+    assert_eq!(newcomer.get_status("/admin/articles").await, 200);
     // Not above or at one's own level.
     let res = editor
-        .post(
+        .send(
             "/admin/staff/invite",
             &[
-                ("csrf", &csrf),
                 ("email", "boss@newsroom.example"),
                 ("role", "administrator"),
             ],
@@ -890,33 +838,27 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
         .id;
     assert_eq!(
         editor
-            .post(&format!("/admin/staff/{admin}/disable"), &[("csrf", &csrf)])
-            .await
-            .status()
-            .as_u16(),
+            .send_status(&format!("/admin/staff/{admin}/disable"), &[])
+            .await,
         403
     );
     assert_eq!(
         editor
-            .post(
+            .send_status(
                 &format!("/admin/staff/{author}/role"),
-                &[("csrf", &csrf), ("role", "editor")]
+                &[("role", "editor")]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         403
     );
     // Down to contributor, then off: the session ends and log-in fails.
     assert_eq!(
         editor
-            .post(
+            .send_status(
                 &format!("/admin/staff/{author}/role"),
-                &[("csrf", &csrf), ("role", "contributor")]
+                &[("role", "contributor")]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         303
     );
     assert_eq!(
@@ -929,13 +871,8 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
     );
     assert_eq!(
         editor
-            .post(
-                &format!("/admin/staff/{author}/disable"),
-                &[("csrf", &csrf)]
-            )
-            .await
-            .status()
-            .as_u16(),
+            .send_status(&format!("/admin/staff/{author}/disable"), &[])
+            .await,
         303
     );
     let res = newcomer.get("/admin/articles").await;
@@ -956,10 +893,10 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
     assert_eq!(res.status().as_u16(), 401);
     // Turned on again with a fresh link.
     editor
-        .post(&format!("/admin/staff/{author}/enable"), &[("csrf", &csrf)])
+        .send(&format!("/admin/staff/{author}/enable"), &[])
         .await;
     editor
-        .post(&format!("/admin/staff/{author}/reset"), &[("csrf", &csrf)])
+        .send(&format!("/admin/staff/{author}/reset"), &[])
         .await;
     let mails = crate::harness::outbox(&app).await;
     assert!(mails
@@ -983,7 +920,7 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
     }
     // Contributors and authors have no staff page.
     let (mut contributor, _) = staff(&app, "contributor").await;
-    assert_eq!(contributor.get("/admin/staff").await.status().as_u16(), 403);
+    assert_eq!(contributor.get_status("/admin/staff").await, 403);
 }
 
 both!(administrators_create_and_change_newsletters, Fixture::Demo);
@@ -1071,10 +1008,7 @@ async fn administrators_create_and_change_newsletters(app: TestApp) {
 
 async fn save_newsletter(b: &mut Browser<'_>, f: Vec<(&'static str, String)>) -> u16 {
     let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    b.post("/admin/newsletters/save", &refs)
-        .await
-        .status()
-        .as_u16()
+    b.post_status("/admin/newsletters/save", &refs).await
 }
 
 both!(
@@ -1093,17 +1027,14 @@ async fn corrections_are_dated_at_the_foot_and_move_the_modified_time(app: TestA
         .get_text(&format!("/{slug}"), 200)
         .await
         .contains("class=\"corrections\""));
-    let (mut editor, csrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     let res = editor
-        .post(
+        .send(
             &format!("/admin/articles/{id}/corrections"),
-            &[
-                ("csrf", &csrf),
-                (
-                    "body",
-                    "An earlier version gave the cost as $41 million. It is $14 million.",
-                ),
-            ],
+            &[(
+                "body",
+                "An earlier version gave the cost as $41 million. It is $14 million.",
+            )],
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
@@ -1120,27 +1051,23 @@ async fn corrections_are_dated_at_the_foot_and_move_the_modified_time(app: TestA
     assert!(after > before, "the modified time moved");
     assert!(page.contains("class=\"updated\""));
     // Contributors may not; empty notes are refused.
-    let (mut contributor, ccsrf) = staff(&app, "contributor").await;
+    let (mut contributor, _) = staff(&app, "contributor").await;
     assert_eq!(
         contributor
-            .post(
+            .send_status(
                 &format!("/admin/articles/{id}/corrections"),
-                &[("csrf", &ccsrf), ("body", "x")]
+                &[("body", "x")]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         403
     );
     assert_eq!(
         editor
-            .post(
+            .send_status(
                 &format!("/admin/articles/{id}/corrections"),
-                &[("csrf", &csrf), ("body", "   ")]
+                &[("body", "   ")]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         400
     );
 }
@@ -1249,14 +1176,13 @@ both!(
     Fixture::Demo
 );
 async fn members_are_imported_with_consent_recorded_and_never_without_it(app: TestApp) {
-    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let (mut admin, _) = staff(&app, "administrator").await;
     let csv = "email,newsletters\nNew.One@example.org,morning-ledger tideline\n\"two@example.org\",no-such-letter\nnot an address,\n";
     // Without the consent box: members, but no newsletter.
     let res = admin
-        .post(
+        .send(
             "/admin/members/import",
             &[
-                ("csrf", &csrf),
                 ("csv", csv),
                 ("source", "Old list 2026"),
                 ("confirmed", "on"),
@@ -1286,10 +1212,9 @@ async fn members_are_imported_with_consent_recorded_and_never_without_it(app: Te
     );
     // With it: opt-ins with the source; unknown newsletters reported.
     let res = admin
-        .post(
+        .send(
             "/admin/members/import",
             &[
-                ("csrf", &csrf),
                 ("csv", csv),
                 ("source", "Old list 2026"),
                 ("consented", "on"),
@@ -1311,36 +1236,24 @@ async fn members_are_imported_with_consent_recorded_and_never_without_it(app: Te
     // Bad input and roles.
     assert_eq!(
         admin
-            .post(
-                "/admin/members/import",
-                &[("csrf", &csrf), ("csv", csv), ("source", "")]
-            )
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/members/import", &[("csv", csv), ("source", "")])
+            .await,
         422
     );
     assert_eq!(
         admin
-            .post(
+            .send_status(
                 "/admin/members/import",
-                &[("csrf", &csrf), ("csv", "name\nx"), ("source", "s")]
+                &[("csv", "name\nx"), ("source", "s")]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         422
     );
-    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     assert_eq!(
         editor
-            .post(
-                "/admin/members/import",
-                &[("csrf", &ecsrf), ("csv", csv), ("source", "s")]
-            )
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/members/import", &[("csv", csv), ("source", "s")])
+            .await,
         403
     );
     assert!(masthead_store::newsroom::list_audit(db, 5)
@@ -1371,13 +1284,12 @@ async fn editors_pin_the_lead_and_order_the_front_pages(app: TestApp) {
         old,
         "not the lead before"
     );
-    let (mut editor, csrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     assert!(editor.page("/admin/front").await.contains("Lead story"));
     let res = editor
-        .post(
+        .send(
             "/admin/front",
             &[
-                ("csrf", &csrf),
                 ("page", "home"),
                 ("slot0", &a.to_string()),
                 ("slot1", &b.to_string()),
@@ -1397,13 +1309,9 @@ async fn editors_pin_the_lead_and_order_the_front_pages(app: TestApp) {
     );
     // A section's front.
     let res = editor
-        .post(
+        .send(
             "/admin/front",
-            &[
-                ("csrf", &csrf),
-                ("page", "section:news"),
-                ("slot0", &b.to_string()),
-            ],
+            &[("page", "section:news"), ("slot0", &b.to_string())],
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
@@ -1424,45 +1332,35 @@ async fn editors_pin_the_lead_and_order_the_front_pages(app: TestApp) {
         .await
         .contains(&format!("href=\"/{old}\"")));
     // Roles and bad input.
-    let (mut author, acsrf) = staff(&app, "author").await;
+    let (mut author, _) = staff(&app, "author").await;
     assert_eq!(
         author
-            .post("/admin/front", &[("csrf", &acsrf), ("page", "home")])
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/front", &[("page", "home")])
+            .await,
         403
     );
     assert_eq!(
         editor
-            .post("/admin/front", &[("csrf", &csrf), ("page", "elsewhere")])
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/front", &[("page", "elsewhere")])
+            .await,
         400
     );
     assert_eq!(
         editor
-            .post(
-                "/admin/front",
-                &[("csrf", &csrf), ("page", "home"), ("slot0", "999999")]
-            )
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/front", &[("page", "home"), ("slot0", "999999")])
+            .await,
         400
     );
 }
 
 both!(editors_create_and_rename_topics_and_authors, Fixture::Demo);
 async fn editors_create_and_rename_topics_and_authors(app: TestApp) {
-    let (mut editor, csrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     assert!(editor.page("/admin/topics").await.contains("Transit"));
     let res = editor
-        .post(
+        .send(
             "/admin/topics",
             &[
-                ("csrf", &csrf),
                 ("slug", "night-life"),
                 ("name", "Night life"),
                 ("text", "After dark in Port Alder."),
@@ -1475,14 +1373,9 @@ async fn editors_create_and_rename_topics_and_authors(app: TestApp) {
         .await
         .contains("Night life"));
     let res = editor
-        .post(
+        .send(
             "/admin/topics",
-            &[
-                ("csrf", &csrf),
-                ("slug", "night-life"),
-                ("name", "Nightlife"),
-                ("text", ""),
-            ],
+            &[("slug", "night-life"), ("name", "Nightlife"), ("text", "")],
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
@@ -1491,10 +1384,9 @@ async fn editors_create_and_rename_topics_and_authors(app: TestApp) {
         .await
         .contains("Nightlife"));
     let res = editor
-        .post(
+        .send(
             "/admin/authors",
             &[
-                ("csrf", &csrf),
                 ("slug", "rue-vance"),
                 ("name", "Rue Vance"),
                 ("text", "Covers the *harbour*. <script>alert(1)</script>"),
@@ -1511,25 +1403,15 @@ async fn editors_create_and_rename_topics_and_authors(app: TestApp) {
     );
     assert_eq!(
         editor
-            .post(
-                "/admin/topics",
-                &[("csrf", &csrf), ("slug", "Bad Slug"), ("name", "x")]
-            )
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/topics", &[("slug", "Bad Slug"), ("name", "x")])
+            .await,
         400
     );
-    let (mut author, acsrf) = staff(&app, "author").await;
+    let (mut author, _) = staff(&app, "author").await;
     assert_eq!(
         author
-            .post(
-                "/admin/topics",
-                &[("csrf", &acsrf), ("slug", "x"), ("name", "x")]
-            )
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/topics", &[("slug", "x"), ("name", "x")])
+            .await,
         403
     );
 }
@@ -1541,16 +1423,15 @@ async fn pages_get_a_new_version_for_each_changed_text(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let (mut admin, _) = staff(&app, "administrator").await;
     assert!(admin
         .page("/admin/pages?edit=terms")
         .await
         .contains(&format!("now version {before}")));
     let res = admin
-        .post(
+        .send(
             "/admin/pages",
             &[
-                ("csrf", &csrf),
                 ("slug", "terms"),
                 ("title", "Terms of use"),
                 ("body", "New **terms**."),
@@ -1573,10 +1454,9 @@ async fn pages_get_a_new_version_for_each_changed_text(app: TestApp) {
         .contains("<strong>terms</strong>"));
     // The same text again: no new version.
     admin
-        .post(
+        .send(
             "/admin/pages",
             &[
-                ("csrf", &csrf),
                 ("slug", "terms"),
                 ("title", "Terms of use"),
                 ("body", "New **terms**."),
@@ -1594,21 +1474,14 @@ async fn pages_get_a_new_version_for_each_changed_text(app: TestApp) {
         .get_text("/signup", 200)
         .await
         .contains(&format!("(version {})", before + 1)));
-    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     assert_eq!(
         editor
-            .post(
+            .send_status(
                 "/admin/pages",
-                &[
-                    ("csrf", &ecsrf),
-                    ("slug", "terms"),
-                    ("title", "x"),
-                    ("body", "x")
-                ]
+                &[("slug", "terms"), ("title", "x"), ("body", "x")]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         403
     );
 }
@@ -1653,10 +1526,8 @@ async fn staff_reset_a_forgotten_password_by_email(app: TestApp) {
     let link = crate::harness::find_link(mail, &app.url("/admin/set-password/")).unwrap();
     let path = link.trim_start_matches(&app.base).to_string();
     assert_eq!(
-        b.post(&path, &[("password", "a brand new password")])
-            .await
-            .status()
-            .as_u16(),
+        b.post_status(&path, &[("password", "a brand new password")])
+            .await,
         303
     );
     let res = b
@@ -1674,7 +1545,7 @@ async fn staff_reset_a_forgotten_password_by_email(app: TestApp) {
 both!(credentials_are_write_only_and_apply_at_once, Fixture::Demo);
 async fn credentials_are_write_only_and_apply_at_once(app: TestApp) {
     let db = app.state.db();
-    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let (mut admin, _) = staff(&app, "administrator").await;
     assert!(app.state.stripe().is_none() && app.state.live().smtp_url.is_none());
     let page = admin.page("/admin/settings").await;
     assert!(
@@ -1688,10 +1559,9 @@ async fn credentials_are_write_only_and_apply_at_once(app: TestApp) {
     );
     // A wrong value: 422 with the reason, nothing stored, nothing echoed.
     let res = admin
-        .post(
+        .send(
             "/admin/settings/integrations",
             &[
-                ("csrf", &csrf),
                 ("stripe_secret_key", "pk_test_publishable123"),
                 ("smtp_url", "smtp://mail.example:587"),
             ],
@@ -1710,10 +1580,9 @@ async fn credentials_are_write_only_and_apply_at_once(app: TestApp) {
     // CSP, SMTP for mail), and never shown again.
     let key = "sk_test_51WriteOnlyKey9";
     let res = admin
-        .post(
+        .send(
             "/admin/settings/integrations",
             &[
-                ("csrf", &csrf),
                 ("stripe_secret_key", key),
                 ("stripe_webhook_secret", "whsec_written0nly"),
                 ("smtp_url", "smtp://127.0.0.1:2525"),
@@ -1754,62 +1623,47 @@ async fn credentials_are_write_only_and_apply_at_once(app: TestApp) {
     // Empty fields keep what is stored; "remove" removes.
     assert_eq!(
         admin
-            .post(
-                "/admin/settings/integrations",
-                &[("csrf", &csrf), ("stripe_secret_key", "")]
-            )
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/settings/integrations", &[("stripe_secret_key", "")])
+            .await,
         303
     );
     assert!(app.state.stripe().is_some());
     assert_eq!(
         admin
-            .post(
+            .send_status(
                 "/admin/settings/integrations",
                 &[
-                    ("csrf", &csrf),
                     ("stripe_secret_key_remove", "on"),
                     ("smtp_url_remove", "on")
                 ]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         303
     );
     assert!(app.state.stripe().is_none() && app.state.live().smtp_url.is_none());
     // Editors may not; forged forms are refused.
-    let (mut editor, ecsrf) = staff(&app, "editor").await;
+    let (mut editor, _) = staff(&app, "editor").await;
     assert_eq!(
         editor
-            .post(
+            .send_status(
                 "/admin/settings/integrations",
-                &[("csrf", &ecsrf), ("stripe_secret_key", key)]
+                &[("stripe_secret_key", key)]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         403
     );
     assert_eq!(
         admin
-            .post(
+            .post_status(
                 "/admin/settings/integrations",
                 &[("csrf", "forged"), ("stripe_secret_key", key)]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         403
     );
     // The accent colour: refused when unreadable on white, else in the stylesheet at once.
     let res = admin
-        .post(
-            "/admin/settings",
-            &[("csrf", &csrf), ("accent_colour", "#ffd700")],
-        )
+        .send("/admin/settings", &[("accent_colour", "#ffd700")])
         .await;
     assert_eq!(res.status().as_u16(), 422);
     assert!(res
@@ -1819,13 +1673,8 @@ async fn credentials_are_write_only_and_apply_at_once(app: TestApp) {
         .contains("too light to read on white"));
     assert_eq!(
         admin
-            .post(
-                "/admin/settings",
-                &[("csrf", &csrf), ("accent_colour", "#1A5FB4")]
-            )
-            .await
-            .status()
-            .as_u16(),
+            .send_status("/admin/settings", &[("accent_colour", "#1A5FB4")])
+            .await,
         303
     );
     let home = app.get_text("/", 200).await;
@@ -1854,7 +1703,7 @@ async fn credentials_from_the_configuration_are_locked(backend: crate::harness::
         })
         .spawn()
         .await;
-    let (mut admin, csrf) = staff(&app, "administrator").await;
+    let (mut admin, _) = staff(&app, "administrator").await;
     let page = admin.page("/admin/settings").await;
     assert!(
         page.contains("Set and locked by the operator's configuration.")
@@ -1862,13 +1711,11 @@ async fn credentials_from_the_configuration_are_locked(backend: crate::harness::
     );
     assert_eq!(
         admin
-            .post(
+            .send_status(
                 "/admin/settings/integrations",
-                &[("csrf", &csrf), ("smtp_url", "smtp://127.0.0.1:9999")]
+                &[("smtp_url", "smtp://127.0.0.1:9999")]
             )
-            .await
-            .status()
-            .as_u16(),
+            .await,
         303
     );
     assert_eq!(
@@ -1908,11 +1755,7 @@ async fn a_member_import_that_fails_at_its_last_write_leaves_nothing(app: TestAp
         ("consented", "on"),
     ];
     assert_eq!(
-        admin
-            .post("/admin/members/import", &fields)
-            .await
-            .status()
-            .as_u16(),
+        admin.post_status("/admin/members/import", &fields).await,
         500
     );
     assert!(
