@@ -21,15 +21,36 @@ pub struct NewMedia<'a> {
 
 /// Inserts a media row and its variants, or returns the existing id when a
 /// file with the same hash is already stored.
-pub async fn insert_media(db: &Db, m: &NewMedia<'_>, now: i64) -> Result<i64> {
+/// The words a newsroom upload stores with its image, and who uploaded it
+/// (audited as `media.upload` with the image's id and `name`).
+pub struct Described<'a> {
+    /// (alt, caption, credit)
+    pub words: (&'a str, &'a str, &'a str),
+    pub by: crate::newsroom::Actor<'a>,
+    pub name: &'a str,
+}
+
+/// Stores an image's row and variants (or finds the row of the same
+/// bytes) and, for a newsroom upload, its words and audit entry — in one
+/// transaction. Returns its id.
+pub async fn insert_media(
+    db: &Db,
+    m: &NewMedia<'_>,
+    described: Option<&Described<'_>>,
+    now: i64,
+) -> Result<i64> {
     let mut tx = db.begin().await?;
     if let Some(row) = sqlx::query("SELECT id FROM media WHERE hash = $1")
         .bind(m.hash)
         .fetch_optional(&mut *tx)
         .await?
     {
-        tx.rollback().await?;
-        return Ok(row.try_get("id")?);
+        let id: i64 = row.try_get("id")?;
+        if let Some(d) = described {
+            describe_in(&mut tx, id, d, now).await?;
+            tx.commit().await?;
+        }
+        return Ok(id);
     }
     let row = sqlx::query(
         "INSERT INTO media (hash, mime, ext, width, height, bytes, original_name, created_at) \
@@ -60,8 +81,25 @@ pub async fn insert_media(db: &Db, m: &NewMedia<'_>, now: i64) -> Result<i64> {
         .execute(&mut *tx)
         .await?;
     }
+    if let Some(d) = described {
+        describe_in(&mut tx, id, d, now).await?;
+    }
     tx.commit().await?;
     Ok(id)
+}
+
+async fn describe_in(tx: &mut crate::Tx, id: i64, d: &Described<'_>, now: i64) -> Result<()> {
+    let (alt, caption, credit) = d.words;
+    sqlx::query("UPDATE media SET alt = $2, caption = $3, credit = $4 WHERE id = $1")
+        .bind(id)
+        .bind(alt)
+        .bind(caption)
+        .bind(credit)
+        .execute(&mut **tx)
+        .await?;
+    let object = id.to_string();
+    let entry = d.by.audit("media.upload", "media", &object, d.name);
+    crate::newsroom::audit(tx, &entry, now).await
 }
 
 pub async fn find_media(db: &Db, id: i64) -> Result<Option<Media>> {

@@ -699,7 +699,7 @@ impl<'a> Importer<'a> {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let (id, hash) = store_image(self.db, self.storage, self.processor, bytes, &name)
+        let (id, hash) = store_image(self.db, self.storage, self.processor, bytes, &name, None)
             .await
             .map_err(|e| err(line, format!("image {rel:?}: {e}")))?;
         self.images.insert(path, (id, hash.clone()));
@@ -707,17 +707,26 @@ impl<'a> Importer<'a> {
     }
 }
 
-/// Processes an image and stores its files and row. Returns (id, hash).
+/// Processes an image and stores its files, then its row (with the words
+/// and audit entry of a newsroom upload, `described`) in one transaction.
+/// Returns (id, hash).
 pub async fn store_image(
     db: &Db,
     storage: &dyn MediaStorage,
     processor: &MediaProcessor,
     bytes: Vec<u8>,
     original_name: &str,
+    described: Option<&masthead_store::media::Described<'_>>,
 ) -> anyhow::Result<(i64, String)> {
     let size = bytes.len() as u64;
     let hash = hex::encode(&Sha256::digest(&bytes)[..16]);
     if let Some(existing) = masthead_store::media::find_media_by_hash(db, &hash).await? {
+        if let Some(d) = described {
+            let now = jiff::Timestamp::now().as_second();
+            let object = existing.id.to_string();
+            let audit = d.by.audit("media.upload", "media", &object, d.name);
+            masthead_store::media::update_media_text(db, existing.id, d.words, &audit, now).await?;
+        }
         return Ok((existing.id, hash));
     }
     let processed = processor.process(bytes).await?;
@@ -748,6 +757,7 @@ pub async fn store_image(
                 .map(|v| v.1.len() as u64)
                 .collect(),
         },
+        described,
         jiff::Timestamp::now().as_second(),
     )
     .await?;

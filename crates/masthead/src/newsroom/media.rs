@@ -218,31 +218,36 @@ pub async fn upload(
         )
         .await;
     }
+    // The image's words and the audit entry go in with its row: one
+    // transaction.
     let db = state.db();
-    let stored =
-        crate::content::import::store_image(db, state.media(), state.processor(), bytes, &name)
-            .await;
-    let id = match stored {
-        Ok((id, _)) => id,
-        Err(e) => {
-            return match e.downcast_ref::<MediaError>() {
-                Some(m @ MediaError::Storage(_)) => Err(AppError::Internal(anyhow::anyhow!("{m}"))),
-                Some(m) => {
-                    let status = match m {
-                        MediaError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                        _ => StatusCode::UNPROCESSABLE_ENTITY,
-                    };
-                    fail(format!("Nothing was stored: {m}."), status).await
-                }
-                None => Err(AppError::Internal(e)),
-            }
-        }
+    let described = masthead_store::media::Described {
+        words: (up.alt.as_str(), up.caption.as_str(), up.credit.as_str()),
+        by: user.actor(),
+        name: &name,
     };
-    let object = id.to_string();
-    let audit = user.audit("media.upload", "media", &object, &name);
-    let words = (up.alt.as_str(), up.caption.as_str(), up.credit.as_str());
-    let now = state.now();
-    masthead_store::media::update_media_text(db, id, words, &audit, now).await?;
+    let stored = crate::content::import::store_image(
+        db,
+        state.media(),
+        state.processor(),
+        bytes,
+        &name,
+        Some(&described),
+    )
+    .await;
+    if let Err(e) = stored {
+        return match e.downcast_ref::<MediaError>() {
+            Some(m @ MediaError::Storage(_)) => Err(AppError::Internal(anyhow::anyhow!("{m}"))),
+            Some(m) => {
+                let status = match m {
+                    MediaError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                fail(format!("Nothing was stored: {m}."), status).await
+            }
+            None => Err(AppError::Internal(e)),
+        };
+    }
     Ok(see_other("/admin/media?done=uploaded"))
 }
 

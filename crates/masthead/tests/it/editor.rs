@@ -1267,3 +1267,36 @@ async fn an_imported_article_has_its_version_in_the_editor(app: TestApp) {
         .await;
     assert!(page.contains("It is not saved yet") && page.contains(&article.headline));
 }
+
+// Issue 13: an upload stores the image's row, its words and the audit entry
+// in one transaction: when the audit entry cannot be written, the library
+// has no new image (its files may stay on disk, unlisted, and a retry of
+// the same bytes reuses them).
+both!(
+    an_upload_that_fails_at_its_last_write_leaves_no_image,
+    Fixture::Demo
+);
+async fn an_upload_that_fails_at_its_last_write_leaves_no_image(app: TestApp) {
+    let (b, csrf) = staff(&app, "editor").await;
+    let before = media_count(&app).await;
+    crate::harness::fail_audit_writes(&app).await;
+    let words = [
+        ("csrf", csrf.as_str()),
+        ("alt", "A ferry at dusk."),
+        ("caption", ""),
+        ("credit", ""),
+    ];
+    let res = upload(
+        &b,
+        "/admin/media",
+        &words,
+        Some(("late.png", "image/png", &photo(640, 480))),
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 500);
+    assert_eq!(
+        media_count(&app).await,
+        before,
+        "no image row without its audit entry"
+    );
+}

@@ -277,7 +277,11 @@ impl TestApp {
     /// would.
     pub async fn spawn_from_data_dir(from: &Path) -> TestApp {
         let db = from.join("masthead.db");
-        assert!(db.is_file(), "{} is missing (is it committed?)", db.display());
+        assert!(
+            db.is_file(),
+            "{} is missing (is it committed?)",
+            db.display()
+        );
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let data = dir.path().join("data");
         copy_tree(from, &data);
