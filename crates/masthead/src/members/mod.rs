@@ -131,3 +131,29 @@ pub fn check_csrf(viewer: &Viewer, sent: &str) -> Result<(), AppError> {
         )),
     }
 }
+
+/// A handler argument: the signed-in member (a proved address), with the
+/// viewer it came from; anyone else is sent to log in and come back to
+/// their account.
+pub struct Member {
+    pub viewer: Viewer,
+    pub member: masthead_store::members::Member,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Member {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let viewer = Viewer::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match viewer.member().cloned() {
+            Some(member) => Ok(Member { viewer, member }),
+            None => Err(see_other("/login?return_to=%2Faccount")),
+        }
+    }
+}

@@ -635,11 +635,8 @@ fn sensitive<'a>(
     Ok(Ok(m))
 }
 
-async fn reauth_page(State(state): State<AppState>, viewer: Viewer) -> AppResult {
-    let Some(m) = viewer.member() else {
-        return Ok(see_other("/login?return_to=%2Faccount"));
-    };
-    Ok(reauth_form(&state, &viewer, m).render(&state, StatusCode::OK))
+async fn reauth_page(State(state): State<AppState>, m: super::Member) -> AppResult {
+    Ok(reauth_form(&state, &m.viewer, &m.member).render(&state, StatusCode::OK))
 }
 
 fn reauth_form(
@@ -816,11 +813,8 @@ async fn export(
         .into_response())
 }
 
-async fn delete_page(State(state): State<AppState>, viewer: Viewer) -> AppResult {
-    if viewer.member().is_none() {
-        return Ok(see_other("/login?return_to=%2Faccount"));
-    }
-    let csrf = viewer.csrf().unwrap_or_default();
+async fn delete_page(State(state): State<AppState>, m: super::Member) -> AppResult {
+    let csrf = m.viewer.csrf().unwrap_or_default();
     Ok(FormPage::new("Delete your account")
         .lead("This deletes your account, your sessions, your subscription records and your reading history here. It cannot be undone.")
         .lead("A subscription you have is cancelled at once, with no further charges.")

@@ -321,13 +321,10 @@ async fn revision_of(app: &TestApp, id: i64) -> String {
         .to_string()
 }
 
-both!(
-    versions_are_kept_compared_and_restored_and_autosave_loses_nothing,
-    Fixture::Demo
-);
-async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app: TestApp) {
-    let db = app.state.db();
-    let (mut b, csrf) = staff(&app, "editor").await;
+/// An editor's browser on a new article saved twice ("March", then
+/// "April" with a line added): (browser, csrf, editor path, id).
+async fn saved_twice(app: &TestApp) -> (Browser<'_>, String, String, i64) {
+    let (mut b, csrf) = staff(app, "editor").await;
     let first = "Dredgers arrive in March.\n\nThe channel will be 12 metres deep.";
     let res = b
         .post(
@@ -342,12 +339,19 @@ async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app:
         .to_string();
     let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
     let second = "Dredgers arrive in April.\n\nThe channel will be 12 metres deep.\n\nFishing boats will use the north quay.";
-    let rev = revision_of(&app, id).await;
+    let rev = revision_of(app, id).await;
     assert_eq!(
         b.post_status(&edit, &article_fields(&csrf, &rev, second, "save"))
             .await,
         303
     );
+    (b, csrf, edit, id)
+}
+
+both!(versions_are_kept_and_compared_line_by_line, Fixture::Demo);
+async fn versions_are_kept_and_compared_line_by_line(app: TestApp) {
+    let db = app.state.db();
+    let (mut b, _, edit, id) = saved_twice(&app).await;
     let versions = masthead_store::newsroom::list_revisions(db, id, 10)
         .await
         .unwrap();
@@ -372,6 +376,20 @@ async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app:
         diff.contains("<span>The channel will be 12 metres deep.</span>"),
         "unchanged lines shown plainly"
     );
+    assert_eq!(b.get_status(&format!("{edit}/revisions/999999")).await, 404);
+}
+
+both!(
+    a_version_opens_in_the_editor_and_changes_nothing_until_saved,
+    Fixture::Demo
+);
+async fn a_version_opens_in_the_editor_and_changes_nothing_until_saved(app: TestApp) {
+    let db = app.state.db();
+    let (mut b, _, edit, id) = saved_twice(&app).await;
+    let versions = masthead_store::newsroom::list_revisions(db, id, 10)
+        .await
+        .unwrap();
+    let oldest = versions[1].id;
     // Restore opens that version in the editor; nothing changes until saved.
     let restored = b.page(&format!("{edit}?restore={oldest}")).await;
     assert!(
@@ -382,8 +400,12 @@ async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app:
         .unwrap()
         .unwrap()
         .contains("April"));
-    assert_eq!(b.get_status(&format!("{edit}/revisions/999999")).await, 404);
+}
 
+both!(autosave_keeps_work_apart_from_the_article, Fixture::Demo);
+async fn autosave_keeps_work_apart_from_the_article(app: TestApp) {
+    let db = app.state.db();
+    let (mut b, csrf, edit, id) = saved_twice(&app).await;
     // Autosave keeps work as this person's autosave, not in the article.
     let rev = revision_of(&app, id).await;
     let auto = format!("{edit}/autosave");
@@ -435,6 +457,17 @@ async fn versions_are_kept_compared_and_restored_and_autosave_loses_nothing(app:
     );
     let restored = b.page(&format!("{edit}?restore={}", versions[0].id)).await;
     assert!(restored.contains("after the storms. More."));
+}
+
+both!(
+    autosave_refuses_expired_forged_stale_large_and_foreign_requests,
+    Fixture::Demo
+);
+async fn autosave_refuses_expired_forged_stale_large_and_foreign_requests(app: TestApp) {
+    let (mut b, csrf, edit, id) = saved_twice(&app).await;
+    let rev = revision_of(&app, id).await;
+    let auto = format!("{edit}/autosave");
+    let typed = "Dredgers arrive in May, after the storms.";
     // A session that has expired: 401 as JSON (the script keeps the text).
     let mut gone = Browser::new(&app);
     let res = gone
