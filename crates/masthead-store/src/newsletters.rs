@@ -311,13 +311,19 @@ pub async fn generate_members(
 
 /// Marks an address as not to be mailed again (bounce, complaint, or by
 /// hand). Keeps the first reason.
+/// Never sends newsletters to the address again; with the audit entry of
+/// a person's decision (the operator's `members suppress`; a bounce or a
+/// complaint from the webhook has none) in the same transaction. False
+/// when it was suppressed already (nothing written).
 pub async fn suppress(
     db: &Db,
     email_lower: &str,
     reason: &str,
     detail: &str,
+    audit: Option<&crate::newsroom::Audit<'_>>,
     now: i64,
 ) -> Result<bool> {
+    let mut tx = db.begin().await?;
     let r = sqlx::query(
         "INSERT INTO suppressions (email_lower, reason, detail, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (email_lower) DO NOTHING",
@@ -326,9 +332,16 @@ pub async fn suppress(
     .bind(reason)
     .bind(detail)
     .bind(now)
-    .execute(db.writer())
+    .execute(&mut *tx)
     .await?;
-    Ok(r.rows_affected() > 0)
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if let Some(a) = audit {
+        crate::newsroom::audit(&mut tx, a, now).await?;
+    }
+    crate::commit(tx).await?;
+    Ok(true)
 }
 
 pub async fn find_suppression(db: &Db, email_lower: &str) -> Result<Option<(String, String)>> {

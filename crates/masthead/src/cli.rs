@@ -403,11 +403,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let email =
                 masthead_core::members::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
             let now = state.now();
+            let lower = email.lower();
+            let audit = OPERATOR.audit("member.suppress", "email", &lower, &note);
             if masthead_store::newsletters::suppress(
                 state.db(),
-                &email.lower(),
+                &lower,
                 "manual",
                 &note,
+                Some(&audit),
                 now,
             )
             .await?

@@ -450,7 +450,7 @@ async fn bounces(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         .chars()
         .take(500)
         .collect();
-    match store::suppress(state.db(), &email.lower(), kind, &detail, state.now()).await {
+    match store::suppress(state.db(), &email.lower(), kind, &detail, None, state.now()).await {
         Ok(_) => answer(StatusCode::OK, "suppressed\n"),
         Err(e) => {
             tracing::error!(error = %e, "recording a bounce failed");

@@ -603,6 +603,13 @@ async fn changes_made_at_the_command_line_are_audited_with_the_operator() {
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     run(&["settings", "set", "description", "News from the tide line"]);
+    run(&[
+        "members",
+        "suppress",
+        "gone@example.org",
+        "--note",
+        "asked by phone",
+    ]);
     let first = run(&["staff", "add", "--role", "editor", "desk@example.org"]);
     let again = run(&["staff", "add", "--role", "editor", "desk@example.org"]);
     assert!(again.contains("issuing a new set-password link"), "{again}");
@@ -624,6 +631,7 @@ async fn changes_made_at_the_command_line_are_audited_with_the_operator() {
                 "set-password link issued"
             ),
             ("staff.invite", "desk@example.org", "editor"),
+            ("member.suppress", "gone@example.org", "asked by phone"),
             (
                 "settings.save",
                 "publication",

@@ -103,9 +103,16 @@ async fn segments_headers_and_one_click(backend: Backend) {
         .unwrap();
     masthead_store::commit(tx).await.unwrap();
     reader(&app, "complained@example.org", false, n.id).await;
-    store::suppress(app.state.db(), "complained@example.org", "complaint", "", 1)
-        .await
-        .unwrap();
+    store::suppress(
+        app.state.db(),
+        "complained@example.org",
+        "complaint",
+        "",
+        None,
+        1,
+    )
+    .await
+    .unwrap();
 
     let send = send_article(&app, n.id, GATED).await;
     let done = run(&app, send).await;
