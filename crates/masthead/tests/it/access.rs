@@ -245,18 +245,8 @@ async fn a_taken_address_gets_the_same_answer_and_its_owner_an_email(app: TestAp
         .any(|m| m.contains("To: someone.new@example.org") && m.contains("Confirm")));
     // Log-in link and reset requests answer the same for unknown addresses.
     let mut x = Browser::new(&app);
-    let known = x
-        .post(
-            "/login",
-            &[("email", "owner@example.org"), ("action", "link")],
-        )
-        .await;
-    let unknown = x
-        .post(
-            "/login",
-            &[("email", "nobody@example.org"), ("action", "link")],
-        )
-        .await;
+    let known = x.ask_log_in_link("owner@example.org").await;
+    let unknown = x.ask_log_in_link("nobody@example.org").await;
     assert_eq!(known.status(), unknown.status());
     assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap());
     let known = x
@@ -420,15 +410,7 @@ async fn repeated_attempts_are_answered_429_with_retry_after(app: TestApp) {
     let mut b = Browser::new(&app);
     let mut statuses = Vec::new();
     for _ in 0..10 {
-        let res = b
-            .post(
-                "/login",
-                &[
-                    ("email", "target@example.org"),
-                    ("password", "wrong password"),
-                ],
-            )
-            .await;
+        let res = b.log_in("target@example.org", "wrong password").await;
         statuses.push(res.status().as_u16());
         if res.status().as_u16() == 429 {
             assert!(

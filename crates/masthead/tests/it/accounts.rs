@@ -75,15 +75,7 @@ both!(
 );
 async fn password_log_in_rotates_the_session_and_log_out_ends_it(app: TestApp) {
     let mut b = Browser::new(&app);
-    let res = b
-        .post(
-            "/signup",
-            &[
-                ("email", "pw@example.org"),
-                ("password", "a good long password"),
-            ],
-        )
-        .await;
+    let res = b.sign_up("pw@example.org", "a good long password").await;
     assert_eq!(res.status().as_u16(), 303);
     let first = b.jar["masthead_session"].clone();
     // Verify by the emailed link.
@@ -97,26 +89,10 @@ async fn password_log_in_rotates_the_session_and_log_out_ends_it(app: TestApp) {
     assert_eq!(res.status().as_u16(), 303);
     assert!(b.page("/account").await.contains("pw@example.org"));
     // A wrong password is a clear 401; the right one opens a new session id.
-    let res = b
-        .post(
-            "/login",
-            &[
-                ("email", "pw@example.org"),
-                ("password", "not the password"),
-            ],
-        )
-        .await;
+    let res = b.log_in("pw@example.org", "not the password").await;
     assert_eq!(res.status().as_u16(), 401);
     assert!(res.text().await.unwrap().contains("do not match"));
-    let res = b
-        .post(
-            "/login",
-            &[
-                ("email", "PW@example.org"),
-                ("password", "a good long password"),
-            ],
-        )
-        .await;
+    let res = b.log_in("PW@example.org", "a good long password").await;
     assert_eq!(res.status().as_u16(), 303);
     let second = b.jar["masthead_session"].clone();
     assert_ne!(first, second, "log-in rotates the session id");
@@ -141,25 +117,10 @@ async fn password_log_in_rotates_the_session_and_log_out_ends_it(app: TestApp) {
 both!(password_reset_ends_every_other_session, Fixture::Demo);
 async fn password_reset_ends_every_other_session(app: TestApp) {
     let mut a = Browser::new(&app);
-    a.post(
-        "/signup",
-        &[
-            ("email", "reset@example.org"),
-            ("password", "first password 1"),
-        ],
-    )
-    .await;
+    a.sign_up("reset@example.org", "first password 1").await;
     crate::harness::confirm_signup(&mut a, "reset@example.org").await;
     let mut b = Browser::new(&app);
-    let res = b
-        .post(
-            "/login",
-            &[
-                ("email", "reset@example.org"),
-                ("password", "first password 1"),
-            ],
-        )
-        .await;
+    let res = b.log_in("reset@example.org", "first password 1").await;
     assert_eq!(res.status().as_u16(), 303);
     let res = b
         .post("/password/reset", &[("email", "reset@example.org")])
@@ -188,15 +149,7 @@ async fn password_reset_ends_every_other_session(app: TestApp) {
         "the other session ended"
     );
     let mut c = Browser::new(&app);
-    let res = c
-        .post(
-            "/login",
-            &[
-                ("email", "reset@example.org"),
-                ("password", "second password 2"),
-            ],
-        )
-        .await;
+    let res = c.log_in("reset@example.org", "second password 2").await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(
         b.post_status(&path, &[("password", "third password 3")])
@@ -208,24 +161,11 @@ async fn password_reset_ends_every_other_session(app: TestApp) {
 both!(export_and_deletion_need_a_recent_log_in, Fixture::Demo);
 async fn export_and_deletion_need_a_recent_log_in(app: TestApp) {
     let mut b = Browser::new(&app);
-    b.post(
-        "/signup",
-        &[
-            ("email", "gdpr@example.org"),
-            ("password", "export password"),
-        ],
-    )
-    .await;
+    b.sign_up("gdpr@example.org", "export password").await;
     // Unproved, the password is not a credential yet.
     let mut elsewhere = Browser::new(&app);
     let res = elsewhere
-        .post(
-            "/login",
-            &[
-                ("email", "gdpr@example.org"),
-                ("password", "export password"),
-            ],
-        )
+        .log_in("gdpr@example.org", "export password")
         .await;
     assert_eq!(res.status().as_u16(), 401);
     let id = masthead_store::members::find_member_by_email(app.state.db(), "gdpr@example.org")

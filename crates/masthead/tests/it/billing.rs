@@ -980,14 +980,7 @@ mod account {
         let standin = StripeStandIn::start().await;
         let app = spawn_app(backend, &standin, &[WEBHOOK_SECRET]).await;
         let mut b = Browser::new(&app);
-        b.post(
-            "/signup",
-            &[
-                ("email", "acct@example.org"),
-                ("password", "account password"),
-            ],
-        )
-        .await;
+        b.sign_up("acct@example.org", "account password").await;
         let m = masthead_store::members::find_member_by_email(app.state.db(), "acct@example.org")
             .await
             .unwrap()

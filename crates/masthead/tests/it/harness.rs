@@ -585,6 +585,24 @@ impl<'a> Browser<'a> {
         text
     }
 
+    /// A reader signs up with an address and a password.
+    pub async fn sign_up(&mut self, email: &str, password: &str) -> reqwest::Response {
+        self.post("/signup", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// A reader logs in with a password.
+    pub async fn log_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        self.post("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// A reader asks for an emailed log-in link.
+    pub async fn ask_log_in_link(&mut self, email: &str) -> reqwest::Response {
+        self.post("/login", &[("email", email), ("action", "link")])
+            .await
+    }
+
     /// A newsroom form posted with this staff session's CSRF token.
     pub async fn send(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let csrf = self

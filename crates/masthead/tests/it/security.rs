@@ -67,12 +67,7 @@ async fn claim(app: &TestApp) -> Browser<'_> {
     assert!(attacker.jar.contains_key("masthead_session"));
     // Before any proof, the chosen password is no credential.
     let mut other = Browser::new(app);
-    let res = other
-        .post(
-            "/login",
-            &[("email", VICTIM), ("password", ATTACKER_PASSWORD)],
-        )
-        .await;
+    let res = other.log_in(VICTIM, ATTACKER_PASSWORD).await;
     assert_eq!(
         res.status().as_u16(),
         401,
@@ -87,12 +82,7 @@ async fn assert_locked_out(app: &TestApp, attacker: &mut Browser<'_>, newsletter
     let res = attacker.get("/account").await;
     assert_eq!(res.status().as_u16(), 303, "the claimant's session ended");
     let mut again = Browser::new(app);
-    let res = again
-        .post(
-            "/login",
-            &[("email", VICTIM), ("password", ATTACKER_PASSWORD)],
-        )
-        .await;
+    let res = again.log_in(VICTIM, ATTACKER_PASSWORD).await;
     assert_eq!(
         res.status().as_u16(),
         401,
@@ -129,9 +119,7 @@ both!(
 async fn a_log_in_link_ends_what_a_pre_registration_set(app: TestApp) {
     let mut attacker = claim(&app).await;
     let mut owner = Browser::new(&app);
-    let res = owner
-        .post("/login", &[("email", VICTIM), ("action", "link")])
-        .await;
+    let res = owner.ask_log_in_link(VICTIM).await;
     assert_eq!(res.status().as_u16(), 200);
     let mail = mail_to(&app, VICTIM, "/login/link/").await;
     let (status, to) = follow_to(&mut owner, &mail, "/login/link/", &[]).await;
@@ -194,12 +182,7 @@ async fn a_newsletter_confirmation_ends_what_a_pre_registration_set(app: TestApp
     let res = attacker.get("/account").await;
     assert_eq!(res.status().as_u16(), 303);
     let mut again = Browser::new(&app);
-    let res = again
-        .post(
-            "/login",
-            &[("email", VICTIM), ("password", ATTACKER_PASSWORD)],
-        )
-        .await;
+    let res = again.log_in(VICTIM, ATTACKER_PASSWORD).await;
     assert_eq!(res.status().as_u16(), 401);
     let (m, hash) = masthead_store::members::find_member_by_email(app.state.db(), VICTIM)
         .await
@@ -233,12 +216,7 @@ async fn a_password_reset_ends_what_a_pre_registration_set(app: TestApp) {
     );
     assert_locked_out(&app, &mut attacker, false).await;
     let mut fresh = Browser::new(&app);
-    let res = fresh
-        .post(
-            "/login",
-            &[("email", VICTIM), ("password", "the owner's password")],
-        )
-        .await;
+    let res = fresh.log_in(VICTIM, "the owner's password").await;
     assert_eq!(res.status().as_u16(), 303);
 }
 
@@ -266,15 +244,7 @@ both!(
 );
 async fn the_browser_that_signed_up_keeps_its_password_when_it_confirms(app: TestApp) {
     let mut reader = Browser::new(&app);
-    reader
-        .post(
-            "/signup",
-            &[
-                ("email", "own@example.org"),
-                ("password", "my own password"),
-            ],
-        )
-        .await;
+    reader.sign_up("own@example.org", "my own password").await;
     let before = reader.jar["masthead_session"].clone();
     let mail = mail_to(&app, "own@example.org", "/account/verify/").await;
     let (status, to) = follow_to(&mut reader, &mail, "/account/verify/", &[]).await;
@@ -286,15 +256,7 @@ async fn the_browser_that_signed_up_keeps_its_password_when_it_confirms(app: Tes
     let account = reader.page(&to).await;
     assert!(account.contains("own@example.org") && !account.contains("was not kept"));
     let mut other = Browser::new(&app);
-    let res = other
-        .post(
-            "/login",
-            &[
-                ("email", "own@example.org"),
-                ("password", "my own password"),
-            ],
-        )
-        .await;
+    let res = other.log_in("own@example.org", "my own password").await;
     assert_eq!(
         res.status().as_u16(),
         303,
@@ -499,9 +461,7 @@ async fn a_unicode_look_alike_address_never_reaches_another_account(app: TestApp
     crate::harness::verified_member(&app, "kate@example.org").await;
     let kelvin = "\u{212A}ate@example.org";
     let mut b = Browser::new(&app);
-    let res = b
-        .post("/login", &[("email", kelvin), ("action", "link")])
-        .await;
+    let res = b.ask_log_in_link(kelvin).await;
     assert!(res.status().is_redirection() || res.status().is_success());
     app.run_jobs().await;
     assert!(
@@ -513,11 +473,7 @@ async fn a_unicode_look_alike_address_never_reaches_another_account(app: TestApp
     );
     // Signing up with it makes a second, distinct account.
     let mut c = Browser::new(&app);
-    c.post(
-        "/signup",
-        &[("email", kelvin), ("password", "a long enough password")],
-    )
-    .await;
+    c.sign_up(kelvin, "a long enough password").await;
     let db = app.state.db();
     let kate = masthead_store::members::find_member_by_email(db, "kate@example.org")
         .await
@@ -533,11 +489,7 @@ async fn a_unicode_look_alike_address_never_reaches_another_account(app: TestApp
     );
     // The ASCII spelling in another case is still the same account.
     let mut d = Browser::new(&app);
-    d.post(
-        "/login",
-        &[("email", "KATE@Example.org"), ("action", "link")],
-    )
-    .await;
+    d.ask_log_in_link("KATE@Example.org").await;
     app.run_jobs().await;
     assert!(outbox(&app)
         .await
@@ -637,40 +589,22 @@ async fn rate_limits_count_each_request_once_and_only_failures(app: TestApp) {
     for i in 0..10 {
         let mut d = Browser::new(&app);
         let res = d
-            .post(
-                "/login",
-                &[
-                    ("email", "devices@example.org"),
-                    ("password", "correct horse battery"),
-                ],
-            )
+            .log_in("devices@example.org", "correct horse battery")
             .await;
         assert_eq!(res.status().as_u16(), 303, "log-in {i}");
     }
     // Failures are counted: six, then 429, even for the right password.
     for i in 0..6 {
         let mut d = Browser::new(&app);
-        let res = d
-            .post(
-                "/login",
-                &[
-                    ("email", "devices@example.org"),
-                    ("password", "wrong guess"),
-                ],
-            )
-            .await;
+        let res = d.log_in("devices@example.org", "wrong guess").await;
         assert_eq!(res.status().as_u16(), 401, "failure {i}");
     }
     let mut d = Browser::new(&app);
     assert_eq!(
-        d.post_status(
-            "/login",
-            &[
-                ("email", "devices@example.org"),
-                ("password", "wrong guess")
-            ]
-        )
-        .await,
+        d.log_in("devices@example.org", "wrong guess")
+            .await
+            .status()
+            .as_u16(),
         429
     );
     // Staff: the same rule.

@@ -92,23 +92,12 @@ async fn a_wave_one_data_directory_migrates_and_serves_what_it_held() {
     // old password does not log in.
     let mut reader = Browser::new(&app);
     let res = reader
-        .post(
-            "/login",
-            &[
-                ("email", "reader@example.com"),
-                ("password", "a long reader password 9"),
-            ],
-        )
+        .log_in("reader@example.com", "a long reader password 9")
         .await;
     assert_eq!(res.status().as_u16(), 401);
     assert!(res.headers().get("set-cookie").is_none());
     // A log-in link is how that reader gets in: it proves the address.
-    let res = reader
-        .post(
-            "/login",
-            &[("email", "reader@example.com"), ("action", "link")],
-        )
-        .await;
+    let res = reader.ask_log_in_link("reader@example.com").await;
     assert_eq!(res.status().as_u16(), 200);
     let mail = crate::harness::outbox(&app).await.join("\n");
     let link = crate::harness::find_link(&mail, &app.url("/login/link/"))
