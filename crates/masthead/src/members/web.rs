@@ -434,11 +434,31 @@ async fn link_use(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> AppResult {
-    let ua = user_agent(&headers);
-    let proof = store::Proof::Link;
-    match super::account::follow_member_link(&state, &viewer, &ua, &token, "login", proof).await? {
-        Some(done) => Ok(redirect_with_session(&state, &done.to, &done.token)),
-        None => Ok(link_expired(&state)),
+    follow(
+        &state,
+        &viewer,
+        &headers,
+        &token,
+        "login",
+        store::Proof::Link,
+    )
+    .await
+}
+
+/// Follows an emailed member link (`account::follow_member_link`) and
+/// answers with the new session, or the expired-link page.
+async fn follow(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    token: &str,
+    purpose: &str,
+    proof: store::Proof,
+) -> AppResult {
+    let ua = user_agent(headers);
+    match super::account::follow_member_link(state, viewer, &ua, token, purpose, proof).await? {
+        Some(done) => Ok(redirect_with_session(state, &done.to, &done.token)),
+        None => Ok(link_expired(state)),
     }
 }
 
@@ -462,12 +482,15 @@ async fn verify_use(
     Path(token): Path<String>,
 ) -> AppResult {
     // A new session id either way: the pending one ended or is rotated.
-    let ua = user_agent(&headers);
-    let proof = store::Proof::SignupLink;
-    match super::account::follow_member_link(&state, &viewer, &ua, &token, "verify", proof).await? {
-        Some(done) => Ok(redirect_with_session(&state, &done.to, &done.token)),
-        None => Ok(link_expired(&state)),
-    }
+    follow(
+        &state,
+        &viewer,
+        &headers,
+        &token,
+        "verify",
+        store::Proof::SignupLink,
+    )
+    .await
 }
 
 // ---- log-out ----
