@@ -35,6 +35,9 @@ pub struct Session {
     pub authenticated_at: i64,
     /// The member holds a grant valid now.
     pub entitled: bool,
+    /// When the grants valid at the read end (`i64::MAX`: never); a
+    /// cached session is entitled only before it.
+    pub entitled_until: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -397,8 +400,9 @@ pub async fn find_session(
          s.expires_at, m.id AS m_id, m.email AS m_email, m.verified_at, m.password_hash, \
          m.created_at AS m_created, st.id AS st_id, st.email AS st_email, st.name AS st_name, \
          st.role AS st_role, st.disabled_at, \
-         (SELECT COUNT(*) FROM grants g WHERE g.member_id = s.member_id AND g.valid_from <= $3 \
-          AND (g.valid_until IS NULL OR g.valid_until > $3)) AS grants \
+         (SELECT MAX(COALESCE(g.valid_until, 9223372036854775807)) FROM grants g \
+          WHERE g.member_id = s.member_id AND g.valid_from <= $3 \
+          AND (g.valid_until IS NULL OR g.valid_until > $3)) AS entitled_until \
          FROM sessions s LEFT JOIN members m ON m.id = s.member_id \
          LEFT JOIN staff st ON st.id = s.staff_id \
          WHERE s.token_hash = $1 AND s.kind = $2",
@@ -437,8 +441,10 @@ pub async fn find_session(
     }
     // A grant is for the owner of the address: a session on an address
     // nobody has proved yet reads as a free member.
-    let entitled =
-        r.try_get::<i64, _>("grants")? > 0 && member.as_ref().is_some_and(|m| m.verified);
+    let entitled_until = r
+        .try_get::<Option<i64>, _>("entitled_until")?
+        .filter(|_| member.as_ref().is_some_and(|m| m.verified));
+    let entitled = entitled_until.is_some();
     Ok(Some(Session {
         id: r.try_get("sid")?,
         kind: r.try_get("kind")?,
@@ -448,6 +454,7 @@ pub async fn find_session(
         last_seen_at: r.try_get("last_seen_at")?,
         authenticated_at: r.try_get("authenticated_at")?,
         entitled,
+        entitled_until,
     }))
 }
 

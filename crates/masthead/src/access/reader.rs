@@ -266,7 +266,10 @@ impl Viewer {
             tokens::read_cookie(headers, SESSION_COOKIE).filter(|t| tokens::well_formed(t))
         {
             if let Some(e) = load_session(state, t, false, now).await? {
-                v.session = Some((e.session.clone(), t.to_string()));
+                let mut session = e.session.clone();
+                // A cached session stays entitled only until its grants end.
+                session.entitled = session.entitled_until.is_some_and(|u| u > now);
+                v.session = Some((session, t.to_string()));
                 v.cached = Some(e);
             }
         }
