@@ -311,31 +311,72 @@ async fn login_code(
     let key = masthead_core::totp::base32_decode(&secret).unwrap_or_default();
     let step = masthead_core::totp::verify(&key, &f.code, now, last_step);
     let ua = user_agent(&headers);
-    // One transaction: the code spent, the log-in token used, the session
-    // opened; a wrong code writes nothing.
+    let second = SecondStep {
+        token_hash: &hash,
+        staff_id,
+        totp_step: step,
+        recovery_hash: recovery_code_hash(&f.code),
+    };
+    match finish_two_step(&state, &second, &ua, now).await? {
+        TwoStep::In(token) => Ok(signed_in(&state, staff_id, &token)),
+        TwoStep::Gone => Ok(gone()),
+        TwoStep::WrongCode => {
+            failed(&state, "staff-code", &who);
+            Ok(code_form(&f.token)
+                .error(
+                    "That code is not right, or was already used. Codes change every 30 seconds.",
+                )
+                .render(&state, StatusCode::UNAUTHORIZED))
+        }
+    }
+}
+
+/// The second step of a two-factor log-in, checked by the handler: the
+/// log-in token, and the code as a TOTP step that verified or a recovery
+/// code's hash.
+struct SecondStep<'a> {
+    token_hash: &'a str,
+    staff_id: i64,
+    totp_step: Option<i64>,
+    recovery_hash: String,
+}
+
+enum TwoStep {
+    /// Signed in: the new session's token.
+    In(String),
+    WrongCode,
+    Gone,
+}
+
+/// The two-step log-in use case, one transaction: the code spent (a TOTP
+/// step once, or a recovery code once), the log-in token used, the session
+/// opened. A wrong code writes nothing.
+async fn finish_two_step(
+    state: &AppState,
+    s: &SecondStep<'_>,
+    user_agent: &str,
+    now: i64,
+) -> Result<TwoStep, crate::http::AppError> {
     let mut tx = state.db().begin().await?;
-    let accepted = match step {
-        Some(step) => store::accept_totp_step_in(&mut tx, staff_id, step).await?,
+    let accepted = match s.totp_step {
+        Some(step) => store::accept_totp_step_in(&mut tx, s.staff_id, step).await?,
         None => {
-            let typed = recovery_code_hash(&f.code);
-            !typed.is_empty() && store::use_recovery_code_in(&mut tx, staff_id, &typed, now).await?
+            !s.recovery_hash.is_empty()
+                && store::use_recovery_code_in(&mut tx, s.staff_id, &s.recovery_hash, now).await?
         }
     };
     if !accepted {
-        failed(&state, "staff-code", &who);
-        return Ok(code_form(&f.token)
-            .error("That code is not right, or was already used. Codes change every 30 seconds.")
-            .render(&state, StatusCode::UNAUTHORIZED));
+        return Ok(TwoStep::WrongCode);
     }
-    if store::consume_token(&mut tx, &hash, "staff_2fa", now)
+    if store::consume_token(&mut tx, s.token_hash, "staff_2fa", now)
         .await?
         .is_none()
     {
-        return Ok(gone());
+        return Ok(TwoStep::Gone);
     }
-    let token = open_session_in(&mut tx, &ua, staff_id, now).await?;
+    let token = open_session_in(&mut tx, user_agent, s.staff_id, now).await?;
     masthead_store::commit(tx).await?;
-    Ok(signed_in(&state, staff_id, &token))
+    Ok(TwoStep::In(token))
 }
 
 /// The stored form of a recovery code as typed (case, spaces and hyphens

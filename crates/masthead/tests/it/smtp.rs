@@ -23,13 +23,25 @@ impl Smtp {
     /// With `dkim_key` (base64 DER of an RSA public key), each message's
     /// DKIM signature is verified on arrival.
     pub async fn start_with(delay_ms: u32, dkim_key: Option<&str>) -> Smtp {
+        // A free port is only free until someone takes it: tests start
+        // servers in parallel, so the server's own "ready" line (printed
+        // once it listens) decides, and a lost race tries another port.
+        for _ in 0..5 {
+            if let Some(smtp) = Smtp::try_start(delay_ms, dkim_key).await {
+                return smtp;
+            }
+        }
+        panic!("the SMTP server did not start; is aiosmtpd installed? pip install aiosmtpd");
+    }
+
+    async fn try_start(delay_ms: u32, dkim_key: Option<&str>) -> Option<Smtp> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_server.py");
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .arg(&script)
             .args([
                 "--port",
@@ -40,7 +52,7 @@ impl Smtp {
             ])
             .arg(dir.path())
             .args(["--dkim-key", dkim_key.unwrap_or("")])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| {
@@ -49,20 +61,29 @@ impl Smtp {
                     script.display()
                 )
             });
-        let mut smtp = Smtp { child, port, dir };
-        for _ in 0..150 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return smtp;
-            }
-            if let Ok(Some(status)) = smtp.child.try_wait() {
-                panic!("the SMTP server exited ({status}); is aiosmtpd installed? pip install aiosmtpd");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        };
+        let ready = tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            line.trim() == "ready"
+        });
+        let ready = tokio::time::timeout(Duration::from_secs(20), ready)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or(false);
+        let smtp = Smtp { child, port, dir };
+        if ready {
+            return Some(smtp);
         }
-        panic!("the SMTP server did not start on port {port}");
+        // Dropping it kills and waits for the child (Drop).
+        drop(smtp);
+        None
     }
 
     pub fn url(&self) -> String {
