@@ -413,6 +413,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
     // Machine endpoints keep their plain answers (Stripe shows them).
     let machine = route.is_some_and(|r| r.machine);
     let cross_site_ok = route.is_some_and(|r| r.cross_site);
+    let streams = route.is_some_and(|r| r.streams);
     let admin = req.uri().path().starts_with("/admin");
 
     let mut res = if cross_site_ok || same_origin(state.config().base_url.as_str(), &req) {
@@ -502,7 +503,10 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         );
     }
 
-    let res = if status == StatusCode::OK && (method == Method::GET || method == Method::HEAD) {
+    let res = if status == StatusCode::OK
+        && (method == Method::GET || method == Method::HEAD)
+        && !streams
+    {
         encode_and_validate(res, &conditions).await
     } else {
         res

@@ -44,6 +44,10 @@ pub struct RouteInfo {
     pub cross_site: bool,
     /// Answers machines (webhooks): its errors keep their plain bodies.
     pub machine: bool,
+    /// Streams its body from where it lies (media files): the finisher
+    /// neither buffers nor compresses it, and the handler answers
+    /// conditional requests itself.
+    pub streams: bool,
 }
 
 /// One route: its path (axum syntax), its handlers and its declaration.
@@ -64,6 +68,7 @@ impl Route {
                 cache: CacheClass::Shared,
                 cross_site: false,
                 machine: false,
+                streams: false,
             },
         }
     }
@@ -77,6 +82,12 @@ impl Route {
     /// Accepts POSTs from other sites (it authenticates them itself).
     pub fn cross_site(mut self) -> Route {
         self.info.cross_site = true;
+        self
+    }
+
+    /// Streams its body (see `RouteInfo::streams`).
+    pub fn streams(mut self) -> Route {
+        self.info.streams = true;
         self
     }
 

@@ -34,7 +34,7 @@ pub fn routes() -> Vec<Route> {
         Route::new("/healthz", get(healthz), NoText),
         Route::new("/robots.txt", get(robots), NoText),
         Route::new("/static/style.css", get(stylesheet), NoText),
-        Route::new("/media/{name}", get(media), NoText),
+        Route::new("/media/{name}", get(media), NoText).streams(),
         Route::new("/topics", get(lists::topics_index), Text),
         Route::new("/topics/{slug}", get(lists::topic), Text),
         Route::new("/topics/{slug}/rss.xml", get(feeds::topic_rss), Text),
@@ -110,14 +110,26 @@ async fn stylesheet(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn media(State(state): State<AppState>, Path(name): Path<String>) -> AppResult {
+/// A media file, streamed from disk in chunks (the route `streams`: the
+/// finisher does not buffer it). Its name is its content's hash, so the
+/// name is its ETag and it never changes.
+async fn media(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> AppResult {
     use crate::media::MediaStorage;
     let path = state.media().path(&name).ok_or(AppError::NotFound)?;
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound),
         Err(e) => return Err(AppError::Internal(e.into())),
     };
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .len();
     // The type comes from what was stored (always re-encoded by us), never
     // from the request.
     let mime = if name.ends_with(".png") {
@@ -125,12 +137,43 @@ async fn media(State(state): State<AppState>, Path(name): Path<String>) -> AppRe
     } else {
         "image/jpeg"
     };
+    let etag = format!("\"{name}\"");
+    let cache = "public, max-age=31536000, immutable";
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if fresh {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, etag.as_str()),
+                (header::CACHE_CONTROL, cache),
+            ],
+        )
+            .into_response());
+    }
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
     Ok((
         [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CACHE_CONTROL, cache.to_string()),
+            (header::ETAG, etag),
+            (header::CONTENT_LENGTH, len.to_string()),
+            (header::VARY, "Accept-Encoding".to_string()),
         ],
-        bytes,
+        axum::body::Body::from_stream(chunks),
     )
         .into_response())
 }

@@ -329,3 +329,54 @@ async fn the_route_table_decides_what_may_be_cached_and_posted_from_elsewhere(ap
         "one-click unsubscribe takes cross-site posts"
     );
 }
+
+// Issue 13: a route that streams its body (media files) says so in the
+// route table; the finisher passes it through unbuffered, and the handler
+// answers conditional requests itself (the name is the content's hash).
+both!(media_files_stream_with_their_name_as_etag, Fixture::Demo);
+async fn media_files_stream_with_their_name_as_etag(app: TestApp) {
+    let media = masthead::app::routes()
+        .into_iter()
+        .find(|r| r.path == "/media/{name}")
+        .expect("the media route");
+    assert!(media.info.streams);
+    let html = app
+        .get_text("/council-approves-harbour-seawall-plan", 200)
+        .await;
+    let src = html
+        .split("src=\"")
+        .map(|s| s.split('"').next().unwrap_or_default())
+        .find(|s| s.starts_with("/media/"))
+        .expect("an image on the page")
+        .to_string();
+    let name = src.trim_start_matches("/media/");
+    let on_disk = std::fs::read(
+        app.state
+            .config()
+            .data_dir
+            .join("media")
+            .join(&name[..2])
+            .join(name),
+    )
+    .expect("the file behind the URL");
+    let res = app.get(&src).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let h = res.headers().clone();
+    assert_eq!(h["etag"], format!("\"{name}\"").as_str());
+    assert_eq!(h["content-length"], on_disk.len().to_string().as_str());
+    assert!(h["cache-control"].to_str().unwrap().contains("immutable"));
+    assert_eq!(
+        h["x-content-type-options"], "nosniff",
+        "the finisher still adds its headers"
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), on_disk.as_slice());
+    let res = app
+        .client
+        .get(app.url(&src))
+        .header("if-none-match", format!("\"{name}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 304);
+    assert!(res.bytes().await.unwrap().is_empty());
+}
