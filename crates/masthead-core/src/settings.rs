@@ -99,6 +99,13 @@ impl PublicationSettings {
                         reason: "must be 1 to 120 characters".into(),
                     });
                 }
+                // It heads pages and email subjects: one line.
+                if value.chars().any(char::is_control) {
+                    return Err(SettingsError::Invalid {
+                        key: "name",
+                        reason: "must be one line, without control characters".into(),
+                    });
+                }
                 self.name = value.to_string();
             }
             "description" => {
@@ -306,6 +313,11 @@ mod tests {
             Err(SettingsError::UnknownKey("colour".into()))
         );
         assert!(s.set("name", "").is_err());
+        // The name heads email subjects: a line break would split one.
+        for bad in ["The\nLedger", "The\r\nLedger", "The\u{0}Ledger"] {
+            assert!(s.set("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(s.set("name", "The Ledger, Port Alder").is_ok());
     }
 
     #[test]

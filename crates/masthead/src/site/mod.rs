@@ -171,7 +171,6 @@ async fn media(
             (header::CACHE_CONTROL, cache.to_string()),
             (header::ETAG, etag),
             (header::CONTENT_LENGTH, len.to_string()),
-            (header::VARY, "Accept-Encoding".to_string()),
         ],
         axum::body::Body::from_stream(chunks),
     )
