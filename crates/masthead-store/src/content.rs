@@ -146,26 +146,8 @@ async fn keep_written_version(
         .await?;
     let revision: i64 = row.try_get("revision")?;
     let published_at: Option<i64> = row.try_get("published_at")?;
-    let mut topics = Vec::with_capacity(a.topic_ids.len());
-    for t in &a.topic_ids {
-        let r = sqlx::query("SELECT slug FROM topics WHERE id = $1")
-            .bind(t)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some(r) = r {
-            topics.push(r.try_get::<String, _>("slug")?);
-        }
-    }
-    let mut authors = Vec::with_capacity(a.author_ids.len());
-    for t in &a.author_ids {
-        let r = sqlx::query("SELECT slug FROM authors WHERE id = $1")
-            .bind(t)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some(r) = r {
-            authors.push(r.try_get::<String, _>("slug")?);
-        }
-    }
+    let topics = slugs_in(tx, "SELECT slug FROM topics WHERE id = $1", &a.topic_ids).await?;
+    let authors = slugs_in(tx, "SELECT slug FROM authors WHERE id = $1", &a.author_ids).await?;
     let lead = a.lead.as_ref();
     let snapshot = serde_json::json!({
         "headline": a.headline,
@@ -196,6 +178,18 @@ async fn keep_written_version(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The slugs of `ids`, in their order, by `sql` (one id bound as `$1`).
+async fn slugs_in(tx: &mut Tx, sql: &str, ids: &[i64]) -> Result<Vec<String>> {
+    let mut slugs = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
+        if let Some(r) = row {
+            slugs.push(r.try_get::<String, _>("slug")?);
+        }
+    }
+    Ok(slugs)
 }
 
 pub(crate) async fn upsert_article_in(
