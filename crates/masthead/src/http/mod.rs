@@ -414,7 +414,11 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
     let machine = route.is_some_and(|r| r.machine);
     let cross_site_ok = route.is_some_and(|r| r.cross_site);
     let streams = route.is_some_and(|r| r.streams);
+    let cors = route.is_some_and(|r| r.cors);
     let admin = req.uri().path().starts_with("/admin");
+    if cors && method == Method::OPTIONS {
+        return cors_preflight();
+    }
 
     let mut res = if cross_site_ok || same_origin(state.config().base_url.as_str(), &req) {
         next.run(req).await
@@ -473,6 +477,12 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
+    if cors {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
     if state.config().base_url.is_https() {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -522,6 +532,21 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
         );
     }
     res
+}
+
+/// The answer to a CORS preflight on a route that answers CORS: reads
+/// only, no credentials, remembered for a day.
+fn cors_preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD"),
+            (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+    )
+        .into_response()
 }
 
 /// Adds the ETag, picks an encoding, and answers 304 when the client's copy

@@ -48,6 +48,12 @@ pub struct RouteInfo {
     /// neither buffers nor compresses it, and the handler answers
     /// conditional requests itself.
     pub streams: bool,
+    /// Answers CORS: other sites' scripts may read its answers
+    /// (`Access-Control-Allow-Origin: *`, never with credentials) and the
+    /// finisher answers its preflight. Only a route that carries no
+    /// article text may: a cross-site read from a reader's browser must
+    /// never reach text that the reader's address or cookie unlocked.
+    pub cors: bool,
 }
 
 /// One route: its path (axum syntax), its handlers and its declaration.
@@ -69,6 +75,7 @@ impl Route {
                 cross_site: false,
                 machine: false,
                 streams: false,
+                cors: false,
             },
         }
     }
@@ -88,6 +95,12 @@ impl Route {
     /// Streams its body (see `RouteInfo::streams`).
     pub fn streams(mut self) -> Route {
         self.info.streams = true;
+        self
+    }
+
+    /// Answers CORS (see `RouteInfo::cors`); only for `Carries::NoText`.
+    pub fn cors(mut self) -> Route {
+        self.info.cors = true;
         self
     }
 
@@ -121,7 +134,18 @@ enum Segment {
 }
 
 impl RouteTable {
+    /// The table of `routes`.
+    ///
+    /// # Panics
+    /// When a route that can carry article text declares CORS: a
+    /// programming error, found when the app starts (and by its tests).
     pub fn new(routes: &[Route]) -> RouteTable {
+        if let Some(r) = routes
+            .iter()
+            .find(|r| r.info.cors && r.info.carries != Carries::NoText)
+        {
+            panic!("{} carries article text and cannot answer CORS", r.path);
+        }
         RouteTable {
             routes: routes
                 .iter()
@@ -211,5 +235,18 @@ mod tests {
             .is_some_and(|i| i.machine && i.cross_site));
         assert!(table.find("/topics/tides/extra").is_none());
         assert!(table.find("/").is_none(), "an empty segment is no slug");
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot answer CORS")]
+    fn a_route_that_carries_text_cannot_answer_cors() {
+        RouteTable::new(&[Route::new("/{slug}", get(|| async { "" }), Carries::Text).cors()]);
+    }
+
+    #[test]
+    fn a_route_without_text_may_answer_cors() {
+        let table = RouteTable::new(&[route("/media/{name}").cors(), route("/{slug}")]);
+        assert!(table.find("/media/a.jpg").is_some_and(|i| i.cors));
+        assert!(table.find("/harbour-news").is_some_and(|i| !i.cors));
     }
 }

@@ -4,12 +4,10 @@
 //! article, and the newsletters' figures.
 
 use super::{charts, StaffUser};
-use crate::access::reader::Viewer;
 use crate::app::AppState;
 use crate::http::AppError;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use masthead_core::newsroom::Action;
 
 pub const DAYS: i64 = 30;
@@ -83,31 +81,22 @@ pub async fn page_data(state: &AppState) -> Result<minijinja::Value, AppError> {
     })
 }
 
-pub async fn page(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> Response {
+pub async fn page(State(state): State<AppState>, user: StaffUser) -> Result<Response, AppError> {
     // Everyone on the staff lands here; the figures are for editors and up.
-    let user = match StaffUser::require(&viewer, &headers, Action::WriteOwnDraft) {
-        Ok(u) => u,
-        Err(r) => return r.into_response(),
+    user.may(Action::WriteOwnDraft)?;
+    let ctx = if masthead_core::newsroom::allowed(user.role, Action::Dashboard) {
+        let ctx = page_data(&state).await?;
+        minijinja::context! { figures => true, ..ctx }
+    } else {
+        minijinja::context! { figures => false }
     };
-    if !masthead_core::newsroom::allowed(user.role, Action::Dashboard) {
-        return super::page(
-            &state,
-            "admin/dashboard.html",
-            "Newsroom",
-            &user,
-            minijinja::context! { figures => false },
-        );
-    }
-    match page_data(&state).await {
-        Ok(ctx) => super::page(
-            &state,
-            "admin/dashboard.html",
-            "Newsroom",
-            &user,
-            minijinja::context! { figures => true, ..ctx },
-        ),
-        Err(e) => e.into_response(),
-    }
+    Ok(super::page(
+        &state,
+        "admin/dashboard.html",
+        "Newsroom",
+        &user,
+        ctx,
+    ))
 }
 
 /// `GET /admin/dashboard/articles/{id}`: one article's funnel, day by day.

@@ -1,6 +1,6 @@
 //! The newsroom: the staff web app under `/admin`. Server-rendered pages
-//! and forms that work without JavaScript. Every handler starts from
-//! `StaffUser::require(action)`: the role table in
+//! and forms that work without JavaScript. Every handler takes the
+//! `StaffUser` extractor and says `user.may(action)?`: the role table in
 //! `masthead_core::newsroom` says who may do what; every change is
 //! written to the audit log in the transaction that makes it.
 //!
@@ -339,15 +339,9 @@ pub fn when(state: &AppState, t: i64) -> String {
         .unwrap_or_default()
 }
 
-async fn audit(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> Response {
-    let user = match StaffUser::require(&viewer, &headers, Action::AuditLog) {
-        Ok(u) => u,
-        Err(r) => return r.into_response(),
-    };
-    let entries = match masthead_store::newsroom::list_audit(state.db(), 200).await {
-        Ok(e) => e,
-        Err(e) => return AppError::from(e).into_response(),
-    };
+async fn audit(State(state): State<AppState>, user: StaffUser) -> Result<Response, AppError> {
+    user.may(Action::AuditLog)?;
+    let entries = masthead_store::newsroom::list_audit(state.db(), 200).await?;
     let rows: Vec<minijinja::Value> = entries
         .iter()
         .map(|e| minijinja::context! {
@@ -355,11 +349,11 @@ async fn audit(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap
             detail => e.detail, when => when(&state, e.created_at),
         })
         .collect();
-    page(
+    Ok(page(
         &state,
         "admin/audit.html",
         "Audit log",
         &user,
         minijinja::context! { entries => rows },
-    )
+    ))
 }

@@ -34,7 +34,9 @@ pub fn routes() -> Vec<Route> {
         Route::new("/healthz", get(healthz), NoText),
         Route::new("/robots.txt", get(robots), NoText),
         Route::new("/static/style.css", get(stylesheet), NoText),
-        Route::new("/media/{name}", get(media), NoText).streams(),
+        Route::new("/media/{name}", get(media), NoText)
+            .streams()
+            .cors(),
         Route::new("/topics", get(lists::topics_index), Text),
         Route::new("/topics/{slug}", get(lists::topic), Text),
         Route::new("/topics/{slug}/rss.xml", get(feeds::topic_rss), Text),

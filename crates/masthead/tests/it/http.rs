@@ -340,15 +340,7 @@ async fn media_files_stream_with_their_name_as_etag(app: TestApp) {
         .find(|r| r.path == "/media/{name}")
         .expect("the media route");
     assert!(media.info.streams);
-    let html = app
-        .get_text("/council-approves-harbour-seawall-plan", 200)
-        .await;
-    let src = html
-        .split("src=\"")
-        .map(|s| s.split('"').next().unwrap_or_default())
-        .find(|s| s.starts_with("/media/"))
-        .expect("an image on the page")
-        .to_string();
+    let src = first_image(&app).await;
     let name = src.trim_start_matches("/media/");
     let on_disk = std::fs::read(
         app.state
@@ -379,4 +371,78 @@ async fn media_files_stream_with_their_name_as_etag(app: TestApp) {
         .unwrap();
     assert_eq!(res.status().as_u16(), 304);
     assert!(res.bytes().await.unwrap().is_empty());
+}
+
+/// The address of the first media file on a demo article.
+async fn first_image(app: &TestApp) -> String {
+    let html = app
+        .get_text("/council-approves-harbour-seawall-plan", 200)
+        .await;
+    html.split("src=\"")
+        .map(|s| s.split('"').next().unwrap_or_default())
+        .find(|s| s.starts_with("/media/"))
+        .expect("an image on the page")
+        .to_string()
+}
+
+// Issue 13: a route declares whether it answers CORS. Media files do
+// (another site's script may draw them), without credentials; pages that
+// can carry article text never do (the leak suite asks every text route
+// with an Origin header), and the table refuses such a declaration.
+both!(
+    media_files_answer_cors_and_text_routes_do_not,
+    Fixture::Demo
+);
+async fn media_files_answer_cors_and_text_routes_do_not(app: TestApp) {
+    let src = first_image(&app).await;
+    let res = get_with(&app, &src, &[("origin", "https://elsewhere.example")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert!(res
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url(&src))
+        .header("origin", "https://elsewhere.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        preflight.headers()["access-control-allow-methods"],
+        "GET, HEAD"
+    );
+    for path in ["/council-approves-harbour-seawall-plan", "/", "/account"] {
+        let res = get_with(&app, path, &[("origin", "https://elsewhere.example")]).await;
+        assert!(
+            res.headers().get("access-control-allow-origin").is_none(),
+            "{path} answers CORS"
+        );
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", "https://elsewhere.example")
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            preflight
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{path} answers a preflight"
+        );
+    }
+    for route in masthead::app::routes() {
+        assert!(
+            !route.info.cors || route.carries() == masthead::http::Carries::NoText,
+            "{} carries text and answers CORS",
+            route.path
+        );
+    }
 }

@@ -246,7 +246,11 @@ async fn get(
     encoding: Option<&str>,
     if_none_match: Option<&str>,
 ) -> (Option<String>, String) {
-    let mut req = client.get(url);
+    // Asked as another site's script would: a route that can carry text
+    // never lets that script read the answer (`http::RouteInfo::cors`).
+    let mut req = client
+        .get(url)
+        .header("origin", "https://elsewhere.example");
     if !cookie.is_empty() {
         req = req.header("cookie", cookie);
     }
@@ -257,6 +261,10 @@ async fn get(
         req = req.header("if-none-match", tag);
     }
     let res = req.send().await.unwrap();
+    assert!(
+        res.headers().get("access-control-allow-origin").is_none(),
+        "{url} lets other sites read it"
+    );
     let header = |name: &str| {
         res.headers()
             .get(name)
