@@ -122,9 +122,7 @@ async fn password_reset_ends_every_other_session(app: TestApp) {
     let mut b = Browser::new(&app);
     let res = b.log_in("reset@example.org", "first password 1").await;
     assert_eq!(res.status().as_u16(), 303);
-    let res = b
-        .post("/password/reset", &[("email", "reset@example.org")])
-        .await;
+    let res = b.ask_password_reset("reset@example.org").await;
     assert_eq!(res.status().as_u16(), 200);
     let mail = outbox(&app)
         .await
@@ -192,31 +190,15 @@ async fn export_and_deletion_need_a_recent_log_in(app: TestApp) {
         .await
         .unwrap();
     app.state.sessions().clear();
-    let res = b
-        .post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")])
-        .await;
+    let res = b.delete_account(&csrf, "DELETE").await;
     assert_eq!(res.headers()["location"], "/account/reauth");
-    let res = b
-        .post(
-            "/account/reauth",
-            &[("csrf", &csrf), ("password", "wrong one")],
-        )
-        .await;
+    let res = b.reauth(&csrf, "wrong one").await;
     assert_eq!(res.status().as_u16(), 401);
-    let res = b
-        .post(
-            "/account/reauth",
-            &[("csrf", &csrf), ("password", "export password")],
-        )
-        .await;
+    let res = b.reauth(&csrf, "export password").await;
     assert_eq!(res.status().as_u16(), 303);
-    let res = b
-        .post("/account/delete", &[("csrf", &csrf), ("confirm", "nope")])
-        .await;
+    let res = b.delete_account(&csrf, "nope").await;
     assert_eq!(res.status().as_u16(), 422);
-    let res = b
-        .post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")])
-        .await;
+    let res = b.delete_account(&csrf, "DELETE").await;
     assert_eq!(res.status().as_u16(), 200);
     assert!(!b.jar.contains_key("masthead_session"));
     assert!(masthead_store::members::find_member(app.state.db(), id)
@@ -243,12 +225,7 @@ async fn change_of_email_is_confirmed_by_the_new_address(app: TestApp) {
     let (cookie, _) = member_session(&app, "old@example.org", false).await;
     let mut b = Browser::with_cookie(&app, &cookie);
     let csrf = b.csrf().await;
-    let res = b
-        .post(
-            "/account/email",
-            &[("csrf", &csrf), ("email", "new@example.org")],
-        )
-        .await;
+    let res = b.change_email(&csrf, "new@example.org").await;
     assert_eq!(res.status().as_u16(), 200);
     let mails = outbox(&app).await;
     assert!(mails
@@ -287,22 +264,9 @@ async fn staff_set_a_password_log_in_and_read_everything(app: TestApp) {
             .await,
         410
     );
-    let res = b
-        .post(
-            "/admin/login",
-            &[("email", "ed@example.org"), ("password", "wrong password")],
-        )
-        .await;
+    let res = b.staff_log_in("ed@example.org", "wrong password").await;
     assert_eq!(res.status().as_u16(), 401);
-    let res = b
-        .post(
-            "/admin/login",
-            &[
-                ("email", "ed@example.org"),
-                ("password", "newsroom password"),
-            ],
-        )
-        .await;
+    let res = b.staff_log_in("ed@example.org", "newsroom password").await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(b.jar.contains_key("masthead_staff"));
     let home = b.page("/admin").await;
@@ -457,12 +421,7 @@ async fn complimentary_access_is_audited_from_the_cli_and_the_newsroom() {
             .len(),
         2
     );
-    let gone = admin
-        .send(
-            "/admin/members/999999/comp",
-            &[("until", "2099-12-31"), ("note", "")],
-        )
-        .await;
+    let gone = admin.grant_comp(999999, "2099-12-31", "").await;
     assert_eq!(gone.status().as_u16(), 404);
 }
 
@@ -477,11 +436,7 @@ async fn a_taken_new_address_changes_nothing_and_keeps_the_link(app: TestApp) {
     let (cookie, me) = member_session(&app, "mover@example.org", false).await;
     let mut b = Browser::with_cookie(&app, &cookie);
     let csrf = b.csrf().await;
-    b.post(
-        "/account/email",
-        &[("csrf", &csrf), ("email", "wanted@example.org")],
-    )
-    .await;
+    b.change_email(&csrf, "wanted@example.org").await;
     let mails = outbox(&app).await;
     let confirm = mails
         .iter()

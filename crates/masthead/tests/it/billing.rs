@@ -580,12 +580,7 @@ mod webhooks {
         );
         assert_eq!(stripe_grant(&app, m).await, None);
         let csrf = b.csrf().await;
-        let res = b
-            .post(
-                "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "monthly")],
-            )
-            .await;
+        let res = b.checkout(&csrf, "monthly").await;
         assert_eq!(res.status().as_u16(), 500);
         assert!(masthead_store::billing::find_customer(app.state.db(), m)
             .await
@@ -648,23 +643,13 @@ mod checkout {
             .contains(&format!("form-action 'self' {}", standin.base)));
         let csrf = b.csrf().await;
         // An unknown plan is a clear 422; the annual one goes to Checkout.
-        let res = b
-            .post(
-                "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "lifetime")],
-            )
-            .await;
+        let res = b.checkout(&csrf, "lifetime").await;
         assert_eq!(res.status().as_u16(), 422);
         // From the offer box of an article: the funnel and the way back
         // both remember it.
         let gated_id = crate::harness::article_id(&app, GATED.trim_start_matches('/')).await;
         let from = gated_id.to_string();
-        let res = b
-            .post(
-                "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "annual"), ("from", &from)],
-            )
-            .await;
+        let res = b.checkout_from(&csrf, "annual", &from).await;
         assert_eq!(res.status().as_u16(), 303);
         let to = res.headers()["location"].to_str().unwrap().to_string();
         assert!(
@@ -702,28 +687,14 @@ mod checkout {
             );
         }
         // A double click reuses the customer, the price and the session.
-        let again = b
-            .post(
-                "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "annual"), ("from", &from)],
-            )
-            .await;
+        let again = b.checkout_from(&csrf, "annual", &from).await;
         assert_eq!(again.headers()["location"].to_str().unwrap(), to);
         assert_eq!(standin.state.customers.lock().unwrap().len(), 1);
         // From another article's offer box in the same minute: other
         // parameters, so another idempotency key (Stripe would refuse the
         // old one) and a session of its own.
         let other = crate::harness::article_id(&app, "bus-network-redesign-approved").await;
-        let res = b
-            .post(
-                "/subscribe/checkout",
-                &[
-                    ("csrf", &csrf),
-                    ("plan", "annual"),
-                    ("from", &other.to_string()),
-                ],
-            )
-            .await;
+        let res = b.checkout_from(&csrf, "annual", &other.to_string()).await;
         assert_eq!(res.status().as_u16(), 303);
         assert_ne!(res.headers()["location"].to_str().unwrap(), to);
         // The reader pays; the success page grants access without waiting
@@ -796,12 +767,7 @@ mod checkout {
             "{t:?}"
         );
         // No second checkout while the subscription lives.
-        let res = b
-            .post(
-                "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "monthly")],
-            )
-            .await;
+        let res = b.checkout(&csrf, "monthly").await;
         assert_eq!(
             res.headers()["location"],
             "/account?done=already-subscribed"
@@ -850,12 +816,7 @@ mod checkout {
             "{page}"
         );
         let csrf = b.csrf().await;
-        let res = b
-            .post(
-                "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "try-monthly")],
-            )
-            .await;
+        let res = b.checkout(&csrf, "try-monthly").await;
         let session_id = res.headers()["location"]
             .to_str()
             .unwrap()
@@ -922,22 +883,13 @@ mod checkout {
             .page("/subscribe?plan=try-monthly")
             .await
             .contains("days free"));
-        b.post(
-            "/subscribe/checkout",
-            &[("csrf", &csrf), ("plan", "try-monthly")],
-        )
-        .await;
+        b.checkout(&csrf, "try-monthly").await;
         assert_eq!(trial_field(&standin), None);
         // An archived plan cannot be bought.
         masthead_store::offers::set_plan_active(db, "try-monthly", false, None, now)
             .await
             .unwrap();
-        let res = b
-            .post(
-                "/subscribe/checkout",
-                &[("csrf", &csrf), ("plan", "try-monthly")],
-            )
-            .await;
+        let res = b.checkout(&csrf, "try-monthly").await;
         assert_eq!(res.status().as_u16(), 422);
         // Payloads: an old one goes after the keeping period, and the
         // member's go with the account.
@@ -1024,20 +976,13 @@ mod account {
         );
         // Deleting the account cancels the subscription at Stripe first; if
         // Stripe is down, nothing is deleted.
-        let res = b
-            .post(
-                "/account/reauth",
-                &[("csrf", &csrf), ("password", "account password")],
-            )
-            .await;
+        let res = b.reauth(&csrf, "account password").await;
         assert_eq!(res.status().as_u16(), 303);
         standin
             .state
             .failing
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        let res = b
-            .post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")])
-            .await;
+        let res = b.delete_account(&csrf, "DELETE").await;
         assert_eq!(res.status().as_u16(), 500);
         assert!(masthead_store::members::find_member(app.state.db(), m)
             .await
@@ -1047,9 +992,7 @@ mod account {
             .state
             .failing
             .store(false, std::sync::atomic::Ordering::SeqCst);
-        let res = b
-            .post("/account/delete", &[("csrf", &csrf), ("confirm", "DELETE")])
-            .await;
+        let res = b.delete_account(&csrf, "DELETE").await;
         assert_eq!(res.status().as_u16(), 200);
         assert!(res
             .text()

@@ -533,7 +533,7 @@ async fn a_shared_draft_preview_link_works_for_anyone_until_it_expires(app: Test
         .trim_end_matches("?saved=1")
         .to_string();
     let id: i64 = edit.rsplit('/').next().unwrap().parse().unwrap();
-    let res = b.send(&format!("{edit}/share"), &[("days", "3")]).await;
+    let res = b.share_preview(&edit, "3").await;
     assert_eq!(res.status().as_u16(), 303);
     let to = res.headers()["location"].to_str().unwrap().to_string();
     let token = to.split("share=").nth(1).unwrap().to_string();
@@ -569,11 +569,7 @@ async fn a_shared_draft_preview_link_works_for_anyone_until_it_expires(app: Test
         assert_eq!(res.status().as_u16(), 404, "{t}");
         assert!(!res.text().await.unwrap().contains("SharedDraftSecretK7"));
     }
-    assert_eq!(
-        b.send_status(&format!("{edit}/share"), &[("days", "365")])
-            .await,
-        400
-    );
+    assert_eq!(b.share_preview(&edit, "365").await.status().as_u16(), 400);
     assert_eq!(
         b.post_status(
             &format!("{edit}/share"),
@@ -624,13 +620,7 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
     // Logged in with the password (no second step yet).
     let mut b = Browser::new(&app);
     let res = b
-        .post(
-            "/admin/login",
-            &[
-                ("email", "editor@newsroom.example"),
-                ("password", "harbour lights 42"),
-            ],
-        )
+        .staff_log_in("editor@newsroom.example", "harbour lights 42")
         .await;
     assert_eq!(res.status().as_u16(), 303);
     let csrf = masthead::members::tokens::csrf_token(&b.jar["masthead_staff"]);
@@ -708,13 +698,7 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
     // Log-in: the password alone is not enough.
     let mut fresh = Browser::new(&app);
     let res = fresh
-        .post(
-            "/admin/login",
-            &[
-                ("email", "editor@newsroom.example"),
-                ("password", "harbour lights 42"),
-            ],
-        )
+        .staff_log_in("editor@newsroom.example", "harbour lights 42")
         .await;
     assert_eq!(res.status().as_u16(), 200);
     assert!(
@@ -723,75 +707,50 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
     );
     let token = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
     // The code that turned it on was used: a replay is refused.
-    let replay = fresh
-        .post(
-            "/admin/login/code",
-            &[("token", &token), ("code", &code_at(&secret, step))],
-        )
-        .await;
+    let replay = fresh.two_step_code(&token, &code_at(&secret, step)).await;
     assert_eq!(replay.status().as_u16(), 401);
     assert!(fresh.get("/admin").await.status().is_redirection());
     // The next code works, once.
     let next = code_at(&secret, step + 1);
-    let res = fresh
-        .post("/admin/login/code", &[("token", &token), ("code", &next)])
-        .await;
+    let res = fresh.two_step_code(&token, &next).await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(fresh.get_status("/admin").await, 200);
     let mut other = Browser::new(&app);
     let res = other
-        .post(
-            "/admin/login",
-            &[
-                ("email", "editor@newsroom.example"),
-                ("password", "harbour lights 42"),
-            ],
-        )
+        .staff_log_in("editor@newsroom.example", "harbour lights 42")
         .await;
     let token2 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
     assert_eq!(
-        other
-            .post_status("/admin/login/code", &[("token", &token2), ("code", &next)])
-            .await,
+        other.two_step_code(&token2, &next).await.status().as_u16(),
         401,
         "a used code is refused"
     );
     // The log-in token itself works once.
     assert_eq!(
         fresh
-            .post_status(
-                "/admin/login/code",
-                &[("token", &token), ("code", &code_at(&secret, step + 2))]
-            )
-            .await,
+            .two_step_code(&token, &code_at(&secret, step + 2))
+            .await
+            .status()
+            .as_u16(),
         410
     );
     // A recovery code works once, typed any way.
     let typed = codes[3].to_uppercase().replace('-', " ");
     assert_eq!(
-        other
-            .post_status("/admin/login/code", &[("token", &token2), ("code", &typed)])
-            .await,
+        other.two_step_code(&token2, &typed).await.status().as_u16(),
         303
     );
     let mut third = Browser::new(&app);
     let res = third
-        .post(
-            "/admin/login",
-            &[
-                ("email", "editor@newsroom.example"),
-                ("password", "harbour lights 42"),
-            ],
-        )
+        .staff_log_in("editor@newsroom.example", "harbour lights 42")
         .await;
     let token3 = attr(&res.text().await.unwrap(), "name=\"token\" value=\"");
     assert_eq!(
         third
-            .post_status(
-                "/admin/login/code",
-                &[("token", &token3), ("code", &codes[3])]
-            )
-            .await,
+            .two_step_code(&token3, &codes[3])
+            .await
+            .status()
+            .as_u16(),
         401
     );
     assert_eq!(

@@ -11,6 +11,7 @@
 use masthead::app::{AppState, Server};
 use masthead::config::{BaseUrl, Config};
 use sha2::{Digest, Sha256};
+use std::fmt::Display;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -600,6 +601,178 @@ impl<'a> Browser<'a> {
     /// A reader asks for an emailed log-in link.
     pub async fn ask_log_in_link(&mut self, email: &str) -> reqwest::Response {
         self.post("/login", &[("email", email), ("action", "link")])
+            .await
+    }
+
+    /// A reader asks for a password-reset link.
+    pub async fn ask_password_reset(&mut self, email: &str) -> reqwest::Response {
+        self.post("/password/reset", &[("email", email)]).await
+    }
+
+    /// A reader confirms their password before a sensitive change.
+    pub async fn reauth(&mut self, csrf: &str, password: &str) -> reqwest::Response {
+        self.post("/account/reauth", &[("csrf", csrf), ("password", password)])
+            .await
+    }
+
+    /// A reader asks to move their account to another address.
+    pub async fn change_email(&mut self, csrf: &str, email: &str) -> reqwest::Response {
+        self.post("/account/email", &[("csrf", csrf), ("email", email)])
+            .await
+    }
+
+    /// A reader deletes their account (`confirm` is what they typed).
+    pub async fn delete_account(&mut self, csrf: &str, confirm: &str) -> reqwest::Response {
+        self.post("/account/delete", &[("csrf", csrf), ("confirm", confirm)])
+            .await
+    }
+
+    /// A reader starts a checkout for a plan.
+    pub async fn checkout(&mut self, csrf: &str, plan: &str) -> reqwest::Response {
+        self.post("/subscribe/checkout", &[("csrf", csrf), ("plan", plan)])
+            .await
+    }
+
+    /// A reader starts a checkout from an article's offer box.
+    pub async fn checkout_from(&mut self, csrf: &str, plan: &str, from: &str) -> reqwest::Response {
+        self.post(
+            "/subscribe/checkout",
+            &[("csrf", csrf), ("plan", plan), ("from", from)],
+        )
+        .await
+    }
+
+    /// A staff member logs in with a password (the first step).
+    pub async fn staff_log_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        self.post("/admin/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// A staff member gives the code of the second step.
+    pub async fn two_step_code(&mut self, token: &str, code: &str) -> reqwest::Response {
+        self.post("/admin/login/code", &[("token", token), ("code", code)])
+            .await
+    }
+
+    /// A staff member asks for a password-reset link.
+    pub async fn ask_staff_password_reset(&mut self, email: &str) -> reqwest::Response {
+        self.post("/admin/password-reset", &[("email", email)])
+            .await
+    }
+
+    /// An editor saves a page.
+    pub async fn save_page(&mut self, slug: &str, title: &str, body: &str) -> reqwest::Response {
+        self.send(
+            "/admin/pages",
+            &[("slug", slug), ("title", title), ("body", body)],
+        )
+        .await
+    }
+
+    /// An editor saves a topic.
+    pub async fn save_topic(&mut self, slug: &str, name: &str, text: &str) -> reqwest::Response {
+        self.send(
+            "/admin/topics",
+            &[("slug", slug), ("name", name), ("text", text)],
+        )
+        .await
+    }
+
+    /// An editor saves an author.
+    pub async fn save_author(&mut self, slug: &str, name: &str, bio: &str) -> reqwest::Response {
+        self.send(
+            "/admin/authors",
+            &[("slug", slug), ("name", name), ("text", bio)],
+        )
+        .await
+    }
+
+    /// An editor publishes a correction to an article.
+    pub async fn add_correction(&mut self, article: impl Display, body: &str) -> reqwest::Response {
+        self.send(
+            &format!("/admin/articles/{article}/corrections"),
+            &[("body", body)],
+        )
+        .await
+    }
+
+    /// An editor makes a preview link of the article edited at `edit`.
+    pub async fn share_preview(&mut self, edit: impl Display, days: &str) -> reqwest::Response {
+        self.send(&format!("{edit}/share"), &[("days", days)]).await
+    }
+
+    /// An editor sends (`action` "send") or tests ("test") a newsletter.
+    pub async fn send_newsletter(
+        &mut self,
+        newsletter: &str,
+        article: &str,
+        action: &str,
+    ) -> reqwest::Response {
+        let mut form = vec![("newsletter", newsletter), ("article", article)];
+        if !action.is_empty() {
+            form.push(("action", action));
+        }
+        self.send("/admin/newsletters/send", &form).await
+    }
+
+    /// An administrator grants a member complimentary access.
+    pub async fn grant_comp(
+        &mut self,
+        member: impl Display,
+        until: &str,
+        note: &str,
+    ) -> reqwest::Response {
+        let mut form = vec![("until", until)];
+        if !note.is_empty() {
+            form.push(("note", note));
+        }
+        self.send(&format!("/admin/members/{member}/comp"), &form)
+            .await
+    }
+
+    /// An administrator ends a member's complimentary access.
+    pub async fn revoke_comp(&mut self, member: impl Display) -> reqwest::Response {
+        self.send(&format!("/admin/members/{member}/revoke"), &[])
+            .await
+    }
+
+    /// An administrator deletes a member.
+    pub async fn delete_member(&mut self, member: impl Display) -> reqwest::Response {
+        self.send(&format!("/admin/members/{member}/delete"), &[])
+            .await
+    }
+
+    /// An administrator imports members from CSV text; `ticks` are the
+    /// boxes ticked ("confirmed", "consented").
+    pub async fn import_members(
+        &mut self,
+        csv: &str,
+        source: &str,
+        ticks: &[&str],
+    ) -> reqwest::Response {
+        let mut form = vec![("csv", csv), ("source", source)];
+        form.extend(ticks.iter().map(|t| (*t, "on")));
+        self.send("/admin/members/import", &form).await
+    }
+
+    /// An administrator invites someone to the staff.
+    pub async fn invite_staff(&mut self, email: &str, name: &str, role: &str) -> reqwest::Response {
+        let mut form = vec![("email", email), ("role", role)];
+        if !name.is_empty() {
+            form.push(("name", name));
+        }
+        self.send("/admin/staff/invite", &form).await
+    }
+
+    /// An administrator changes a staff member's role.
+    pub async fn set_staff_role(&mut self, staff: impl Display, role: &str) -> reqwest::Response {
+        self.send(&format!("/admin/staff/{staff}/role"), &[("role", role)])
+            .await
+    }
+
+    /// An administrator disables, enables or resets a staff account.
+    pub async fn change_staff(&mut self, staff: impl Display, what: &str) -> reqwest::Response {
+        self.send(&format!("/admin/staff/{staff}/{what}"), &[])
             .await
     }
 

@@ -161,12 +161,7 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
         &app,
         &member_session(&app, "other@example.org", false).await.0,
     );
-    let res = admin
-        .send(
-            &format!("/admin/members/{m}/comp"),
-            &[("until", "2099-06-30"), ("note", "press")],
-        )
-        .await;
+    let res = admin.grant_comp(m, "2099-06-30", "press").await;
     assert_eq!(res.status().as_u16(), 303);
     let grants = masthead_store::members::list_grants(app.state.db(), m)
         .await
@@ -179,12 +174,7 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
     let record = admin.page(&format!("/admin/members/{m}")).await;
     assert!(record.contains("comp") && record.contains("press") && record.contains("valid"));
     // Bad input: a past day, a forged form.
-    let res = admin
-        .send(
-            &format!("/admin/members/{m}/comp"),
-            &[("until", "2001-01-01")],
-        )
-        .await;
+    let res = admin.grant_comp(m, "2001-01-01", "").await;
     assert_eq!(res.status().as_u16(), 422);
     let res = admin
         .post(
@@ -194,7 +184,7 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
         .await;
     assert_eq!(res.status().as_u16(), 403);
     // Revoke.
-    admin.send(&format!("/admin/members/{m}/revoke"), &[]).await;
+    admin.revoke_comp(m).await;
     let now = jiff::Timestamp::now().as_second();
     let grants = masthead_store::members::list_grants(app.state.db(), m)
         .await
@@ -222,7 +212,7 @@ async fn administrators_manage_members_with_an_audit_trail(app: TestApp) {
         403
     );
     // Deletion.
-    let res = admin.send(&format!("/admin/members/{m}/delete"), &[]).await;
+    let res = admin.delete_member(m).await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(masthead_store::members::find_member(app.state.db(), m)
         .await
@@ -325,14 +315,7 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
     assert!(page.contains("The Morning Ledger") && page.contains("Send a test to me"));
     // A test to oneself first (no SMTP here: the outbox), nothing stored.
     let res = editor
-        .send(
-            "/admin/newsletters/send",
-            &[
-                ("newsletter", &n.id.to_string()),
-                ("article", &article),
-                ("action", "test"),
-            ],
-        )
+        .send_newsletter(&n.id.to_string(), &article, "test")
         .await;
     assert_eq!(res.headers()["location"], "/admin/newsletters?tested=1");
     assert!(editor
@@ -380,14 +363,7 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
         .is_empty());
     // The send itself; the server's sender (run here by hand) sends it.
     let res = editor
-        .send(
-            "/admin/newsletters/send",
-            &[
-                ("newsletter", &n.id.to_string()),
-                ("article", &article),
-                ("action", "send"),
-            ],
-        )
+        .send_newsletter(&n.id.to_string(), &article, "send")
         .await;
     let to = res.headers()["location"].to_str().unwrap().to_string();
     assert!(to.starts_with("/admin/sends/"), "{to}");
@@ -409,11 +385,10 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
     assert_eq!(contributor.get_status("/admin/newsletters").await, 403);
     assert_eq!(
         contributor
-            .send_status(
-                "/admin/newsletters/send",
-                &[("newsletter", "1"), ("article", &article)]
-            )
-            .await,
+            .send_newsletter("1", &article, "")
+            .await
+            .status()
+            .as_u16(),
         403
     );
     assert_eq!(
@@ -431,11 +406,10 @@ async fn editors_send_newsletters_from_the_newsroom(app: TestApp) {
     );
     assert_eq!(
         editor
-            .send_status(
-                "/admin/newsletters/send",
-                &[("newsletter", "x"), ("article", &article)]
-            )
-            .await,
+            .send_newsletter("x", &article, "")
+            .await
+            .status()
+            .as_u16(),
         400
     );
 }
@@ -769,14 +743,7 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
     let (_, _) = staff(&app, "administrator").await;
     // An editor invites an author; the invitation arrives with a single-use link.
     let res = editor
-        .send(
-            "/admin/staff/invite",
-            &[
-                ("email", "new.author@newsroom.example"),
-                ("name", "Nia Author"),
-                ("role", "author"),
-            ],
-        )
+        .invite_staff("new.author@newsroom.example", "Nia Author", "author")
         .await;
     assert_eq!(res.status().as_u16(), 303);
     let mail = crate::harness::outbox(&app)
@@ -802,25 +769,13 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
         "single use"
     );
     let res = newcomer
-        .post(
-            "/admin/login",
-            &[
-                ("email", "new.author@newsroom.example"),
-                ("password", "a fine password"),
-            ],
-        )
+        .staff_log_in("new.author@newsroom.example", "a fine password")
         .await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(newcomer.get_status("/admin/articles").await, 200);
     // Not above or at one's own level.
     let res = editor
-        .send(
-            "/admin/staff/invite",
-            &[
-                ("email", "boss@newsroom.example"),
-                ("role", "administrator"),
-            ],
-        )
+        .invite_staff("boss@newsroom.example", "", "administrator")
         .await;
     assert_eq!(res.status().as_u16(), 403);
     let staff_list = masthead_store::newsroom::list_staff(app.state.db())
@@ -838,27 +793,27 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
         .id;
     assert_eq!(
         editor
-            .send_status(&format!("/admin/staff/{admin}/disable"), &[])
-            .await,
+            .change_staff(admin, "disable")
+            .await
+            .status()
+            .as_u16(),
         403
     );
     assert_eq!(
         editor
-            .send_status(
-                &format!("/admin/staff/{author}/role"),
-                &[("role", "editor")]
-            )
-            .await,
+            .set_staff_role(author, "editor")
+            .await
+            .status()
+            .as_u16(),
         403
     );
     // Down to contributor, then off: the session ends and log-in fails.
     assert_eq!(
         editor
-            .send_status(
-                &format!("/admin/staff/{author}/role"),
-                &[("role", "contributor")]
-            )
-            .await,
+            .set_staff_role(author, "contributor")
+            .await
+            .status()
+            .as_u16(),
         303
     );
     assert_eq!(
@@ -871,8 +826,10 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
     );
     assert_eq!(
         editor
-            .send_status(&format!("/admin/staff/{author}/disable"), &[])
-            .await,
+            .change_staff(author, "disable")
+            .await
+            .status()
+            .as_u16(),
         303
     );
     let res = newcomer.get("/admin/articles").await;
@@ -882,22 +839,12 @@ async fn staff_are_invited_by_email_and_managed_below_ones_own_role(app: TestApp
         "the session ended"
     );
     let res = newcomer
-        .post(
-            "/admin/login",
-            &[
-                ("email", "new.author@newsroom.example"),
-                ("password", "a fine password"),
-            ],
-        )
+        .staff_log_in("new.author@newsroom.example", "a fine password")
         .await;
     assert_eq!(res.status().as_u16(), 401);
     // Turned on again with a fresh link.
-    editor
-        .send(&format!("/admin/staff/{author}/enable"), &[])
-        .await;
-    editor
-        .send(&format!("/admin/staff/{author}/reset"), &[])
-        .await;
+    editor.change_staff(author, "enable").await;
+    editor.change_staff(author, "reset").await;
     let mails = crate::harness::outbox(&app).await;
     assert!(mails
         .iter()
@@ -1029,12 +976,9 @@ async fn corrections_are_dated_at_the_foot_and_move_the_modified_time(app: TestA
         .contains("class=\"corrections\""));
     let (mut editor, _) = staff(&app, "editor").await;
     let res = editor
-        .send(
-            &format!("/admin/articles/{id}/corrections"),
-            &[(
-                "body",
-                "An earlier version gave the cost as $41 million. It is $14 million.",
-            )],
+        .add_correction(
+            id,
+            "An earlier version gave the cost as $41 million. It is $14 million.",
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
@@ -1053,21 +997,11 @@ async fn corrections_are_dated_at_the_foot_and_move_the_modified_time(app: TestA
     // Contributors may not; empty notes are refused.
     let (mut contributor, _) = staff(&app, "contributor").await;
     assert_eq!(
-        contributor
-            .send_status(
-                &format!("/admin/articles/{id}/corrections"),
-                &[("body", "x")]
-            )
-            .await,
+        contributor.add_correction(id, "x").await.status().as_u16(),
         403
     );
     assert_eq!(
-        editor
-            .send_status(
-                &format!("/admin/articles/{id}/corrections"),
-                &[("body", "   ")]
-            )
-            .await,
+        editor.add_correction(id, "   ").await.status().as_u16(),
         400
     );
 }
@@ -1127,13 +1061,7 @@ async fn the_first_owner_is_created_once_from_the_set_up_link(app: TestApp) {
         .await;
     assert_eq!(res.headers()["location"], "/admin/login");
     let res = b
-        .post(
-            "/admin/login",
-            &[
-                ("email", "olu@newsroom.example"),
-                ("password", "the owner's password"),
-            ],
-        )
+        .staff_log_in("olu@newsroom.example", "the owner's password")
         .await;
     assert_eq!(res.status().as_u16(), 303);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
@@ -1180,14 +1108,7 @@ async fn members_are_imported_with_consent_recorded_and_never_without_it(app: Te
     let csv = "email,newsletters\nNew.One@example.org,morning-ledger tideline\n\"two@example.org\",no-such-letter\nnot an address,\n";
     // Without the consent box: members, but no newsletter.
     let res = admin
-        .send(
-            "/admin/members/import",
-            &[
-                ("csv", csv),
-                ("source", "Old list 2026"),
-                ("confirmed", "on"),
-            ],
-        )
+        .import_members(csv, "Old list 2026", &["confirmed"])
         .await;
     assert_eq!(res.status().as_u16(), 200);
     let page = res.text().await.unwrap();
@@ -1212,14 +1133,7 @@ async fn members_are_imported_with_consent_recorded_and_never_without_it(app: Te
     );
     // With it: opt-ins with the source; unknown newsletters reported.
     let res = admin
-        .send(
-            "/admin/members/import",
-            &[
-                ("csv", csv),
-                ("source", "Old list 2026"),
-                ("consented", "on"),
-            ],
-        )
+        .import_members(csv, "Old list 2026", &["consented"])
         .await;
     let page = res.text().await.unwrap();
     assert!(
@@ -1235,25 +1149,20 @@ async fn members_are_imported_with_consent_recorded_and_never_without_it(app: Te
     assert!(consents.iter().all(|c| c.2 == "import: Old list 2026"));
     // Bad input and roles.
     assert_eq!(
-        admin
-            .send_status("/admin/members/import", &[("csv", csv), ("source", "")])
-            .await,
+        admin.import_members(csv, "", &[]).await.status().as_u16(),
         422
     );
     assert_eq!(
         admin
-            .send_status(
-                "/admin/members/import",
-                &[("csv", "name\nx"), ("source", "s")]
-            )
-            .await,
+            .import_members("name\nx", "s", &[])
+            .await
+            .status()
+            .as_u16(),
         422
     );
     let (mut editor, _) = staff(&app, "editor").await;
     assert_eq!(
-        editor
-            .send_status("/admin/members/import", &[("csv", csv), ("source", "s")])
-            .await,
+        editor.import_members(csv, "s", &[]).await.status().as_u16(),
         403
     );
     assert!(masthead_store::newsroom::list_audit(db, 5)
@@ -1358,39 +1267,24 @@ async fn editors_create_and_rename_topics_and_authors(app: TestApp) {
     let (mut editor, _) = staff(&app, "editor").await;
     assert!(editor.page("/admin/topics").await.contains("Transit"));
     let res = editor
-        .send(
-            "/admin/topics",
-            &[
-                ("slug", "night-life"),
-                ("name", "Night life"),
-                ("text", "After dark in Port Alder."),
-            ],
-        )
+        .save_topic("night-life", "Night life", "After dark in Port Alder.")
         .await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(app
         .get_text("/topics/night-life", 200)
         .await
         .contains("Night life"));
-    let res = editor
-        .send(
-            "/admin/topics",
-            &[("slug", "night-life"), ("name", "Nightlife"), ("text", "")],
-        )
-        .await;
+    let res = editor.save_topic("night-life", "Nightlife", "").await;
     assert_eq!(res.status().as_u16(), 303);
     assert!(app
         .get_text("/topics/night-life", 200)
         .await
         .contains("Nightlife"));
     let res = editor
-        .send(
-            "/admin/authors",
-            &[
-                ("slug", "rue-vance"),
-                ("name", "Rue Vance"),
-                ("text", "Covers the *harbour*. <script>alert(1)</script>"),
-            ],
+        .save_author(
+            "rue-vance",
+            "Rue Vance",
+            "Covers the *harbour*. <script>alert(1)</script>",
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
@@ -1403,17 +1297,14 @@ async fn editors_create_and_rename_topics_and_authors(app: TestApp) {
     );
     assert_eq!(
         editor
-            .send_status("/admin/topics", &[("slug", "Bad Slug"), ("name", "x")])
-            .await,
+            .save_topic("Bad Slug", "x", "")
+            .await
+            .status()
+            .as_u16(),
         400
     );
     let (mut author, _) = staff(&app, "author").await;
-    assert_eq!(
-        author
-            .send_status("/admin/topics", &[("slug", "x"), ("name", "x")])
-            .await,
-        403
-    );
+    assert_eq!(author.save_topic("x", "x", "").await.status().as_u16(), 403);
 }
 
 both!(pages_get_a_new_version_for_each_changed_text, Fixture::Demo);
@@ -1429,14 +1320,7 @@ async fn pages_get_a_new_version_for_each_changed_text(app: TestApp) {
         .await
         .contains(&format!("now version {before}")));
     let res = admin
-        .send(
-            "/admin/pages",
-            &[
-                ("slug", "terms"),
-                ("title", "Terms of use"),
-                ("body", "New **terms**."),
-            ],
-        )
+        .save_page("terms", "Terms of use", "New **terms**.")
         .await;
     assert_eq!(
         res.headers()["location"].to_str().unwrap(),
@@ -1454,14 +1338,7 @@ async fn pages_get_a_new_version_for_each_changed_text(app: TestApp) {
         .contains("<strong>terms</strong>"));
     // The same text again: no new version.
     admin
-        .send(
-            "/admin/pages",
-            &[
-                ("slug", "terms"),
-                ("title", "Terms of use"),
-                ("body", "New **terms**."),
-            ],
-        )
+        .save_page("terms", "Terms of use", "New **terms**.")
         .await;
     assert_eq!(
         masthead_store::members::find_page_version(db, "terms")
@@ -1476,12 +1353,7 @@ async fn pages_get_a_new_version_for_each_changed_text(app: TestApp) {
         .contains(&format!("(version {})", before + 1)));
     let (mut editor, _) = staff(&app, "editor").await;
     assert_eq!(
-        editor
-            .send_status(
-                "/admin/pages",
-                &[("slug", "terms"), ("title", "x"), ("body", "x")]
-            )
-            .await,
+        editor.save_page("terms", "x", "x").await.status().as_u16(),
         403
     );
 }
@@ -1494,18 +1366,8 @@ async fn staff_reset_a_forgotten_password_by_email(app: TestApp) {
         .page("/admin/login")
         .await
         .contains("href=\"/admin/password-reset\""));
-    let known = b
-        .post(
-            "/admin/password-reset",
-            &[("email", "Editor@Newsroom.example")],
-        )
-        .await;
-    let unknown = b
-        .post(
-            "/admin/password-reset",
-            &[("email", "nobody@newsroom.example")],
-        )
-        .await;
+    let known = b.ask_staff_password_reset("Editor@Newsroom.example").await;
+    let unknown = b.ask_staff_password_reset("nobody@newsroom.example").await;
     assert_eq!(
         (known.status().as_u16(), unknown.status().as_u16()),
         (200, 200)
@@ -1531,13 +1393,7 @@ async fn staff_reset_a_forgotten_password_by_email(app: TestApp) {
         303
     );
     let res = b
-        .post(
-            "/admin/login",
-            &[
-                ("email", "editor@newsroom.example"),
-                ("password", "a brand new password"),
-            ],
-        )
+        .staff_log_in("editor@newsroom.example", "a brand new password")
         .await;
     assert_eq!(res.status().as_u16(), 303);
 }

@@ -202,7 +202,7 @@ both!(
 async fn a_password_reset_ends_what_a_pre_registration_set(app: TestApp) {
     let mut attacker = claim(&app).await;
     let mut owner = Browser::new(&app);
-    owner.post("/password/reset", &[("email", VICTIM)]).await;
+    owner.ask_password_reset(VICTIM).await;
     let mail = mail_to(&app, VICTIM, "/password/reset/").await;
     assert_eq!(
         follow(
@@ -228,12 +228,7 @@ async fn a_confirmed_import_ends_what_a_pre_registration_set(app: TestApp) {
     let mut attacker = claim(&app).await;
     let (mut admin, _) = staff_browser(&app, "administrator").await;
     let csv = format!("email\n{VICTIM}\n");
-    let res = admin
-        .send(
-            "/admin/members/import",
-            &[("csv", &csv), ("source", "Old list"), ("confirmed", "on")],
-        )
-        .await;
+    let res = admin.import_members(&csv, "Old list", &["confirmed"]).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_locked_out(&app, &mut attacker, false).await;
 }
@@ -618,13 +613,7 @@ async fn rate_limits_count_each_request_once_and_only_failures(app: TestApp) {
     for i in 0..10 {
         let mut d = Browser::new(&app);
         let res = d
-            .post(
-                "/admin/login",
-                &[
-                    ("email", "desk@newsroom.example"),
-                    ("password", "newsroom password 1"),
-                ],
-            )
+            .staff_log_in("desk@newsroom.example", "newsroom password 1")
             .await;
         assert_eq!(res.status().as_u16(), 303, "staff log-in {i}");
     }
@@ -658,17 +647,9 @@ async fn a_staff_reset_request_does_the_same_work_for_any_address(app: TestApp) 
     };
     let mut b = Browser::new(&app);
     let before = counts().await;
-    b.post(
-        "/admin/password-reset",
-        &[("email", "desk@newsroom.example")],
-    )
-    .await;
+    b.ask_staff_password_reset("desk@newsroom.example").await;
     let after_known = counts().await;
-    b.post(
-        "/admin/password-reset",
-        &[("email", "nobody@newsroom.example")],
-    )
-    .await;
+    b.ask_staff_password_reset("nobody@newsroom.example").await;
     let after_unknown = counts().await;
     assert_eq!(
         (after_known.0 - before.0, after_known.1 - before.1),
@@ -745,12 +726,7 @@ async fn a_deeply_nested_body_is_refused_and_never_stalls_the_server(app: TestAp
     assert_eq!(nothing, 0);
     // Pages and author bios are refused the same way.
     let (mut admin, _) = staff_browser(&app, "administrator").await;
-    let res = admin
-        .send(
-            "/admin/pages",
-            &[("slug", "deep"), ("title", "Deep"), ("body", body.as_str())],
-        )
-        .await;
+    let res = admin.save_page("deep", "Deep", body.as_str()).await;
     assert_eq!(res.status().as_u16(), 400);
 }
 

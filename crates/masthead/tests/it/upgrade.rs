@@ -45,13 +45,7 @@ async fn a_wave_one_data_directory_migrates_and_serves_what_it_held() {
     // article's whole history: her two saves and the import before them.
     let mut b = Browser::new(&app);
     let res = b
-        .post(
-            "/admin/login",
-            &[
-                ("email", "wren@example.com"),
-                ("password", "correct horse battery staple 42"),
-            ],
-        )
+        .staff_log_in("wren@example.com", "correct horse battery staple 42")
         .await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], "/admin");
