@@ -593,13 +593,16 @@ fn attr(html: &str, before: &str) -> String {
         .to_string()
 }
 
-both!(
-    two_step_log_in_takes_each_code_once_and_recovery_codes_once,
-    Fixture::Demo
-);
-async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestApp) {
+/// An editor with a password, logged in (no second step yet).
+struct Editor<'a> {
+    b: Browser<'a>,
+    csrf: String,
+    staff_id: i64,
+}
+
+async fn editor_with_password(app: &TestApp) -> Editor<'_> {
     let db = app.state.db();
-    staff(&app, "editor").await;
+    staff(app, "editor").await;
     let staff_id = masthead_store::members::find_staff_by_email(db, "editor@newsroom.example")
         .await
         .unwrap()
@@ -618,12 +621,72 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
         .unwrap();
     masthead_store::commit(tx).await.unwrap();
     // Logged in with the password (no second step yet).
-    let mut b = Browser::new(&app);
+    let mut b = Browser::new(app);
     let res = b
         .staff_log_in("editor@newsroom.example", "harbour lights 42")
         .await;
     assert_eq!(res.status().as_u16(), 303);
     let csrf = masthead::members::tokens::csrf_token(&b.jar["masthead_staff"]);
+    Editor { b, csrf, staff_id }
+}
+
+/// Two-step log-in turned on through the account page: the secret, the
+/// step whose code turned it on, and the recovery codes shown.
+struct TwoStep {
+    secret: String,
+    step: i64,
+    codes: Vec<String>,
+}
+
+fn recovery_codes(page: &str) -> Vec<String> {
+    page.split("<li><code>")
+        .skip(1)
+        .map(|r| r.split('<').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn turn_on_two_step(e: &mut Editor<'_>) -> TwoStep {
+    let csrf = e.csrf.clone();
+    let res = e
+        .b
+        .post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")])
+        .await;
+    let secret = attr(&res.text().await.unwrap(), "data-secret=\"");
+    let step = masthead_core::totp::step_of(jiff::Timestamp::now().as_second());
+    let res = e
+        .b
+        .post(
+            "/admin/account/2fa",
+            &[
+                ("csrf", &csrf),
+                ("step", "confirm"),
+                ("secret", &secret),
+                ("code", &code_at(&secret, step)),
+                ("password", "harbour lights 42"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let codes = recovery_codes(&res.text().await.unwrap());
+    assert_eq!(codes.len(), 10);
+    TwoStep {
+        secret,
+        step,
+        codes,
+    }
+}
+
+both!(
+    turning_on_two_step_log_in_needs_the_password_and_a_code,
+    Fixture::Demo
+);
+async fn turning_on_two_step_log_in_needs_the_password_and_a_code(app: TestApp) {
+    let db = app.state.db();
+    let Editor {
+        mut b,
+        csrf,
+        staff_id,
+    } = editor_with_password(&app).await;
     // Set up: a key to scan, confirmed by a code.
     let res = b
         .post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")])
@@ -695,6 +758,21 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
         "shown only once"
     );
 
+}
+
+both!(
+    two_step_log_in_takes_each_code_once_and_recovery_codes_once,
+    Fixture::Demo
+);
+async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestApp) {
+    let db = app.state.db();
+    let mut e = editor_with_password(&app).await;
+    let staff_id = e.staff_id;
+    let TwoStep {
+        secret,
+        step,
+        codes,
+    } = turn_on_two_step(&mut e).await;
     // Log-in: the password alone is not enough.
     let mut fresh = Browser::new(&app);
     let res = fresh
@@ -759,6 +837,21 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
             .unwrap(),
         9
     );
+}
+
+both!(
+    replacing_two_step_log_in_needs_the_password_and_a_current_code,
+    Fixture::Demo
+);
+async fn replacing_two_step_log_in_needs_the_password_and_a_current_code(app: TestApp) {
+    let db = app.state.db();
+    let mut e = editor_with_password(&app).await;
+    let TwoStep { secret, codes, .. } = turn_on_two_step(&mut e).await;
+    let Editor {
+        mut b,
+        csrf,
+        staff_id,
+    } = e;
     // Issue 12 item 11: replacing it (a new phone) with only the session
     // is refused; it needs the password and a current or recovery code.
     let res = b
@@ -811,7 +904,7 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
         masthead_store::members::recovery_codes_left(db, staff_id)
             .await
             .unwrap(),
-        9,
+        10,
         "no recovery code spent by a refused replace"
     );
     let res = b
@@ -847,6 +940,21 @@ async fn two_step_log_in_takes_each_code_once_and_recovery_codes_once(app: TestA
             .0,
         theirs
     );
+}
+
+both!(
+    turning_off_two_step_log_in_needs_the_password_and_a_code,
+    Fixture::Demo
+);
+async fn turning_off_two_step_log_in_needs_the_password_and_a_code(app: TestApp) {
+    let db = app.state.db();
+    let mut e = editor_with_password(&app).await;
+    let TwoStep { codes, .. } = turn_on_two_step(&mut e).await;
+    let Editor {
+        mut b,
+        csrf,
+        staff_id,
+    } = e;
     // Turning it off needs the password and a code too.
     assert_eq!(
         b.post_status(
