@@ -647,15 +647,13 @@ fn recovery_codes(page: &str) -> Vec<String> {
 
 async fn turn_on_two_step(e: &mut Editor<'_>) -> TwoStep {
     let csrf = e.csrf.clone();
-    let res = e
-        .b
-        .post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")])
-        .await;
+    let res =
+        e.b.post("/admin/account/2fa", &[("csrf", &csrf), ("step", "start")])
+            .await;
     let secret = attr(&res.text().await.unwrap(), "data-secret=\"");
     let step = masthead_core::totp::step_of(jiff::Timestamp::now().as_second());
-    let res = e
-        .b
-        .post(
+    let res =
+        e.b.post(
             "/admin/account/2fa",
             &[
                 ("csrf", &csrf),
@@ -757,7 +755,6 @@ async fn turning_on_two_step_log_in_needs_the_password_and_a_code(app: TestApp) 
         !b.page("/admin/account").await.contains(&codes[0]),
         "shown only once"
     );
-
 }
 
 both!(

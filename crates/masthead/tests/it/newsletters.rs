@@ -78,15 +78,24 @@ fn header<'a>(m: &'a Value, name: &str) -> &'a str {
     m["headers"][name].as_str().unwrap_or("")
 }
 
-both!(segments_headers_and_one_click);
-async fn segments_headers_and_one_click(backend: Backend) {
-    let smtp = Smtp::start(0).await;
-    let app = spawn(backend, &smtp).await;
-    let n = newsletter(&app).await;
-    let (_, paid) = reader(&app, "paid@example.org", true, n.id).await;
-    let (_, free) = reader(&app, "free@example.org", false, n.id).await;
-    let (_, other) = reader(&app, "other@example.org", false, n.id).await;
-    let (_, bad) = reader(&app, "bad-gone@example.org", false, n.id).await;
+/// A send of the gated article to a newsletter with a subscriber, two
+/// free readers and an address that does not exist (and, not recipients,
+/// an unverified member and a suppressed address).
+struct Sent {
+    n: store::NewsletterRecord,
+    send: i64,
+    paid: i64,
+    free: i64,
+    other: i64,
+    bad: i64,
+}
+
+async fn sent_to_four(app: &TestApp) -> Sent {
+    let n = newsletter(app).await;
+    let (_, paid) = reader(app, "paid@example.org", true, n.id).await;
+    let (_, free) = reader(app, "free@example.org", false, n.id).await;
+    let (_, other) = reader(app, "other@example.org", false, n.id).await;
+    let (_, bad) = reader(app, "bad-gone@example.org", false, n.id).await;
     // Not recipients: an unverified member, a suppressed address, a member
     // of another newsletter only.
     let unverified = masthead_store::members::ensure_member(
@@ -102,7 +111,7 @@ async fn segments_headers_and_one_click(backend: Backend) {
         .await
         .unwrap();
     masthead_store::commit(tx).await.unwrap();
-    reader(&app, "complained@example.org", false, n.id).await;
+    reader(app, "complained@example.org", false, n.id).await;
     store::suppress(
         app.state.db(),
         "complained@example.org",
@@ -114,13 +123,34 @@ async fn segments_headers_and_one_click(backend: Backend) {
     .await
     .unwrap();
 
-    let send = send_article(&app, n.id, GATED).await;
-    let done = run(&app, send).await;
+    let send = send_article(app, n.id, GATED).await;
+    let done = run(app, send).await;
     assert_eq!(done.status, "sent");
     assert_eq!(done.recipients, 4, "paid, free, other and bad-gone");
     let p = store::send_progress(app.state.db(), send).await.unwrap();
     assert_eq!((p.sent, p.failed, p.queued), (3, 1, 0));
+    Sent {
+        n,
+        send,
+        paid,
+        free,
+        other,
+        bad,
+    }
+}
 
+both!(a_send_gives_each_segment_its_copy_and_the_list_headers);
+async fn a_send_gives_each_segment_its_copy_and_the_list_headers(backend: Backend) {
+    let smtp = Smtp::start(0).await;
+    let app = spawn(backend, &smtp).await;
+    let Sent {
+        n,
+        send,
+        paid,
+        free,
+        bad,
+        ..
+    } = sent_to_four(&app).await;
     // The subscriber's copy has the whole article; the free reader's the
     // preview and the way to the site, never the rest.
     let full = &smtp.to("paid@example.org")[..];
@@ -199,7 +229,22 @@ async fn segments_headers_and_one_click(backend: Backend) {
             .unwrap()
             .is_some()
     );
+}
 
+both!(one_click_unsubscribe_takes_a_mail_providers_post_once_per_token);
+async fn one_click_unsubscribe_takes_a_mail_providers_post_once_per_token(backend: Backend) {
+    let smtp = Smtp::start(0).await;
+    let app = spawn(backend, &smtp).await;
+    let Sent {
+        n,
+        paid,
+        free,
+        other,
+        ..
+    } = sent_to_four(&app).await;
+    let full = &smtp.to("paid@example.org")[0];
+    let preview = &smtp.to("free@example.org")[0];
+    let lu = header(full, "list-unsubscribe");
     // One-click: a POST with no cookie, no session, no CSRF token, from
     // another site, as multipart and as urlencoded; a GET only asks.
     let url = lu.trim_start_matches('<').trim_end_matches('>').to_string();
@@ -280,7 +325,13 @@ async fn segments_headers_and_one_click(backend: Backend) {
     let done = run(&app, again).await;
     assert_eq!(done.recipients, 1, "only other@ is left");
     assert_eq!(smtp.to("other@example.org").len(), 2);
+}
 
+both!(a_newsletters_web_version_goes_through_the_access_decision);
+async fn a_newsletters_web_version_goes_through_the_access_decision(backend: Backend) {
+    let smtp = Smtp::start(0).await;
+    let app = spawn(backend, &smtp).await;
+    let Sent { send, .. } = sent_to_four(&app).await;
     // The web version goes through the access decision.
     let web = format!("/newsletters/{NEWSLETTER}/{send}");
     let anon = app.get_text(&web, 200).await;
@@ -649,7 +700,14 @@ async fn readers_choose_their_newsletters(backend: Backend) {
     middle.sort();
     assert_eq!(middle, ["in:account", "out:account"]);
     assert_eq!(sources[3], "out:preferences");
+}
 
+both!(an_email_only_newsletter_sign_up_waits_for_its_confirmation);
+async fn an_email_only_newsletter_sign_up_waits_for_its_confirmation(backend: Backend) {
+    let smtp = Smtp::start(0).await;
+    let app = spawn(backend, &smtp).await;
+    let db = app.state.db();
+    let all = store::list(db).await.unwrap();
     // Email-only sign-up on /newsletters: nothing until confirmed.
     let page = app.get_text("/newsletters", 200).await;
     assert!(page.contains("Sign up with your email") && page.contains(&all[0].name));
@@ -710,7 +768,13 @@ async fn readers_choose_their_newsletters(backend: Backend) {
         410,
         "the link works once"
     );
+}
 
+both!(bounce_and_complaint_reports_are_authenticated_then_suppress);
+async fn bounce_and_complaint_reports_are_authenticated_then_suppress(backend: Backend) {
+    let smtp = Smtp::start(0).await;
+    let app = spawn(backend, &smtp).await;
+    let db = app.state.db();
     // Bounce and complaint reports: authenticated, then suppressed.
     let hook = app.url("/webhooks/bounces");
     let body = r#"{"email": "Late@Example.org", "type": "complaint", "detail": "marked as spam"}"#;
