@@ -81,10 +81,10 @@ async fn media_count(app: &TestApp) -> usize {
 }
 
 both!(
-    the_media_library_takes_images_and_refuses_bad_files_clearly,
+    the_media_library_takes_an_image_with_its_words_and_sizes,
     Fixture::Demo
 );
-async fn the_media_library_takes_images_and_refuses_bad_files_clearly(app: TestApp) {
+async fn the_media_library_takes_an_image_with_its_words_and_sizes(app: TestApp) {
     let (mut b, csrf) = staff(&app, "contributor").await;
     let words = [
         ("csrf", csrf.as_str()),
@@ -128,7 +128,16 @@ async fn the_media_library_takes_images_and_refuses_bad_files_clearly(app: TestA
             && page.contains("A ferry leaving the harbour at dawn")
     );
     assert_eq!(media_count(&app).await, before + 1);
+}
 
+both!(the_media_library_refuses_bad_files_clearly, Fixture::Demo);
+async fn the_media_library_refuses_bad_files_clearly(app: TestApp) {
+    let (mut b, csrf) = staff(&app, "contributor").await;
+    let words = [
+        ("csrf", csrf.as_str()),
+        ("alt", "A ferry leaving the harbour at dawn"),
+    ];
+    let before = media_count(&app).await;
     // Bad files: each a clear message and a proper status, nothing stored.
     // A real PNG header (valid CRC) claiming 60,000 × 60,000 pixels.
     let mut bomb = photo(1, 1);
@@ -183,7 +192,7 @@ async fn the_media_library_takes_images_and_refuses_bad_files_clearly(app: TestA
     }
     assert_eq!(
         media_count(&app).await,
-        before + 1,
+        before,
         "nothing stored from bad files"
     );
     // No alt text, a forged form, no session, not multipart at all.
@@ -227,8 +236,33 @@ async fn the_media_library_takes_images_and_refuses_bad_files_clearly(app: TestA
         303
     );
     assert_eq!(b.send_status("/admin/media", &[("alt", "x")]).await, 400);
-    assert_eq!(media_count(&app).await, before + 1);
+    assert_eq!(media_count(&app).await, before);
+}
 
+both!(
+    an_images_words_change_and_are_offered_on_reuse,
+    Fixture::Demo
+);
+async fn an_images_words_change_and_are_offered_on_reuse(app: TestApp) {
+    let (mut b, csrf) = staff(&app, "contributor").await;
+    let words = [
+        ("csrf", csrf.as_str()),
+        ("alt", "A ferry leaving the harbour at dawn"),
+        ("caption", "The 6:10 sailing."),
+        ("credit", "Ines Varga/Harbour Pictures"),
+    ];
+    let res = upload(
+        &b,
+        "/admin/media",
+        &words,
+        Some(("ferry.png", "image/png", &photo(1200, 800))),
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let rows = masthead_store::media::list_media(app.state.db(), 1)
+        .await
+        .unwrap();
+    let row = &rows[0];
     // The words stored with an image change, and are offered on reuse: a
     // lead image chosen with empty fields takes them.
     let id = row.media.id.to_string();
