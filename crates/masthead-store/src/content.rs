@@ -100,11 +100,17 @@ pub enum Upserted {
 }
 
 /// Creates or updates the article with this slug, keeping each version in
-/// the article's history and scheduling its publication when it is scheduled.
+/// the article's history and scheduling its publication when it is
+/// scheduled; the library learns its lead image's words from their first
+/// use. One transaction.
 pub async fn upsert_article(db: &Db, a: &NewArticle, now: i64) -> Result<Upserted> {
     let mut tx = db.begin().await?;
     let out = upsert_article_in(&mut tx, db.backend(), a, now).await?;
     keep_written_version(&mut tx, out, a, now).await?;
+    if let Some(l) = &a.lead {
+        crate::media::fill_media_text_in(&mut tx, l.media_id, &l.alt, &l.caption, &l.credit)
+            .await?;
+    }
     tx.commit().await?;
     Ok(out)
 }

@@ -294,6 +294,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     progress: true,
                     force,
                     policy: state.settings().get().publication.policy.clone(),
+                    actor: Some(masthead_store::newsroom::Actor::OPERATOR),
                 },
             );
             let report = importer.import_dir(&dir).await?;
@@ -303,14 +304,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for c in &report.conflicts {
                 eprintln!("{c}: conflict: edited in the newsroom since the last import; kept as it is (--force overwrites it)");
             }
-            println!(
-                "imported: {} created, {} updated, {} unchanged, {} conflicts, {} with errors",
-                report.created,
-                report.updated,
-                report.unchanged,
-                report.conflicts.len(),
-                report.errors.len()
-            );
+            println!("imported: {}", report.summary());
             Ok(if report.errors.is_empty() && report.conflicts.is_empty() {
                 ExitCode::SUCCESS
             } else {

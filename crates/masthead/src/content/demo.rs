@@ -63,6 +63,7 @@ pub async fn seed(
             // The policy of the demo's own settings (the defaults); the
             // search_index job remakes rows if the operator locked others.
             policy: masthead_core::access::Policy::default(),
+            actor: None,
         },
     );
     let report = importer.import_dir(dir).await?;

@@ -509,6 +509,15 @@ async fn changes_made_at_the_command_line_are_audited_with_the_operator() {
     let again = run(&["staff", "add", "--role", "editor", "desk@example.org"]);
     assert!(again.contains("issuing a new set-password link"), "{again}");
     assert_ne!(first.lines().last(), again.lines().last(), "a new link");
+    // A Markdown import is one entry per run with its counts (topics and
+    // authors are written again on every run, so they count as updated).
+    let dir = tempfile::tempdir().unwrap();
+    let topics = dir.path().join("desk-files");
+    std::fs::create_dir(&topics).unwrap();
+    std::fs::write(topics.join("tides.md"), crate::import::TOPIC).unwrap();
+    let path = topics.to_string_lossy().to_string();
+    run(&["import", &path]);
+    run(&["import", &path]);
     let audit = masthead_store::newsroom::list_audit(app.state.db(), 50)
         .await
         .unwrap();
@@ -520,6 +529,16 @@ async fn changes_made_at_the_command_line_are_audited_with_the_operator() {
     assert_eq!(
         by_cli,
         vec![
+            (
+                "import.markdown",
+                "desk-files",
+                "0 created, 1 updated, 0 unchanged, 0 conflicts, 0 with errors"
+            ),
+            (
+                "import.markdown",
+                "desk-files",
+                "1 created, 0 updated, 0 unchanged, 0 conflicts, 0 with errors"
+            ),
             (
                 "staff.reset",
                 "desk@example.org",

@@ -72,7 +72,7 @@ fn jpeg_rotated(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-const TOPIC: &str =
+pub const TOPIC: &str =
     "+++\ntype = \"topic\"\nslug = \"tides\"\nname = \"Tides\"\n+++\nAll about tides.\n";
 const AUTHOR: &str =
     "+++\ntype = \"author\"\nslug = \"ana-reyes\"\nname = \"Ana Reyes\"\n+++\nCovers the coast.\n";
