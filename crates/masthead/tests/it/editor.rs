@@ -47,6 +47,26 @@ async fn upload(
         .unwrap_or_else(|e| panic!("POST {path}: {e}"))
 }
 
+/// The words of the ferry photo the media tests upload.
+const FERRY: [(&str, &str); 3] = [
+    ("alt", "A ferry leaving the harbour at dawn"),
+    ("caption", "The 6:10 sailing."),
+    ("credit", "Ines Varga/Harbour Pictures"),
+];
+
+/// A staff member uploads the ferry photo (1200 × 800) with its words.
+async fn upload_ferry(b: &Browser<'_>, csrf: &str) -> reqwest::Response {
+    let mut fields = vec![("csrf", csrf)];
+    fields.extend(FERRY);
+    upload(
+        b,
+        "/admin/media",
+        &fields,
+        Some(("ferry.png", "image/png", &photo(1200, 800))),
+    )
+    .await
+}
+
 fn photo(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         image::Rgb([(x % 200) as u8, (y % 180) as u8, 90])
@@ -86,20 +106,8 @@ both!(
 );
 async fn the_media_library_takes_an_image_with_its_words_and_sizes(app: TestApp) {
     let (mut b, csrf) = staff(&app, "contributor").await;
-    let words = [
-        ("csrf", csrf.as_str()),
-        ("alt", "A ferry leaving the harbour at dawn"),
-        ("caption", "The 6:10 sailing."),
-        ("credit", "Ines Varga/Harbour Pictures"),
-    ];
     let before = media_count(&app).await;
-    let res = upload(
-        &b,
-        "/admin/media",
-        &words,
-        Some(("ferry.png", "image/png", &photo(1200, 800))),
-    )
-    .await;
+    let res = upload_ferry(&b, &csrf).await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], "/admin/media?done=uploaded");
     let rows = masthead_store::media::list_media(app.state.db(), 1)
@@ -108,7 +116,7 @@ async fn the_media_library_takes_an_image_with_its_words_and_sizes(app: TestApp)
     let row = &rows[0];
     assert_eq!(
         (row.alt.as_str(), row.caption.as_str(), row.credit.as_str()),
-        (words[1].1, words[2].1, words[3].1)
+        (FERRY[0].1, FERRY[1].1, FERRY[2].1)
     );
     assert_eq!(
         row.media
@@ -245,19 +253,7 @@ both!(
 );
 async fn an_images_words_change_and_are_offered_on_reuse(app: TestApp) {
     let (mut b, csrf) = staff(&app, "contributor").await;
-    let words = [
-        ("csrf", csrf.as_str()),
-        ("alt", "A ferry leaving the harbour at dawn"),
-        ("caption", "The 6:10 sailing."),
-        ("credit", "Ines Varga/Harbour Pictures"),
-    ];
-    let res = upload(
-        &b,
-        "/admin/media",
-        &words,
-        Some(("ferry.png", "image/png", &photo(1200, 800))),
-    )
-    .await;
+    let res = upload_ferry(&b, &csrf).await;
     assert_eq!(res.status().as_u16(), 303);
     let rows = masthead_store::media::list_media(app.state.db(), 1)
         .await
