@@ -136,7 +136,7 @@ pub const IMPORT_VERSION_BY: &str = "import";
 /// history (`editor_versions`), in the editor's shape so the newsroom can
 /// compare and restore it; the newsroom's own saves keep theirs with the
 /// editor's form (`newsroom::save_article`).
-async fn keep_written_version(
+pub(crate) async fn keep_written_version(
     tx: &mut Tx,
     written: Upserted,
     a: &NewArticle,
@@ -487,6 +487,16 @@ pub async fn upsert_topic(
     now: i64,
 ) -> Result<i64> {
     let mut tx = db.begin().await?;
+    let id = upsert_topic_in(&mut tx, t, now).await?;
+    if let Some(a) = audit {
+        crate::newsroom::audit(&mut tx, a, now).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// `upsert_topic` inside the caller's transaction.
+pub(crate) async fn upsert_topic_in(tx: &mut Tx, t: &NewTopic<'_>, now: i64) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO topics (slug, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
          ON CONFLICT (slug) DO UPDATE SET name = excluded.name, description = excluded.description, \
@@ -496,13 +506,9 @@ pub async fn upsert_topic(
     .bind(t.name)
     .bind(t.description)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    bump_counter(&mut tx, CONTENT).await?;
-    if let Some(a) = audit {
-        crate::newsroom::audit(&mut tx, a, now).await?;
-    }
-    tx.commit().await?;
+    bump_counter(tx, CONTENT).await?;
     Ok(row.try_get("id")?)
 }
 
@@ -520,6 +526,16 @@ pub async fn upsert_author(
     now: i64,
 ) -> Result<i64> {
     let mut tx = db.begin().await?;
+    let id = upsert_author_in(&mut tx, a, now).await?;
+    if let Some(entry) = audit {
+        crate::newsroom::audit(&mut tx, entry, now).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// `upsert_author` inside the caller's transaction.
+pub(crate) async fn upsert_author_in(tx: &mut Tx, a: &NewAuthor<'_>, now: i64) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO authors (slug, name, bio_html, avatar_media_id, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) \
@@ -531,13 +547,9 @@ pub async fn upsert_author(
     .bind(a.bio_html)
     .bind(a.avatar_media_id)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    bump_counter(&mut tx, CONTENT).await?;
-    if let Some(entry) = audit {
-        crate::newsroom::audit(&mut tx, entry, now).await?;
-    }
-    tx.commit().await?;
+    bump_counter(tx, CONTENT).await?;
     Ok(row.try_get("id")?)
 }
 
@@ -589,10 +601,31 @@ pub async fn upsert_page(
     now: i64,
 ) -> Result<(i64, i64, bool)> {
     let mut tx = db.begin().await?;
+    let (id, version, changed) = upsert_page_in(&mut tx, p, now).await?;
+    if !changed {
+        tx.rollback().await?;
+        return Ok((id, version, false));
+    }
+    if let Some(by) = by {
+        let detail = format!("version {version}");
+        let entry = by.audit("page.save", "page", p.slug.as_str(), &detail);
+        crate::newsroom::audit(&mut tx, &entry, now).await?;
+    }
+    tx.commit().await?;
+    Ok((id, version, true))
+}
+
+/// `upsert_page` inside the caller's transaction (no audit); writes
+/// nothing when the source is unchanged. Returns (id, version, changed).
+pub(crate) async fn upsert_page_in(
+    tx: &mut Tx,
+    p: &NewPage<'_>,
+    now: i64,
+) -> Result<(i64, i64, bool)> {
     let existing =
         sqlx::query("SELECT id, current_version, source_hash FROM pages WHERE slug = $1")
             .bind(p.slug.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     let (id, version) = match existing {
         Some(row) => {
@@ -600,7 +633,6 @@ pub async fn upsert_page(
             let version: i64 = row.try_get("current_version")?;
             let hash: Option<String> = row.try_get("source_hash")?;
             if p.source_hash.is_some() && hash.as_deref() == p.source_hash {
-                tx.rollback().await?;
                 return Ok((id, version, false));
             }
             sqlx::query(
@@ -611,7 +643,7 @@ pub async fn upsert_page(
             .bind(version + 1)
             .bind(now)
             .bind(p.source_hash)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             (id, version + 1)
         }
@@ -624,7 +656,7 @@ pub async fn upsert_page(
             .bind(p.title)
             .bind(now)
             .bind(p.source_hash)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             (row.try_get("id")?, 1)
         }
@@ -639,15 +671,9 @@ pub async fn upsert_page(
     .bind(p.body_html)
     .bind(p.body_markdown)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    bump_counter(&mut tx, CONTENT).await?;
-    if let Some(by) = by {
-        let detail = format!("version {version}");
-        let entry = by.audit("page.save", "page", p.slug.as_str(), &detail);
-        crate::newsroom::audit(&mut tx, &entry, now).await?;
-    }
-    tx.commit().await?;
+    bump_counter(tx, CONTENT).await?;
     Ok((id, version, true))
 }
 

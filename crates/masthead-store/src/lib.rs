@@ -11,6 +11,7 @@
 pub mod billing;
 pub mod content;
 mod db;
+pub mod imports;
 pub mod jobs;
 pub mod keys;
 pub mod media;

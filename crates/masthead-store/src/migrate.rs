@@ -109,6 +109,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_one_history.sql"),
         postgres: include_str!("../migrations/postgres/0016_one_history.sql"),
     },
+    Migration {
+        version: 17,
+        name: "imports",
+        sqlite: include_str!("../migrations/sqlite/0017_imports.sql"),
+        postgres: include_str!("../migrations/postgres/0017_imports.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

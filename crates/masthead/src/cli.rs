@@ -52,14 +52,42 @@ enum Command {
     },
     /// Apply database migrations and exit
     Migrate,
-    /// Import Markdown files with front matter (articles, pages, topics, authors)
+    /// Import content: a directory of Markdown files with front matter
+    /// (the default), or another platform's export (`--from wordpress`)
     Import {
-        /// Directory to read *.md files from, recursively
+        /// The directory of *.md files (read recursively), or the export file
         dir: PathBuf,
+        /// What the input is: markdown (a directory) or wordpress (a WXR file)
+        #[arg(long, default_value = "markdown")]
+        from: String,
         /// Also overwrite articles edited in the newsroom since the last
         /// import (otherwise they are reported as conflicts and kept)
         #[arg(long)]
         force: bool,
+        /// Change nothing; print what the import would do
+        #[arg(long)]
+        dry_run: bool,
+        /// WordPress: a copy of the old site's wp-content/uploads, read
+        /// before fetching images over HTTP
+        #[arg(long)]
+        uploads: Option<PathBuf>,
+        /// The old site's public address, when the export's differs
+        #[arg(long)]
+        old_url: Option<String>,
+        /// Fetch images from loopback and private addresses too
+        #[arg(long)]
+        allow_private_fetch: bool,
+        /// WordPress: password-protected posts become subscribers-only
+        /// articles (otherwise drafts)
+        #[arg(long)]
+        protected_as_subscribers: bool,
+        /// Let an imported page replace the page here with the same slug
+        /// (terms, privacy: pages readers consented to)
+        #[arg(long)]
+        replace_pages: bool,
+        /// The old site's time zone, for drafts without a GMT date
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
     },
     /// Read or change publication settings
     Settings {
@@ -282,7 +310,70 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied: {applied:?}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { dir, force } => {
+        Command::Import {
+            dir,
+            from,
+            force,
+            dry_run,
+            uploads,
+            old_url,
+            allow_private_fetch,
+            protected_as_subscribers,
+            replace_pages,
+            timezone,
+        } if from == "wordpress" => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            let opts = crate::imports::wordpress::Options {
+                file: dir,
+                uploads,
+                old_url,
+                dry_run,
+                force,
+                allow_private_fetch,
+                protected_as_subscribers,
+                replace_pages,
+                timezone: jiff::tz::TimeZone::get(&timezone)
+                    .map_err(|e| anyhow::anyhow!("--timezone {timezone}: {e}"))?,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let report = crate::imports::wordpress::run(
+                &state,
+                &opts,
+                masthead_store::newsroom::Actor::OPERATOR,
+            )
+            .await?;
+            for n in &report.skipped {
+                eprintln!(
+                    "skipped {} {} ({}): {}",
+                    n.kind, n.source_id, n.title, n.reason
+                );
+            }
+            for n in &report.partial {
+                eprintln!(
+                    "partly {} {} ({}): {}",
+                    n.kind, n.source_id, n.title, n.reason
+                );
+            }
+            if report.dropped_characters > 0 {
+                eprintln!(
+                    "dropped {} characters XML does not allow",
+                    report.dropped_characters
+                );
+            }
+            println!("imported: {}", report.summary());
+            Ok(
+                if report.skipped.is_empty() && report.articles.conflicts == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                },
+            )
+        }
+        Command::Import { from, .. } if from != "markdown" => Err(anyhow::anyhow!(
+            "--from {from}: use markdown (a directory) or wordpress (a WXR file)"
+        )),
+        Command::Import { dir, force, .. } => {
             let config = Config::build(file, over)?;
             let state = AppState::build(config).await?;
             let mut importer = Importer::new(

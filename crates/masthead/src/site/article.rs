@@ -29,7 +29,10 @@ pub async fn show(
     let method = req.method().clone();
     let headers = req.headers();
     if Slug::parse_article(&slug).is_err() {
-        return Err(AppError::NotFound);
+        // An imported item's old address may be no slug of ours.
+        return super::old_address(&state, req.uri())
+            .await
+            .ok_or(AppError::NotFound);
     }
     // A request without cookies is a fresh anonymous reader: no lookups.
     let viewer = if headers.contains_key(header::COOKIE) {
@@ -51,7 +54,10 @@ pub async fn show(
                     Some(new_slug) => {
                         Ok(Redirect::permanent(&format!("/{new_slug}")).into_response())
                     }
-                    None => Err(AppError::NotFound),
+                    None => match super::old_address(&state, req.uri()).await {
+                        Some(res) => Ok(res),
+                        None => Err(AppError::NotFound),
+                    },
                 };
             };
             (article.facts(), article.revision, Some(article))

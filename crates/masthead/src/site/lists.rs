@@ -20,6 +20,12 @@ fn offset(page: u32) -> u64 {
 }
 
 pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
+    // WordPress's own addresses of an imported post or page.
+    if query_param(&uri, "p").is_some() || query_param(&uri, "page_id").is_some() {
+        if let Some(res) = super::old_address(&state, &uri).await {
+            return Ok(res);
+        }
+    }
     let page = page_param(&uri)?;
     let db = state.db();
     let now = state.now();

@@ -61,8 +61,22 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-pub(crate) async fn not_found() -> AppError {
-    AppError::NotFound
+/// A path no route takes: an imported item's old address answers 301 to
+/// where it lives now (`masthead_store::imports`); anything else is a 404.
+pub(crate) async fn not_found(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    old_address(&state, &uri)
+        .await
+        .unwrap_or_else(|| AppError::NotFound.into_response())
+}
+
+/// The 301 for an imported item's old address, when `uri` is one.
+pub(crate) async fn old_address(state: &AppState, uri: &axum::http::Uri) -> Option<Response> {
+    let asked = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    match masthead_store::imports::find_path_redirect(state.db(), asked).await {
+        Ok(Some(to)) => Some(axum::response::Redirect::permanent(&to).into_response()),
+        Ok(None) => None,
+        Err(e) => Some(AppError::from(e).into_response()),
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

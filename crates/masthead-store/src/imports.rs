@@ -1,0 +1,446 @@
+//! Imports from other platforms: each imported object is found again by
+//! where it came from (source, kind, source id), never by its slug, and
+//! each item is one use case in one short transaction: the object, its
+//! identity and its old addresses together, or nothing.
+
+use crate::content::{NewArticle, NewAuthor, NewPage, NewTopic, Upserted};
+use crate::{Db, Result, Tx};
+use masthead_core::content::Slug;
+use sqlx::Row;
+
+/// Where an imported object came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The platform and site, e.g. `wordpress:https://old.example`.
+    pub source: &'a str,
+    /// post, page, term, author, attachment.
+    pub kind: &'a str,
+    pub source_id: &'a str,
+}
+
+/// The object an earlier import made from `origin`.
+pub async fn find_item(db: &Db, origin: Origin<'_>) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT object_id FROM import_items WHERE source = $1 AND kind = $2 AND source_id = $3",
+    )
+    .bind(origin.source)
+    .bind(origin.kind)
+    .bind(origin.source_id)
+    .fetch_optional(db.reader())
+    .await?;
+    Ok(row.map(|r| r.try_get("object_id")).transpose()?)
+}
+
+async fn find_item_in(tx: &mut Tx, origin: Origin<'_>) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT object_id FROM import_items WHERE source = $1 AND kind = $2 AND source_id = $3",
+    )
+    .bind(origin.source)
+    .bind(origin.kind)
+    .bind(origin.source_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| r.try_get("object_id")).transpose()?)
+}
+
+async fn remember(tx: &mut Tx, origin: Origin<'_>, object_id: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO import_items (source, kind, source_id, object_id, imported_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (source, kind, source_id) DO UPDATE SET object_id = excluded.object_id, \
+         imported_at = excluded.imported_at",
+    )
+    .bind(origin.source)
+    .bind(origin.kind)
+    .bind(origin.source_id)
+    .bind(object_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An old path in the form the redirect table keeps: no trailing slash
+/// (the root stays `/`), the query kept only for `?p=` and `?page_id=`.
+pub fn redirect_key(path: &str) -> String {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut key = path.trim_end_matches('/').to_string();
+    if key.is_empty() {
+        key.push('/');
+    }
+    if let Some(id) = query
+        .split('&')
+        .find(|kv| kv.starts_with("p=") || kv.starts_with("page_id="))
+    {
+        key.push('?');
+        key.push_str(id);
+    }
+    key
+}
+
+async fn add_redirects(tx: &mut Tx, old_paths: &[String], target: &str, now: i64) -> Result<()> {
+    for old in old_paths {
+        let key = redirect_key(old);
+        if key == "/" || key == target {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO path_redirects (path, target, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (path) DO UPDATE SET target = excluded.target",
+        )
+        .bind(&key)
+        .bind(target)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Where an old path lives now (`path` as requested, with its query).
+pub async fn find_path_redirect(db: &Db, path: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT target FROM path_redirects WHERE path = $1")
+        .bind(redirect_key(path))
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(row.map(|r| r.try_get("target")).transpose()?)
+}
+
+/// What importing one article did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArticleImport {
+    Created {
+        id: i64,
+        slug: String,
+    },
+    Updated {
+        id: i64,
+        slug: String,
+    },
+    Unchanged {
+        id: i64,
+        slug: String,
+    },
+    /// Edited in the newsroom since it was imported: left as it is.
+    Conflict {
+        id: i64,
+        slug: String,
+    },
+}
+
+impl ArticleImport {
+    pub fn slug(&self) -> &str {
+        match self {
+            ArticleImport::Created { slug, .. }
+            | ArticleImport::Updated { slug, .. }
+            | ArticleImport::Unchanged { slug, .. }
+            | ArticleImport::Conflict { slug, .. } => slug,
+        }
+    }
+}
+
+/// The first of `slug`, `slug-2`, `slug-3` … that `taken` does not hold.
+async fn free_slug(tx: &mut Tx, slug: &Slug, sql: &str) -> Result<Slug> {
+    for n in 1..10_000u32 {
+        let candidate = if n == 1 {
+            slug.clone()
+        } else {
+            let base: String = slug.as_str().chars().take(110).collect();
+            let base = base.trim_end_matches('-');
+            Slug::parse(&format!("{base}-{n}"))
+                .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?
+        };
+        let taken = sqlx::query(sql)
+            .bind(candidate.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        if taken.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(crate::StoreError::Conflict(format!(
+        "no free slug like {:?}",
+        slug.as_str()
+    )))
+}
+
+/// Imports one article: found again by `origin` (its slug then stays its
+/// own), or created under `a.slug`, suffixed when another article or an
+/// old slug holds it; its old paths answer 301 to it. An article the
+/// newsroom saved since its import is a conflict unless `force`. The
+/// article, its version, its lead image's words, its identity and its
+/// redirects are one transaction.
+pub async fn import_article(
+    db: &Db,
+    origin: Origin<'_>,
+    a: &NewArticle,
+    old_paths: &[String],
+    force: bool,
+    now: i64,
+) -> Result<ArticleImport> {
+    let mut tx = db.begin().await?;
+    let mut a = a.clone();
+    let existing = match find_item_in(&mut tx, origin).await? {
+        Some(id) => sqlx::query("SELECT slug, source_hash FROM articles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| -> Result<_> {
+                Ok((
+                    id,
+                    r.try_get::<String, _>("slug")?,
+                    r.try_get::<Option<String>, _>("source_hash")?,
+                ))
+            })
+            .transpose()?,
+        None => None,
+    };
+    match &existing {
+        Some((id, slug, None)) if !force => {
+            tx.rollback().await?;
+            return Ok(ArticleImport::Conflict {
+                id: *id,
+                slug: slug.clone(),
+            });
+        }
+        Some((_, slug, _)) => {
+            a.slug = Slug::parse(slug).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+        }
+        None => {
+            a.slug = free_slug(
+                &mut tx,
+                &a.slug,
+                "SELECT 1 AS x FROM articles WHERE slug = $1 \
+                 UNION ALL SELECT 1 AS x FROM article_redirects WHERE old_slug = $1",
+            )
+            .await?;
+        }
+    }
+    let written = crate::content::upsert_article_in(&mut tx, db.backend(), &a, now).await?;
+    crate::content::keep_written_version(&mut tx, written, &a, now).await?;
+    if let Some(l) = &a.lead {
+        crate::media::fill_media_text_in(&mut tx, l.media_id, &l.alt, &l.caption, &l.credit)
+            .await?;
+    }
+    let slug = a.slug.as_str().to_string();
+    let out = match written {
+        Upserted::Created(id) => ArticleImport::Created { id, slug },
+        Upserted::Updated(id) => ArticleImport::Updated { id, slug },
+        Upserted::Unchanged(id) => ArticleImport::Unchanged { id, slug },
+    };
+    let id = match &out {
+        ArticleImport::Created { id, .. }
+        | ArticleImport::Updated { id, .. }
+        | ArticleImport::Unchanged { id, .. }
+        | ArticleImport::Conflict { id, .. } => *id,
+    };
+    remember(&mut tx, origin, id, now).await?;
+    add_redirects(&mut tx, old_paths, &format!("/{}", out.slug()), now).await?;
+    crate::commit(tx).await?;
+    Ok(out)
+}
+
+/// Imports a topic: found again by `origin`, else the topic with this
+/// slug (topics are a shared vocabulary: "News" on the old site is the
+/// same topic here), else a new one. Its old paths answer 301 to it.
+/// Returns (id, created).
+pub async fn import_topic(
+    db: &Db,
+    origin: Origin<'_>,
+    t: &NewTopic<'_>,
+    old_paths: &[String],
+    now: i64,
+) -> Result<(i64, bool)> {
+    let mut tx = db.begin().await?;
+    let known = find_item_in(&mut tx, origin).await?;
+    let slug = match known {
+        Some(id) => sqlx::query("SELECT slug FROM topics WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("slug"))
+            .transpose()?,
+        None => None,
+    };
+    let slug = match slug {
+        Some(s) => Slug::parse(&s).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+        None => t.slug.clone(),
+    };
+    let existed = sqlx::query("SELECT id FROM topics WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    let id = crate::content::upsert_topic_in(
+        &mut tx,
+        &NewTopic {
+            slug: &slug,
+            name: t.name,
+            description: t.description,
+        },
+        now,
+    )
+    .await?;
+    remember(&mut tx, origin, id, now).await?;
+    add_redirects(
+        &mut tx,
+        old_paths,
+        &format!("/topics/{}", slug.as_str()),
+        now,
+    )
+    .await?;
+    crate::commit(tx).await?;
+    Ok((id, !existed))
+}
+
+/// Imports an author, the same way as a topic (a byline here with the
+/// same slug is the same person). Returns (id, created).
+pub async fn import_author(
+    db: &Db,
+    origin: Origin<'_>,
+    a: &NewAuthor<'_>,
+    old_paths: &[String],
+    now: i64,
+) -> Result<(i64, bool)> {
+    let mut tx = db.begin().await?;
+    let known = find_item_in(&mut tx, origin).await?;
+    let slug = match known {
+        Some(id) => sqlx::query("SELECT slug FROM authors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("slug"))
+            .transpose()?,
+        None => None,
+    };
+    let slug = match slug {
+        Some(s) => Slug::parse(&s).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+        None => a.slug.clone(),
+    };
+    let existing = sqlx::query("SELECT id, bio_html, avatar_media_id FROM authors WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    // An existing byline keeps the bio and picture the newsroom gave it
+    // when the old site has none.
+    let (bio, avatar) = match &existing {
+        Some(r) if a.bio_html.is_empty() => (
+            r.try_get::<String, _>("bio_html")?,
+            r.try_get::<Option<i64>, _>("avatar_media_id")?,
+        ),
+        _ => (a.bio_html.to_string(), a.avatar_media_id),
+    };
+    let id = crate::content::upsert_author_in(
+        &mut tx,
+        &NewAuthor {
+            slug: &slug,
+            name: a.name,
+            bio_html: &bio,
+            avatar_media_id: avatar,
+        },
+        now,
+    )
+    .await?;
+    remember(&mut tx, origin, id, now).await?;
+    add_redirects(
+        &mut tx,
+        old_paths,
+        &format!("/authors/{}", slug.as_str()),
+        now,
+    )
+    .await?;
+    crate::commit(tx).await?;
+    Ok((id, existing.is_none()))
+}
+
+/// What importing one page did: (id, slug, created, changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageImport {
+    pub id: i64,
+    pub slug: String,
+    pub created: bool,
+    pub changed: bool,
+}
+
+/// Imports a page: found again by `origin`, else created under its slug,
+/// suffixed when a page here holds it, so an old site's "terms" or
+/// "privacy" never becomes a new version of the pages readers consented
+/// to, unless `replace` says so. Old paths answer 301.
+pub async fn import_page(
+    db: &Db,
+    origin: Origin<'_>,
+    p: &NewPage<'_>,
+    old_paths: &[String],
+    replace: bool,
+    now: i64,
+) -> Result<PageImport> {
+    let mut tx = db.begin().await?;
+    let known = match find_item_in(&mut tx, origin).await? {
+        Some(id) => sqlx::query("SELECT slug FROM pages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("slug"))
+            .transpose()?,
+        None => None,
+    };
+    let created = known.is_none();
+    let slug = match known {
+        Some(s) => Slug::parse(&s).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+        None if replace => p.slug.clone(),
+        None => free_slug(&mut tx, p.slug, "SELECT 1 AS x FROM pages WHERE slug = $1").await?,
+    };
+    let (id, _, changed) = crate::content::upsert_page_in(
+        &mut tx,
+        &NewPage {
+            slug: &slug,
+            title: p.title,
+            body_html: p.body_html,
+            body_markdown: p.body_markdown,
+            source_hash: p.source_hash,
+        },
+        now,
+    )
+    .await?;
+    remember(&mut tx, origin, id, now).await?;
+    add_redirects(
+        &mut tx,
+        old_paths,
+        &format!("/pages/{}", slug.as_str()),
+        now,
+    )
+    .await?;
+    crate::commit(tx).await?;
+    Ok(PageImport {
+        id,
+        slug: slug.as_str().to_string(),
+        created,
+        changed,
+    })
+}
+
+/// Remembers an imported image (an attachment) by its origin.
+pub async fn remember_media(db: &Db, origin: Origin<'_>, media_id: i64, now: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    remember(&mut tx, origin, media_id, now).await?;
+    crate::commit(tx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_key;
+
+    #[test]
+    fn old_paths_are_kept_without_their_trailing_slash_and_with_only_the_id_query() {
+        assert_eq!(
+            redirect_key("/2024/05/17/low-tide/"),
+            "/2024/05/17/low-tide"
+        );
+        assert_eq!(redirect_key("/2024/05/17/low-tide"), "/2024/05/17/low-tide");
+        assert_eq!(redirect_key("/?p=12"), "/?p=12");
+        assert_eq!(redirect_key("/?utm=x&p=12"), "/?p=12");
+        assert_eq!(redirect_key("/?page_id=7"), "/?page_id=7");
+        assert_eq!(redirect_key("/news/?utm_source=x"), "/news");
+        assert_eq!(redirect_key("/"), "/");
+    }
+}

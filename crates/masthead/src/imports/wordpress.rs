@@ -1,0 +1,868 @@
+//! `masthead import --from wordpress FILE.xml`: a WordPress export (WXR)
+//! into articles, pages, topics, authors and the media library. Two
+//! passes over the file (attachments come after the posts that use
+//! them); the second streams items from a parsing thread one at a time.
+//! Bodies go through `wp_body` and the site's sanitizer; images are read
+//! from a copy of `wp-content/uploads` or fetched through the guard.
+
+use super::wp_body::{self, attr};
+use super::{wxr, Counts, Report};
+use crate::app::AppState;
+use crate::content::markdown;
+use crate::fetch::Fetcher;
+use masthead_core::content::{AccessLevel, ArticleStatus, ContentType, Slug};
+use masthead_store::content::{NewArticle, NewAuthor, NewLead, NewPage, NewTopic};
+use masthead_store::imports::{self as store, ArticleImport, Origin};
+use masthead_store::newsroom::Actor;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub file: PathBuf,
+    /// A copy of the old site's `wp-content/uploads`.
+    pub uploads: Option<PathBuf>,
+    /// The old site's address, when the export's is not the public one.
+    pub old_url: Option<String>,
+    pub dry_run: bool,
+    /// Overwrite articles edited in the newsroom since their import.
+    pub force: bool,
+    /// Fetch images from private and loopback addresses too.
+    pub allow_private_fetch: bool,
+    /// Password-protected posts become subscribers-only (else drafts).
+    pub protected_as_subscribers: bool,
+    /// Let an old page replace the page of the same slug here (terms,
+    /// privacy: the pages readers consented to).
+    pub replace_pages: bool,
+    /// For drafts, whose GMT date WordPress leaves empty.
+    pub timezone: jiff::tz::TimeZone,
+    pub progress: bool,
+}
+
+impl Options {
+    pub fn new(file: PathBuf) -> Options {
+        Options {
+            file,
+            uploads: None,
+            old_url: None,
+            dry_run: false,
+            force: false,
+            allow_private_fetch: false,
+            protected_as_subscribers: false,
+            replace_pages: false,
+            timezone: jiff::tz::TimeZone::UTC,
+            progress: false,
+        }
+    }
+}
+
+fn open(path: &Path) -> anyhow::Result<BufReader<std::fs::File>> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    Ok(BufReader::with_capacity(256 * 1024, f))
+}
+
+/// A slug from WordPress's, or from the title when ours refuse it
+/// (percent-encoded UTF-8, underscores, reserved words, too long).
+fn slug_for(wanted: &str, title: &str, fallback: &str, article: bool) -> Option<Slug> {
+    let parse = |s: &str| {
+        if article {
+            Slug::parse_article(s).ok()
+        } else {
+            Slug::parse(s).ok()
+        }
+    };
+    parse(wanted)
+        .or_else(|| {
+            // Percent-encoded UTF-8 says nothing readable: the title does.
+            (!wanted.contains('%'))
+                .then(|| Slug::from_title(&wanted.replace('_', "-")))
+                .flatten()
+                .and_then(|s| parse(s.as_str()))
+        })
+        .or_else(|| Slug::from_title(title).and_then(|s| parse(s.as_str())))
+        .or_else(|| {
+            parse(&format!(
+                "{fallback}-{}",
+                Slug::from_title(title).map_or(String::new(), |s| s.as_str().to_string())
+            ))
+        })
+        .or_else(|| parse(fallback))
+}
+
+/// The path of `url` when it is on the old site (`None` otherwise).
+fn old_path(url: &str, hosts: &[String]) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    if !hosts.contains(&host) {
+        return None;
+    }
+    let mut p = u.path().to_string();
+    if let Some(q) = u.query() {
+        p.push('?');
+        p.push_str(q);
+    }
+    Some(p)
+}
+
+fn parse_date(gmt: &str, local: &str, tz: &jiff::tz::TimeZone) -> Option<i64> {
+    let ok = |s: &str| !s.is_empty() && !s.starts_with("0000-00-00");
+    if ok(gmt) {
+        let dt: jiff::civil::DateTime = gmt.parse().ok()?;
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp().as_second());
+    }
+    if ok(local) {
+        let dt: jiff::civil::DateTime = local.parse().ok()?;
+        return dt
+            .to_zoned(tz.clone())
+            .ok()
+            .map(|z| z.timestamp().as_second());
+    }
+    None
+}
+
+/// An image the run has copied (or could not).
+type Copied = Result<(i64, masthead_core::content::Media), String>;
+
+struct Run<'a> {
+    state: &'a AppState,
+    opts: &'a Options,
+    source: String,
+    hosts: Vec<String>,
+    base: Option<reqwest::Url>,
+    fetcher: Fetcher,
+    attachments: HashMap<String, wxr::Attachment>,
+    images: HashMap<String, Copied>,
+    report: Report,
+}
+
+impl Run<'_> {
+    /// The bytes behind an image URL: from the uploads copy when it has
+    /// the file, else fetched through the guard.
+    async fn image_bytes(&self, url: &str) -> Result<Vec<u8>, String> {
+        if let (Some(dir), Some(at)) = (&self.opts.uploads, url.find("/wp-content/uploads/")) {
+            let rel = &url[at + "/wp-content/uploads/".len()..];
+            let rel = rel.split(['?', '#']).next().unwrap_or_default();
+            let root = dir
+                .canonicalize()
+                .map_err(|e| format!("--uploads {}: {e}", dir.display()))?;
+            if !rel.split('/').any(|s| s == ".." || s.is_empty()) {
+                if let Ok(real) = root.join(rel).canonicalize() {
+                    if !real.starts_with(&root) {
+                        return Err(format!("{rel} is outside --uploads"));
+                    }
+                    return std::fs::read(&real).map_err(|e| format!("{rel}: {e}"));
+                }
+            }
+        }
+        self.fetcher.get(url).await.map_err(|e| e.to_string())
+    }
+
+    /// Copies an image into the media library once per run.
+    async fn copy(&mut self, url: &str) -> Copied {
+        let url = url.replace("&amp;", "&");
+        let absolute = match (&self.base, reqwest::Url::parse(&url)) {
+            (_, Ok(u)) => u.to_string(),
+            (Some(base), Err(_)) => match base.join(&url) {
+                Ok(u) => u.to_string(),
+                Err(e) => return Err(format!("{url}: {e}")),
+            },
+            (None, Err(e)) => return Err(format!("{url}: {e}")),
+        };
+        if let Some(done) = self.images.get(&absolute) {
+            return done.clone();
+        }
+        let result = match self.image_bytes(&absolute).await {
+            Err(e) => Err(e),
+            Ok(bytes) => {
+                let name = absolute.rsplit('/').next().unwrap_or("image").to_string();
+                let s = self.state;
+                match crate::content::import::store_image(
+                    s.db(),
+                    s.media(),
+                    s.processor(),
+                    bytes,
+                    &name,
+                    None,
+                )
+                .await
+                {
+                    Err(e) => Err(format!("{absolute}: {e}")),
+                    Ok((id, hash)) => {
+                        match masthead_store::media::find_media_by_hash(s.db(), &hash).await {
+                            Ok(Some(m)) => {
+                                self.report.images += 1;
+                                Ok((id, m))
+                            }
+                            Ok(None) => Err(format!("{absolute}: stored but not found")),
+                            Err(e) => Err(format!("{absolute}: {e}")),
+                        }
+                    }
+                }
+            }
+        };
+        self.images.insert(absolute, result.clone());
+        result
+    }
+
+    /// The body's images copied and pointed at the copies; an image that
+    /// cannot be copied is removed and reported.
+    async fn localise(
+        &mut self,
+        blocks: Vec<String>,
+        kind: &str,
+        id: &str,
+        title: &str,
+    ) -> Vec<String> {
+        let mut out = Vec::with_capacity(blocks.len());
+        for block in blocks {
+            let mut copies = HashMap::new();
+            for src in wp_body::image_sources(&block) {
+                if src.is_empty() || copies.contains_key(&src) {
+                    continue;
+                }
+                let copied = if self.opts.dry_run {
+                    self.report.images += 1;
+                    Err(String::new())
+                } else {
+                    self.copy(&src).await
+                };
+                if let Err(why) = &copied {
+                    if !self.opts.dry_run {
+                        self.report
+                            .partly(kind, id, title, format!("image removed: {why}"));
+                    }
+                }
+                copies.insert(src, copied);
+            }
+            if self.opts.dry_run {
+                out.push(block);
+                continue;
+            }
+            let html = wp_body::map_images(&block, |a| match copies.get(attr(a, "src")) {
+                Some(Ok((_, media))) => {
+                    let v = crate::site::view::image(media, attr(a, "alt"), "", "", 960);
+                    let esc = |s: &str| {
+                        s.replace('&', "&amp;")
+                            .replace('"', "&quot;")
+                            .replace('<', "&lt;")
+                    };
+                    Some(format!(
+                        "<img src=\"{}\" srcset=\"{}\" sizes=\"(max-width: 960px) 100vw, 960px\" width=\"{}\" height=\"{}\" alt=\"{}\">",
+                        v.src,
+                        v.srcset,
+                        v.width,
+                        v.height,
+                        esc(&v.alt)
+                    ))
+                }
+                _ => None,
+            });
+            out.push(html);
+        }
+        out
+    }
+
+    /// Links to the old site become links on this one (its old addresses
+    /// answer 301 to the new ones).
+    fn relink(&self, html: &str) -> String {
+        let mut out = html.to_string();
+        for host in &self.hosts {
+            for scheme in ["https://", "http://"] {
+                out = out.replace(&format!("href=\"{scheme}{host}/"), "href=\"/");
+                out = out.replace(&format!("href=\"{scheme}{host}\""), "href=\"/\"");
+            }
+        }
+        out
+    }
+}
+
+/// Runs a WordPress import; `actor` is audited with the run's counts.
+pub async fn run(state: &AppState, opts: &Options, actor: Actor<'_>) -> anyhow::Result<Report> {
+    // Pass 1: the site, its authors and terms, every attachment.
+    let file = opts.file.clone();
+    let (scan, attachments) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        Ok(wxr::attachments_and_channel(open(&file)?)?)
+    })
+    .await??;
+    let channel = scan.channel.clone();
+    let site = opts
+        .old_url
+        .clone()
+        .or_else(|| (!channel.base_site_url.is_empty()).then(|| channel.base_site_url.clone()))
+        .unwrap_or_else(|| channel.link.clone());
+    let site = site.trim_end_matches('/').to_string();
+    let mut hosts = Vec::new();
+    for u in [
+        &site,
+        &channel.base_site_url,
+        &channel.base_blog_url,
+        &channel.link,
+    ] {
+        if let Some(h) = reqwest::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        {
+            if !hosts.contains(&h) {
+                hosts.push(h);
+            }
+        }
+    }
+    let mut run = Run {
+        state,
+        opts,
+        source: format!("wordpress:{site}"),
+        hosts,
+        base: reqwest::Url::parse(&format!("{site}/")).ok(),
+        fetcher: Fetcher {
+            allow_private: opts.allow_private_fetch,
+            ..Fetcher::default()
+        },
+        attachments,
+        images: HashMap::new(),
+        report: Report {
+            dry_run: opts.dry_run,
+            dropped_characters: scan.dropped_characters,
+            ..Report::default()
+        },
+    };
+    let now = state.now();
+    let db = state.db();
+    let source = run.source.clone();
+
+    // Authors: the export's, and Co-Authors Plus guest authors.
+    let mut authors: HashMap<String, i64> = HashMap::new();
+    let mut people: Vec<(String, String)> = channel
+        .authors
+        .iter()
+        .map(|a| {
+            (
+                a.login.clone(),
+                if a.display_name.is_empty() {
+                    a.login.clone()
+                } else {
+                    a.display_name.clone()
+                },
+            )
+        })
+        .collect();
+    for t in channel.terms.iter().filter(|t| t.taxonomy == "author") {
+        let login = t.slug.trim_start_matches("cap-").to_string();
+        if !people.iter().any(|(l, _)| *l == login) {
+            people.push((login, t.name.clone()));
+        }
+    }
+    for (login, name) in &people {
+        let Some(slug) = slug_for(login, name, "author", false) else {
+            run.report
+                .skip("author", login, name, "no usable short name");
+            continue;
+        };
+        let origin = Origin {
+            source: &source,
+            kind: "author",
+            source_id: login,
+        };
+        if opts.dry_run {
+            count(
+                &mut run.report.authors,
+                store::find_item(db, origin).await?.is_some(),
+            );
+            continue;
+        }
+        let paths = vec![format!("/author/{login}")];
+        let new = NewAuthor {
+            slug: &slug,
+            name,
+            bio_html: "",
+            avatar_media_id: None,
+        };
+        let (id, created) = store::import_author(db, origin, &new, &paths, now).await?;
+        count(&mut run.report.authors, !created);
+        authors.insert(login.clone(), id);
+    }
+
+    // Categories and tags → topics (a term named like a content type
+    // sets the article's content type instead).
+    let mut topics: HashMap<(String, String), i64> = HashMap::new();
+    let mut types: HashMap<(String, String), ContentType> = HashMap::new();
+    let by_slug: HashMap<&str, &wxr::Term> = channel
+        .terms
+        .iter()
+        .filter(|t| t.taxonomy == "category")
+        .map(|t| (t.slug.as_str(), t))
+        .collect();
+    for t in channel
+        .terms
+        .iter()
+        .filter(|t| t.taxonomy == "category" || t.taxonomy == "post_tag")
+    {
+        let key = (t.taxonomy.clone(), t.slug.clone());
+        if let Ok(ct) = ContentType::parse(&t.name.to_ascii_lowercase()) {
+            types.insert(key, ct);
+            continue;
+        }
+        let source_id = format!("{}:{}", t.taxonomy, t.slug);
+        let origin = Origin {
+            source: &source,
+            kind: "term",
+            source_id: &source_id,
+        };
+        if opts.dry_run {
+            count(
+                &mut run.report.topics,
+                store::find_item(db, origin).await?.is_some(),
+            );
+            continue;
+        }
+        // The archive address: categories by their parents' path.
+        let path = if t.taxonomy == "category" {
+            let mut chain = vec![t.slug.clone()];
+            let mut parent = t.parent.clone();
+            while let Some(p) = by_slug.get(parent.as_str()).filter(|_| chain.len() < 16) {
+                chain.insert(0, p.slug.clone());
+                parent = p.parent.clone();
+            }
+            format!("/category/{}", chain.join("/"))
+        } else {
+            format!("/tag/{}", t.slug)
+        };
+        let Some(slug) = slug_for(&t.slug, &t.name, "topic", false) else {
+            run.report
+                .skip("term", &source_id, &t.name, "no usable short name");
+            continue;
+        };
+        let name = if t.name.is_empty() {
+            t.slug.clone()
+        } else {
+            t.name.clone()
+        };
+        let new = NewTopic {
+            slug: &slug,
+            name: &name,
+            description: "",
+        };
+        let (id, created) = store::import_topic(db, origin, &new, &[path], now).await?;
+        count(&mut run.report.topics, !created);
+        topics.insert(key, id);
+    }
+
+    // Pass 2: the posts and pages, streamed from a parsing thread.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<wxr::Item>(8);
+    let file = opts.file.clone();
+    let reader = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        wxr::scan(open(&file)?, |item| {
+            if item.post_type == "post" || item.post_type == "page" {
+                return tx.blocking_send(item).is_ok();
+            }
+            true
+        })?;
+        Ok(())
+    });
+    let bar = if opts.progress {
+        indicatif::ProgressBar::new(scan.items as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut sticky = Vec::new();
+    let mut other_types: HashMap<String, usize> = HashMap::new();
+    while let Some(item) = rx.recv().await {
+        bar.inc(1);
+        let kind = item.post_type.clone();
+        let title = item.title.trim().to_string();
+        let status = match item.status.as_str() {
+            "publish" => ArticleStatus::Published,
+            "future" => ArticleStatus::Scheduled,
+            "draft" | "pending" | "private" | "auto-draft" => ArticleStatus::Draft,
+            other => {
+                run.report.skip(
+                    &kind,
+                    &item.post_id,
+                    &title,
+                    format!("status {other:?} (trash, revisions) is not imported"),
+                );
+                continue;
+            }
+        };
+        let depth = markdown::nesting_depth(&item.content);
+        if depth > markdown::MAX_NESTING {
+            run.report.skip(
+                &kind,
+                &item.post_id,
+                &title,
+                format!("the body is nested {depth} levels deep"),
+            );
+            continue;
+        }
+        let mut old_paths: Vec<String> = old_path(&item.link, &run.hosts).into_iter().collect();
+        let content = item.content.clone();
+        let attachments = run.attachments.clone();
+        let converted = markdown::off_thread(move || {
+            wp_body::convert(&content, &|id| {
+                attachments.get(id).map(|a| (a.url.clone(), a.alt.clone()))
+            })
+        })
+        .await?;
+        for name in &converted.unknown_shortcodes {
+            run.report.partly(
+                &kind,
+                &item.post_id,
+                &title,
+                format!("unknown shortcode [{name}] kept as text"),
+            );
+        }
+        let blocks = run
+            .localise(converted.blocks, &kind, &item.post_id, &title)
+            .await;
+        let blocks: Vec<String> = blocks
+            .iter()
+            .map(|b| markdown::sanitize(&run.relink(b)).trim().to_string())
+            .filter(|b| !b.is_empty())
+            .collect();
+        let mut hasher = Sha256::new();
+        hasher.update(
+            format!(
+                "{item:?}|{}|{}",
+                opts.protected_as_subscribers,
+                blocks.join("\n")
+            )
+            .as_bytes(),
+        );
+        let hash = hex::encode(hasher.finalize());
+
+        if kind == "page" {
+            old_paths.push(format!("/?page_id={}", item.post_id));
+            if status != ArticleStatus::Published {
+                run.report.skip(
+                    "page",
+                    &item.post_id,
+                    &title,
+                    "a page that is not published",
+                );
+                continue;
+            }
+            let origin = Origin {
+                source: &source,
+                kind: "page",
+                source_id: &item.post_id,
+            };
+            if opts.dry_run {
+                count(
+                    &mut run.report.pages,
+                    store::find_item(db, origin).await?.is_some(),
+                );
+                continue;
+            }
+            let Some(slug) = slug_for(&item.post_name, &title, "page", false) else {
+                run.report
+                    .skip("page", &item.post_id, &title, "no usable slug");
+                continue;
+            };
+            let html = blocks.join("\n");
+            let source = blocks.join("\n\n");
+            let new = NewPage {
+                slug: &slug,
+                title: if title.is_empty() { "Untitled" } else { &title },
+                body_html: &html,
+                body_markdown: Some(&source),
+                source_hash: Some(&hash),
+            };
+            match store::import_page(db, origin, &new, &old_paths, opts.replace_pages, now).await {
+                Ok(p) => {
+                    if p.slug != slug.as_str() {
+                        run.report.partly(
+                            "page",
+                            &item.post_id,
+                            &title,
+                            format!(
+                                "the slug {:?} is taken here; imported as {:?}",
+                                slug.as_str(),
+                                p.slug
+                            ),
+                        );
+                    }
+                    let c = &mut run.report.pages;
+                    match (p.created, p.changed) {
+                        (true, _) => c.created += 1,
+                        (false, true) => c.updated += 1,
+                        (false, false) => c.unchanged += 1,
+                    }
+                }
+                Err(e) => run
+                    .report
+                    .skip("page", &item.post_id, &title, e.to_string()),
+            }
+            continue;
+        }
+
+        old_paths.push(format!("/?p={}", item.post_id));
+        let origin = Origin {
+            source: &source,
+            kind: "post",
+            source_id: &item.post_id,
+        };
+        if opts.dry_run {
+            count(
+                &mut run.report.articles,
+                store::find_item(db, origin).await?.is_some(),
+            );
+            continue;
+        }
+        let (mut status, mut access) = (status, AccessLevel::Default);
+        if !item.post_password.is_empty() {
+            if opts.protected_as_subscribers {
+                access = AccessLevel::Subscribers;
+                run.report.partly(
+                    "post",
+                    &item.post_id,
+                    &title,
+                    "password-protected: imported for subscribers only",
+                );
+            } else {
+                status = ArticleStatus::Draft;
+                run.report.partly(
+                    "post",
+                    &item.post_id,
+                    &title,
+                    "password-protected: imported as a draft",
+                );
+            }
+        }
+        let mut content_type = ContentType::News;
+        let mut topic_ids = Vec::new();
+        let mut author_ids: Vec<i64> = authors.get(&item.creator).copied().into_iter().collect();
+        for (domain, nicename, _) in &item.categories {
+            let key = (domain.clone(), nicename.clone());
+            if let Some(ct) = types.get(&key) {
+                content_type = *ct;
+            } else if let Some(id) = topics.get(&key) {
+                if !topic_ids.contains(id) {
+                    topic_ids.push(*id);
+                }
+            } else if domain == "author" {
+                if let Some(id) = authors.get(nicename.trim_start_matches("cap-")) {
+                    if !author_ids.contains(id) {
+                        author_ids.push(*id);
+                    }
+                }
+            }
+        }
+        let lead = match item
+            .meta("_thumbnail_id")
+            .and_then(|id| run.attachments.get(id))
+            .cloned()
+        {
+            Some(att) => match run.copy(&att.url).await {
+                Ok((media_id, _)) => Some(NewLead {
+                    media_id,
+                    alt: att.alt.clone(),
+                    caption: markdown::plain_text(&att.caption).trim().to_string(),
+                    credit: String::new(),
+                }),
+                Err(why) => {
+                    run.report.partly(
+                        "post",
+                        &item.post_id,
+                        &title,
+                        format!("featured image not copied: {why}"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let published_at = parse_date(&item.post_date_gmt, &item.post_date, &opts.timezone);
+        if status == ArticleStatus::Scheduled && published_at.is_none() {
+            status = ArticleStatus::Draft;
+        }
+        if blocks.is_empty() && status != ArticleStatus::Draft {
+            run.report
+                .skip("post", &item.post_id, &title, "the body is empty");
+            continue;
+        }
+        let preview = converted
+            .more
+            .map(|m| m.min(u32::try_from(blocks.len()).unwrap_or(u32::MAX)));
+        let policy = state.settings().get().publication.policy.clone();
+        let search =
+            crate::content::search::search_text(&blocks, access, content_type, preview, &policy);
+        let mut source = blocks.clone();
+        if let Some(p) = preview {
+            source.insert(p as usize, "<!-- paywall -->".into());
+        }
+        let Some(slug) = slug_for(&item.post_name, &title, "post", true) else {
+            run.report
+                .skip("post", &item.post_id, &title, "no usable slug");
+            continue;
+        };
+        let new = NewArticle {
+            slug: slug.clone(),
+            headline: if title.is_empty() {
+                "Untitled".into()
+            } else {
+                title.clone()
+            },
+            standfirst: markdown::plain_text(&item.excerpt).trim().to_string(),
+            dateline: String::new(),
+            content_type,
+            access_level: access,
+            preview_blocks: preview,
+            status,
+            published_at,
+            updated_at: None,
+            body_markdown: Some(source.join("\n\n")),
+            blocks,
+            search,
+            lead,
+            author_ids,
+            topic_ids,
+            previous_slugs: Vec::new(),
+            source_hash: Some(hash),
+        };
+        match store::import_article(db, origin, &new, &old_paths, opts.force, now).await {
+            Ok(done) => {
+                if done.slug() != slug.as_str()
+                    && !matches!(
+                        done,
+                        ArticleImport::Unchanged { .. } | ArticleImport::Updated { .. }
+                    )
+                {
+                    run.report.partly(
+                        "post",
+                        &item.post_id,
+                        &title,
+                        format!(
+                            "the slug {:?} is taken here; imported as {:?}",
+                            slug.as_str(),
+                            done.slug()
+                        ),
+                    );
+                }
+                let c = &mut run.report.articles;
+                match done {
+                    ArticleImport::Created { id, .. } => {
+                        c.created += 1;
+                        if item.sticky && status == ArticleStatus::Published {
+                            sticky.push(id);
+                        }
+                    }
+                    ArticleImport::Updated { id, .. } => {
+                        c.updated += 1;
+                        if item.sticky && status == ArticleStatus::Published {
+                            sticky.push(id);
+                        }
+                    }
+                    ArticleImport::Unchanged { .. } => c.unchanged += 1,
+                    ArticleImport::Conflict { slug, .. } => {
+                        c.conflicts += 1;
+                        run.report.partly("post", &item.post_id, &title, format!("/{slug} was edited in the newsroom since its import; kept as it is (--force overwrites it)"));
+                    }
+                }
+            }
+            Err(e) => run
+                .report
+                .skip("post", &item.post_id, &title, e.to_string()),
+        }
+    }
+    bar.finish_and_clear();
+    reader.await??;
+    let _ = other_types.drain();
+
+    if !opts.dry_run {
+        // Sticky posts lead the home page, ahead of what it had.
+        if !sticky.is_empty() {
+            let mut ids = sticky.clone();
+            for (_, id) in masthead_store::content::find_front_slots(db, "home").await? {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            let detail = format!("{} sticky posts from WordPress", sticky.len());
+            let audit = actor.audit("front.save", "front", "home", &detail);
+            masthead_store::content::set_front_slots(db, "home", &ids, &audit, now).await?;
+        }
+        let detail = run.report.summary();
+        let name = opts
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let audit = actor.audit("import.wordpress", "file", &name, &detail);
+        masthead_store::newsroom::record(db, &audit, now).await?;
+        masthead_store::analyze(db).await?;
+        state.refresh_counters().await?;
+    }
+    Ok(run.report)
+}
+
+fn count(c: &mut Counts, existed: bool) {
+    if existed {
+        c.updated += 1;
+    } else {
+        c.created += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_ours_refuse_get_valid_ones() {
+        assert_eq!(
+            slug_for("low-tide", "Low tide", "post", true)
+                .unwrap()
+                .as_str(),
+            "low-tide"
+        );
+        assert_eq!(
+            slug_for("my_post", "x", "post", true).unwrap().as_str(),
+            "my-post"
+        );
+        assert_eq!(
+            slug_for("%e6%bd%ae", "Tide tables", "post", true)
+                .unwrap()
+                .as_str(),
+            "tide-tables"
+        );
+        assert_eq!(
+            slug_for("search", "Search", "post", true).unwrap().as_str(),
+            "post-search"
+        );
+        assert_eq!(slug_for("", "", "post", true).unwrap().as_str(), "post");
+    }
+
+    #[test]
+    fn old_paths_only_on_the_old_site() {
+        let hosts = vec!["old.example".to_string()];
+        assert_eq!(
+            old_path("https://old.example/2024/05/17/tide/", &hosts).as_deref(),
+            Some("/2024/05/17/tide/")
+        );
+        assert_eq!(
+            old_path("https://old.example/?p=12", &hosts).as_deref(),
+            Some("/?p=12")
+        );
+        assert_eq!(old_path("https://elsewhere.example/x/", &hosts), None);
+    }
+
+    #[test]
+    fn a_drafts_empty_gmt_date_falls_back_to_the_local_one() {
+        let tz = jiff::tz::TimeZone::get("Europe/Lisbon").unwrap();
+        assert_eq!(parse_date("2024-05-17 08:30:00", "", &tz), Some(1715934600));
+        assert_eq!(
+            parse_date("0000-00-00 00:00:00", "2024-01-10 12:00:00", &tz),
+            Some(1704888000)
+        );
+        assert_eq!(
+            parse_date("0000-00-00 00:00:00", "0000-00-00 00:00:00", &tz),
+            None
+        );
+    }
+}
