@@ -31,6 +31,29 @@ pub async fn find_item(db: &Db, origin: Origin<'_>) -> Result<Option<i64>> {
     Ok(row.map(|r| r.try_get("object_id")).transpose()?)
 }
 
+/// The source hash of the article or page an earlier import made from
+/// `origin`: `Some(None)` when the newsroom has saved it since.
+pub async fn find_source_hash(db: &Db, origin: Origin<'_>) -> Result<Option<Option<String>>> {
+    let sql = match origin.kind {
+        "post" => {
+            "SELECT t.source_hash FROM import_items i JOIN articles t ON t.id = i.object_id \
+                   WHERE i.source = $1 AND i.kind = $2 AND i.source_id = $3"
+        }
+        "page" => {
+            "SELECT t.source_hash FROM import_items i JOIN pages t ON t.id = i.object_id \
+                   WHERE i.source = $1 AND i.kind = $2 AND i.source_id = $3"
+        }
+        _ => return Ok(None),
+    };
+    let row = sqlx::query(sql)
+        .bind(origin.source)
+        .bind(origin.kind)
+        .bind(origin.source_id)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(row.map(|r| r.try_get("source_hash")).transpose()?)
+}
+
 async fn find_item_in(tx: &mut Tx, origin: Origin<'_>) -> Result<Option<i64>> {
     let row = sqlx::query(
         "SELECT object_id FROM import_items WHERE source = $1 AND kind = $2 AND source_id = $3",

@@ -190,6 +190,11 @@ pub fn scan(input: impl BufRead, mut on_item: impl FnMut(Item) -> bool) -> Resul
                 return Err(WxrError::TooLarge { at })
             }
             Err(quick_xml::Error::Io(e)) => return Err(WxrError::Io(e.to_string())),
+            Err(e) if e.to_string().contains("end of input") => {
+                return Err(WxrError::Truncated(
+                    path.last().cloned().unwrap_or_else(|| "rss".into()),
+                ))
+            }
             Err(e) => {
                 return Err(WxrError::Xml {
                     at: reader.error_position(),

@@ -73,7 +73,11 @@ pub(crate) async fn not_found(State(state): State<AppState>, uri: axum::http::Ur
 pub(crate) async fn old_address(state: &AppState, uri: &axum::http::Uri) -> Option<Response> {
     let asked = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     match masthead_store::imports::find_path_redirect(state.db(), asked).await {
-        Ok(Some(to)) => Some(axum::response::Redirect::permanent(&to).into_response()),
+        // 301, as the old site's links and search engines expect.
+        // (Targets are our own slug paths, so always a valid header.)
+        Ok(Some(to)) => axum::http::HeaderValue::from_str(&to)
+            .ok()
+            .map(|to| (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()),
         Ok(None) => None,
         Err(e) => Some(AppError::from(e).into_response()),
     }

@@ -21,3 +21,4 @@ mod smtp;
 mod storage;
 mod stripe_standin;
 mod upgrade;
+mod wordpress;

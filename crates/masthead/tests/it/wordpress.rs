@@ -1,0 +1,465 @@
+//! Issue 14, WordPress: an export written here (`fixtures/wordpress`)
+//! moves in with its images (from a copy of `wp-content/uploads` and from
+//! an image server on loopback), its authors, categories and tags, and
+//! its old addresses, which answer 301; a second run changes nothing;
+//! newsroom edits are kept unless forced; loopback images are refused
+//! without the operator's leave; a hostile file writes nothing.
+
+use crate::both;
+use crate::harness::{Fixture, TestApp};
+use masthead::imports::wordpress::{run, Options};
+use masthead::imports::Report;
+use masthead_core::content::{AccessLevel, ArticleStatus, ContentType};
+use masthead_store::newsroom::Actor;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+fn png(w: u32, h: u32, shade: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 200) as u8, (y % 180) as u8, shade])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// The old site's image server, on loopback: counts what it serves.
+struct Images {
+    base: String,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn image_server() -> Images {
+    use axum::routing::get;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let gull = png(800, 600, 40);
+    let slipway = png(1000, 700, 120);
+    let (h1, h2) = (hits.clone(), hits.clone());
+    let app = axum::Router::new()
+        .route(
+            "/wp-content/uploads/2024/05/gull.png",
+            get(move || {
+                h1.fetch_add(1, Ordering::SeqCst);
+                let body = gull.clone();
+                async move { ([("content-type", "image/png")], body) }
+            }),
+        )
+        .route(
+            "/wp-content/uploads/2024/04/slipway.png",
+            get(move || {
+                h2.fetch_add(1, Ordering::SeqCst);
+                let body = slipway.clone();
+                async move { ([("content-type", "image/png")], body) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Images { base, hits }
+}
+
+/// The export with the image server's address, and a copy of uploads.
+struct Old {
+    _dir: tempfile::TempDir,
+    file: PathBuf,
+    uploads: PathBuf,
+    images: Images,
+}
+
+async fn old_site() -> Old {
+    let images = image_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wordpress/export.xml"
+    ))
+    .unwrap()
+    .replace("{{IMAGES}}", &images.base);
+    let file = dir.path().join("export.xml");
+    std::fs::write(&file, text).unwrap();
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir_all(uploads.join("2024/05")).unwrap();
+    std::fs::write(uploads.join("2024/05/ferry.png"), png(1200, 800, 200)).unwrap();
+    Old {
+        _dir: dir,
+        file,
+        uploads,
+        images,
+    }
+}
+
+fn options(old: &Old) -> Options {
+    Options {
+        uploads: Some(old.uploads.clone()),
+        allow_private_fetch: true,
+        ..Options::new(old.file.clone())
+    }
+}
+
+async fn import(app: &TestApp, opts: &Options) -> Report {
+    let report = run(&app.state, opts, Actor::OPERATOR)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    app.state.refresh_counters().await.unwrap();
+    report
+}
+
+async fn article(app: &TestApp, slug: &str) -> masthead_core::content::Article {
+    masthead_store::content::find_article_any(app.state.db(), slug)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no article {slug}"))
+}
+
+async fn location(app: &TestApp, path: &str) -> (u16, String) {
+    let res = app.get(path).await;
+    let to = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (res.status().as_u16(), to)
+}
+
+fn reasons(report: &Report) -> Vec<String> {
+    report
+        .partial
+        .iter()
+        .chain(&report.skipped)
+        .map(|n| format!("{} {}: {}", n.kind, n.source_id, n.reason))
+        .collect()
+}
+
+both!(
+    a_wordpress_export_moves_in_with_its_images_and_addresses,
+    Fixture::Demo
+);
+async fn a_wordpress_export_moves_in_with_its_images_and_addresses(app: TestApp) {
+    let db = app.state.db();
+    let old = old_site().await;
+    let before = masthead_store::content::count_articles(db).await.unwrap();
+    let demo = article(&app, "council-approves-harbour-seawall-plan").await;
+    let report = import(&app, &options(&old)).await;
+    let why = reasons(&report);
+    assert_eq!(
+        (report.articles.created, report.pages.created),
+        (8, 2),
+        "{report:?}"
+    );
+    assert_eq!(
+        (report.topics.created, report.authors.created),
+        (3, 3),
+        "{report:?}"
+    );
+    assert!(report.skipped.is_empty(), "{why:?}");
+    assert!(report.dropped_characters >= 1, "the bell character");
+    for expected in [
+        "post 101: unknown shortcode [vc_row] kept as text",
+        "post 103: password-protected: imported as a draft",
+        "post 107: the slug \"council-approves-harbour-seawall-plan\" is taken here; imported as \"council-approves-harbour-seawall-plan-2\"",
+        "page 110: the slug \"terms\" is taken here; imported as \"terms-2\"",
+    ] {
+        assert!(why.iter().any(|w| w == expected), "{expected} in {why:?}");
+    }
+    assert!(
+        why.iter()
+            .any(|w| w.starts_with("post 102: image removed") && w.contains("missing.png")),
+        "{why:?}"
+    );
+    assert_eq!(
+        masthead_store::content::count_articles(db).await.unwrap(),
+        before + 8
+    );
+
+    // The classic post: paragraphs, the captioned image copied, the cut
+    // at <!--more-->, its featured image with the attachment's words.
+    let ferry = article(&app, "ferry-timetable-winter").await;
+    assert_eq!(ferry.status, ArticleStatus::Published);
+    assert_eq!(ferry.standfirst, "Earlier first sailings from next month.");
+    assert_eq!(ferry.preview_blocks, Some(3));
+    assert_eq!(
+        ferry.published_at.map(|t| t.as_second()),
+        Some(1_715_934_600),
+        "from wp:post_date_gmt"
+    );
+    let lead = ferry.lead_image.as_ref().expect("the featured image");
+    assert_eq!(
+        (lead.alt.as_str(), lead.caption.as_str()),
+        ("A gull in flight", "A gull over the estuary.")
+    );
+    let names = |v: &[masthead_core::content::AuthorRef]| {
+        v.iter().map(|a| a.name.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&ferry.authors), vec!["Ines Varga", "Guest Writer"]);
+    let topics: Vec<_> = ferry.topics.iter().map(|t| t.slug.as_str()).collect();
+    assert_eq!(topics, vec!["ferries", "tides"]);
+    let html = app.get_text("/ferry-timetable-winter", 200).await;
+    assert!(html.contains("<p>The estuary ferry moves to its winter timetable next month.<br>"));
+    assert!(html.contains("<figcaption>The ferry at the old slipway.</figcaption>"));
+    assert!(html.contains("src=\"/media/"));
+    assert!(
+        !html.contains("old-gazette.example/wp-content"),
+        "images are ours"
+    );
+    assert!(html.contains("Builder text kept") && !html.contains("[vc_row]"));
+    assert!(
+        html.contains("href=\"/2024/04/02/slipway-repairs/\""),
+        "links to the old site stay on this one"
+    );
+
+    // The block-editor post: its blocks, a content type from a category,
+    // the script and handler gone, the lost image removed.
+    let slipway = article(&app, "slipway-repairs").await;
+    assert_eq!(slipway.content_type, ContentType::Analysis);
+    assert_eq!(slipway.preview_blocks, Some(3));
+    assert_eq!(slipway.authors[0].name, "Tomás Reyes");
+    let html = masthead_store::content::find_body(
+        db,
+        &slipway.facts(),
+        masthead_core::access::Decision::Full,
+    )
+    .await
+    .unwrap()
+    .blocks
+    .join("\n");
+    for part in [
+        "<h2>The cost</h2>",
+        "<figcaption>Repairs began in March.</figcaption>",
+        "<aside class=\"pullquote\"><p>We cannot wait another winter.",
+        "<hr>",
+        "href=\"https://video.example/watch/slipway\"",
+    ] {
+        assert!(html.contains(part), "{part} in {html}");
+    }
+    for gone in [
+        "<script",
+        "onclick",
+        "missing.png",
+        "<!--",
+        &old.images.base,
+    ] {
+        assert!(!html.contains(gone), "{gone} in {html}");
+    }
+
+    // Drafts, private, scheduled and protected posts are not open.
+    for (slug, status) in [
+        ("members-briefing", ArticleStatus::Draft),
+        ("private-note", ArticleStatus::Draft),
+        ("regatta-returns", ArticleStatus::Scheduled),
+        (
+            "unfinished-draft-about-the-lighthouse",
+            ArticleStatus::Draft,
+        ),
+    ] {
+        assert_eq!(article(&app, slug).await.status, status, "{slug}");
+        assert_eq!(app.get(&format!("/{slug}")).await.status().as_u16(), 404);
+    }
+    assert_eq!(
+        article(&app, "members-briefing").await.access_level,
+        AccessLevel::Default
+    );
+    let home = app.get_text("/", 200).await;
+    assert!(!home.contains("PROTECTED-TEXT") && !home.contains("PRIVATE-TEXT"));
+    // A slug taken here: the old article is untouched.
+    let kept = article(&app, "council-approves-harbour-seawall-plan").await;
+    assert_eq!(
+        (kept.headline, kept.revision),
+        (demo.headline, demo.revision)
+    );
+    // The sticky post leads the home page.
+    let slots = masthead_store::content::find_front_slots(db, "home")
+        .await
+        .unwrap();
+    assert_eq!(slots.first().map(|s| s.1), Some(ferry.id));
+
+    // Every old address answers 301 to the new one.
+    for (from, to) in [
+        (
+            "/2024/05/17/ferry-timetable-winter/",
+            "/ferry-timetable-winter",
+        ),
+        (
+            "/2024/05/17/ferry-timetable-winter",
+            "/ferry-timetable-winter",
+        ),
+        ("/?p=102", "/slipway-repairs"),
+        ("/?p=107", "/council-approves-harbour-seawall-plan-2"),
+        ("/2024/01/05/%e6%bd%ae/", "/bell-ringer-s-note"),
+        ("/category/estuary/ferries/", "/topics/ferries"),
+        ("/category/estuary", "/topics/estuary"),
+        ("/tag/tides/", "/topics/tides"),
+        ("/author/ines/", "/authors/ines"),
+        ("/?page_id=111", "/pages/contact"),
+        ("/contact/", "/pages/contact"),
+        ("/contact", "/pages/contact"),
+        ("/terms/", "/pages/terms-2"),
+    ] {
+        assert_eq!(location(&app, from).await, (301, to.to_string()), "{from}");
+    }
+    assert_eq!(
+        app.get("/2023/01/01/never-existed/")
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(
+        app.get("/?p=999").await.status().as_u16(),
+        200,
+        "the home page"
+    );
+    let page = app.get_text("/pages/contact", 200).await;
+    assert!(page.contains("<p>Write to us at the harbour office.</p>"));
+    // The consent-bearing page keeps its text.
+    assert!(!app
+        .get_text("/pages/terms", 200)
+        .await
+        .contains("The old site's terms."));
+
+    // Audited, with the operator.
+    let audit = masthead_store::newsroom::list_audit(db, 10).await.unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.action == "import.wordpress")
+        .expect("the run's audit entry");
+    assert_eq!(entry.staff_email, "cli (operator)");
+    assert!(
+        entry.detail.contains("articles: 8 created"),
+        "{}",
+        entry.detail
+    );
+
+    // A second run changes nothing and fetches nothing.
+    let hits = old.images.hits.load(Ordering::SeqCst);
+    assert_eq!(hits, 2, "each image fetched once");
+    let again = import(&app, &options(&old)).await;
+    assert_eq!(
+        (
+            again.articles.created,
+            again.articles.updated,
+            again.articles.unchanged
+        ),
+        (0, 0, 8),
+        "{again:?}"
+    );
+    assert_eq!((again.pages.created, again.pages.unchanged), (0, 2));
+    assert_eq!(again.images, 0);
+    assert_eq!(old.images.hits.load(Ordering::SeqCst), hits);
+    assert_eq!(
+        masthead_store::content::count_articles(db).await.unwrap(),
+        before + 8
+    );
+}
+
+// An article saved in the newsroom after its import is kept, and
+// reported, unless the operator forces the import over it.
+both!(
+    newsroom_edits_survive_a_second_import_unless_forced,
+    Fixture::Demo
+);
+async fn newsroom_edits_survive_a_second_import_unless_forced(app: TestApp) {
+    let old = old_site().await;
+    import(&app, &options(&old)).await;
+    // What a newsroom save does to an imported article's source mark.
+    sqlx::query("UPDATE articles SET source_hash = NULL WHERE slug = $1")
+        .bind("ferry-timetable-winter")
+        .execute(app.state.db().writer())
+        .await
+        .unwrap();
+    let again = import(&app, &options(&old)).await;
+    assert_eq!(again.articles.conflicts, 1, "{again:?}");
+    assert!(reasons(&again)
+        .iter()
+        .any(|r| r.starts_with("post 101: /ferry-timetable-winter was edited in the newsroom")));
+    let forced = import(
+        &app,
+        &Options {
+            force: true,
+            ..options(&old)
+        },
+    )
+    .await;
+    assert_eq!(
+        (forced.articles.updated, forced.articles.conflicts),
+        (1, 0),
+        "{forced:?}"
+    );
+}
+
+// Without the operator's leave, images on loopback are refused by the
+// fetch guard; the posts come in without them, and the report says why.
+both!(
+    loopback_images_are_refused_without_the_operators_leave,
+    Fixture::Demo
+);
+async fn loopback_images_are_refused_without_the_operators_leave(app: TestApp) {
+    let old = old_site().await;
+    let report = import(
+        &app,
+        &Options {
+            allow_private_fetch: false,
+            ..options(&old)
+        },
+    )
+    .await;
+    assert_eq!(report.articles.created, 8);
+    assert_eq!(old.images.hits.load(Ordering::SeqCst), 0, "no packet sent");
+    let why = reasons(&report);
+    assert!(
+        why.iter()
+            .any(|w| w.starts_with("post 101: featured image not copied") && w.contains("loopback")),
+        "{why:?}"
+    );
+    assert!(article(&app, "ferry-timetable-winter")
+        .await
+        .lead_image
+        .is_none());
+    let html = app.get_text("/slipway-repairs", 200).await;
+    assert!(!html.contains(&old.images.base));
+}
+
+// A hostile or broken file is refused before anything is written.
+both!(a_hostile_export_writes_nothing, Fixture::Demo);
+async fn a_hostile_export_writes_nothing(app: TestApp) {
+    let db = app.state.db();
+    let before = masthead_store::content::count_articles(db).await.unwrap();
+    let old = old_site().await;
+    let good = std::fs::read_to_string(&old.file).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "doctype.xml",
+            good.replacen(
+                "<rss version",
+                "<!DOCTYPE rss [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><rss version",
+                1,
+            ),
+            "DOCTYPE",
+        ),
+        (
+            "truncated.xml",
+            good[..good.len() / 2].to_string(),
+            "truncated",
+        ),
+        (
+            "not-wxr.xml",
+            "<html><body></body></html>".to_string(),
+            "not a WordPress export",
+        ),
+    ];
+    for (name, text, says) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let err = run(&app.state, &Options::new(file), Actor::OPERATOR)
+            .await
+            .expect_err(name);
+        assert!(format!("{err:#}").contains(says), "{name}: {err:#}");
+    }
+    assert_eq!(
+        masthead_store::content::count_articles(db).await.unwrap(),
+        before
+    );
+}
