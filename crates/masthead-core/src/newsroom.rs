@@ -37,10 +37,12 @@ pub enum Action {
     /// Stripe and SMTP credentials.
     Integrations,
     AuditLog,
+    /// Import another platform's export (WordPress, Ghost, Substack).
+    Import,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::WriteOwnDraft,
         Action::PublishOwn,
         Action::EditAnyArticle,
@@ -58,6 +60,7 @@ impl Action {
         Action::Settings,
         Action::Integrations,
         Action::AuditLog,
+        Action::Import,
     ];
 }
 
@@ -81,7 +84,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
         EditAnyArticle | FrontPages | TopicsAndAuthors | SendNewsletters | ManageStaffBelow
         | Dashboard => Role::Editor,
         Members | ExportMembers | ComplimentaryAccess | Plans | ManageNewsletters | Settings
-        | Integrations | AuditLog => Role::Administrator,
+        | Integrations | AuditLog | Import => Role::Administrator,
         ManageAdministrators => Role::Owner,
     };
     rank(role) >= rank(needed)
@@ -199,6 +202,7 @@ mod tests {
             (Settings, [false, false, false, true, true]),
             (Integrations, [false, false, false, true, true]),
             (AuditLog, [false, false, false, true, true]),
+            (Import, [false, false, false, true, true]),
         ];
         assert_eq!(table.len(), Action::ALL.len(), "every action has a row");
         let roles = [

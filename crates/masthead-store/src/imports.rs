@@ -467,3 +467,194 @@ mod tests {
         assert_eq!(redirect_key("/"), "/");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Import runs started from the newsroom
+
+/// The job that reads an uploaded export without writing (the dry run).
+pub const CHECK_JOB: &str = "import_check";
+/// The job that imports a checked export.
+pub const RUN_JOB: &str = "import_run";
+
+/// An import run: its file, options, status and reports (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRun {
+    pub id: i64,
+    pub source: String,
+    pub file_name: String,
+    /// Empty once the run ended and the file was deleted.
+    pub file_path: String,
+    pub options: String,
+    /// checking, checked, running, done, failed.
+    pub status: String,
+    pub done: i64,
+    pub total: i64,
+    pub dry_report: Option<String>,
+    pub report: Option<String>,
+    pub error: Option<String>,
+    pub staff_id: Option<i64>,
+    pub staff_email: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn run_from(r: &sqlx::any::AnyRow) -> Result<ImportRun> {
+    Ok(ImportRun {
+        id: r.try_get("id")?,
+        source: r.try_get("source")?,
+        file_name: r.try_get("file_name")?,
+        file_path: r.try_get("file_path")?,
+        options: r.try_get("options")?,
+        status: r.try_get("status")?,
+        done: r.try_get("done")?,
+        total: r.try_get("total")?,
+        dry_report: r.try_get("dry_report")?,
+        report: r.try_get("report")?,
+        error: r.try_get("error")?,
+        staff_id: r.try_get("staff_id")?,
+        staff_email: r.try_get("staff_email")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+const RUN_COLUMNS: &str = "id, source, file_name, file_path, options, status, done, total, \
+                           dry_report, report, error, staff_id, staff_email, created_at, updated_at";
+
+async fn enqueue(tx: &mut Tx, kind: &str, run: i64, now: i64) -> Result<()> {
+    let payload = serde_json::json!({ "run": run }).to_string();
+    let key = format!("{kind}:{run}");
+    crate::jobs::insert_job(
+        tx,
+        &crate::jobs::NewJob {
+            kind,
+            payload: &payload,
+            unique_key: Some(&key),
+            run_at: now,
+            max_attempts: 3,
+        },
+        now,
+    )
+    .await
+}
+
+/// An uploaded export: the run, its dry-run job and the audit entry, in
+/// one transaction. Returns the run's id.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_run(
+    db: &Db,
+    source: &str,
+    file_name: &str,
+    file_path: &str,
+    options: &str,
+    by: crate::newsroom::Actor<'_>,
+    now: i64,
+) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(
+        "INSERT INTO import_runs (source, file_name, file_path, options, status, staff_id, staff_email, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'checking', $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(source)
+    .bind(file_name)
+    .bind(file_path)
+    .bind(options)
+    .bind(by.staff_id)
+    .bind(by.email)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    enqueue(&mut tx, CHECK_JOB, id, now).await?;
+    let object = id.to_string();
+    let audit = by.audit("import.upload", "import", &object, file_name);
+    crate::newsroom::audit(&mut tx, &audit, now).await?;
+    crate::commit(tx).await?;
+    Ok(id)
+}
+
+pub async fn find_run(db: &Db, id: i64) -> Result<Option<ImportRun>> {
+    let row = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM import_runs WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await?;
+    row.as_ref().map(run_from).transpose()
+}
+
+/// The newest runs first.
+pub async fn list_runs(db: &Db, limit: i64) -> Result<Vec<ImportRun>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM import_runs ORDER BY id DESC LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(run_from).collect()
+}
+
+/// Moves a run to `status`, with its progress and, when given, a report
+/// (`dry_report` for a check, `report` for a run), an error, or the file
+/// gone (`file_path` emptied).
+pub struct RunUpdate<'a> {
+    pub status: &'a str,
+    pub done: i64,
+    pub total: i64,
+    pub dry_report: Option<&'a str>,
+    pub report: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub file_gone: bool,
+}
+
+pub async fn update_run(db: &Db, id: i64, u: &RunUpdate<'_>, now: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE import_runs SET status = $2, done = $3, total = $4, \
+         dry_report = COALESCE($5, dry_report), report = COALESCE($6, report), \
+         error = COALESCE($7, error), file_path = CASE WHEN $8 = 1 THEN '' ELSE file_path END, \
+         updated_at = $9 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(u.status)
+    .bind(u.done)
+    .bind(u.total)
+    .bind(u.dry_report)
+    .bind(u.report)
+    .bind(u.error)
+    .bind(i64::from(u.file_gone))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    crate::commit(tx).await
+}
+
+/// Confirms a checked run: it is queued for the import job, audited, in
+/// one transaction. False when the run is not waiting for confirmation.
+pub async fn confirm_run(
+    db: &Db,
+    id: i64,
+    by: crate::newsroom::Actor<'_>,
+    now: i64,
+) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE import_runs SET status = 'running', done = 0, updated_at = $2 \
+         WHERE id = $1 AND status = 'checked'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    enqueue(&mut tx, RUN_JOB, id, now).await?;
+    let object = id.to_string();
+    let audit = by.audit("import.confirm", "import", &object, "");
+    crate::newsroom::audit(&mut tx, &audit, now).await?;
+    crate::commit(tx).await?;
+    Ok(true)
+}

@@ -170,3 +170,21 @@ pub async fn find_job_status(db: &Db, unique_key: &str) -> Result<Option<JobStat
     })
     .transpose()
 }
+
+/// Extends a running job's lease (a long job calls it as it goes), so no
+/// other worker takes it over while it runs. False when this worker no
+/// longer holds the lease: it must stop.
+pub async fn renew_lease(db: &Db, job_id: i64, owner: &str, until: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+    )
+    .bind(job_id)
+    .bind(owner)
+    .bind(until)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(n == 1)
+}

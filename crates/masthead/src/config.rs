@@ -100,6 +100,17 @@ pub struct Config {
     /// Searches a client address may make a minute; 0 is no limit (a
     /// benchmark's single client).
     pub searches_per_minute: u32,
+    /// Imports run from the newsroom may fetch from loopback and private
+    /// addresses (`[imports] allow_private_fetch`; off by default: the
+    /// command line's `--allow-private-fetch` is the operator's own).
+    pub import_allow_private_fetch: bool,
+}
+
+/// `[imports]` in `masthead.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileImports {
+    pub allow_private_fetch: Option<bool>,
 }
 
 /// `[server]` in `masthead.toml`: connection bounds, each optional.
@@ -317,6 +328,7 @@ pub struct FileConfig {
     pub stripe: Option<FileStripe>,
     pub newsletters: Option<FileNewsletters>,
     pub server: Option<FileServer>,
+    pub imports: Option<FileImports>,
     /// `[publication]` table: locked publication settings.
     #[serde(default)]
     pub publication: BTreeMap<String, String>,
@@ -414,6 +426,10 @@ impl Config {
                 .and_then(|s| s.searches_per_minute)
                 .unwrap_or(60),
             server: file.server.unwrap_or_default().limits(),
+            import_allow_private_fetch: file
+                .imports
+                .and_then(|i| i.allow_private_fetch)
+                .unwrap_or(false),
         })
     }
 
@@ -440,6 +456,7 @@ impl Config {
             newsletters: NewsletterConfig::default(),
             server: crate::serve::Limits::default(),
             searches_per_minute: 60,
+            import_allow_private_fetch: false,
         }
     }
 }

@@ -7,7 +7,9 @@ use crate::app::AppState;
 use masthead_store::jobs::{self, Job};
 use std::time::Duration;
 
-const LEASE_SECS: i64 = 300;
+/// How long a claimed job is a worker's before another may take it over
+/// (a long job renews it as it goes: `imports::Progress`).
+pub const LEASE_SECS: i64 = 300;
 
 /// Claims and runs one due job. Returns whether there was one.
 pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
@@ -71,6 +73,10 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<Done> {
             crate::staff::send_reset(state, email).await?;
             // An address typed into a public form: keep no copy.
             Ok(Done::Scrub)
+        }
+        masthead_store::imports::CHECK_JOB | masthead_store::imports::RUN_JOB => {
+            crate::imports::job::run(state, job).await?;
+            Ok(Done::Keep)
         }
         other => anyhow::bail!("unknown job kind {other:?}"),
     }

@@ -50,6 +50,8 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/member.html",
     "admin/plans.html",
     "admin/audit.html",
+    "admin/import.html",
+    "admin/import_run.html",
     "admin/newsletters.html",
     "admin/send.html",
     "admin/articles.html",

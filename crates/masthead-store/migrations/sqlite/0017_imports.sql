@@ -17,3 +17,23 @@ CREATE TABLE path_redirects (
     target TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
+
+-- An import run from the newsroom: the uploaded file (deleted once the run
+-- ends), its dry-run report, its progress and its final report.
+CREATE TABLE import_runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    file_path TEXT NOT NULL,
+    options TEXT NOT NULL,
+    status TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    dry_report TEXT,
+    report TEXT,
+    error TEXT,
+    staff_id INTEGER,
+    staff_email TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);

@@ -5,14 +5,82 @@
 //! transaction, and no transaction is open across a fetch; old addresses
 //! answer 301. Outbound fetches go through `crate::fetch`.
 
+pub mod job;
 pub mod wordpress;
 pub mod wp_body;
 pub mod wxr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Where a long import reports how far it is (an import run's row, once a
+/// second) and keeps its job's lease; nothing for the command line.
+pub struct Progress<'a> {
+    run: Option<(i64, &'static str)>,
+    lease: Option<(i64, &'a str)>,
+    last: Option<std::time::Instant>,
+}
+
+impl<'a> Progress<'a> {
+    pub fn none() -> Progress<'a> {
+        Progress {
+            run: None,
+            lease: None,
+            last: None,
+        }
+    }
+
+    /// For the run `run` (shown as `status` while it goes) in job `job`
+    /// held by `owner`.
+    pub fn job(run: i64, status: &'static str, job: i64, owner: &'a str) -> Progress<'a> {
+        Progress {
+            run: Some((run, status)),
+            lease: Some((job, owner)),
+            last: None,
+        }
+    }
+
+    /// `done` of `total` items; writes at most once a second. Fails when
+    /// the job's lease was lost (another worker took it over).
+    pub async fn tick(
+        &mut self,
+        state: &crate::app::AppState,
+        done: u64,
+        total: u64,
+    ) -> anyhow::Result<()> {
+        let Some((run, status)) = self.run else {
+            return Ok(());
+        };
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1))
+            && done < total
+        {
+            return Ok(());
+        }
+        self.last = Some(std::time::Instant::now());
+        let now = state.now();
+        let update = masthead_store::imports::RunUpdate {
+            status,
+            done: i64::try_from(done).unwrap_or(i64::MAX),
+            total: i64::try_from(total).unwrap_or(i64::MAX),
+            dry_report: None,
+            report: None,
+            error: None,
+            file_gone: false,
+        };
+        masthead_store::imports::update_run(state.db(), run, &update, now).await?;
+        if let Some((job, owner)) = self.lease {
+            let until = now + crate::jobs::LEASE_SECS;
+            if !masthead_store::jobs::renew_lease(state.db(), job, owner, until).await? {
+                anyhow::bail!("another worker took this import over");
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Created, updated, unchanged, left alone.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub created: usize,
     pub updated: usize,
@@ -22,7 +90,7 @@ pub struct Counts {
 }
 
 /// An item not imported, or imported only in part, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     /// post, page, term, author, attachment.
     pub kind: String,
@@ -32,7 +100,7 @@ pub struct Note {
 }
 
 /// What an import did (or, dry, would do).
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub dry_run: bool,
     pub articles: Counts,

@@ -285,6 +285,16 @@ impl Run<'_> {
 
 /// Runs a WordPress import; `actor` is audited with the run's counts.
 pub async fn run(state: &AppState, opts: &Options, actor: Actor<'_>) -> anyhow::Result<Report> {
+    run_with(state, opts, actor, &mut super::Progress::none()).await
+}
+
+/// `run`, reporting its progress (the newsroom's import job).
+pub async fn run_with(
+    state: &AppState,
+    opts: &Options,
+    actor: Actor<'_>,
+    progress: &mut super::Progress<'_>,
+) -> anyhow::Result<Report> {
     // Pass 1: the site, its authors and terms, every attachment.
     let file = opts.file.clone();
     let (scan, attachments) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -472,8 +482,11 @@ pub async fn run(state: &AppState, opts: &Options, actor: Actor<'_>) -> anyhow::
     };
     let mut sticky = Vec::new();
     let mut other_types: HashMap<String, usize> = HashMap::new();
+    let mut seen = 0u64;
     while let Some(item) = rx.recv().await {
         bar.inc(1);
+        seen += 1;
+        progress.tick(state, seen, scan.items as u64).await?;
         let kind = item.post_type.clone();
         let title = item.title.trim().to_string();
         let status = match item.status.as_str() {

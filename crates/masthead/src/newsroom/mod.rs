@@ -15,6 +15,7 @@ pub mod assets;
 pub mod charts;
 pub mod dashboard;
 pub mod front;
+pub mod imports;
 pub mod media;
 pub mod members;
 pub mod pages;
@@ -155,6 +156,18 @@ pub fn routes() -> Vec<Route> {
         Route::new("/admin/staff/invite", post(staff::invite), NoText).private(),
         Route::new("/admin/staff/{id}/{what}", post(staff::change), NoText).private(),
         Route::new("/admin/audit", get(audit), NoText).private(),
+        Route::new(
+            "/admin/import",
+            get(imports::show)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    usize::try_from(imports::MAX_EXPORT_BYTES + 1024 * 1024).unwrap_or(usize::MAX),
+                )),
+            NoText,
+        )
+        .private(),
+        Route::new("/admin/import/{id}", get(imports::status), NoText).private(),
+        Route::new("/admin/import/{id}/confirm", post(imports::confirm), NoText).private(),
         Route::new("/admin/account", get(account::show), NoText).private(),
         Route::new("/admin/account/2fa", post(account::two_factor), NoText).private(),
     ]
@@ -302,6 +315,7 @@ pub fn page(
         ("/admin/staff", "Staff", Action::ManageStaffBelow),
         ("/admin/pages", "Pages", Action::Settings),
         ("/admin/settings", "Settings", Action::Settings),
+        ("/admin/import", "Import", Action::Import),
         ("/admin/audit", "Audit log", Action::AuditLog),
         ("/admin/account", "Your account", Action::WriteOwnDraft),
     ]

@@ -8,43 +8,14 @@ use crate::harness::{Browser, Fixture, TestApp};
 
 use crate::harness::staff_browser as staff;
 
-/// POSTs a multipart/form-data body built by hand (the wire format a
-/// browser sends for `<form enctype="multipart/form-data">`).
+/// POSTs a multipart form (`harness::Browser::upload`).
 async fn upload(
     b: &Browser<'_>,
     path: &str,
     fields: &[(&str, &str)],
     file: Option<(&str, &str, &[u8])>,
 ) -> reqwest::Response {
-    let boundary = "----mastheadtestboundary7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    if let Some((name, mime, bytes)) = file {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    b.app
-        .client
-        .post(b.app.url(path))
-        .header("cookie", b.cookie_header())
-        .header("origin", b.app.base.clone())
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    b.upload(path, fields, file).await
 }
 
 /// The words of the ferry photo the media tests upload.

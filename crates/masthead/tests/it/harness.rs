@@ -776,6 +776,47 @@ impl<'a> Browser<'a> {
             .await
     }
 
+    /// POSTs a multipart/form-data body built by hand (the wire format a
+    /// browser sends for `<form enctype="multipart/form-data">`).
+    pub async fn upload(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+    ) -> reqwest::Response {
+        let boundary = "----mastheadtestboundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((name, mime, bytes)) = file {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.app
+            .client
+            .post(self.app.url(path))
+            .header("cookie", self.cookie_header())
+            .header("origin", self.app.base.clone())
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
     /// A newsroom form posted with this staff session's CSRF token.
     pub async fn send(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let csrf = self

@@ -463,3 +463,166 @@ async fn a_hostile_export_writes_nothing(app: TestApp) {
         before
     );
 }
+
+/// A test app whose newsroom imports may fetch from the loopback image
+/// server (`[imports] allow_private_fetch`).
+async fn newsroom_app(backend: crate::harness::Backend) -> TestApp {
+    TestApp::builder(backend)
+        .fixture(Fixture::Demo)
+        .config(|c| c.import_allow_private_fetch = true)
+        .spawn()
+        .await
+}
+
+fn uploads_on_disk(app: &TestApp) -> usize {
+    std::fs::read_dir(app.state.config().data_dir.join("imports"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// An administrator uploads `bytes` on the Import page; returns the run's page.
+async fn upload_export(b: &crate::harness::Browser<'_>, csrf: &str, bytes: &[u8]) -> String {
+    let res = b
+        .upload(
+            "/admin/import",
+            &[("csrf", csrf), ("timezone", "UTC")],
+            Some(("gazette-export.xml", "text/xml", bytes)),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    res.headers()["location"].to_str().unwrap().to_string()
+}
+
+// The Import page runs the same import as the command line, as jobs: a
+// dry run first (nothing written), the import once confirmed, its
+// progress and report on the run's page, the uploaded file deleted.
+both!(administrators_import_from_the_newsroom_after_a_dry_run);
+async fn administrators_import_from_the_newsroom_after_a_dry_run(backend: crate::harness::Backend) {
+    let app = newsroom_app(backend).await;
+    let db = app.state.db();
+    let old = old_site().await;
+    let export = std::fs::read(&old.file).unwrap();
+    let before = masthead_store::content::count_articles(db).await.unwrap();
+    let (editor, ecsrf) = crate::harness::staff_browser(&app, "editor").await;
+    let res = editor
+        .upload(
+            "/admin/import",
+            &[("csrf", &ecsrf)],
+            Some(("x.xml", "text/xml", &export)),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 403, "administrators only");
+    let (mut admin, csrf) = crate::harness::staff_browser(&app, "administrator").await;
+    assert!(admin
+        .page("/admin")
+        .await
+        .contains("href=\"/admin/import\""));
+    // A forged form stores nothing.
+    let res = admin
+        .upload(
+            "/admin/import",
+            &[("csrf", "forged")],
+            Some(("x.xml", "text/xml", &export)),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 403);
+    assert_eq!(uploads_on_disk(&app), 0, "nothing left behind");
+
+    let run = upload_export(&admin, &csrf, &export).await;
+    assert!(run.starts_with("/admin/import/"), "{run}");
+    assert_eq!(uploads_on_disk(&app), 1);
+    let page = admin.page(&run).await;
+    assert!(page.contains("Reading the file") && page.contains("http-equiv=\"refresh\""));
+    app.run_jobs().await;
+    let page = admin.page(&run).await;
+    assert!(page.contains("What the import would do"), "{page}");
+    assert!(
+        page.contains("<th scope=\"row\">Articles</th><td>8</td>"),
+        "{page}"
+    );
+    assert_eq!(
+        masthead_store::content::count_articles(db).await.unwrap(),
+        before,
+        "a dry run writes nothing"
+    );
+    assert_eq!(admin.send_status(&format!("{run}/confirm"), &[]).await, 303);
+    assert_eq!(admin.send_status(&format!("{run}/confirm"), &[]).await, 409);
+    app.run_jobs().await;
+    let page = admin.page(&run).await;
+    assert!(page.contains("id=\"import-status\">Imported"), "{page}");
+    assert!(page.contains("“Slipway repairs: what the council decided”: image removed"));
+    assert!(!page.contains("http-equiv=\"refresh\""));
+    assert_eq!(
+        masthead_store::content::count_articles(db).await.unwrap(),
+        before + 8
+    );
+    assert!(app
+        .get_text("/slipway-repairs", 200)
+        .await
+        .contains("src=\"/media/"));
+    assert_eq!(
+        uploads_on_disk(&app),
+        0,
+        "the export is deleted after the run"
+    );
+    let list = admin.page("/admin/import").await;
+    assert!(list.contains("gazette-export.xml") && list.contains("done"));
+    let audit: Vec<(String, String)> = masthead_store::newsroom::list_audit(db, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.staff_email))
+        .collect();
+    for action in ["import.upload", "import.confirm", "import.wordpress"] {
+        assert!(
+            audit.contains(&(
+                action.to_string(),
+                "administrator@newsroom.example".to_string()
+            )),
+            "{action} in {audit:?}"
+        );
+    }
+    // A file that is not an export fails its check with the reason.
+    let run = upload_export(&admin, &csrf, b"<html><body>hello</body></html>").await;
+    app.run_jobs().await;
+    let page = admin.page(&run).await;
+    assert!(page.contains("not a WordPress export"), "{page}");
+    assert_eq!(uploads_on_disk(&app), 0);
+    assert_eq!(admin.send_status(&format!("{run}/confirm"), &[]).await, 409);
+}
+
+// A worker that dies mid-import leaves its job to be taken over once its
+// lease lapses; the import resumes and finishes, and the dead worker's
+// lease is gone (it may not renew it).
+both!(an_import_left_by_a_dead_worker_is_taken_over_and_finishes);
+async fn an_import_left_by_a_dead_worker_is_taken_over_and_finishes(
+    backend: crate::harness::Backend,
+) {
+    let app = newsroom_app(backend).await;
+    let db = app.state.db();
+    let old = old_site().await;
+    let (mut admin, csrf) = crate::harness::staff_browser(&app, "administrator").await;
+    let run = upload_export(&admin, &csrf, &std::fs::read(&old.file).unwrap()).await;
+    app.run_jobs().await;
+    assert_eq!(admin.send_status(&format!("{run}/confirm"), &[]).await, 303);
+    // The dead worker claimed the import long ago and never came back.
+    let now = app.state.now();
+    let dead = masthead_store::jobs::claim_job(db, "dead-worker", now, 300)
+        .await
+        .unwrap()
+        .expect("the import job");
+    assert_eq!(dead.kind, masthead_store::imports::RUN_JOB);
+    app.state.clock().advance(301);
+    assert_eq!(app.run_jobs().await, 1, "taken over");
+    assert!(admin
+        .page(&run)
+        .await
+        .contains("id=\"import-status\">Imported"));
+    assert!(article(&app, "ferry-timetable-winter").await.id > 0);
+    let later = app.state.now() + 300;
+    assert!(
+        !masthead_store::jobs::renew_lease(db, dead.id, "dead-worker", later)
+            .await
+            .unwrap()
+    );
+}

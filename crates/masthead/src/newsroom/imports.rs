@@ -1,0 +1,302 @@
+//! The Import page (administrators): upload a WordPress export, read the
+//! dry run, confirm, follow the progress, read the report. The work is
+//! `crate::imports::job` on the queue, the same import as
+//! `masthead import --from wordpress`. The uploaded file is streamed to
+//! the data directory with a size limit, never served, and deleted when
+//! the run ends.
+
+use super::{page, when, StaffUser};
+use crate::app::AppState;
+use crate::http::{see_other, AppError};
+use crate::imports::job::WebOptions;
+use crate::imports::Report;
+use axum::extract::multipart::Multipart;
+use axum::extract::{FromRequest, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form as PostForm;
+use masthead_core::newsroom::Action;
+use masthead_store::imports as store;
+use tokio::io::AsyncWriteExt;
+
+/// The largest export the page takes (a WordPress export of a large
+/// archive, without its images).
+pub const MAX_EXPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+fn report_view(json: Option<&str>) -> Option<minijinja::Value> {
+    let r: Report = serde_json::from_str(json?).ok()?;
+    let rows: Vec<minijinja::Value> = [
+        ("Articles", r.articles),
+        ("Pages", r.pages),
+        ("Topics", r.topics),
+        ("Authors", r.authors),
+    ]
+    .into_iter()
+    .map(|(name, c)| minijinja::context! { name => name, c => minijinja::Value::from_serialize(c) })
+    .collect();
+    Some(minijinja::context! {
+        rows => rows, images => r.images, dropped => r.dropped_characters,
+        skipped => minijinja::Value::from_serialize(&r.skipped),
+        partial => minijinja::Value::from_serialize(&r.partial),
+    })
+}
+
+async fn render(
+    state: &AppState,
+    user: &StaffUser,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let runs = store::list_runs(state.db(), 50).await?;
+    let rows: Vec<minijinja::Value> = runs
+        .iter()
+        .map(|r| {
+            minijinja::context! {
+                id => r.id, file => r.file_name, status => r.status, by => r.staff_email,
+                when => when(state, r.created_at), done => r.done, total => r.total,
+            }
+        })
+        .collect();
+    let mut res = page(
+        state,
+        "admin/import.html",
+        "Import",
+        user,
+        minijinja::context! { runs => rows, error => error, max_mb => MAX_EXPORT_BYTES / (1024 * 1024) },
+    );
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+/// `GET /admin/import`.
+pub async fn show(State(state): State<AppState>, user: StaffUser) -> Result<Response, AppError> {
+    user.may(Action::Import)?;
+    render(&state, &user, None, StatusCode::OK).await
+}
+
+/// What the upload form sends besides the file.
+#[derive(Default)]
+struct Upload {
+    csrf: String,
+    options: WebOptions,
+    file: Option<(String, std::path::PathBuf, u64)>,
+}
+
+/// Streams the form's file to `dir`; other fields are short text.
+async fn read_upload(mut form: Multipart, dir: &std::path::Path) -> Result<Upload, String> {
+    let mut up = Upload::default();
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| format!("the form was malformed: {e}"))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let shown: String = field
+                .file_name()
+                .unwrap_or("export.xml")
+                .chars()
+                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+                .take(200)
+                .collect();
+            let token: [u8; 16] = rand::Rng::gen(&mut rand::thread_rng());
+            let path = dir.join(format!("{}.upload", hex::encode(token)));
+            let mut out = tokio::fs::File::create(&path)
+                .await
+                .map_err(|e| format!("cannot store the upload: {e}"))?;
+            let mut size = 0u64;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        size += chunk.len() as u64;
+                        if size > MAX_EXPORT_BYTES {
+                            drop(out);
+                            let _ = tokio::fs::remove_file(&path).await;
+                            return Err(format!(
+                                "the file is larger than {} MB",
+                                MAX_EXPORT_BYTES / (1024 * 1024)
+                            ));
+                        }
+                        if let Err(e) = out.write_all(&chunk).await {
+                            drop(out);
+                            let _ = tokio::fs::remove_file(&path).await;
+                            return Err(format!("cannot store the upload: {e}"));
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        drop(out);
+                        let _ = tokio::fs::remove_file(&path).await;
+                        return Err(format!("the upload was cut off: {e}"));
+                    }
+                }
+            }
+            out.flush()
+                .await
+                .map_err(|e| format!("cannot store the upload: {e}"))?;
+            if let Some((_, old, _)) = up.file.replace((shown, path, size)) {
+                let _ = tokio::fs::remove_file(old).await;
+            }
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|e| format!("the form was malformed: {e}"))?;
+        let text: String = text.chars().take(2000).collect();
+        let on = text == "on" || text == "1";
+        match name.as_str() {
+            "csrf" => up.csrf = text,
+            "old_url" => up.options.old_url = Some(text.trim().to_string()),
+            "timezone" => up.options.timezone = text.trim().to_string(),
+            "protected_as_subscribers" => up.options.protected_as_subscribers = on,
+            "replace_pages" => up.options.replace_pages = on,
+            "force" => up.options.force = on,
+            _ => {}
+        }
+    }
+    Ok(up)
+}
+
+/// `POST /admin/import`: the upload; its dry run is queued at once.
+pub async fn upload(
+    State(state): State<AppState>,
+    user: StaffUser,
+    req: axum::extract::Request,
+) -> Result<Response, AppError> {
+    user.may(Action::Import)?;
+    let Ok(form) = Multipart::from_request(req, &state).await else {
+        return render(
+            &state,
+            &user,
+            Some("Send the export with the upload form.".into()),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    let dir = state.config().data_dir.join("imports");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let up = match read_upload(form, &dir).await {
+        Ok(up) => up,
+        Err(e) => {
+            let status = if e.contains("larger than") {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return render(
+                &state,
+                &user,
+                Some(format!("Nothing was imported: {e}.")),
+                status,
+            )
+            .await;
+        }
+    };
+    let forget = |up: &Upload| {
+        if let Some((_, path, _)) = &up.file {
+            let _ = std::fs::remove_file(path);
+        }
+    };
+    if let Err(e) = user.check_csrf(&up.csrf) {
+        forget(&up);
+        return Err(e);
+    }
+    if let Some(url) = up.options.old_url.as_deref().filter(|u| !u.is_empty()) {
+        if reqwest::Url::parse(url).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+            forget(&up);
+            return render(
+                &state,
+                &user,
+                Some("The old site's address must start with https:// or http://.".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    }
+    let Some((name, path, size)) = up.file.clone().filter(|f| f.2 > 0) else {
+        forget(&up);
+        return render(
+            &state,
+            &user,
+            Some("Choose the export file (Tools → Export in WordPress).".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let options = serde_json::to_string(&up.options).map_err(|e| AppError::Internal(e.into()))?;
+    let id = match store::create_run(
+        state.db(),
+        "wordpress",
+        &name,
+        &path.to_string_lossy(),
+        &options,
+        user.actor(),
+        state.now(),
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            forget(&up);
+            return Err(e.into());
+        }
+    };
+    tracing::info!(run = id, bytes = size, "import uploaded");
+    Ok(see_other(&format!("/admin/import/{id}")))
+}
+
+/// `GET /admin/import/{id}`: the run as it stands.
+pub async fn status(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    user.may(Action::Import)?;
+    let run = store::find_run(state.db(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let busy = run.status == "checking" || run.status == "running";
+    Ok(page(
+        &state,
+        "admin/import_run.html",
+        &format!("Import: {}", run.file_name),
+        &user,
+        minijinja::context! {
+            id => run.id, file => run.file_name, status => run.status, by => run.staff_email,
+            when => when(&state, run.created_at), done => run.done, total => run.total,
+            busy => busy, error => run.error,
+            dry => run.status == "checked",
+            r => if run.status == "checked" {
+                report_view(run.dry_report.as_deref())
+            } else {
+                report_view(run.report.as_deref())
+            },
+        },
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /admin/import/{id}/confirm`: import what the dry run showed.
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(id): Path<i64>,
+    PostForm(f): PostForm<ConfirmForm>,
+) -> Result<Response, AppError> {
+    user.may(Action::Import)?;
+    user.check_csrf(&f.csrf)?;
+    if !store::confirm_run(state.db(), id, user.actor(), state.now()).await? {
+        return Err(AppError::Conflict(
+            "This import is not waiting for confirmation (it is still being checked, or already ran).".into(),
+        ));
+    }
+    Ok(see_other(&format!("/admin/import/{id}")))
+}
