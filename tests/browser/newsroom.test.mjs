@@ -401,3 +401,41 @@ test('an administrator changes the meter and adds a newsletter; the reader site 
     await ctx.close();
   }
 });
+
+// Issue 14: the Import page. An administrator uploads a WordPress export
+// (the Rust tests' fixture), reads the dry run, confirms, and the import
+// runs as a job on the server's queue; the articles and their old
+// addresses are there. Its images point at a loopback address, which the
+// server refuses to fetch (no [imports] allow_private_fetch): they are
+// reported, not copied. Last in this file: it changes the home page.
+test('an administrator imports a WordPress export from the Import page, after its dry run', { timeout: 120_000 }, async (t) => {
+  // bypassCSP only so that axe-core can be injected.
+  const { ctx, tab, problems } = await signedIn('mover@newsroom.example', 'administrator', { bypassCSP: true });
+  try {
+    const fixture = new URL('../../crates/masthead/tests/fixtures/wordpress/export.xml', import.meta.url);
+    const xml = (await readFile(fixture, 'utf8')).replaceAll('{{IMAGES}}', 'http://127.0.0.1:9');
+    await navigation(tab, () => tab.getByRole('navigation', { name: 'Newsroom' }).getByRole('link', { name: 'Import' }).click());
+    await runAxe(t, tab, '/admin/import');
+    await tab.getByLabel('WordPress export (.xml)').setInputFiles({ name: 'gazette.xml', mimeType: 'text/xml', buffer: Buffer.from(xml) });
+    await navigation(tab, () => tab.getByRole('button', { name: 'Upload and check' }).click());
+    // The page follows the job by itself until the dry run is read.
+    await tab.getByRole('heading', { name: 'What the import would do' }).waitFor({ timeout: 30_000 });
+    const articles = tab.getByRole('row', { name: /^Articles/ });
+    assert.match(await articles.innerText(), /Articles\s+8\b/);
+    await runAxe(t, tab, 'the dry run');
+    const before = await fetch(server.url('/ferry-timetable-winter'));
+    assert.equal(before.status, 404, 'nothing imported before confirming');
+    await navigation(tab, () => tab.getByRole('button', { name: 'Import it' }).click());
+    await tab.getByRole('heading', { name: 'Imported', exact: true }).waitFor({ timeout: 60_000 });
+    assert.ok((await tab.locator('.import-notes').first().innerText()).includes('loopback'), 'refused images are reported');
+    const reader = await browser.newContext();
+    const rtab = await reader.newPage();
+    await rtab.goto(server.url('/2024/05/17/ferry-timetable-winter/'));
+    assert.equal(new URL(rtab.url()).pathname, '/ferry-timetable-winter', 'the old address leads to the new one');
+    assert.equal(await rtab.getByRole('heading', { level: 1 }).innerText(), 'Ferry timetable changes for the winter');
+    await reader.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    await ctx.close();
+  }
+});
