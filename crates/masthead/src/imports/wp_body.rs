@@ -318,7 +318,8 @@ fn shortcode_attrs(s: &str) -> Vec<(String, String)> {
             }
             out.push((key, s[v0..v1.min(s.len())].to_string()));
         } else if key.is_empty() {
-            i += 1;
+            // Anything else (a stray quote, a non-ASCII letter): skip it whole.
+            i += s[i..].chars().next().map_or(1, char::len_utf8);
         } else {
             out.push((key, String::new()));
         }
@@ -601,6 +602,66 @@ mod tests {
         assert_eq!(c.blocks[3], "<p>See [sic] and [1].</p>");
         assert_eq!(c.blocks[4], "<p>kept text and [caption]</p>");
         assert_eq!(c.unknown_shortcodes, vec!["footnote"]);
+    }
+
+    /// A short fuzz run: bodies made of the converter's own tokens in any
+    /// order never panic it, and what comes out keeps its promises (no
+    /// blank line inside a block, the cut within the blocks).
+    #[test]
+    fn any_mix_of_blocks_shortcodes_and_markers_converts() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(14);
+        let tokens = [
+            "<!-- wp:paragraph -->",
+            "<!-- /wp:paragraph -->",
+            "<!-- wp:embed {\"url\":\"https://v.example/1\"} -->",
+            "<!-- /wp:embed -->",
+            "<!-- wp:more /-->",
+            "<!--more-->",
+            "<!-- wp:",
+            "-->",
+            "[caption]",
+            "[/caption]",
+            "[gallery ids=\"7,x\"]",
+            "[embed]",
+            "[/embed]",
+            "[video src=\"a.mp4\"]",
+            "[[",
+            "]]",
+            "[",
+            "]",
+            "[x y=1]",
+            "[/x]",
+            "<img src=\"a.png\">",
+            "<img",
+            "<p>",
+            "</p>",
+            "<pre>",
+            "</pre>",
+            "\n",
+            "\n\n",
+            "text",
+            "é",
+            "\u{0}",
+        ];
+        for _ in 0..3000 {
+            let n = rng.gen_range(0..30);
+            let body: String = (0..n)
+                .map(|_| tokens[rng.gen_range(0..tokens.len())])
+                .collect();
+            let c = plain(&body);
+            for b in &c.blocks {
+                assert!(
+                    !b.contains("\n\n") && !b.trim().is_empty(),
+                    "{body:?} → {b:?}"
+                );
+            }
+            assert!(
+                c.more.is_none_or(|m| m as usize <= c.blocks.len()),
+                "{body:?}"
+            );
+            let _ = map_images(&body, |_| Some("<img>".into()));
+        }
     }
 
     #[test]
