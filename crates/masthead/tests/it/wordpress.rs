@@ -626,3 +626,138 @@ async fn an_import_left_by_a_dead_worker_is_taken_over_and_finishes(
             .unwrap()
     );
 }
+
+/// A generated export of `n` classic posts (no images).
+fn generated_export(n: usize) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" \
+         xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:wp=\"http://wordpress.org/export/1.2/\">\n<channel><title>Bulk</title>\
+         <link>https://bulk.example</link><wp:base_site_url>https://bulk.example</wp:base_site_url>\n",
+    );
+    for i in 0..n {
+        xml.push_str(&format!(
+            "<item><title>Bulk story {i}</title><link>https://bulk.example/{i}/bulk-{i}/</link>\
+             <content:encoded><![CDATA[First paragraph {i}.\n\nSecond paragraph.]]></content:encoded>\
+             <wp:post_id>{i}</wp:post_id><wp:post_date_gmt>2024-01-01 00:00:00</wp:post_date_gmt>\
+             <wp:post_name>bulk-{i}</wp:post_name><wp:status>publish</wp:status><wp:post_type>post</wp:post_type></item>\n"
+        ));
+    }
+    xml.push_str("</channel></rss>\n");
+    xml
+}
+
+// The command line: a dry run writes nothing; the import, a second OS
+// process beside the server, runs while readers sign up (no "database is
+// locked", no lost write); a hostile file exits with its reason.
+both!(
+    the_command_line_imports_beside_a_running_server,
+    Fixture::Demo
+);
+async fn the_command_line_imports_beside_a_running_server(app: TestApp) {
+    let db = app.state.db();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bulk.xml");
+    std::fs::write(&file, generated_export(150)).unwrap();
+    let data = app.state.config().data_dir.clone();
+    let url = app.db_url().to_string();
+    let cli = move |args: Vec<String>| {
+        let (data, url) = (data.clone(), url.clone());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_masthead"))
+                .arg("--data-dir")
+                .arg(&data)
+                .arg("--database-url")
+                .arg(&url)
+                .args(&args)
+                .env("MASTHEAD_LOG", "warn")
+                .output()
+                .unwrap()
+        })
+    };
+    let path = file.to_string_lossy().to_string();
+    let before = masthead_store::content::count_articles(db).await.unwrap();
+    let dry = cli(vec![
+        "import".into(),
+        "--from".into(),
+        "wordpress".into(),
+        path.clone(),
+        "--dry-run".into(),
+    ])
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(out.contains("dry run: articles: 150 created"), "{out}");
+    assert_eq!(
+        masthead_store::content::count_articles(db).await.unwrap(),
+        before
+    );
+
+    let import = cli(vec![
+        "import".into(),
+        "--from".into(),
+        "wordpress".into(),
+        path.clone(),
+    ]);
+    let signups = async {
+        for i in 0..12 {
+            let mut b = crate::harness::Browser::new(&app);
+            let email = format!("mover-{i}@example.org");
+            let res = b
+                .post(
+                    "/signup",
+                    &[
+                        ("email", email.as_str()),
+                        ("return_to", "/account"),
+                        ("article", ""),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status().as_u16(), 303, "sign-up {i}");
+        }
+    };
+    let (done, ()) = tokio::join!(import, signups);
+    let done = done.unwrap();
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(out.contains("imported: articles: 150 created"), "{out}");
+    assert_eq!(
+        masthead_store::content::count_articles(db).await.unwrap(),
+        before + 150
+    );
+    for i in 0..12 {
+        let email = format!("mover-{i}@example.org");
+        assert!(
+            masthead_store::members::find_member_by_email(db, &email)
+                .await
+                .unwrap()
+                .is_some(),
+            "{email}"
+        );
+    }
+    app.state.refresh_counters().await.unwrap();
+    assert_eq!(
+        location(&app, "/?p=149").await,
+        (301, "/bulk-149".to_string())
+    );
+
+    std::fs::write(&file, "<!DOCTYPE x [<!ENTITY a \"b\">]><rss/>").unwrap();
+    let bad = cli(vec![
+        "import".into(),
+        "--from".into(),
+        "wordpress".into(),
+        path,
+    ])
+    .await
+    .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("DOCTYPE"));
+}
