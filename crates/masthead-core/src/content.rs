@@ -321,6 +321,10 @@ pub struct Article {
     pub lead_image: Option<LeadImage>,
     pub authors: Vec<AuthorRef>,
     pub topics: Vec<TopicRef>,
+    /// The title and description for search engines, when they differ
+    /// from the headline and standfirst (kept from an imported site).
+    pub seo_title: String,
+    pub seo_description: String,
 }
 
 /// An article as it appears in a list (home, sections, topics, feeds).

@@ -869,6 +869,8 @@ async fn article_from_row(db: &Db, row: &AnyRow) -> Result<Article> {
         lead_image: attach_media(lead, &media),
         authors,
         topics,
+        seo_title: row.try_get("seo_title")?,
+        seo_description: row.try_get("seo_description")?,
     })
 }
 

@@ -193,10 +193,20 @@ async fn free_slug(tx: &mut Tx, slug: &Slug, sql: &str) -> Result<Slug> {
 /// newsroom saved since its import is a conflict unless `force`. The
 /// article, its version, its lead image's words, its identity and its
 /// redirects are one transaction.
+/// The title and description an old site gave an article for search
+/// engines (empty for none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Seo<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn import_article(
     db: &Db,
     origin: Origin<'_>,
     a: &NewArticle,
+    seo: Seo<'_>,
     old_paths: &[String],
     force: bool,
     now: i64,
@@ -243,6 +253,14 @@ pub async fn import_article(
     crate::content::keep_written_version(&mut tx, written, &a, now).await?;
     if let Some(l) = &a.lead {
         crate::media::fill_media_text_in(&mut tx, l.media_id, &l.alt, &l.caption, &l.credit)
+            .await?;
+    }
+    if let Upserted::Created(id) | Upserted::Updated(id) = written {
+        sqlx::query("UPDATE articles SET seo_title = $2, seo_description = $3 WHERE id = $1")
+            .bind(id)
+            .bind(seo.title)
+            .bind(seo.description)
+            .execute(&mut *tx)
             .await?;
     }
     let slug = a.slug.as_str().to_string();

@@ -37,3 +37,8 @@ CREATE TABLE import_runs (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- The title and description an old site gave an article for search
+-- engines (Yoast, Ghost's meta fields); empty when it had none.
+ALTER TABLE articles ADD COLUMN seo_title TEXT NOT NULL DEFAULT '';
+ALTER TABLE articles ADD COLUMN seo_description TEXT NOT NULL DEFAULT '';

@@ -745,7 +745,13 @@ pub async fn run_with(
             previous_slugs: Vec::new(),
             source_hash: Some(hash),
         };
-        match store::import_article(db, origin, &new, &old_paths, opts.force, now).await {
+        let seo_title = yoast(item.meta("_yoast_wpseo_title").unwrap_or(""), &title);
+        let seo_description = yoast(item.meta("_yoast_wpseo_metadesc").unwrap_or(""), &title);
+        let seo = store::Seo {
+            title: &seo_title,
+            description: &seo_description,
+        };
+        match store::import_article(db, origin, &new, seo, &old_paths, opts.force, now).await {
             Ok(done) => {
                 if done.slug() != slug.as_str()
                     && !matches!(
@@ -843,6 +849,22 @@ fn inline_text(html: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A Yoast SEO field with its common variables filled in (`%%title%%`,
+/// `%%sep%%`; the site's name is this site's now, so it goes); a field
+/// with any other variable is dropped rather than shown raw.
+fn yoast(field: &str, title: &str) -> String {
+    let out = field
+        .replace("%%title%%", title)
+        .replace("%%sep%%", "—")
+        .replace("%%sitename%%", "")
+        .replace("%%page%%", "");
+    let out = out.trim().trim_end_matches('—').trim();
+    if out.contains("%%") {
+        return String::new();
+    }
+    out.chars().take(300).collect()
 }
 
 fn count(c: &mut Counts, existed: bool) {

@@ -329,8 +329,8 @@ fn render(
         .collect();
     let ctx = minijinja::context! {
         site => view::site(state),
-        title => a.headline,
-        description => a.standfirst,
+        title => if a.seo_title.is_empty() { &a.headline } else { &a.seo_title },
+        description => if a.seo_description.is_empty() { &a.standfirst } else { &a.seo_description },
         canonical => canonical,
         og_type => "article",
         og_image => image_urls.first(),

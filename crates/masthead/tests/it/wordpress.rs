@@ -243,6 +243,16 @@ async fn a_wordpress_export_moves_in_with_its_images_and_addresses(app: TestApp)
     ] {
         assert!(!html.contains(gone), "{gone} in {html}");
     }
+    // Its Yoast title and description, for search engines.
+    let page = app.get_text("/slipway-repairs", 200).await;
+    assert!(
+        page.contains("<title>Slipway repairs cost £180,000 — The Harbour Ledger</title>"),
+        "{}",
+        page.chars().take(600).collect::<String>()
+    );
+    assert!(page.contains(
+        "<meta name=\"description\" content=\"The council will repair the slipway before the summer.\">"
+    ));
 
     // Drafts, private, scheduled and protected posts are not open.
     for (slug, status) in [
