@@ -648,7 +648,9 @@ pub async fn update_run(db: &Db, id: i64, u: &RunUpdate<'_>, now: i64) -> Result
 }
 
 /// Confirms a checked run: it is queued for the import job, audited, in
-/// one transaction. False when the run is not waiting for confirmation.
+/// one transaction. False when the run is not waiting for confirmation,
+/// or another run is importing (two at once could both create what the
+/// other is creating).
 pub async fn confirm_run(
     db: &Db,
     id: i64,
@@ -658,7 +660,8 @@ pub async fn confirm_run(
     let mut tx = db.begin().await?;
     let n = sqlx::query(
         "UPDATE import_runs SET status = 'running', done = 0, updated_at = $2 \
-         WHERE id = $1 AND status = 'checked'",
+         WHERE id = $1 AND status = 'checked' \
+         AND NOT EXISTS (SELECT 1 FROM import_runs o WHERE o.status = 'running')",
     )
     .bind(id)
     .bind(now)
@@ -675,4 +678,34 @@ pub async fn confirm_run(
     crate::newsroom::audit(&mut tx, &audit, now).await?;
     crate::commit(tx).await?;
     Ok(true)
+}
+
+/// Discards a run that is waiting for confirmation (its file is the
+/// caller's to delete), audited. Returns the file's path, or `None` when
+/// the run is not waiting.
+pub async fn discard_run(
+    db: &Db,
+    id: i64,
+    by: crate::newsroom::Actor<'_>,
+    now: i64,
+) -> Result<Option<String>> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(
+        "UPDATE import_runs SET status = 'discarded', file_path = '', updated_at = $2 \
+         WHERE id = $1 AND status = 'checked' RETURNING file_name",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let name: String = row.try_get("file_name")?;
+    let object = id.to_string();
+    let audit = by.audit("import.discard", "import", &object, &name);
+    crate::newsroom::audit(&mut tx, &audit, now).await?;
+    crate::commit(tx).await?;
+    Ok(Some(name))
 }

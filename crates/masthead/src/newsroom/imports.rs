@@ -295,8 +295,36 @@ pub async fn confirm(
     user.check_csrf(&f.csrf)?;
     if !store::confirm_run(state.db(), id, user.actor(), state.now()).await? {
         return Err(AppError::Conflict(
-            "This import is not waiting for confirmation (it is still being checked, or already ran).".into(),
+            "This import is not waiting for confirmation (it is still being checked, already ran, or another import is running: wait for it to finish).".into(),
         ));
     }
     Ok(see_other(&format!("/admin/import/{id}")))
+}
+
+/// `POST /admin/import/{id}/discard`: drop a checked run and its file.
+pub async fn discard(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(id): Path<i64>,
+    PostForm(f): PostForm<ConfirmForm>,
+) -> Result<Response, AppError> {
+    user.may(Action::Import)?;
+    user.check_csrf(&f.csrf)?;
+    let Some(run) = store::find_run(state.db(), id).await? else {
+        return Err(AppError::NotFound);
+    };
+    if store::discard_run(state.db(), id, user.actor(), state.now())
+        .await?
+        .is_none()
+    {
+        return Err(AppError::Conflict(
+            "Only an import waiting for confirmation can be discarded.".into(),
+        ));
+    }
+    if let Err(e) = std::fs::remove_file(&run.file_path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, "could not delete a discarded export");
+        }
+    }
+    Ok(see_other("/admin/import"))
 }

@@ -168,6 +168,7 @@ pub fn routes() -> Vec<Route> {
         .private(),
         Route::new("/admin/import/{id}", get(imports::status), NoText).private(),
         Route::new("/admin/import/{id}/confirm", post(imports::confirm), NoText).private(),
+        Route::new("/admin/import/{id}/discard", post(imports::discard), NoText).private(),
         Route::new("/admin/account", get(account::show), NoText).private(),
         Route::new("/admin/account/2fa", post(account::two_factor), NoText).private(),
     ]

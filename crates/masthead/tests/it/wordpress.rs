@@ -592,6 +592,44 @@ async fn administrators_import_from_the_newsroom_after_a_dry_run(backend: crate:
             "{action} in {audit:?}"
         );
     }
+    // Two imports never run at once; a checked one can be discarded.
+    let export = std::fs::read(&old.file).unwrap();
+    let first = upload_export(&admin, &csrf, &export).await;
+    let second = upload_export(&admin, &csrf, &export).await;
+    app.run_jobs().await;
+    assert_eq!(
+        admin.send_status(&format!("{first}/confirm"), &[]).await,
+        303
+    );
+    assert_eq!(
+        admin.send_status(&format!("{second}/confirm"), &[]).await,
+        409,
+        "one at a time"
+    );
+    app.run_jobs().await;
+    assert!(admin
+        .page(&first)
+        .await
+        .contains("id=\"import-status\">Imported"));
+    assert_eq!(uploads_on_disk(&app), 1, "the second waits with its file");
+    assert_eq!(
+        admin.send_status(&format!("{second}/discard"), &[]).await,
+        303
+    );
+    assert_eq!(uploads_on_disk(&app), 0, "discarded with its file");
+    assert_eq!(
+        admin.send_status(&format!("{second}/confirm"), &[]).await,
+        409
+    );
+    assert_eq!(
+        admin.send_status(&format!("{second}/discard"), &[]).await,
+        409
+    );
+    assert_eq!(
+        masthead_store::content::count_articles(db).await.unwrap(),
+        before + 8,
+        "a second import of the same export duplicates nothing"
+    );
     // A file that is not an export fails its check with the reason.
     let run = upload_export(&admin, &csrf, b"<html><body>hello</body></html>").await;
     app.run_jobs().await;
