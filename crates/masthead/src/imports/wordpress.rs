@@ -264,6 +264,29 @@ impl Run<'_> {
                 }
                 _ => None,
             });
+            // A link to an image file on the old site (WordPress's "full
+            // size" link around an image) points at our copy of that file,
+            // or goes when it cannot be copied.
+            let mut targets = HashMap::new();
+            for href in wp_body::link_targets(&html) {
+                if targets.contains_key(&href)
+                    || !wp_body::is_image_file(&href)
+                    || old_path(&href, &self.hosts).is_none()
+                {
+                    continue;
+                }
+                let copied = self.copy(&href).await;
+                if let Err(why) = &copied {
+                    self.report
+                        .partly(kind, id, title, format!("link to an image removed: {why}"));
+                }
+                targets.insert(href, copied);
+            }
+            let html = wp_body::map_links(&html, |href| match targets.get(href) {
+                Some(Ok((_, m))) => wp_body::LinkTo::Href(format!("/media/{}.{}", m.hash, m.ext)),
+                Some(Err(_)) => wp_body::LinkTo::Unwrap,
+                None => wp_body::LinkTo::Keep,
+            });
             out.push(html);
         }
         out

@@ -507,12 +507,89 @@ pub fn map_images(html: &str, mut f: impl FnMut(&[(String, String)]) -> Option<S
     }
 }
 
+/// Whether `url` names an image file (by its extension).
+pub fn is_image_file(url: &str) -> bool {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    [".jpg", ".jpeg", ".png", ".gif", ".webp"]
+        .iter()
+        .any(|e| path.ends_with(e))
+}
+
+/// What to do with a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTo {
+    Keep,
+    /// Point it here instead.
+    Href(String),
+    /// Remove the link, keep what it wraps.
+    Unwrap,
+}
+
+/// Rewrites the `<a …>` tags of `html` by their `href`: `f` says what to
+/// do with each. Links do not nest, so an unwrapped link's `</a>` is the
+/// next one.
+pub fn map_links(html: &str, mut f: impl FnMut(&str) -> LinkTo) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    let mut unwrapping = false;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let open = lower
+            .match_indices("<a")
+            .map(|(i, _)| i)
+            .find(|&i| lower[i + 2..].starts_with(|c: char| c.is_ascii_whitespace() || c == '>'));
+        let close = lower.find("</a>");
+        match (open, close) {
+            (_, Some(c)) if unwrapping && open.is_none_or(|o| c < o) => {
+                out.push_str(&rest[..c]);
+                rest = &rest[c + 4..];
+                unwrapping = false;
+            }
+            (Some(o), _) => {
+                out.push_str(&rest[..o]);
+                let end = rest[o..].find('>').map_or(rest.len(), |e| o + e + 1);
+                let tag = &rest[o..end];
+                let attrs = shortcode_attrs(
+                    tag.get(2..)
+                        .unwrap_or_default()
+                        .trim_end_matches('>')
+                        .trim_end_matches('/'),
+                );
+                match f(attr(&attrs, "href")) {
+                    LinkTo::Keep => out.push_str(tag),
+                    LinkTo::Href(to) => out.push_str(&format!("<a href=\"{}\">", escape(&to))),
+                    LinkTo::Unwrap => unwrapping = true,
+                }
+                rest = &rest[end..];
+            }
+            _ => {
+                out.push_str(rest);
+                return out;
+            }
+        }
+    }
+}
+
 /// The value of attribute `name` (empty when absent).
 pub fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> &'a str {
     attrs
         .iter()
         .find(|(k, _)| k == name)
         .map_or("", |(_, v)| v.as_str())
+}
+
+/// Every `href` of the `<a>` tags of `html`.
+pub fn link_targets(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    map_links(html, |href| {
+        found.push(href.to_string());
+        LinkTo::Keep
+    });
+    found
 }
 
 /// Every `src` of the `<img>` tags of `html`.
@@ -634,6 +711,10 @@ mod tests {
             "[/x]",
             "<img src=\"a.png\">",
             "<img",
+            "<a href=\"b.png\">",
+            "<a",
+            "</a>",
+            "<abbr>",
             "<p>",
             "</p>",
             "<pre>",
@@ -661,7 +742,29 @@ mod tests {
                 "{body:?}"
             );
             let _ = map_images(&body, |_| Some("<img>".into()));
+            let _ = map_links(&body, |h| {
+                if h.len() % 2 == 0 {
+                    LinkTo::Unwrap
+                } else {
+                    LinkTo::Href("/x".into())
+                }
+            });
         }
+    }
+
+    #[test]
+    fn links_are_kept_repointed_or_unwrapped() {
+        let html = "<p><a href=\"https://old.example/full.jpg\" class=\"x\"><img src=\"s.jpg\"></a> and <a href=\"gone.png\">gone</a> and <a href=\"/story\">a story</a> <abbr>A</abbr></p>";
+        let out = map_links(html, |href| match href {
+            "https://old.example/full.jpg" => LinkTo::Href("/media/abc.jpg".into()),
+            "gone.png" => LinkTo::Unwrap,
+            _ => LinkTo::Keep,
+        });
+        assert_eq!(
+            out,
+            "<p><a href=\"/media/abc.jpg\"><img src=\"s.jpg\"></a> and gone and <a href=\"/story\">a story</a> <abbr>A</abbr></p>"
+        );
+        assert!(is_image_file("https://x.example/a/B.JPG?ver=2") && !is_image_file("/2024/05/a/"));
     }
 
     #[test]

@@ -205,6 +205,13 @@ async fn a_wordpress_export_moves_in_with_its_images_and_addresses(app: TestApp)
         "images are ours"
     );
     assert!(html.contains("Builder text kept") && !html.contains("[vc_row]"));
+    // The "full size" link around the image leads to our copy; a link to
+    // an image file that cannot be copied goes, its words stay.
+    assert!(
+        html.contains("<figure><a href=\"/media/"),
+        "the linked original"
+    );
+    assert!(html.contains("(see the full timetable)") && !html.contains("timetable.jpg"));
     assert!(
         html.contains("href=\"/2024/04/02/slipway-repairs/\""),
         "links to the old site stay on this one"
