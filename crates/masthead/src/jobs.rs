@@ -13,12 +13,22 @@ pub const LEASE_SECS: i64 = 300;
 
 /// Claims and runs one due job. Returns whether there was one.
 pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
-    let db = state.db();
-    let owner = state.worker_id();
-    let now = state.now();
-    let Some(job) = jobs::claim_job(db, owner, now, LEASE_SECS).await? else {
+    let Some(job) = claim(state).await? else {
         return Ok(false);
     };
+    complete(state, job).await?;
+    Ok(true)
+}
+
+/// Claims the next due job for this worker.
+async fn claim(state: &AppState) -> anyhow::Result<Option<Job>> {
+    Ok(jobs::claim_job(state.db(), state.worker_id(), state.now(), LEASE_SECS).await?)
+}
+
+/// Runs a claimed job and records how it went.
+async fn complete(state: &AppState, job: Job) -> anyhow::Result<()> {
+    let db = state.db();
+    let owner = state.worker_id();
     // No transaction is open here: the job may take its time.
     match run(state, &job).await {
         Ok(done) => {
@@ -30,7 +40,13 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
             jobs::fail_job(db, &job, owner, &format!("{e:#}"), state.now()).await?;
         }
     }
-    Ok(true)
+    Ok(())
+}
+
+/// Jobs that run for minutes (imports): the worker runs one of them at a
+/// time beside the others, so sign-up emails never wait behind an import.
+fn is_long(job: &Job) -> bool {
+    job.kind == masthead_store::imports::CHECK_JOB || job.kind == masthead_store::imports::RUN_JOB
 }
 
 /// What finishing a job does with its payload.
@@ -86,9 +102,25 @@ async fn run(state: &AppState, job: &Job) -> anyhow::Result<Done> {
 /// until the next one is due (at most a second, so jobs enqueued by other
 /// processes start promptly).
 pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut long: Option<tokio::task::JoinHandle<()>> = None;
     loop {
-        let ran = match run_one(&state).await {
-            Ok(ran) => ran,
+        let ran = match claim(&state).await {
+            Ok(Some(job)) if is_long(&job) && long.as_ref().is_none_or(|h| h.is_finished()) => {
+                let state = state.clone();
+                long = Some(tokio::spawn(async move {
+                    if let Err(e) = complete(&state, job).await {
+                        tracing::error!(error = %format!("{e:#}"), "job worker error");
+                    }
+                }));
+                true
+            }
+            Ok(Some(job)) => {
+                if let Err(e) = complete(&state, job).await {
+                    tracing::error!(error = %format!("{e:#}"), "job worker error");
+                }
+                true
+            }
+            Ok(None) => false,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "job worker error");
                 false

@@ -33,6 +33,11 @@ struct Images {
 }
 
 async fn image_server() -> Images {
+    slow_image_server(std::time::Duration::ZERO).await
+}
+
+/// The image server, answering each image after `delay`.
+async fn slow_image_server(delay: std::time::Duration) -> Images {
     use axum::routing::get;
     let hits = Arc::new(AtomicUsize::new(0));
     let gull = png(800, 600, 40);
@@ -44,7 +49,10 @@ async fn image_server() -> Images {
             get(move || {
                 h1.fetch_add(1, Ordering::SeqCst);
                 let body = gull.clone();
-                async move { ([("content-type", "image/png")], body) }
+                async move {
+                    tokio::time::sleep(delay).await;
+                    ([("content-type", "image/png")], body)
+                }
             }),
         )
         .route(
@@ -52,7 +60,10 @@ async fn image_server() -> Images {
             get(move || {
                 h2.fetch_add(1, Ordering::SeqCst);
                 let body = slipway.clone();
-                async move { ([("content-type", "image/png")], body) }
+                async move {
+                    tokio::time::sleep(delay).await;
+                    ([("content-type", "image/png")], body)
+                }
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -70,7 +81,10 @@ struct Old {
 }
 
 async fn old_site() -> Old {
-    let images = image_server().await;
+    old_site_serving(image_server().await).await
+}
+
+async fn old_site_serving(images: Images) -> Old {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -815,4 +829,67 @@ async fn the_command_line_imports_beside_a_running_server(app: TestApp) {
     .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("DOCTYPE"));
+}
+
+// The server's worker runs an import beside the other jobs: a log-in
+// link asked for while a slow import runs is sent at once, not after it.
+both!(emails_do_not_wait_behind_a_running_import);
+async fn emails_do_not_wait_behind_a_running_import(backend: crate::harness::Backend) {
+    let app = newsroom_app(backend).await;
+    let old = old_site_serving(slow_image_server(std::time::Duration::from_secs(3)).await).await;
+    let (mut admin, csrf) = crate::harness::staff_browser(&app, "administrator").await;
+    let run = upload_export(&admin, &csrf, &std::fs::read(&old.file).unwrap()).await;
+    app.run_jobs().await;
+    assert_eq!(admin.send_status(&format!("{run}/confirm"), &[]).await, 303);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(masthead::jobs::worker(app.state.clone(), rx));
+    // The import is under way (it waits on the image server) …
+    let mut started = false;
+    for _ in 0..100 {
+        if old.images.hits.load(Ordering::SeqCst) > 0 {
+            started = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(started, "the import started");
+    // … when a reader asks for a log-in link.
+    crate::harness::verified_member(&app, "waiting@example.org").await;
+    let mut reader = crate::harness::Browser::new(&app);
+    reader.ask_log_in_link("waiting@example.org").await;
+    let outbox = app.state.config().data_dir.join("outbox");
+    let mut sent = false;
+    for _ in 0..40 {
+        sent = std::fs::read_dir(&outbox).is_ok_and(|d| d.count() > 0);
+        if sent {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(sent, "the email went within 2 s");
+    let status = masthead_store::imports::find_run(
+        app.state.db(),
+        run.rsplit('/').next().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .status;
+    assert_eq!(status, "running", "while the import was still running");
+    // And the import finishes.
+    let mut done = false;
+    for _ in 0..300 {
+        if admin
+            .page(&run)
+            .await
+            .contains("id=\"import-status\">Imported")
+        {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(done, "the import finished");
+    stop.send(true).unwrap();
+    worker.await.unwrap();
 }
