@@ -129,6 +129,21 @@ pub async fn find_path_redirect(db: &Db, path: &str) -> Result<Option<String>> {
     Ok(row.map(|r| r.try_get("target")).transpose()?)
 }
 
+/// The current slug of the object an earlier import made from `origin`;
+/// `sql` selects `slug` by `id` from its table.
+async fn imported_slug(tx: &mut Tx, origin: Origin<'_>, sql: &str) -> Result<Option<Slug>> {
+    let Some(id) = find_item_in(tx, origin).await? else {
+        return Ok(None);
+    };
+    let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await? else {
+        return Ok(None);
+    };
+    let slug: String = row.try_get("slug")?;
+    Ok(Some(
+        Slug::parse(&slug).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+    ))
+}
+
 /// What importing one article did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArticleImport {
@@ -293,18 +308,9 @@ pub async fn import_topic(
     now: i64,
 ) -> Result<(i64, bool)> {
     let mut tx = db.begin().await?;
-    let known = find_item_in(&mut tx, origin).await?;
-    let slug = match known {
-        Some(id) => sqlx::query("SELECT slug FROM topics WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get::<String, _>("slug"))
-            .transpose()?,
-        None => None,
-    };
-    let slug = match slug {
-        Some(s) => Slug::parse(&s).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+    let slug = match imported_slug(&mut tx, origin, "SELECT slug FROM topics WHERE id = $1").await?
+    {
+        Some(slug) => slug,
         None => t.slug.clone(),
     };
     let existed = sqlx::query("SELECT id FROM topics WHERE slug = $1")
@@ -344,20 +350,11 @@ pub async fn import_author(
     now: i64,
 ) -> Result<(i64, bool)> {
     let mut tx = db.begin().await?;
-    let known = find_item_in(&mut tx, origin).await?;
-    let slug = match known {
-        Some(id) => sqlx::query("SELECT slug FROM authors WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get::<String, _>("slug"))
-            .transpose()?,
-        None => None,
-    };
-    let slug = match slug {
-        Some(s) => Slug::parse(&s).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
-        None => a.slug.clone(),
-    };
+    let slug =
+        match imported_slug(&mut tx, origin, "SELECT slug FROM authors WHERE id = $1").await? {
+            Some(slug) => slug,
+            None => a.slug.clone(),
+        };
     let existing = sqlx::query("SELECT id, bio_html, avatar_media_id FROM authors WHERE slug = $1")
         .bind(slug.as_str())
         .fetch_optional(&mut *tx)
@@ -416,18 +413,10 @@ pub async fn import_page(
     now: i64,
 ) -> Result<PageImport> {
     let mut tx = db.begin().await?;
-    let known = match find_item_in(&mut tx, origin).await? {
-        Some(id) => sqlx::query("SELECT slug FROM pages WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get::<String, _>("slug"))
-            .transpose()?,
-        None => None,
-    };
+    let known = imported_slug(&mut tx, origin, "SELECT slug FROM pages WHERE id = $1").await?;
     let created = known.is_none();
     let slug = match known {
-        Some(s) => Slug::parse(&s).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+        Some(slug) => slug,
         None if replace => p.slug.clone(),
         None => free_slug(&mut tx, p.slug, "SELECT 1 AS x FROM pages WHERE slug = $1").await?,
     };

@@ -104,6 +104,9 @@ pub struct Config {
     /// addresses (`[imports] allow_private_fetch`; off by default: the
     /// command line's `--allow-private-fetch` is the operator's own).
     pub import_allow_private_fetch: bool,
+    /// The largest export the Import page takes (`[imports] max_upload_mb`,
+    /// 2048 by default).
+    pub import_max_bytes: u64,
 }
 
 /// `[imports]` in `masthead.toml`.
@@ -111,6 +114,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct FileImports {
     pub allow_private_fetch: Option<bool>,
+    pub max_upload_mb: Option<u64>,
 }
 
 /// `[server]` in `masthead.toml`: connection bounds, each optional.
@@ -428,8 +432,16 @@ impl Config {
             server: file.server.unwrap_or_default().limits(),
             import_allow_private_fetch: file
                 .imports
+                .as_ref()
                 .and_then(|i| i.allow_private_fetch)
                 .unwrap_or(false),
+            import_max_bytes: file
+                .imports
+                .as_ref()
+                .and_then(|i| i.max_upload_mb)
+                .map_or(crate::newsroom::imports::MAX_EXPORT_BYTES, |mb| {
+                    mb.saturating_mul(1024 * 1024)
+                }),
         })
     }
 
@@ -457,6 +469,7 @@ impl Config {
             server: crate::serve::Limits::default(),
             searches_per_minute: 60,
             import_allow_private_fetch: false,
+            import_max_bytes: crate::newsroom::imports::MAX_EXPORT_BYTES,
         }
     }
 }

@@ -76,7 +76,7 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
                 + report.pages.unchanged
                 + report.skipped.len()) as i64;
             if !dry {
-                remove(&run.file_path);
+                remove_upload(&run.file_path);
             }
             let update = RunUpdate {
                 status: if dry { "checked" } else { "done" },
@@ -93,18 +93,7 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
         // A file that cannot be read will not read better next time: the
         // run fails at once, with the reason, and the file goes.
         Err(e) if e.downcast_ref::<super::wxr::WxrError>().is_some() => {
-            remove(&run.file_path);
-            let message = format!("{e:#}");
-            let update = RunUpdate {
-                status: "failed",
-                done: run.done,
-                total: run.total,
-                dry_report: None,
-                report: None,
-                error: Some(&message),
-                file_gone: true,
-            };
-            store::update_run(db, id, &update, now).await?;
+            fail(state, &run, &e).await?;
             Ok(())
         }
         // Anything else (the database, a lost lease) is retried by the
@@ -112,25 +101,32 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
         // fails the run with the reason.
         Err(e) => {
             if job.attempts >= job.max_attempts {
-                let message = format!("{e:#}");
-                let update = RunUpdate {
-                    status: "failed",
-                    done: run.done,
-                    total: run.total,
-                    dry_report: None,
-                    report: None,
-                    error: Some(&message),
-                    file_gone: true,
-                };
-                remove(&run.file_path);
-                store::update_run(db, id, &update, now).await?;
+                fail(state, &run, &e).await?;
             }
             Err(e)
         }
     }
 }
 
-fn remove(path: &str) {
+/// Ends a run as failed, with the reason; its file goes.
+async fn fail(state: &AppState, run: &store::ImportRun, e: &anyhow::Error) -> anyhow::Result<()> {
+    remove_upload(&run.file_path);
+    let message = format!("{e:#}");
+    let update = RunUpdate {
+        status: "failed",
+        done: run.done,
+        total: run.total,
+        dry_report: None,
+        report: None,
+        error: Some(&message),
+        file_gone: true,
+    };
+    store::update_run(state.db(), run.id, &update, state.now()).await?;
+    Ok(())
+}
+
+/// Deletes an uploaded export (it may hold secrets); already gone is fine.
+pub fn remove_upload(path: &str) {
     if let Err(e) = std::fs::remove_file(path) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!(error = %e, "could not delete an uploaded export");

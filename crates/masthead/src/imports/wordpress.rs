@@ -137,7 +137,8 @@ struct Run<'a> {
     hosts: Vec<String>,
     base: Option<reqwest::Url>,
     fetcher: Fetcher,
-    attachments: HashMap<String, wxr::Attachment>,
+    /// Shared with the body converter's blocking threads, never copied.
+    attachments: std::sync::Arc<HashMap<String, wxr::Attachment>>,
     images: HashMap<String, Copied>,
     report: Report,
 }
@@ -357,7 +358,7 @@ pub async fn run_with(
             allow_private: opts.allow_private_fetch,
             ..Fetcher::default()
         },
-        attachments,
+        attachments: std::sync::Arc::new(attachments),
         images: HashMap::new(),
         report: Report {
             dry_run: opts.dry_run,
@@ -503,8 +504,8 @@ pub async fn run_with(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let policy = state.settings().get().publication.policy.clone();
     let mut sticky = Vec::new();
-    let mut other_types: HashMap<String, usize> = HashMap::new();
     let mut seen = 0u64;
     while let Some(item) = rx.recv().await {
         bar.inc(1);
@@ -732,7 +733,6 @@ pub async fn run_with(
         let preview = converted
             .more
             .map(|m| m.min(u32::try_from(blocks.len()).unwrap_or(u32::MAX)));
-        let policy = state.settings().get().publication.policy.clone();
         let search =
             crate::content::search::search_text(&blocks, access, content_type, preview, &policy);
         let mut source = blocks.clone();
@@ -821,7 +821,6 @@ pub async fn run_with(
     }
     bar.finish_and_clear();
     reader.await??;
-    let _ = other_types.drain();
 
     if !opts.dry_run {
         // Sticky posts lead the home page, ahead of what it had.

@@ -19,8 +19,8 @@ use masthead_core::newsroom::Action;
 use masthead_store::imports as store;
 use tokio::io::AsyncWriteExt;
 
-/// The largest export the page takes (a WordPress export of a large
-/// archive, without its images).
+/// The largest export the page takes by default (a WordPress export of a
+/// large archive, without its images); `[imports] max_upload_mb`.
 pub const MAX_EXPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 fn report_view(json: Option<&str>) -> Option<minijinja::Value> {
@@ -62,7 +62,7 @@ async fn render(
         "admin/import.html",
         "Import",
         user,
-        minijinja::context! { runs => rows, error => error, max_mb => MAX_EXPORT_BYTES / (1024 * 1024) },
+        minijinja::context! { runs => rows, error => error, max_mb => state.config().import_max_bytes / (1024 * 1024) },
     );
     *res.status_mut() = status;
     Ok(res)
@@ -83,12 +83,17 @@ struct Upload {
 }
 
 /// Streams the form's file to `dir`; other fields are short text.
-async fn read_upload(mut form: Multipart, dir: &std::path::Path) -> Result<Upload, String> {
+async fn read_upload(
+    mut form: Multipart,
+    dir: &std::path::Path,
+    limit: u64,
+) -> Result<Upload, (String, StatusCode)> {
+    let bad = |e: String| (e, StatusCode::BAD_REQUEST);
     let mut up = Upload::default();
     while let Some(mut field) = form
         .next_field()
         .await
-        .map_err(|e| format!("the form was malformed: {e}"))?
+        .map_err(|e| bad(format!("the form was malformed: {e}")))?
     {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
@@ -103,37 +108,42 @@ async fn read_upload(mut form: Multipart, dir: &std::path::Path) -> Result<Uploa
             let path = dir.join(format!("{}.upload", hex::encode(token)));
             let mut out = tokio::fs::File::create(&path)
                 .await
-                .map_err(|e| format!("cannot store the upload: {e}"))?;
+                .map_err(|e| bad(format!("cannot store the upload: {e}")))?;
             let mut size = 0u64;
             loop {
                 match field.chunk().await {
                     Ok(Some(chunk)) => {
                         size += chunk.len() as u64;
-                        if size > MAX_EXPORT_BYTES {
+                        if size > limit {
                             drop(out);
                             let _ = tokio::fs::remove_file(&path).await;
-                            return Err(format!(
-                                "the file is larger than {} MB",
-                                MAX_EXPORT_BYTES / (1024 * 1024)
+                            return Err((
+                                format!("the file is larger than {} MB", limit / (1024 * 1024)),
+                                StatusCode::PAYLOAD_TOO_LARGE,
                             ));
                         }
                         if let Err(e) = out.write_all(&chunk).await {
                             drop(out);
                             let _ = tokio::fs::remove_file(&path).await;
-                            return Err(format!("cannot store the upload: {e}"));
+                            return Err(bad(format!("cannot store the upload: {e}")));
                         }
                     }
                     Ok(None) => break,
                     Err(e) => {
                         drop(out);
                         let _ = tokio::fs::remove_file(&path).await;
-                        return Err(format!("the upload was cut off: {e}"));
+                        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                            StatusCode::PAYLOAD_TOO_LARGE
+                        } else {
+                            StatusCode::BAD_REQUEST
+                        };
+                        return Err((format!("the upload was cut off: {e}"), status));
                     }
                 }
             }
             out.flush()
                 .await
-                .map_err(|e| format!("cannot store the upload: {e}"))?;
+                .map_err(|e| bad(format!("cannot store the upload: {e}")))?;
             if let Some((_, old, _)) = up.file.replace((shown, path, size)) {
                 let _ = tokio::fs::remove_file(old).await;
             }
@@ -142,7 +152,7 @@ async fn read_upload(mut form: Multipart, dir: &std::path::Path) -> Result<Uploa
         let text = field
             .text()
             .await
-            .map_err(|e| format!("the form was malformed: {e}"))?;
+            .map_err(|e| bad(format!("the form was malformed: {e}")))?;
         let text: String = text.chars().take(2000).collect();
         let on = text == "on" || text == "1";
         match name.as_str() {
@@ -178,74 +188,64 @@ pub async fn upload(
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
-    let up = match read_upload(form, &dir).await {
+    let limit = state.config().import_max_bytes;
+    let up = match read_upload(form, &dir, limit).await {
         Ok(up) => up,
-        Err(e) => {
-            let status = if e.contains("larger than") {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            return render(
-                &state,
-                &user,
-                Some(format!("Nothing was imported: {e}.")),
-                status,
-            )
-            .await;
+        Err((e, status)) => {
+            let e = format!("Nothing was imported: {e}.");
+            return render(&state, &user, Some(e), status).await;
         }
     };
-    let forget = |up: &Upload| {
+    // Whatever refuses the upload, its file goes with the refusal.
+    let started = start_run(&state, &user, &up).await;
+    if !matches!(started, Ok(Ok(_))) {
         if let Some((_, path, _)) = &up.file {
-            let _ = std::fs::remove_file(path);
+            crate::imports::job::remove_upload(&path.to_string_lossy());
         }
-    };
-    if let Err(e) = user.check_csrf(&up.csrf) {
-        forget(&up);
-        return Err(e);
     }
+    match started? {
+        Ok(id) => {
+            tracing::info!(run = id, "import uploaded");
+            Ok(see_other(&format!("/admin/import/{id}")))
+        }
+        Err((e, status)) => render(&state, &user, Some(e), status).await,
+    }
+}
+
+/// Checks an upload and records its run (with its dry-run job); a form
+/// the administrator can mend is `Ok(Err((message, status)))`.
+async fn start_run(
+    state: &AppState,
+    user: &StaffUser,
+    up: &Upload,
+) -> Result<Result<i64, (String, StatusCode)>, AppError> {
+    user.check_csrf(&up.csrf)?;
     if let Some(url) = up.options.old_url.as_deref().filter(|u| !u.is_empty()) {
         if reqwest::Url::parse(url).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
-            forget(&up);
-            return render(
-                &state,
-                &user,
-                Some("The old site's address must start with https:// or http://.".into()),
+            return Ok(Err((
+                "The old site's address must start with https:// or http://.".into(),
                 StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            )));
         }
     }
-    let Some((name, path, size)) = up.file.clone().filter(|f| f.2 > 0) else {
-        forget(&up);
-        return render(
-            &state,
-            &user,
-            Some("Choose the export file (Tools → Export in WordPress).".into()),
+    let Some((name, path, _)) = up.file.as_ref().filter(|f| f.2 > 0) else {
+        return Ok(Err((
+            "Choose the export file (Tools → Export in WordPress).".into(),
             StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        )));
     };
     let options = serde_json::to_string(&up.options).map_err(|e| AppError::Internal(e.into()))?;
-    let id = match store::create_run(
+    let id = store::create_run(
         state.db(),
         "wordpress",
-        &name,
+        name,
         &path.to_string_lossy(),
         &options,
         user.actor(),
         state.now(),
     )
-    .await
-    {
-        Ok(id) => id,
-        Err(e) => {
-            forget(&up);
-            return Err(e.into());
-        }
-    };
-    tracing::info!(run = id, bytes = size, "import uploaded");
-    Ok(see_other(&format!("/admin/import/{id}")))
+    .await?;
+    Ok(Ok(id))
 }
 
 /// `GET /admin/import/{id}`: the run as it stands.
@@ -321,10 +321,6 @@ pub async fn discard(
             "Only an import waiting for confirmation can be discarded.".into(),
         ));
     }
-    if let Err(e) = std::fs::remove_file(&run.file_path) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!(error = %e, "could not delete a discarded export");
-        }
-    }
+    crate::imports::job::remove_upload(&run.file_path);
     Ok(see_other("/admin/import"))
 }

@@ -893,3 +893,72 @@ async fn emails_do_not_wait_behind_a_running_import(backend: crate::harness::Bac
     stop.send(true).unwrap();
     worker.await.unwrap();
 }
+
+// The Import page's upload is bounded (`[imports] max_upload_mb`): a
+// larger file is refused with 413 and nothing stays on disk.
+both!(an_export_over_the_upload_limit_is_refused_and_not_kept);
+async fn an_export_over_the_upload_limit_is_refused_and_not_kept(backend: crate::harness::Backend) {
+    let app = TestApp::builder(backend)
+        .fixture(Fixture::Demo)
+        .config(|c| c.import_max_bytes = 1024 * 1024)
+        .spawn()
+        .await;
+    let (admin, csrf) = crate::harness::staff_browser(&app, "administrator").await;
+    let big = vec![b'x'; 1024 * 1024 + 1];
+    let res = admin
+        .upload(
+            "/admin/import",
+            &[("csrf", &csrf)],
+            Some(("big.xml", "text/xml", &big)),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 413);
+    assert!(res.text().await.unwrap().contains("larger than 1 MB"));
+    assert_eq!(uploads_on_disk(&app), 0);
+    assert!(masthead_store::imports::list_runs(app.state.db(), 5)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+// The fetch guard's own bounds, against the loopback server with the
+// address check lifted: a body over the size limit and a server slower
+// than the time limit are errors, not waits or memory. It touches no
+// database, so it runs once rather than per backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetches_are_bounded_in_size_and_time() {
+    let images = slow_image_server(std::time::Duration::from_secs(3)).await;
+    let url = format!("{}/wp-content/uploads/2024/05/gull.png", images.base);
+    let small = masthead::fetch::Fetcher {
+        allow_private: true,
+        max_bytes: 1000,
+        ..masthead::fetch::Fetcher::default()
+    };
+    let err = small.get(&url).await.unwrap_err();
+    assert!(
+        matches!(err, masthead::fetch::FetchError::TooLarge(..)),
+        "{err}"
+    );
+    let hasty = masthead::fetch::Fetcher {
+        allow_private: true,
+        timeout: std::time::Duration::from_secs(1),
+        ..masthead::fetch::Fetcher::default()
+    };
+    let started = std::time::Instant::now();
+    assert!(hasty.get(&url).await.is_err());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "gave up at its limit"
+    );
+    let strict = masthead::fetch::Fetcher::default();
+    let err = strict.get(&url).await.unwrap_err();
+    assert!(
+        matches!(err, masthead::fetch::FetchError::Refused { .. }),
+        "{err}"
+    );
+    let ok = masthead::fetch::Fetcher {
+        allow_private: true,
+        ..masthead::fetch::Fetcher::default()
+    };
+    assert!(ok.get(&url).await.unwrap().starts_with(b"\x89PNG"));
+}
