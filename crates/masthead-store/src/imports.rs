@@ -449,11 +449,246 @@ pub async fn import_page(
     })
 }
 
-/// Remembers an imported image (an attachment) by its origin.
-pub async fn remember_media(db: &Db, origin: Origin<'_>, media_id: i64, now: i64) -> Result<()> {
+/// Records another identity of an imported object (a Ghost post's
+/// `uuid` beside its `id`), which the Ghost-compatible API serves.
+pub async fn remember_alias(db: &Db, origin: Origin<'_>, object_id: i64, now: i64) -> Result<()> {
     let mut tx = db.begin().await?;
-    remember(&mut tx, origin, media_id, now).await?;
+    remember(&mut tx, origin, object_id, now).await?;
     crate::commit(tx).await
+}
+
+/// Imports a newsletter: found again by `origin`, else the newsletter
+/// here with the same slug (left as the newsroom set it up), else a new
+/// one. Returns (id, created).
+pub async fn import_newsletter(
+    db: &Db,
+    origin: Origin<'_>,
+    n: &crate::offers::NewNewsletter<'_>,
+    now: i64,
+) -> Result<(i64, bool)> {
+    let mut tx = db.begin().await?;
+    if let Some(id) = find_item_in(&mut tx, origin).await? {
+        let found = sqlx::query("SELECT id FROM newsletters WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if found.is_some() {
+            sqlx::query(
+                "UPDATE newsletters SET name = $1, description = $2, sender_name = $3, \
+                 on_signup = $4, updated_at = $5 WHERE id = $6",
+            )
+            .bind(n.name)
+            .bind(n.description)
+            .bind(n.sender_name)
+            .bind(i64::from(n.on_signup))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            crate::settings::bump_counter(&mut tx, crate::settings::CONTENT).await?;
+            crate::commit(tx).await?;
+            return Ok((id, false));
+        }
+    }
+    let existing = sqlx::query("SELECT id FROM newsletters WHERE slug = $1")
+        .bind(n.slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (id, created) = match existing {
+        Some(r) => (r.try_get("id")?, false),
+        None => {
+            let row = sqlx::query(
+                "INSERT INTO newsletters (slug, name, description, sender_name, sender_email, reply_to, \
+                 audience, on_signup, position, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+            )
+            .bind(n.slug)
+            .bind(n.name)
+            .bind(n.description)
+            .bind(n.sender_name)
+            .bind(n.sender_email)
+            .bind(n.reply_to)
+            .bind(n.audience)
+            .bind(i64::from(n.on_signup))
+            .bind(n.position)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            (row.try_get("id")?, true)
+        }
+    };
+    remember(&mut tx, origin, id, now).await?;
+    crate::settings::bump_counter(&mut tx, crate::settings::CONTENT).await?;
+    crate::commit(tx).await?;
+    Ok((id, created))
+}
+
+/// A member from another platform's list.
+#[derive(Debug, Clone, Default)]
+pub struct ImportedMember {
+    /// Its id there (the identity a re-run matches on).
+    pub source_id: String,
+    pub email: String,
+    pub email_lower: String,
+    /// When they joined there (else now).
+    pub created_at: Option<i64>,
+    /// Newsletters they chose there, by id here.
+    pub newsletters: Vec<i64>,
+    /// A complimentary subscription there.
+    pub comp: bool,
+    /// Their Stripe customer (the same Stripe account).
+    pub customer: Option<String>,
+}
+
+/// What importing one member did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberOutcome {
+    pub member_id: i64,
+    pub created: bool,
+    /// Newsletter opt-ins recorded (not already there).
+    pub opted_in: u64,
+    /// On the suppression list: no opt-in recorded, and it stays there.
+    pub suppressed: bool,
+    pub comp_granted: bool,
+    /// The customer was linked to this member now.
+    pub customer_linked: bool,
+    /// The customer already belongs to another member here (kept there),
+    /// or this member already has another customer.
+    pub customer_conflict: Option<String>,
+}
+
+/// Imports members in one transaction (a batch: all of them or none): each
+/// found again by `source`, else by address (an existing account is kept
+/// and joined), else created; verified (the old platform verified them);
+/// opted in to their newsletters with the import as the consent's source,
+/// unless suppressed; a complimentary grant once; the Stripe customer
+/// linked when neither side has another.
+pub async fn import_members(
+    db: &Db,
+    source: &str,
+    members: &[ImportedMember],
+    now: i64,
+) -> Result<Vec<MemberOutcome>> {
+    let mut tx = db.begin().await?;
+    let mut out = Vec::with_capacity(members.len());
+    let consent = format!("import: {source}");
+    for m in members {
+        let origin = Origin {
+            source,
+            kind: "member",
+            source_id: &m.source_id,
+        };
+        let mut o = MemberOutcome::default();
+        let known = match find_item_in(&mut tx, origin).await? {
+            Some(id) => sqlx::query("SELECT id FROM members WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|_| id),
+            None => None,
+        };
+        let id = match known {
+            Some(id) => id,
+            None => {
+                let joined = m.created_at.unwrap_or(now).min(now);
+                match crate::members::insert_member(
+                    &mut tx,
+                    &m.email,
+                    &m.email_lower,
+                    None,
+                    false,
+                    joined,
+                )
+                .await?
+                {
+                    Some(id) => {
+                        o.created = true;
+                        id
+                    }
+                    None => sqlx::query("SELECT id FROM members WHERE email_lower = $1")
+                        .bind(&m.email_lower)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("id")?,
+                }
+            }
+        };
+        o.member_id = id;
+        crate::members::prove_address(&mut tx, id, None, crate::members::Proof::Vouched, now)
+            .await?;
+        o.suppressed = sqlx::query("SELECT 1 AS x FROM suppressions WHERE email_lower = $1")
+            .bind(&m.email_lower)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !o.suppressed {
+            for n in &m.newsletters {
+                if crate::newsletters::subscribe(&mut tx, id, *n, &consent, now).await? {
+                    o.opted_in += 1;
+                }
+            }
+        }
+        if m.comp {
+            let note = format!("imported: {source}");
+            let held = sqlx::query(
+                "SELECT 1 AS x FROM grants WHERE member_id = $1 AND source = 'comp' AND note = $2 \
+                 AND (valid_until IS NULL OR valid_until > $3)",
+            )
+            .bind(id)
+            .bind(&note)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+            if !held {
+                crate::members::insert_grant_in(&mut tx, id, "comp", now, None, &note, now).await?;
+                o.comp_granted = true;
+            }
+        }
+        if let Some(customer) = &m.customer {
+            let holder =
+                sqlx::query("SELECT member_id FROM stripe_customers WHERE customer_id = $1")
+                    .bind(customer)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get::<i64, _>("member_id"))
+                    .transpose()?;
+            let own = sqlx::query("SELECT customer_id FROM stripe_customers WHERE member_id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>("customer_id"))
+                .transpose()?;
+            match (holder, own) {
+                (Some(h), _) if h == id => {}
+                (Some(_), _) => {
+                    o.customer_conflict = Some(format!(
+                        "the Stripe customer {customer} belongs to another member here"
+                    ))
+                }
+                (None, Some(other)) => {
+                    o.customer_conflict = Some(format!(
+                        "this member already has the Stripe customer {other}"
+                    ))
+                }
+                (None, None) => {
+                    sqlx::query(
+                        "INSERT INTO stripe_customers (member_id, customer_id, created_at) VALUES ($1, $2, $3)",
+                    )
+                    .bind(id)
+                    .bind(customer)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    o.customer_linked = true;
+                }
+            }
+        }
+        remember(&mut tx, origin, id, now).await?;
+        out.push(o);
+    }
+    crate::commit(tx).await?;
+    Ok(out)
 }
 
 #[cfg(test)]

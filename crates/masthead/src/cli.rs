@@ -57,7 +57,8 @@ enum Command {
     Import {
         /// The directory of *.md files (read recursively), or the export file
         dir: PathBuf,
-        /// What the input is: markdown (a directory) or wordpress (a WXR file)
+        /// What the input is: markdown (a directory), wordpress (a WXR
+        /// file) or ghost (a JSON export)
         #[arg(long, default_value = "markdown")]
         from: String,
         /// Also overwrite articles edited in the newsroom since the last
@@ -88,6 +89,19 @@ enum Command {
         /// The old site's time zone, for drafts without a GMT date
         #[arg(long, default_value = "UTC")]
         timezone: String,
+        /// Ghost: the members CSV (members, newsletter opt-ins, comps,
+        /// Stripe customers, whose subscriptions are carried over)
+        #[arg(long)]
+        members: Option<PathBuf>,
+        /// Ghost: a copy of the old site's content/ folder, read before
+        /// fetching images over HTTP
+        #[arg(long)]
+        content: Option<PathBuf>,
+        /// Ghost: the newsletters here (slugs, comma-separated) that a
+        /// member who takes email joins (default: Ghost's newsletters
+        /// marked subscribe on sign-up)
+        #[arg(long, value_delimiter = ',')]
+        newsletters: Vec<String>,
     },
     /// Read or change publication settings
     Settings {
@@ -321,28 +335,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             protected_as_subscribers,
             replace_pages,
             timezone,
-        } if from == "wordpress" => {
+            members,
+            content,
+            newsletters,
+        } if from == "wordpress" || from == "ghost" => {
             let config = Config::build(file, over)?;
             let state = AppState::build(config).await?;
-            let opts = crate::imports::wordpress::Options {
-                file: dir,
-                uploads,
-                old_url,
-                dry_run,
-                force,
-                allow_private_fetch,
-                protected_as_subscribers,
-                replace_pages,
-                timezone: jiff::tz::TimeZone::get(&timezone)
-                    .map_err(|e| anyhow::anyhow!("--timezone {timezone}: {e}"))?,
-                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let operator = masthead_store::newsroom::Actor::OPERATOR;
+            let report = if from == "ghost" {
+                let opts = crate::imports::ghost::Options {
+                    file: dir,
+                    members,
+                    content,
+                    old_url,
+                    newsletters,
+                    dry_run,
+                    force,
+                    allow_private_fetch,
+                    replace_pages,
+                    progress,
+                };
+                crate::imports::ghost::run(&state, &opts, operator).await?
+            } else {
+                let opts = crate::imports::wordpress::Options {
+                    file: dir,
+                    uploads,
+                    old_url,
+                    dry_run,
+                    force,
+                    allow_private_fetch,
+                    protected_as_subscribers,
+                    replace_pages,
+                    timezone: jiff::tz::TimeZone::get(&timezone)
+                        .map_err(|e| anyhow::anyhow!("--timezone {timezone}: {e}"))?,
+                    progress,
+                };
+                crate::imports::wordpress::run(&state, &opts, operator).await?
             };
-            let report = crate::imports::wordpress::run(
-                &state,
-                &opts,
-                masthead_store::newsroom::Actor::OPERATOR,
-            )
-            .await?;
             for n in &report.skipped {
                 eprintln!(
                     "skipped {} {} ({}): {}",
@@ -371,7 +401,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
         }
         Command::Import { from, .. } if from != "markdown" => Err(anyhow::anyhow!(
-            "--from {from}: use markdown (a directory) or wordpress (a WXR file)"
+            "--from {from}: use markdown (a directory), wordpress (a WXR file) or ghost (a JSON export)"
         )),
         Command::Import { dir, force, .. } => {
             let config = Config::build(file, over)?;

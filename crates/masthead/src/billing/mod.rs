@@ -59,6 +59,81 @@ pub async fn reconcile(
     };
     let fetched_at_ms = state.clock().timestamp().as_millisecond();
     let (facts, raw) = stripe.subscription(sub_id).await?;
+    let tx = match early {
+        Some(tx) => tx,
+        None => db.begin().await?,
+    };
+    let recorded = store_fetched(
+        state,
+        tx,
+        &facts,
+        &raw.to_string(),
+        fetched_at_ms,
+        event,
+        Arrival::Live,
+        now,
+    )
+    .await?;
+    Ok(recorded.is_some())
+}
+
+/// How a subscription snapshot arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// From this site's Checkout, a webhook or the account page: one that
+    /// starts welcomes the subscriber and counts in the funnel.
+    Live,
+    /// Carried over from the old platform: its subscriber was already
+    /// paying, so no welcome email and no funnel count.
+    Imported,
+}
+
+/// Stores a subscription listed from Stripe (fetched at `fetched_at_ms`,
+/// stamped before the list was asked for) through the same path as a
+/// webhook's, under the same per-subscription lock. `None`: a newer
+/// snapshot was already stored.
+pub async fn record_listed(
+    state: &AppState,
+    facts: &stripe::SubscriptionFacts,
+    raw: &str,
+    fetched_at_ms: i64,
+    now: i64,
+) -> anyhow::Result<store::Recorded> {
+    let _serial = state.billing_serial().lock(&facts.id).await;
+    let db = state.db();
+    let mut tx = db.begin().await?;
+    if db.backend() == masthead_store::Backend::Postgres {
+        store::lock_subscription(db, &mut tx, &facts.id).await?;
+    }
+    let recorded = store_fetched(
+        state,
+        tx,
+        facts,
+        raw,
+        fetched_at_ms,
+        None,
+        Arrival::Imported,
+        now,
+    )
+    .await?;
+    Ok(recorded.unwrap_or_default())
+}
+
+/// The rest of a reconcile, in `tx`: the event marked processed (`None`
+/// when it was already), the snapshot and its grant, and for a live
+/// arrival the funnel counts and the welcome email.
+#[allow(clippy::too_many_arguments)]
+async fn store_fetched(
+    state: &AppState,
+    mut tx: masthead_store::Tx,
+    facts: &stripe::SubscriptionFacts,
+    raw: &str,
+    fetched_at_ms: i64,
+    event: Option<Notice<'_>>,
+    arrival: Arrival,
+    now: i64,
+) -> anyhow::Result<Option<store::Recorded>> {
+    let db = state.db();
     let member_id = match facts.member_id {
         Some(m) => Some(m),
         None => store::find_member_by_customer(db, &facts.customer).await?,
@@ -66,11 +141,6 @@ pub async fn reconcile(
     let plan_id = match &facts.price_id {
         Some(p) => store::find_plan_by_price(db, p).await?,
         None => None,
-    };
-    let raw = raw.to_string();
-    let mut tx = match early {
-        Some(tx) => tx,
-        None => db.begin().await?,
     };
     if let Some(e) = event {
         let event = store::Event {
@@ -80,7 +150,7 @@ pub async fn reconcile(
             customer_id: Some(&facts.customer),
         };
         if !store::insert_event(&mut tx, &event, now).await? {
-            return Ok(false);
+            return Ok(None);
         }
     }
     let recorded = store::record_subscription(
@@ -95,13 +165,14 @@ pub async fn reconcile(
             current_period_end: facts.current_period_end,
             cancel_at_period_end: facts.cancel_at_period_end,
             fetched_at_ms,
-            raw: &raw,
+            raw,
         },
         DEFAULT_GRACE_SECS,
         now,
     )
     .await?;
-    if recorded.started || recorded.ended {
+    let live = arrival == Arrival::Live;
+    if live && (recorded.started || recorded.ended) {
         let counts = FunnelCounts {
             subscriptions: i64::from(recorded.started),
             cancellations: i64::from(recorded.ended),
@@ -111,7 +182,7 @@ pub async fn reconcile(
         let article = facts.article_id.unwrap_or(0);
         masthead_store::members::add_funnel_counts_in(&mut tx, article, hour, &counts).await?;
     }
-    if recorded.started {
+    if live && recorded.started {
         // Read through the pool: neither row changes here.
         let member = match recorded.member_id {
             Some(m) => masthead_store::members::find_member(db, m).await?,
@@ -122,12 +193,12 @@ pub async fn reconcile(
                 Some(p) => masthead_store::offers::find_plan(db, p).await?,
                 None => None,
             };
-            let mail = welcome_email(state, &m.email, plan.as_ref(), &facts)?;
+            let mail = welcome_email(state, &m.email, plan.as_ref(), facts)?;
             masthead_store::members::queue_email(&mut tx, &mail, now).await?;
         }
     }
     masthead_store::commit(tx).await?;
-    Ok(true)
+    Ok(Some(recorded))
 }
 
 /// Payloads of webhook events are kept this many days by default.

@@ -94,6 +94,21 @@ pub fn idempotency_key(intent: &str, params: &[(&str, String)]) -> String {
     format!("{intent}-{h:016x}")
 }
 
+/// A page of a Stripe list.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    pub data: Vec<Value>,
+    pub has_more: bool,
+}
+
+/// Stripe answered 429: too many requests; wait and ask again.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("Stripe asked us to slow down (429)")]
+pub struct RateLimited {
+    /// Seconds, when Stripe said.
+    pub retry_after: Option<u64>,
+}
+
 impl Stripe {
     /// `None` when no secret key is configured.
     pub fn from_config(c: &StripeConfig) -> anyhow::Result<Option<Stripe>> {
@@ -176,6 +191,40 @@ impl Stripe {
             .await
             .with_context(|| format!("DELETE {path}: Stripe did not answer"))?;
         Self::read(res, &format!("DELETE {path}")).await
+    }
+
+    /// One page (100) of the account's subscriptions in every status,
+    /// after `starting_after`; `RateLimited` when Stripe answers 429.
+    pub async fn list_subscriptions(
+        &self,
+        starting_after: Option<&str>,
+    ) -> anyhow::Result<ListPage> {
+        let mut query = vec![("status", "all"), ("limit", "100")];
+        if let Some(after) = starting_after {
+            query.push(("starting_after", after));
+        }
+        let res = self
+            .http
+            .get(format!("{}/v1/subscriptions", self.base))
+            .query(&query)
+            .bearer_auth(self.key.expose())
+            .header("Stripe-Version", STRIPE_VERSION)
+            .send()
+            .await
+            .context("GET /v1/subscriptions: Stripe did not answer")?;
+        if res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = res
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            return Err(RateLimited { retry_after }.into());
+        }
+        let v = Self::read(res, "GET /v1/subscriptions").await?;
+        Ok(ListPage {
+            data: v["data"].as_array().cloned().unwrap_or_default(),
+            has_more: v["has_more"].as_bool().unwrap_or(false),
+        })
     }
 
     pub async fn subscription(&self, id: &str) -> anyhow::Result<(SubscriptionFacts, Value)> {

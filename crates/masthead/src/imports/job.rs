@@ -7,6 +7,7 @@
 //! resumes: everything already committed is found again by its source
 //! and skipped unchanged.
 
+use super::ghost;
 use super::wordpress::{self, Options};
 use super::Progress;
 use crate::app::AppState;
@@ -28,6 +29,9 @@ pub struct WebOptions {
     pub force: bool,
     #[serde(default)]
     pub timezone: String,
+    /// Ghost: where the uploaded members CSV is (deleted with the run).
+    #[serde(default)]
+    pub members_file: Option<String>,
 }
 
 /// Runs a check or import job.
@@ -46,23 +50,38 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
         return Ok(());
     }
     let web: WebOptions = serde_json::from_str(&run.options)?;
-    let opts = Options {
-        old_url: web.old_url.filter(|u| !u.trim().is_empty()),
-        dry_run: dry,
-        force: web.force,
-        allow_private_fetch: state.config().import_allow_private_fetch,
-        protected_as_subscribers: web.protected_as_subscribers,
-        replace_pages: web.replace_pages,
-        timezone: jiff::tz::TimeZone::get(&web.timezone).unwrap_or(jiff::tz::TimeZone::UTC),
-        ..Options::new(run.file_path.clone().into())
-    };
+    let old_url = web.old_url.clone().filter(|u| !u.trim().is_empty());
+    let allow_private_fetch = state.config().import_allow_private_fetch;
     let actor = Actor {
         staff_id: run.staff_id,
         email: &run.staff_email,
     };
     let owner = state.worker_id().to_string();
     let mut progress = Progress::job(id, status, job.id, &owner);
-    let result = wordpress::run_with(state, &opts, actor, &mut progress).await;
+    let result = if run.source == "ghost" {
+        let opts = ghost::Options {
+            members: web.members_file.clone().map(Into::into),
+            old_url,
+            dry_run: dry,
+            force: web.force,
+            allow_private_fetch,
+            replace_pages: web.replace_pages,
+            ..ghost::Options::new(run.file_path.clone().into())
+        };
+        ghost::run_with(state, &opts, actor, &mut progress).await
+    } else {
+        let opts = Options {
+            old_url,
+            dry_run: dry,
+            force: web.force,
+            allow_private_fetch,
+            protected_as_subscribers: web.protected_as_subscribers,
+            replace_pages: web.replace_pages,
+            timezone: jiff::tz::TimeZone::get(&web.timezone).unwrap_or(jiff::tz::TimeZone::UTC),
+            ..Options::new(run.file_path.clone().into())
+        };
+        wordpress::run_with(state, &opts, actor, &mut progress).await
+    };
     let now = state.now();
     match result {
         Ok(report) => {
@@ -76,7 +95,7 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
                 + report.pages.unchanged
                 + report.skipped.len()) as i64;
             if !dry {
-                remove_upload(&run.file_path);
+                remove_files(&run);
             }
             let update = RunUpdate {
                 status: if dry { "checked" } else { "done" },
@@ -92,7 +111,10 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
         }
         // A file that cannot be read will not read better next time: the
         // run fails at once, with the reason, and the file goes.
-        Err(e) if e.downcast_ref::<super::wxr::WxrError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<super::wxr::WxrError>().is_some()
+                || e.downcast_ref::<ghost::GhostError>().is_some() =>
+        {
             fail(state, &run, &e).await?;
             Ok(())
         }
@@ -108,9 +130,9 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
     }
 }
 
-/// Ends a run as failed, with the reason; its file goes.
+/// Ends a run as failed, with the reason; its files go.
 async fn fail(state: &AppState, run: &store::ImportRun, e: &anyhow::Error) -> anyhow::Result<()> {
-    remove_upload(&run.file_path);
+    remove_files(run);
     let message = format!("{e:#}");
     let update = RunUpdate {
         status: "failed",
@@ -125,7 +147,17 @@ async fn fail(state: &AppState, run: &store::ImportRun, e: &anyhow::Error) -> an
     Ok(())
 }
 
-/// Deletes an uploaded export (it may hold secrets); already gone is fine.
+/// Deletes a run's uploaded files: the export and the members CSV.
+pub fn remove_files(run: &store::ImportRun) {
+    remove_upload(&run.file_path);
+    if let Ok(web) = serde_json::from_str::<WebOptions>(&run.options) {
+        if let Some(members) = web.members_file {
+            remove_upload(&members);
+        }
+    }
+}
+
+/// Deletes an uploaded file (it may hold secrets); already gone is fine.
 pub fn remove_upload(path: &str) {
     if let Err(e) = std::fs::remove_file(path) {
         if e.kind() != std::io::ErrorKind::NotFound {

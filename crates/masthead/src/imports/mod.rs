@@ -5,11 +5,18 @@
 //! transaction, and no transaction is open across a fetch; old addresses
 //! answer 301. Outbound fetches go through `crate::fetch`.
 
+pub mod carry_over;
+pub mod ghost;
+pub mod ghost_body;
+pub mod html;
+pub mod images;
 pub mod job;
+pub mod members;
 pub mod wordpress;
 pub mod wp_body;
 pub mod wxr;
 
+use masthead_core::content::Slug;
 use serde::{Deserialize, Serialize};
 
 /// Where a long import reports how far it is (an import run's row, once a
@@ -115,6 +122,30 @@ pub struct Report {
     pub partial: Vec<Note>,
     /// Characters XML forbids, dropped from the file.
     pub dropped_characters: usize,
+    #[serde(default)]
+    pub newsletters: Counts,
+    #[serde(default)]
+    pub members: MemberCounts,
+    /// Paid subscriptions carried over from Stripe (imported, never
+    /// counted as new on the dashboard).
+    #[serde(default)]
+    pub subscriptions: usize,
+}
+
+/// What a member import did (or, dry, would do).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCounts {
+    /// Rows read (dry run: rows that would be imported).
+    pub rows: usize,
+    pub created: usize,
+    /// Already had an account here (kept, joined).
+    pub existing: usize,
+    pub opted_in: usize,
+    pub comps: usize,
+    /// Stripe customers linked.
+    pub customers: usize,
+    /// On the suppression list: no opt-in recorded.
+    pub suppressed: usize,
 }
 
 impl Report {
@@ -126,20 +157,34 @@ impl Report {
                 c.created, c.updated, c.unchanged, c.conflicts
             )
         };
-        format!(
-            "{}{}; {}; {}; {}; {} images; {} skipped; {} partly imported",
+        let mut out = format!(
+            "{}{}; {}; {}; {}; {} images",
             if self.dry_run { "dry run: " } else { "" },
             c("articles", &self.articles),
             c("pages", &self.pages),
             c("topics", &self.topics),
             c("authors", &self.authors),
             self.images,
+        );
+        if self.newsletters != Counts::default() {
+            out.push_str(&format!("; {}", c("newsletters", &self.newsletters)));
+        }
+        let m = &self.members;
+        if m.rows > 0 {
+            out.push_str(&format!(
+                "; members: {} rows, {} created, {} existing, {} newsletter opt-ins, {} comps, {} Stripe customers, {} suppressed; {} subscriptions carried over",
+                m.rows, m.created, m.existing, m.opted_in, m.comps, m.customers, m.suppressed, self.subscriptions
+            ));
+        }
+        out.push_str(&format!(
+            "; {} skipped; {} partly imported",
             self.skipped.len(),
             self.partial.len()
-        )
+        ));
+        out
     }
 
-    fn skip(&mut self, kind: &str, source_id: &str, title: &str, reason: impl Into<String>) {
+    pub fn skip(&mut self, kind: &str, source_id: &str, title: &str, reason: impl Into<String>) {
         self.skipped.push(Note {
             kind: kind.into(),
             source_id: source_id.into(),
@@ -148,12 +193,103 @@ impl Report {
         });
     }
 
-    fn partly(&mut self, kind: &str, source_id: &str, title: &str, reason: impl Into<String>) {
+    pub fn partly(&mut self, kind: &str, source_id: &str, title: &str, reason: impl Into<String>) {
         self.partial.push(Note {
             kind: kind.into(),
             source_id: source_id.into(),
             title: title.into(),
             reason: reason.into(),
         });
+    }
+}
+
+/// A slug from the old site's, or from the title when ours refuse it
+/// (percent-encoded UTF-8, underscores, reserved words, too long).
+pub fn slug_for(wanted: &str, title: &str, fallback: &str, article: bool) -> Option<Slug> {
+    let parse = |s: &str| {
+        if article {
+            Slug::parse_article(s).ok()
+        } else {
+            Slug::parse(s).ok()
+        }
+    };
+    parse(wanted)
+        .or_else(|| {
+            // Percent-encoded UTF-8 says nothing readable: the title does.
+            (!wanted.contains('%'))
+                .then(|| Slug::from_title(&wanted.replace('_', "-")))
+                .flatten()
+                .and_then(|s| parse(s.as_str()))
+        })
+        .or_else(|| Slug::from_title(title).and_then(|s| parse(s.as_str())))
+        .or_else(|| {
+            parse(&format!(
+                "{fallback}-{}",
+                Slug::from_title(title).map_or(String::new(), |s| s.as_str().to_string())
+            ))
+        })
+        .or_else(|| parse(fallback))
+}
+
+/// The text of a little inline HTML (a caption): tags removed without
+/// adding spaces, the common entities decoded.
+pub fn inline_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Counts an object that was (`existed`) or was not there before.
+pub fn count(c: &mut Counts, existed: bool) {
+    if existed {
+        c.updated += 1;
+    } else {
+        c.created += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_ours_refuse_get_valid_ones() {
+        assert_eq!(
+            slug_for("low-tide", "Low tide", "post", true)
+                .unwrap()
+                .as_str(),
+            "low-tide"
+        );
+        assert_eq!(
+            slug_for("my_post", "x", "post", true).unwrap().as_str(),
+            "my-post"
+        );
+        assert_eq!(
+            slug_for("%e6%bd%ae", "Tide tables", "post", true)
+                .unwrap()
+                .as_str(),
+            "tide-tables"
+        );
+        assert_eq!(
+            slug_for("search", "Search", "post", true).unwrap().as_str(),
+            "post-search"
+        );
+        assert_eq!(slug_for("", "", "post", true).unwrap().as_str(), "post");
     }
 }

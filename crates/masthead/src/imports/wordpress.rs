@@ -5,12 +5,11 @@
 //! Bodies go through `wp_body` and the site's sanitizer; images are read
 //! from a copy of `wp-content/uploads` or fetched through the guard.
 
-use super::wp_body::{self, attr};
-use super::{wxr, Counts, Report};
+use super::images::{self, old_path, Images, LocalCopy};
+use super::{count, inline_text, slug_for, wp_body, wxr, Report};
 use crate::app::AppState;
 use crate::content::markdown;
-use crate::fetch::Fetcher;
-use masthead_core::content::{AccessLevel, ArticleStatus, ContentType, Slug};
+use masthead_core::content::{AccessLevel, ArticleStatus, ContentType};
 use masthead_store::content::{NewArticle, NewAuthor, NewLead, NewPage, NewTopic};
 use masthead_store::imports::{self as store, ArticleImport, Origin};
 use masthead_store::newsroom::Actor;
@@ -65,49 +64,6 @@ fn open(path: &Path) -> anyhow::Result<BufReader<std::fs::File>> {
     Ok(BufReader::with_capacity(256 * 1024, f))
 }
 
-/// A slug from WordPress's, or from the title when ours refuse it
-/// (percent-encoded UTF-8, underscores, reserved words, too long).
-fn slug_for(wanted: &str, title: &str, fallback: &str, article: bool) -> Option<Slug> {
-    let parse = |s: &str| {
-        if article {
-            Slug::parse_article(s).ok()
-        } else {
-            Slug::parse(s).ok()
-        }
-    };
-    parse(wanted)
-        .or_else(|| {
-            // Percent-encoded UTF-8 says nothing readable: the title does.
-            (!wanted.contains('%'))
-                .then(|| Slug::from_title(&wanted.replace('_', "-")))
-                .flatten()
-                .and_then(|s| parse(s.as_str()))
-        })
-        .or_else(|| Slug::from_title(title).and_then(|s| parse(s.as_str())))
-        .or_else(|| {
-            parse(&format!(
-                "{fallback}-{}",
-                Slug::from_title(title).map_or(String::new(), |s| s.as_str().to_string())
-            ))
-        })
-        .or_else(|| parse(fallback))
-}
-
-/// The path of `url` when it is on the old site (`None` otherwise).
-fn old_path(url: &str, hosts: &[String]) -> Option<String> {
-    let u = reqwest::Url::parse(url).ok()?;
-    let host = u.host_str()?.to_ascii_lowercase();
-    if !hosts.contains(&host) {
-        return None;
-    }
-    let mut p = u.path().to_string();
-    if let Some(q) = u.query() {
-        p.push('?');
-        p.push_str(q);
-    }
-    Some(p)
-}
-
 fn parse_date(gmt: &str, local: &str, tz: &jiff::tz::TimeZone) -> Option<i64> {
     let ok = |s: &str| !s.is_empty() && !s.starts_with("0000-00-00");
     if ok(gmt) {
@@ -127,184 +83,12 @@ fn parse_date(gmt: &str, local: &str, tz: &jiff::tz::TimeZone) -> Option<i64> {
     None
 }
 
-/// An image the run has copied (or could not).
-type Copied = Result<(i64, masthead_core::content::Media), String>;
-
 struct Run<'a> {
-    state: &'a AppState,
-    opts: &'a Options,
     source: String,
-    hosts: Vec<String>,
-    base: Option<reqwest::Url>,
-    fetcher: Fetcher,
+    images: Images<'a>,
     /// Shared with the body converter's blocking threads, never copied.
     attachments: std::sync::Arc<HashMap<String, wxr::Attachment>>,
-    images: HashMap<String, Copied>,
     report: Report,
-}
-
-impl Run<'_> {
-    /// The bytes behind an image URL: from the uploads copy when it has
-    /// the file, else fetched through the guard.
-    async fn image_bytes(&self, url: &str) -> Result<Vec<u8>, String> {
-        if let (Some(dir), Some(at)) = (&self.opts.uploads, url.find("/wp-content/uploads/")) {
-            let rel = &url[at + "/wp-content/uploads/".len()..];
-            let rel = rel.split(['?', '#']).next().unwrap_or_default();
-            let root = dir
-                .canonicalize()
-                .map_err(|e| format!("--uploads {}: {e}", dir.display()))?;
-            if !rel.split('/').any(|s| s == ".." || s.is_empty()) {
-                if let Ok(real) = root.join(rel).canonicalize() {
-                    if !real.starts_with(&root) {
-                        return Err(format!("{rel} is outside --uploads"));
-                    }
-                    return std::fs::read(&real).map_err(|e| format!("{rel}: {e}"));
-                }
-            }
-        }
-        self.fetcher.get(url).await.map_err(|e| e.to_string())
-    }
-
-    /// Copies an image into the media library once per run.
-    async fn copy(&mut self, url: &str) -> Copied {
-        let url = url.replace("&amp;", "&");
-        let absolute = match (&self.base, reqwest::Url::parse(&url)) {
-            (_, Ok(u)) => u.to_string(),
-            (Some(base), Err(_)) => match base.join(&url) {
-                Ok(u) => u.to_string(),
-                Err(e) => return Err(format!("{url}: {e}")),
-            },
-            (None, Err(e)) => return Err(format!("{url}: {e}")),
-        };
-        if let Some(done) = self.images.get(&absolute) {
-            return done.clone();
-        }
-        let result = match self.image_bytes(&absolute).await {
-            Err(e) => Err(e),
-            Ok(bytes) => {
-                let name = absolute.rsplit('/').next().unwrap_or("image").to_string();
-                let s = self.state;
-                match crate::content::import::store_image(
-                    s.db(),
-                    s.media(),
-                    s.processor(),
-                    bytes,
-                    &name,
-                    None,
-                )
-                .await
-                {
-                    Err(e) => Err(format!("{absolute}: {e}")),
-                    Ok((id, hash)) => {
-                        match masthead_store::media::find_media_by_hash(s.db(), &hash).await {
-                            Ok(Some(m)) => {
-                                self.report.images += 1;
-                                Ok((id, m))
-                            }
-                            Ok(None) => Err(format!("{absolute}: stored but not found")),
-                            Err(e) => Err(format!("{absolute}: {e}")),
-                        }
-                    }
-                }
-            }
-        };
-        self.images.insert(absolute, result.clone());
-        result
-    }
-
-    /// The body's images copied and pointed at the copies; an image that
-    /// cannot be copied is removed and reported.
-    async fn localise(
-        &mut self,
-        blocks: Vec<String>,
-        kind: &str,
-        id: &str,
-        title: &str,
-    ) -> Vec<String> {
-        let mut out = Vec::with_capacity(blocks.len());
-        for block in blocks {
-            let mut copies = HashMap::new();
-            for src in wp_body::image_sources(&block) {
-                if src.is_empty() || copies.contains_key(&src) {
-                    continue;
-                }
-                let copied = if self.opts.dry_run {
-                    self.report.images += 1;
-                    Err(String::new())
-                } else {
-                    self.copy(&src).await
-                };
-                if let Err(why) = &copied {
-                    if !self.opts.dry_run {
-                        self.report
-                            .partly(kind, id, title, format!("image removed: {why}"));
-                    }
-                }
-                copies.insert(src, copied);
-            }
-            if self.opts.dry_run {
-                out.push(block);
-                continue;
-            }
-            let html = wp_body::map_images(&block, |a| match copies.get(attr(a, "src")) {
-                Some(Ok((_, media))) => {
-                    let v = crate::site::view::image(media, attr(a, "alt"), "", "", 960);
-                    let esc = |s: &str| {
-                        s.replace('&', "&amp;")
-                            .replace('"', "&quot;")
-                            .replace('<', "&lt;")
-                    };
-                    Some(format!(
-                        "<img src=\"{}\" srcset=\"{}\" sizes=\"(max-width: 960px) 100vw, 960px\" width=\"{}\" height=\"{}\" alt=\"{}\">",
-                        v.src,
-                        v.srcset,
-                        v.width,
-                        v.height,
-                        esc(&v.alt)
-                    ))
-                }
-                _ => None,
-            });
-            // A link to an image file on the old site (WordPress's "full
-            // size" link around an image) points at our copy of that file,
-            // or goes when it cannot be copied.
-            let mut targets = HashMap::new();
-            for href in wp_body::link_targets(&html) {
-                if targets.contains_key(&href)
-                    || !wp_body::is_image_file(&href)
-                    || old_path(&href, &self.hosts).is_none()
-                {
-                    continue;
-                }
-                let copied = self.copy(&href).await;
-                if let Err(why) = &copied {
-                    self.report
-                        .partly(kind, id, title, format!("link to an image removed: {why}"));
-                }
-                targets.insert(href, copied);
-            }
-            let html = wp_body::map_links(&html, |href| match targets.get(href) {
-                Some(Ok((_, m))) => wp_body::LinkTo::Href(format!("/media/{}.{}", m.hash, m.ext)),
-                Some(Err(_)) => wp_body::LinkTo::Unwrap,
-                None => wp_body::LinkTo::Keep,
-            });
-            out.push(html);
-        }
-        out
-    }
-
-    /// Links to the old site become links on this one (its old addresses
-    /// answer 301 to the new ones).
-    fn relink(&self, html: &str) -> String {
-        let mut out = html.to_string();
-        for host in &self.hosts {
-            for scheme in ["https://", "http://"] {
-                out = out.replace(&format!("href=\"{scheme}{host}/"), "href=\"/");
-                out = out.replace(&format!("href=\"{scheme}{host}\""), "href=\"/\"");
-            }
-        }
-        out
-    }
 }
 
 /// Runs a WordPress import; `actor` is audited with the run's counts.
@@ -332,34 +116,27 @@ pub async fn run_with(
         .or_else(|| (!channel.base_site_url.is_empty()).then(|| channel.base_site_url.clone()))
         .unwrap_or_else(|| channel.link.clone());
     let site = site.trim_end_matches('/').to_string();
-    let mut hosts = Vec::new();
-    for u in [
-        &site,
+    let hosts = images::hosts_of([
+        site.as_str(),
         &channel.base_site_url,
         &channel.base_blog_url,
         &channel.link,
-    ] {
-        if let Some(h) = reqwest::Url::parse(u)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-        {
-            if !hosts.contains(&h) {
-                hosts.push(h);
-            }
-        }
-    }
+    ]);
+    let local = opts.uploads.clone().map(|dir| LocalCopy {
+        dir,
+        marker: "/wp-content/uploads/",
+    });
     let mut run = Run {
-        state,
-        opts,
         source: format!("wordpress:{site}"),
-        hosts,
-        base: reqwest::Url::parse(&format!("{site}/")).ok(),
-        fetcher: Fetcher {
-            allow_private: opts.allow_private_fetch,
-            ..Fetcher::default()
-        },
+        images: Images::new(
+            state,
+            &site,
+            hosts,
+            local,
+            opts.allow_private_fetch,
+            opts.dry_run,
+        ),
         attachments: std::sync::Arc::new(attachments),
-        images: HashMap::new(),
         report: Report {
             dry_run: opts.dry_run,
             dropped_characters: scan.dropped_characters,
@@ -564,7 +341,9 @@ pub async fn run_with(
             c.unchanged += 1;
             continue;
         }
-        let mut old_paths: Vec<String> = old_path(&item.link, &run.hosts).into_iter().collect();
+        let mut old_paths: Vec<String> = old_path(&item.link, &run.images.hosts)
+            .into_iter()
+            .collect();
         let content = item.content.clone();
         let attachments = run.attachments.clone();
         let converted = markdown::off_thread(move || {
@@ -582,11 +361,16 @@ pub async fn run_with(
             );
         }
         let blocks = run
-            .localise(converted.blocks, &kind, &item.post_id, &title)
+            .images
+            .localise(
+                converted.blocks,
+                &mut run.report,
+                (&kind, &item.post_id, &title),
+            )
             .await;
         let blocks: Vec<String> = blocks
             .iter()
-            .map(|b| markdown::sanitize(&run.relink(b)).trim().to_string())
+            .map(|b| markdown::sanitize(&run.images.relink(b)).trim().to_string())
             .filter(|b| !b.is_empty())
             .collect();
 
@@ -702,7 +486,7 @@ pub async fn run_with(
             .and_then(|id| run.attachments.get(id))
             .cloned()
         {
-            Some(att) => match run.copy(&att.url).await {
+            Some(att) => match run.images.copy(&att.url).await {
                 Ok((media_id, _)) => Some(NewLead {
                     media_id,
                     alt: att.alt.clone(),
@@ -822,6 +606,7 @@ pub async fn run_with(
     bar.finish_and_clear();
     reader.await??;
 
+    run.report.images = run.images.count;
     if !opts.dry_run {
         // Sticky posts lead the home page, ahead of what it had.
         if !sticky.is_empty() {
@@ -849,30 +634,6 @@ pub async fn run_with(
     Ok(run.report)
 }
 
-/// The text of a little inline HTML (a caption): tags removed without
-/// adding spaces, the common entities decoded.
-fn inline_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// A Yoast SEO field with its common variables filled in (`%%title%%`,
 /// `%%sep%%`; the site's name is this site's now, so it goes); a field
 /// with any other variable is dropped rather than shown raw.
@@ -889,56 +650,9 @@ fn yoast(field: &str, title: &str) -> String {
     out.chars().take(300).collect()
 }
 
-fn count(c: &mut Counts, existed: bool) {
-    if existed {
-        c.updated += 1;
-    } else {
-        c.created += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slugs_ours_refuse_get_valid_ones() {
-        assert_eq!(
-            slug_for("low-tide", "Low tide", "post", true)
-                .unwrap()
-                .as_str(),
-            "low-tide"
-        );
-        assert_eq!(
-            slug_for("my_post", "x", "post", true).unwrap().as_str(),
-            "my-post"
-        );
-        assert_eq!(
-            slug_for("%e6%bd%ae", "Tide tables", "post", true)
-                .unwrap()
-                .as_str(),
-            "tide-tables"
-        );
-        assert_eq!(
-            slug_for("search", "Search", "post", true).unwrap().as_str(),
-            "post-search"
-        );
-        assert_eq!(slug_for("", "", "post", true).unwrap().as_str(), "post");
-    }
-
-    #[test]
-    fn old_paths_only_on_the_old_site() {
-        let hosts = vec!["old.example".to_string()];
-        assert_eq!(
-            old_path("https://old.example/2024/05/17/tide/", &hosts).as_deref(),
-            Some("/2024/05/17/tide/")
-        );
-        assert_eq!(
-            old_path("https://old.example/?p=12", &hosts).as_deref(),
-            Some("/?p=12")
-        );
-        assert_eq!(old_path("https://elsewhere.example/x/", &hosts), None);
-    }
 
     #[test]
     fn a_drafts_empty_gmt_date_falls_back_to_the_local_one() {

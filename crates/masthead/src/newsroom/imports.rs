@@ -1,9 +1,9 @@
-//! The Import page (administrators): upload a WordPress export, read the
-//! dry run, confirm, follow the progress, read the report. The work is
-//! `crate::imports::job` on the queue, the same import as
-//! `masthead import --from wordpress`. The uploaded file is streamed to
-//! the data directory with a size limit, never served, and deleted when
-//! the run ends.
+//! The Import page (administrators): upload a WordPress or Ghost export
+//! (with Ghost's members CSV), read the dry run, confirm, follow the
+//! progress, read the report. The work is `crate::imports::job` on the
+//! queue, the same import as `masthead import --from wordpress|ghost`.
+//! Uploaded files are streamed to the data directory with a size limit,
+//! never served, and deleted when the run ends.
 
 use super::{page, when, StaffUser};
 use crate::app::AppState;
@@ -30,12 +30,14 @@ fn report_view(json: Option<&str>) -> Option<minijinja::Value> {
         ("Pages", r.pages),
         ("Topics", r.topics),
         ("Authors", r.authors),
+        ("Newsletters", r.newsletters),
     ]
     .into_iter()
     .map(|(name, c)| minijinja::context! { name => name, c => minijinja::Value::from_serialize(c) })
     .collect();
     Some(minijinja::context! {
         rows => rows, images => r.images, dropped => r.dropped_characters,
+        members => minijinja::Value::from_serialize(r.members), subscriptions => r.subscriptions,
         skipped => minijinja::Value::from_serialize(&r.skipped),
         partial => minijinja::Value::from_serialize(&r.partial),
     })
@@ -74,12 +76,83 @@ pub async fn show(State(state): State<AppState>, user: StaffUser) -> Result<Resp
     render(&state, &user, None, StatusCode::OK).await
 }
 
-/// What the upload form sends besides the file.
+/// What the upload form sends: the export, Ghost's members CSV, options.
 #[derive(Default)]
 struct Upload {
     csrf: String,
     options: WebOptions,
     file: Option<(String, std::path::PathBuf, u64)>,
+    members: Option<(String, std::path::PathBuf, u64)>,
+}
+
+impl Upload {
+    /// Deletes what was stored (a refused form keeps nothing).
+    fn remove_files(&self) {
+        for (_, path, _) in self.file.iter().chain(&self.members) {
+            crate::imports::job::remove_upload(&path.to_string_lossy());
+        }
+    }
+}
+
+/// Streams one file field to `path`, at most `limit` bytes; the partial
+/// file goes when it fails.
+async fn stream_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    path: &std::path::Path,
+    limit: u64,
+) -> Result<u64, (String, StatusCode)> {
+    let bad = |e: String| (e, StatusCode::BAD_REQUEST);
+    let mut out = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| bad(format!("cannot store the upload: {e}")))?;
+    let mut size = 0u64;
+    let failed = loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                size += chunk.len() as u64;
+                if size > limit {
+                    break (
+                        format!("the file is larger than {} MB", limit / (1024 * 1024)),
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                    );
+                }
+                if let Err(e) = out.write_all(&chunk).await {
+                    break bad(format!("cannot store the upload: {e}"));
+                }
+            }
+            Ok(None) => match out.flush().await {
+                Ok(()) => return Ok(size),
+                Err(e) => break bad(format!("cannot store the upload: {e}")),
+            },
+            Err(e) => {
+                let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                break (format!("the upload was cut off: {e}"), status);
+            }
+        }
+    };
+    drop(out);
+    let _ = tokio::fs::remove_file(path).await;
+    Err(failed)
+}
+
+/// Which platform an export is from, by its first bytes: XML is
+/// WordPress's, JSON Ghost's.
+fn sniff(path: &std::path::Path) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let text = head[..n]
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&head[..n]);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => Some("wordpress"),
+        Some(b'{') => Some("ghost"),
+        _ => None,
+    }
 }
 
 /// Streams the form's file to `dir`; other fields are short text.
@@ -96,55 +169,31 @@ async fn read_upload(
         .map_err(|e| bad(format!("the form was malformed: {e}")))?
     {
         let name = field.name().unwrap_or_default().to_string();
-        if name == "file" {
+        if name == "file" || name == "members" {
             let shown: String = field
                 .file_name()
-                .unwrap_or("export.xml")
+                .unwrap_or("export")
                 .chars()
                 .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
                 .take(200)
                 .collect();
             let token: [u8; 16] = rand::Rng::gen(&mut rand::thread_rng());
             let path = dir.join(format!("{}.upload", hex::encode(token)));
-            let mut out = tokio::fs::File::create(&path)
-                .await
-                .map_err(|e| bad(format!("cannot store the upload: {e}")))?;
-            let mut size = 0u64;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        size += chunk.len() as u64;
-                        if size > limit {
-                            drop(out);
-                            let _ = tokio::fs::remove_file(&path).await;
-                            return Err((
-                                format!("the file is larger than {} MB", limit / (1024 * 1024)),
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                            ));
-                        }
-                        if let Err(e) = out.write_all(&chunk).await {
-                            drop(out);
-                            let _ = tokio::fs::remove_file(&path).await;
-                            return Err(bad(format!("cannot store the upload: {e}")));
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        drop(out);
-                        let _ = tokio::fs::remove_file(&path).await;
-                        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                            StatusCode::PAYLOAD_TOO_LARGE
-                        } else {
-                            StatusCode::BAD_REQUEST
-                        };
-                        return Err((format!("the upload was cut off: {e}"), status));
-                    }
-                }
+            // A file already read goes if this one is refused.
+            let (size, refused) = match stream_field(&mut field, &path, limit).await {
+                Ok(size) => (size, None),
+                Err(e) => (0, Some(e)),
+            };
+            if let Some(e) = refused {
+                up.remove_files();
+                return Err(e);
             }
-            out.flush()
-                .await
-                .map_err(|e| bad(format!("cannot store the upload: {e}")))?;
-            if let Some((_, old, _)) = up.file.replace((shown, path, size)) {
+            let slot = if name == "file" {
+                &mut up.file
+            } else {
+                &mut up.members
+            };
+            if let Some((_, old, _)) = slot.replace((shown, path, size)) {
                 let _ = tokio::fs::remove_file(old).await;
             }
             continue;
@@ -199,9 +248,9 @@ pub async fn upload(
     // Whatever refuses the upload, its file goes with the refusal.
     let started = start_run(&state, &user, &up).await;
     if !matches!(started, Ok(Ok(_))) {
-        if let Some((_, path, _)) = &up.file {
-            crate::imports::job::remove_upload(&path.to_string_lossy());
-        }
+        up.remove_files();
+    } else if let Some((_, path, 0)) = &up.members {
+        crate::imports::job::remove_upload(&path.to_string_lossy());
     }
     match started? {
         Ok(id) => {
@@ -230,14 +279,32 @@ async fn start_run(
     }
     let Some((name, path, _)) = up.file.as_ref().filter(|f| f.2 > 0) else {
         return Ok(Err((
-            "Choose the export file (Tools → Export in WordPress).".into(),
+            "Choose the export file (Tools → Export in WordPress, or Settings → Labs → Export in Ghost).".into(),
             StatusCode::UNPROCESSABLE_ENTITY,
         )));
     };
-    let options = serde_json::to_string(&up.options).map_err(|e| AppError::Internal(e.into()))?;
+    let Some(source) = sniff(path) else {
+        return Ok(Err((
+            "That file is neither a WordPress export (XML) nor a Ghost export (JSON).".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )));
+    };
+    let mut options = up.options.clone();
+    if let Some((_, members, size)) = &up.members {
+        if source != "ghost" {
+            return Ok(Err((
+                "A members CSV goes with a Ghost export.".into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )));
+        }
+        if *size > 0 {
+            options.members_file = Some(members.to_string_lossy().to_string());
+        }
+    }
+    let options = serde_json::to_string(&options).map_err(|e| AppError::Internal(e.into()))?;
     let id = store::create_run(
         state.db(),
-        "wordpress",
+        source,
         name,
         &path.to_string_lossy(),
         &options,
@@ -321,6 +388,6 @@ pub async fn discard(
             "Only an import waiting for confirmation can be discarded.".into(),
         ));
     }
-    crate::imports::job::remove_upload(&run.file_path);
+    crate::imports::job::remove_files(&run);
     Ok(see_other("/admin/import"))
 }

@@ -73,6 +73,22 @@ pub(crate) async fn not_found(State(state): State<AppState>, uri: axum::http::Ur
 pub(crate) async fn old_address(state: &AppState, uri: &axum::http::Uri) -> Option<Response> {
     let asked = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     match masthead_store::imports::find_path_redirect(state.db(), asked).await {
+        // Never to itself.
+        Ok(Some(to)) if to == uri.path() => None,
+        // `/slug/` (Ghost's and WordPress's form) for `/slug`.
+        Ok(None) if uri.path().len() > 1 && uri.path().ends_with('/') => {
+            let mut to = uri.path().trim_end_matches('/').to_string();
+            if to.is_empty() || to.starts_with("//") {
+                return None;
+            }
+            if let Some(q) = uri.query() {
+                to.push('?');
+                to.push_str(q);
+            }
+            axum::http::HeaderValue::from_str(&to)
+                .ok()
+                .map(|to| (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response())
+        }
         // 301, as the old site's links and search engines expect.
         // (Targets are our own slug paths, so always a valid header.)
         Ok(Some(to)) => axum::http::HeaderValue::from_str(&to)
