@@ -337,6 +337,7 @@ pub async fn run_with(
     });
     let mut images = Images::new(
         state,
+        SOURCE,
         &site,
         hosts_of([site.as_str()]),
         local,

@@ -26,6 +26,9 @@ pub struct LocalCopy {
 
 pub struct Images<'a> {
     state: &'a AppState,
+    /// The import's source: an image copied by an earlier run is found
+    /// again by its address under it, and not fetched again.
+    source: String,
     /// The old site's host names (lower case).
     pub hosts: Vec<String>,
     base: Option<reqwest::Url>,
@@ -72,6 +75,7 @@ impl<'a> Images<'a> {
     /// For a site at `site` (relative URLs resolve against it).
     pub fn new(
         state: &'a AppState,
+        source: &str,
         site: &str,
         hosts: Vec<String>,
         local: Option<LocalCopy>,
@@ -80,6 +84,7 @@ impl<'a> Images<'a> {
     ) -> Images<'a> {
         Images {
             state,
+            source: source.to_string(),
             hosts,
             base: reqwest::Url::parse(&format!("{}/", site.trim_end_matches('/'))).ok(),
             local,
@@ -141,6 +146,24 @@ impl<'a> Images<'a> {
         if let Some(done) = self.done.get(&absolute) {
             return done.clone();
         }
+        let db = self.state.db();
+        let origin = masthead_store::imports::Origin {
+            source: &self.source,
+            kind: "image",
+            source_id: &absolute,
+        };
+        let earlier = match masthead_store::imports::find_item(db, origin).await {
+            Ok(Some(id)) => masthead_store::media::find_media(db, id)
+                .await
+                .ok()
+                .flatten(),
+            _ => None,
+        };
+        if let Some(media) = earlier {
+            let found: Copied = Ok((media.id, media));
+            self.done.insert(absolute, found.clone());
+            return found;
+        }
         let result = match self.bytes(&absolute).await {
             Err(e) => Err(e),
             Ok(bytes) => {
@@ -168,7 +191,13 @@ impl<'a> Images<'a> {
                         match masthead_store::media::find_media_by_hash(s.db(), &hash).await {
                             Ok(Some(m)) => {
                                 self.count += 1;
-                                Ok((id, m))
+                                let now = s.now();
+                                match masthead_store::imports::remember_alias(db, origin, id, now)
+                                    .await
+                                {
+                                    Ok(()) => Ok((id, m)),
+                                    Err(e) => Err(format!("{absolute}: {e}")),
+                                }
                             }
                             Ok(None) => Err(format!("{absolute}: stored but not found")),
                             Err(e) => Err(format!("{absolute}: {e}")),
@@ -256,16 +285,21 @@ impl<'a> Images<'a> {
     }
 
     /// Links to the old site become links on this one (its old addresses
-    /// answer 301 to the new ones).
+    /// answer 301 to the new ones), whatever the scheme or port.
     pub fn relink(&self, html: &str) -> String {
-        let mut out = html.to_string();
-        for host in &self.hosts {
-            for scheme in ["https://", "http://"] {
-                out = out.replace(&format!("href=\"{scheme}{host}/"), "href=\"/");
-                out = out.replace(&format!("href=\"{scheme}{host}\""), "href=\"/\"");
+        html::map_links(html, |href| {
+            let href = href.replace("&amp;", "&");
+            match old_path(&href, &self.hosts) {
+                Some(mut path) => {
+                    if let Some((_, fragment)) = href.split_once('#') {
+                        path.push('#');
+                        path.push_str(fragment);
+                    }
+                    LinkTo::Href(path)
+                }
+                None => LinkTo::Keep,
             }
-        }
-        out
+        })
     }
 }
 

@@ -130,6 +130,7 @@ pub async fn run_with(
         source: format!("wordpress:{site}"),
         images: Images::new(
             state,
+            &format!("wordpress:{site}"),
             &site,
             hosts,
             local,

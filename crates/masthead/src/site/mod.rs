@@ -75,12 +75,18 @@ pub(crate) async fn old_address(state: &AppState, uri: &axum::http::Uri) -> Opti
     match masthead_store::imports::find_path_redirect(state.db(), asked).await {
         // Never to itself.
         Ok(Some(to)) if to == uri.path() => None,
-        // `/slug/` (Ghost's and WordPress's form) for `/slug`.
+        // `/slug/` (Ghost's and WordPress's form) for the article `/slug`.
         Ok(None) if uri.path().len() > 1 && uri.path().ends_with('/') => {
-            let mut to = uri.path().trim_end_matches('/').to_string();
-            if to.is_empty() || to.starts_with("//") {
+            let slug = uri.path().trim_matches('/');
+            if slug.is_empty() || slug.contains('/') {
                 return None;
             }
+            match masthead_store::content::find_article(state.db(), slug, state.now()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(e) => return Some(AppError::from(e).into_response()),
+            }
+            let mut to = format!("/{slug}");
             if let Some(q) = uri.query() {
                 to.push('?');
                 to.push_str(q);

@@ -784,6 +784,20 @@ impl<'a> Browser<'a> {
         fields: &[(&str, &str)],
         file: Option<(&str, &str, &[u8])>,
     ) -> reqwest::Response {
+        let files: Vec<(&str, &str, &str, &[u8])> = file
+            .into_iter()
+            .map(|(name, mime, bytes)| ("file", name, mime, bytes))
+            .collect();
+        self.upload_files(path, fields, &files).await
+    }
+
+    /// A multipart form with several files: (field, file name, type, bytes).
+    pub async fn upload_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> reqwest::Response {
         let boundary = "----mastheadtestboundary7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         for (k, v) in fields {
@@ -794,9 +808,9 @@ impl<'a> Browser<'a> {
                 .as_bytes(),
             );
         }
-        if let Some((name, mime, bytes)) = file {
+        for (field, name, mime, bytes) in files {
             body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
             );
             body.extend_from_slice(bytes);
             body.extend_from_slice(b"\r\n");
@@ -998,7 +1012,7 @@ pub async fn invited_staff(app: &TestApp, email: &str, name: &str, role: &str) -
     (made.id, made.link)
 }
 
-async fn session_for(
+pub async fn session_for(
     app: &TestApp,
     kind: &str,
     member_id: Option<i64>,

@@ -9,6 +9,7 @@ mod access;
 mod accounts;
 mod billing;
 mod editor;
+mod ghost;
 mod http;
 mod import;
 mod jobs;

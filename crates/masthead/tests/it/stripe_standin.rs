@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub const KEY: &str = "sk_test_standin";
@@ -45,6 +45,11 @@ pub struct Inner {
     pub pending: Mutex<HashMap<String, Pending>>,
     /// Where to deliver signed webhook events, when set.
     pub webhook_url: Mutex<Option<String>>,
+    /// Answer this many of the next list requests with 429, as Stripe
+    /// does past its rate limit.
+    pub throttle: AtomicUsize,
+    /// List requests seen (429s included), with their query.
+    pub lists: Mutex<Vec<String>>,
 }
 
 /// The subscription a Checkout Session creates once paid.
@@ -94,6 +99,67 @@ async fn subscription(
             &format!("No such subscription: '{id}'"),
         ),
     }
+}
+
+/// GET /v1/subscriptions: the account's subscriptions in Stripe's list
+/// shape, by id, `limit` (at most 100) at a time after `starting_after`;
+/// `status` other than `all` filters (Stripe's default leaves out
+/// canceled ones).
+async fn list_subscriptions(
+    State((s, _)): State<(Arc<Inner>, String)>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    if let Some(r) = authorized(&s, &headers) {
+        return r;
+    }
+    let query = query.unwrap_or_default();
+    s.lists.lock().unwrap().push(query.clone());
+    if s.throttle
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            Json(
+                json!({"error": {"type": "invalid_request_error", "code": "rate_limit",
+                "message": "Request rate limit exceeded."}}),
+            ),
+        )
+            .into_response();
+    }
+    let params: HashMap<String, String> = url_pairs(&query);
+    let limit: usize = params
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(10)
+        .clamp(1, 100);
+    let status = params.get("status").map_or("", String::as_str);
+    let mut all: Vec<Value> = s.subscriptions.lock().unwrap().values().cloned().collect();
+    all.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let after = params.get("starting_after");
+    let listed: Vec<Value> = all
+        .into_iter()
+        .filter(|v| match status {
+            "all" => true,
+            "" => v["status"] != "canceled",
+            st => v["status"] == st,
+        })
+        .filter(|v| after.is_none_or(|a| v["id"].as_str().unwrap_or("") > a.as_str()))
+        .collect();
+    let has_more = listed.len() > limit;
+    let data: Vec<Value> = listed.into_iter().take(limit).collect();
+    Json(json!({"object": "list", "url": "/v1/subscriptions", "has_more": has_more, "data": data}))
+        .into_response()
+}
+
+/// `a=1&b=two` → pairs (percent-decoded).
+fn url_pairs(query: &str) -> HashMap<String, String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 fn authorized(s: &Inner, headers: &HeaderMap) -> Option<Response> {
@@ -444,6 +510,7 @@ impl StripeStandIn {
             .route("/v1/checkout/sessions", axum::routing::post(sessions))
             .route("/v1/checkout/sessions/{id}", get(checkout_session))
             .route("/v1/billing_portal/sessions", axum::routing::post(portal))
+            .route("/v1/subscriptions", get(list_subscriptions))
             .route(
                 "/v1/subscriptions/{id}",
                 get(subscription)
@@ -482,6 +549,37 @@ impl StripeStandIn {
             "metadata": {"member_id": member.to_string()},
             "items": {"object": "list", "data": [
                 {"id": format!("si_{id}"), "object": "subscription_item", "current_period_end": period_end}
+            ]}
+        });
+        self.state
+            .subscriptions
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), v);
+    }
+}
+
+impl StripeStandIn {
+    /// Stores a subscription made on another platform: no member id in
+    /// its metadata, only its customer, with the Price it bills.
+    pub fn put_foreign_subscription(
+        &self,
+        id: &str,
+        customer: &str,
+        status: &str,
+        period_end: i64,
+        price: Value,
+    ) {
+        let v = json!({
+            "id": id,
+            "object": "subscription",
+            "customer": customer,
+            "status": status,
+            "cancel_at_period_end": false,
+            "metadata": {},
+            "items": {"object": "list", "data": [
+                {"id": format!("si_{id}"), "object": "subscription_item",
+                 "current_period_end": period_end, "price": price}
             ]}
         });
         self.state

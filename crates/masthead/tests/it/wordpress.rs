@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-fn png(w: u32, h: u32, shade: u8) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32, shade: u8) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         image::Rgb([(x % 200) as u8, (y % 180) as u8, shade])
     });
@@ -497,7 +497,7 @@ async fn a_hostile_export_writes_nothing(app: TestApp) {
 
 /// A test app whose newsroom imports may fetch from the loopback image
 /// server (`[imports] allow_private_fetch`).
-async fn newsroom_app(backend: crate::harness::Backend) -> TestApp {
+pub(crate) async fn newsroom_app(backend: crate::harness::Backend) -> TestApp {
     TestApp::builder(backend)
         .fixture(Fixture::Demo)
         .config(|c| c.import_allow_private_fetch = true)
@@ -505,7 +505,7 @@ async fn newsroom_app(backend: crate::harness::Backend) -> TestApp {
         .await
 }
 
-fn uploads_on_disk(app: &TestApp) -> usize {
+pub(crate) fn uploads_on_disk(app: &TestApp) -> usize {
     std::fs::read_dir(app.state.config().data_dir.join("imports"))
         .map(|d| d.count())
         .unwrap_or(0)
