@@ -53,12 +53,13 @@ enum Command {
     /// Apply database migrations and exit
     Migrate,
     /// Import content: a directory of Markdown files with front matter
-    /// (the default), or another platform's export (`--from wordpress`)
+    /// (the default), or another platform's export (`--from wordpress`,
+    /// `ghost`, `substack`)
     Import {
         /// The directory of *.md files (read recursively), or the export file
         dir: PathBuf,
         /// What the input is: markdown (a directory), wordpress (a WXR
-        /// file) or ghost (a JSON export)
+        /// file), ghost (a JSON export) or substack (the export zip)
         #[arg(long, default_value = "markdown")]
         from: String,
         /// Also overwrite articles edited in the newsroom since the last
@@ -97,9 +98,10 @@ enum Command {
         /// fetching images over HTTP
         #[arg(long)]
         content: Option<PathBuf>,
-        /// Ghost: the newsletters here (slugs, comma-separated) that a
-        /// member who takes email joins (default: Ghost's newsletters
-        /// marked subscribe on sign-up)
+        /// Ghost and Substack: the newsletters here (slugs,
+        /// comma-separated) that a member who takes email joins (default:
+        /// Ghost's newsletters marked subscribe on sign-up; for Substack,
+        /// one newsletter named after the publication)
         #[arg(long, value_delimiter = ',')]
         newsletters: Vec<String>,
     },
@@ -338,7 +340,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             members,
             content,
             newsletters,
-        } if from == "wordpress" || from == "ghost" => {
+        } if from == "wordpress" || from == "ghost" || from == "substack" => {
             let config = Config::build(file, over)?;
             let state = AppState::build(config).await?;
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -357,6 +359,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     progress,
                 };
                 crate::imports::ghost::run(&state, &opts, operator).await?
+            } else if from == "substack" {
+                let opts = crate::imports::substack::Options {
+                    old_url,
+                    newsletters,
+                    dry_run,
+                    force,
+                    allow_private_fetch,
+                    progress,
+                    ..crate::imports::substack::Options::new(dir)
+                };
+                crate::imports::substack::run(&state, &opts, operator).await?
             } else {
                 let opts = crate::imports::wordpress::Options {
                     file: dir,
@@ -401,7 +414,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
         }
         Command::Import { from, .. } if from != "markdown" => Err(anyhow::anyhow!(
-            "--from {from}: use markdown (a directory), wordpress (a WXR file) or ghost (a JSON export)"
+            "--from {from}: use markdown (a directory), wordpress (a WXR file), ghost (a JSON export) or substack (the export zip)"
         )),
         Command::Import { dir, force, .. } => {
             let config = Config::build(file, over)?;

@@ -7,9 +7,9 @@
 //! resumes: everything already committed is found again by its source
 //! and skipped unchanged.
 
-use super::ghost;
 use super::wordpress::{self, Options};
 use super::Progress;
+use super::{ghost, substack};
 use crate::app::AppState;
 use masthead_store::imports::{self as store, RunUpdate};
 use masthead_store::jobs::Job;
@@ -69,6 +69,15 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
             ..ghost::Options::new(run.file_path.clone().into())
         };
         ghost::run_with(state, &opts, actor, &mut progress).await
+    } else if run.source == "substack" {
+        let opts = substack::Options {
+            old_url,
+            dry_run: dry,
+            force: web.force,
+            allow_private_fetch,
+            ..substack::Options::new(run.file_path.clone().into())
+        };
+        substack::run_with(state, &opts, actor, &mut progress).await
     } else {
         let opts = Options {
             old_url,
@@ -113,7 +122,8 @@ pub async fn run(state: &AppState, job: &Job) -> anyhow::Result<()> {
         // run fails at once, with the reason, and the file goes.
         Err(e)
             if e.downcast_ref::<super::wxr::WxrError>().is_some()
-                || e.downcast_ref::<ghost::GhostError>().is_some() =>
+                || e.downcast_ref::<ghost::GhostError>().is_some()
+                || e.downcast_ref::<substack::SubstackError>().is_some() =>
         {
             fail(state, &run, &e).await?;
             Ok(())

@@ -12,6 +12,7 @@ pub mod html;
 pub mod images;
 pub mod job;
 pub mod members;
+pub mod substack;
 pub mod wordpress;
 pub mod wp_body;
 pub mod wxr;

@@ -1,7 +1,7 @@
-//! The Import page (administrators): upload a WordPress or Ghost export
-//! (with Ghost's members CSV), read the dry run, confirm, follow the
+//! The Import page (administrators): upload a WordPress, Ghost or
+//! Substack export (with Ghost's members CSV), read the dry run, confirm, follow the
 //! progress, read the report. The work is `crate::imports::job` on the
-//! queue, the same import as `masthead import --from wordpress|ghost`.
+//! queue, the same import as `masthead import --from wordpress|ghost|substack`.
 //! Uploaded files are streamed to the data directory with a size limit,
 //! never served, and deleted when the run ends.
 
@@ -140,11 +140,14 @@ async fn stream_field(
 }
 
 /// Which platform an export is from, by its first bytes: XML is
-/// WordPress's, JSON Ghost's.
+/// WordPress's, JSON Ghost's, a zip Substack's.
 fn sniff(path: &std::path::Path) -> Option<&'static str> {
     use std::io::Read;
     let mut head = [0u8; 512];
     let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    if head[..n].starts_with(b"PK\x03\x04") {
+        return Some("substack");
+    }
     let text = head[..n]
         .strip_prefix(b"\xef\xbb\xbf")
         .unwrap_or(&head[..n]);
@@ -279,13 +282,13 @@ async fn start_run(
     }
     let Some((name, path, _)) = up.file.as_ref().filter(|f| f.2 > 0) else {
         return Ok(Err((
-            "Choose the export file (Tools → Export in WordPress, or Settings → Labs → Export in Ghost).".into(),
+            "Choose the export file (Tools → Export in WordPress, Settings → Labs → Export in Ghost, or Settings → Exports in Substack).".into(),
             StatusCode::UNPROCESSABLE_ENTITY,
         )));
     };
     let Some(source) = sniff(path) else {
         return Ok(Err((
-            "That file is neither a WordPress export (XML) nor a Ghost export (JSON).".into(),
+            "That file is not a WordPress export (XML), a Ghost export (JSON) or a Substack export (zip).".into(),
             StatusCode::UNPROCESSABLE_ENTITY,
         )));
     };

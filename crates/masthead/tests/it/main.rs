@@ -21,5 +21,6 @@ mod site;
 mod smtp;
 mod storage;
 mod stripe_standin;
+mod substack;
 mod upgrade;
 mod wordpress;
