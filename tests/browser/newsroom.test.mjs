@@ -419,7 +419,11 @@ test('an administrator imports a WordPress export from the Import page, after it
     await tab.getByLabel(/^The export/).setInputFiles({ name: 'gazette.xml', mimeType: 'text/xml', buffer: Buffer.from(xml) });
     await navigation(tab, () => tab.getByRole('button', { name: 'Upload and check' }).click());
     // The page follows the job by itself until the dry run is read.
-    await tab.getByRole('heading', { name: 'What the import would do' }).waitFor({ timeout: 30_000 });
+    await tab.getByRole('heading', { name: 'What the import would do' }).waitFor({ timeout: 30_000 }).catch(async (e) => {
+      // Say why: the page's own error, if it refused the upload.
+      const refused = await tab.locator('#import-error').allInnerTexts();
+      throw new Error(`no dry run at ${tab.url()}: ${refused.join(' ') || e.message}`);
+    });
     const articles = tab.getByRole('row', { name: /^Articles/ });
     assert.match(await articles.innerText(), /Articles\s+8\b/);
     await runAxe(t, tab, 'the dry run');

@@ -293,16 +293,15 @@ async fn start_run(
         )));
     };
     let mut options = up.options.clone();
-    if let Some((_, members, size)) = &up.members {
+    // A browser sends the empty file field too: only a chosen file counts.
+    if let Some((_, members, _)) = up.members.as_ref().filter(|m| m.2 > 0) {
         if source != "ghost" {
             return Ok(Err((
                 "A members CSV goes with a Ghost export.".into(),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )));
         }
-        if *size > 0 {
-            options.members_file = Some(members.to_string_lossy().to_string());
-        }
+        options.members_file = Some(members.to_string_lossy().to_string());
     }
     let options = serde_json::to_string(&options).map_err(|e| AppError::Internal(e.into()))?;
     let id = store::create_run(

@@ -274,7 +274,11 @@ async fn administrators_import_substack_from_the_newsroom(backend: Backend) {
         .upload_files(
             "/admin/import",
             &[("csrf", &csrf)],
-            &[("file", "tidewater.zip", "application/zip", &zip)],
+            // As a browser sends it: the members field empty.
+            &[
+                ("file", "tidewater.zip", "application/zip", &zip),
+                ("members", "", "application/octet-stream", b""),
+            ],
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
