@@ -270,7 +270,24 @@ struct Newsletter {
 fn read(path: &std::path::Path) -> Result<Data, GhostError> {
     let f = std::fs::File::open(path)
         .map_err(|e| GhostError(format!("cannot open {}: {e}", path.display())))?;
-    let file: File = serde_json::from_reader(std::io::BufReader::with_capacity(256 * 1024, f))
+    parse(std::io::BufReader::with_capacity(256 * 1024, f))
+}
+
+/// Parses an export and converts every post's body, keeping nothing;
+/// returns how many posts it holds (the fuzz target calls this).
+pub fn check(input: impl std::io::Read) -> Result<usize, GhostError> {
+    let data = parse(input)?;
+    for post in &data.posts {
+        let html = post.html.as_deref().unwrap_or("");
+        if markdown::nesting_depth(html) <= markdown::MAX_NESTING {
+            let _ = ghost_body::convert(html);
+        }
+    }
+    Ok(data.posts.len())
+}
+
+fn parse(input: impl std::io::Read) -> Result<Data, GhostError> {
+    let file: File = serde_json::from_reader(input)
         .map_err(|e| GhostError(format!("not a Ghost export (JSON): {e}")))?;
     let data = match (file.db.into_iter().next(), file.data) {
         (Some(e), _) => e.data,

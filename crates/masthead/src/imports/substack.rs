@@ -96,7 +96,12 @@ fn entry_text(
 pub fn read(path: &std::path::Path) -> Result<Archive, SubstackError> {
     let f = std::fs::File::open(path)
         .map_err(|e| SubstackError(format!("cannot open {}: {e}", path.display())))?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(f))
+    read_from(std::io::BufReader::new(f))
+}
+
+/// Reads an export from any seekable input (the fuzz target's bytes).
+pub fn read_from(input: impl Read + std::io::Seek) -> Result<Archive, SubstackError> {
+    let mut zip = zip::ZipArchive::new(input)
         .map_err(|e| SubstackError(format!("not a Substack export (zip): {e}")))?;
     if zip.len() > MAX_ENTRIES {
         return Err(SubstackError(format!(
