@@ -204,10 +204,18 @@ pub(crate) async fn upsert_article_in(
     a: &NewArticle,
     now: i64,
 ) -> Result<Upserted> {
-    let existing = sqlx::query("SELECT id, revision, source_hash FROM articles WHERE slug = $1")
-        .bind(a.slug.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
+    let existing =
+        sqlx::query("SELECT id, revision, source_hash, status FROM articles WHERE slug = $1")
+            .bind(a.slug.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    // Readers see a published article only: a draft or a scheduled one
+    // (until it goes live, which bumps the counter itself) leaves the
+    // reader caches alone.
+    let was_public = match &existing {
+        Some(row) => row.try_get::<String, _>("status")? == ArticleStatus::Published.as_str(),
+        None => false,
+    };
     let updated_at = a.updated_at.or(a.published_at).unwrap_or(now);
     let published_at = match a.status {
         ArticleStatus::Draft => a.published_at,
@@ -372,7 +380,9 @@ pub(crate) async fn upsert_article_in(
             .await?;
         }
     }
-    bump_counter(tx, CONTENT).await?;
+    if was_public || status == ArticleStatus::Published {
+        bump_counter(tx, CONTENT).await?;
+    }
     Ok(outcome)
 }
 

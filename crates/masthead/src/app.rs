@@ -107,6 +107,7 @@ impl AppState {
             jiff::Timestamp::now().as_second(),
             rand::random::<u32>()
         );
+        let cache = RenderCache::new(config.page_cache_bytes);
         let state = AppState(Arc::new(Inner {
             config,
             db,
@@ -114,7 +115,7 @@ impl AppState {
             theme,
             media,
             processor: MediaProcessor::new(2),
-            cache: RenderCache::default(),
+            cache,
             worker_id,
             meter_keys,
             link_keys,

@@ -107,6 +107,9 @@ pub struct Config {
     /// The largest export the Import page takes (`[imports] max_upload_mb`,
     /// 2048 by default).
     pub import_max_bytes: u64,
+    /// The rendered pages kept in memory (`[server] page_cache_mb`, 16 by
+    /// default; 0 keeps none).
+    pub page_cache_bytes: usize,
 }
 
 /// `[imports]` in `masthead.toml`.
@@ -127,6 +130,7 @@ pub struct FileServer {
     pub max_connections: Option<usize>,
     pub max_connections_per_client: Option<usize>,
     pub searches_per_minute: Option<u32>,
+    pub page_cache_mb: Option<u64>,
 }
 
 impl FileServer {
@@ -429,6 +433,13 @@ impl Config {
                 .as_ref()
                 .and_then(|s| s.searches_per_minute)
                 .unwrap_or(60),
+            page_cache_bytes: file
+                .server
+                .as_ref()
+                .and_then(|s| s.page_cache_mb)
+                .map_or(crate::cache::DEFAULT_BUDGET, |mb| {
+                    usize::try_from(mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+                }),
             server: file.server.unwrap_or_default().limits(),
             import_allow_private_fetch: file
                 .imports
@@ -470,6 +481,7 @@ impl Config {
             searches_per_minute: 60,
             import_allow_private_fetch: false,
             import_max_bytes: crate::newsroom::imports::MAX_EXPORT_BYTES,
+            page_cache_bytes: crate::cache::DEFAULT_BUDGET,
         }
     }
 }

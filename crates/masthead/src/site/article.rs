@@ -9,7 +9,7 @@ use crate::cache::{CachedPage, PageKey, Variant};
 use crate::http::{AppError, AppResult};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use bytes::Bytes;
 use masthead_core::access::{Gate, Outcome};
 use masthead_core::content::{AccessLevel, Article, Body, Slug};
@@ -145,7 +145,7 @@ pub async fn show(
             page
         }
     };
-    let mut res = cached_response(page);
+    let mut res = super::shared::cached_response(page);
     if method != Method::GET || prefetch {
         return Ok(res);
     }
@@ -225,19 +225,6 @@ async fn offer(
         terms_version => terms,
         privacy_version => privacy,
     })
-}
-
-fn cached_response(page: Arc<CachedPage>) -> Response {
-    let mut res = Response::new(axum::body::Body::empty());
-    // Room for every header the finisher adds: one allocation, no regrowth.
-    res.headers_mut().reserve(16);
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    // The finisher sends the page's bytes (or a compressed form) from here.
-    res.extensions_mut().insert(page);
-    res
 }
 
 fn render(

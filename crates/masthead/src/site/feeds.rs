@@ -2,8 +2,10 @@
 //! directly (not through templates): the formats are small and strict.
 //! Article text in feeds comes through the same gate as the page.
 
+use super::shared::{audience, serve};
 use crate::access::reader::{self, Viewer};
 use crate::app::AppState;
+use crate::cache::Audience;
 use crate::http::page_param;
 use crate::http::{AppError, AppResult};
 use axum::extract::{Path, State};
@@ -203,14 +205,18 @@ fn site_feed(state: &AppState, self_path: &str) -> FeedInfo {
     }
 }
 
-pub async fn rss(State(state): State<AppState>, viewer: Viewer) -> AppResult {
-    let f = site_feed(&state, "/feeds/rss.xml");
-    build_rss(&state, &viewer, f).await
+pub async fn rss(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppResult {
+    serve(&state, &uri, 1, audience(&viewer), || {
+        build_rss(&state, &viewer, site_feed(&state, "/feeds/rss.xml"))
+    })
+    .await
 }
 
-pub async fn atom(State(state): State<AppState>, viewer: Viewer) -> AppResult {
-    let f = site_feed(&state, "/feeds/atom.xml");
-    build_atom(&state, &viewer, f).await
+pub async fn atom(State(state): State<AppState>, viewer: Viewer, uri: Uri) -> AppResult {
+    serve(&state, &uri, 1, audience(&viewer), || {
+        build_atom(&state, &viewer, site_feed(&state, "/feeds/atom.xml"))
+    })
+    .await
 }
 
 async fn topic_feed(state: &AppState, slug: &str, file: &str) -> Result<FeedInfo, AppError> {
@@ -229,21 +235,36 @@ pub async fn topic_rss(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(slug): Path<String>,
+    uri: Uri,
 ) -> AppResult {
-    let f = topic_feed(&state, &slug, "rss.xml").await?;
-    build_rss(&state, &viewer, f).await
+    serve(&state, &uri, 1, audience(&viewer), || async {
+        let f = topic_feed(&state, &slug, "rss.xml").await?;
+        build_rss(&state, &viewer, f).await
+    })
+    .await
 }
 
 pub async fn topic_atom(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(slug): Path<String>,
+    uri: Uri,
 ) -> AppResult {
-    let f = topic_feed(&state, &slug, "atom.xml").await?;
-    build_atom(&state, &viewer, f).await
+    serve(&state, &uri, 1, audience(&viewer), || async {
+        let f = topic_feed(&state, &slug, "atom.xml").await?;
+        build_atom(&state, &viewer, f).await
+    })
+    .await
 }
 
-pub async fn sitemap_index(State(state): State<AppState>) -> AppResult {
+pub async fn sitemap_index(State(state): State<AppState>, uri: Uri) -> AppResult {
+    serve(&state, &uri, 1, Audience::Everyone, || {
+        render_sitemap_index(&state)
+    })
+    .await
+}
+
+async fn render_sitemap_index(state: &AppState) -> AppResult {
     let base = &state.config().base_url;
     let count = store::count_visible(state.db(), state.now()).await?;
     let parts = (count.max(1) as u64).div_ceil(u64::from(SITEMAP_PART));
@@ -266,7 +287,14 @@ pub async fn sitemap_index(State(state): State<AppState>) -> AppResult {
     Ok(xml_response("application/xml; charset=utf-8", out))
 }
 
-pub async fn sitemap_pages(State(state): State<AppState>) -> AppResult {
+pub async fn sitemap_pages(State(state): State<AppState>, uri: Uri) -> AppResult {
+    serve(&state, &uri, 1, Audience::Everyone, || {
+        render_sitemap_pages(&state)
+    })
+    .await
+}
+
+async fn render_sitemap_pages(state: &AppState) -> AppResult {
     let base = &state.config().base_url;
     let mut paths = vec![
         "/".to_string(),
@@ -302,7 +330,15 @@ pub async fn sitemap_pages(State(state): State<AppState>) -> AppResult {
 pub async fn sitemap_articles(
     State(state): State<AppState>,
     Path(part): Path<String>,
+    uri: Uri,
 ) -> AppResult {
+    serve(&state, &uri, 1, Audience::Everyone, || {
+        render_sitemap_articles(&state, &part)
+    })
+    .await
+}
+
+async fn render_sitemap_articles(state: &AppState, part: &str) -> AppResult {
     let n: u64 = part
         .strip_prefix("articles-")
         .and_then(|p| p.strip_suffix(".xml"))
@@ -339,6 +375,15 @@ pub async fn sitemap_articles(
 /// Articles of the last two days, as Google News asks.
 pub async fn news_sitemap(State(state): State<AppState>, uri: Uri) -> AppResult {
     let _ = page_param(&uri)?;
+    // It changes with the clock too (two days back): kept for the hour.
+    let hour = u32::try_from(state.now().div_euclid(3600)).unwrap_or(0);
+    serve(&state, &uri, hour, Audience::Everyone, || {
+        render_news_sitemap(&state)
+    })
+    .await
+}
+
+async fn render_news_sitemap(state: &AppState) -> AppResult {
     let since = state.now() - 2 * 86_400;
     let entries =
         store::list_sitemap_entries(state.db(), state.now(), Some(since), 0, 1000).await?;

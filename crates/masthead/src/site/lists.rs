@@ -4,6 +4,7 @@
 use super::view::{self, Card};
 use crate::access::reader::Viewer;
 use crate::app::AppState;
+use crate::cache::Audience;
 use crate::http::{html, page_param, query_param, ClientIp};
 use crate::http::{AppError, AppResult};
 use axum::extract::{Path, State};
@@ -27,6 +28,13 @@ pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
         }
     }
     let page = page_param(&uri)?;
+    super::shared::serve(&state, &uri, page, Audience::Everyone, || {
+        render_home(&state, page)
+    })
+    .await
+}
+
+async fn render_home(state: &AppState, page: u32) -> AppResult {
     let db = state.db();
     let now = state.now();
     let (mut latest, more) =
@@ -45,12 +53,12 @@ pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
                 sections.push(minijinja::context! {
                     title => t.section_title(),
                     url => format!("/sections/{}", t.as_str()),
-                    items => items.iter().map(|a| view::card(&state, a)).collect::<Vec<Card>>(),
+                    items => items.iter().map(|a| view::card(state, a)).collect::<Vec<Card>>(),
                 });
             }
         }
     }
-    let site = view::site(&state);
+    let site = view::site(state);
     let canonical = state.config().base_url.join("/");
     let ctx = minijinja::context! {
         title => site.name.clone(),
@@ -59,7 +67,7 @@ pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
         feed_rss => "/feeds/rss.xml",
         feed_atom => "/feeds/atom.xml",
         site => site,
-        latest => latest.iter().map(|a| view::card(&state, a)).collect::<Vec<Card>>(),
+        latest => latest.iter().map(|a| view::card(state, a)).collect::<Vec<Card>>(),
         sections => sections,
         pager => view::pager("/", "", page, more),
     };
@@ -96,8 +104,7 @@ struct ListPage<'a> {
     kind: &'a str,
 }
 
-async fn render_list(state: &AppState, uri: &Uri, p: ListPage<'_>) -> AppResult {
-    let page = page_param(uri)?;
+async fn render_list(state: &AppState, page: u32, p: ListPage<'_>) -> AppResult {
     let (mut items, more) =
         store::list_articles(state.db(), p.listing, state.now(), offset(page), PER_PAGE).await?;
     if page > 1 && items.is_empty() {
@@ -141,44 +148,51 @@ pub async fn section(
     uri: Uri,
 ) -> AppResult {
     let t = ContentType::parse(&kind).map_err(|_| AppError::NotFound)?;
-    render_list(
-        &state,
-        &uri,
-        ListPage {
-            path: format!("/sections/{}", t.as_str()),
-            heading: t.section_title().to_string(),
-            intro: String::new(),
-            intro_html: String::new(),
-            listing: Listing::ContentType(t),
-            feeds: None,
-            image: None,
-            kind: "section",
-        },
-    )
+    let page = page_param(&uri)?;
+    super::shared::serve(&state, &uri, page, Audience::Everyone, || {
+        render_list(
+            &state,
+            page,
+            ListPage {
+                path: format!("/sections/{}", t.as_str()),
+                heading: t.section_title().to_string(),
+                intro: String::new(),
+                intro_html: String::new(),
+                listing: Listing::ContentType(t),
+                feeds: None,
+                image: None,
+                kind: "section",
+            },
+        )
+    })
     .await
 }
 
 pub async fn topic(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri) -> AppResult {
-    let t = store::find_topic(state.db(), &slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    render_list(
-        &state,
-        &uri,
-        ListPage {
-            path: format!("/topics/{}", t.slug),
-            heading: t.name.clone(),
-            intro: t.description.clone(),
-            intro_html: String::new(),
-            listing: Listing::Topic(t.id),
-            feeds: Some((
-                format!("/topics/{}/rss.xml", t.slug),
-                format!("/topics/{}/atom.xml", t.slug),
-            )),
-            image: None,
-            kind: "topic",
-        },
-    )
+    let page = page_param(&uri)?;
+    super::shared::serve(&state, &uri, page, Audience::Everyone, || async {
+        let t = store::find_topic(state.db(), &slug)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        render_list(
+            &state,
+            page,
+            ListPage {
+                path: format!("/topics/{}", t.slug),
+                heading: t.name.clone(),
+                intro: t.description.clone(),
+                intro_html: String::new(),
+                listing: Listing::Topic(t.id),
+                feeds: Some((
+                    format!("/topics/{}/rss.xml", t.slug),
+                    format!("/topics/{}/atom.xml", t.slug),
+                )),
+                image: None,
+                kind: "topic",
+            },
+        )
+        .await
+    })
     .await
 }
 
@@ -187,46 +201,54 @@ pub async fn author(
     Path(slug): Path<String>,
     uri: Uri,
 ) -> AppResult {
-    let a = store::find_author(state.db(), &slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let image = a
-        .avatar
-        .as_ref()
-        .map(|m| view::image(m, &format!("Portrait of {}", a.name), "", "", 480));
-    render_list(
-        &state,
-        &uri,
-        ListPage {
-            path: format!("/authors/{}", a.slug),
-            heading: a.name.clone(),
-            intro: crate::content::markdown::plain_text(&a.bio_html),
-            intro_html: a.bio_html.clone(),
-            listing: Listing::Author(a.id),
-            feeds: None,
-            image,
-            kind: "author",
-        },
-    )
+    let page = page_param(&uri)?;
+    super::shared::serve(&state, &uri, page, Audience::Everyone, || async {
+        let a = store::find_author(state.db(), &slug)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let image = a
+            .avatar
+            .as_ref()
+            .map(|m| view::image(m, &format!("Portrait of {}", a.name), "", "", 480));
+        render_list(
+            &state,
+            page,
+            ListPage {
+                path: format!("/authors/{}", a.slug),
+                heading: a.name.clone(),
+                intro: crate::content::markdown::plain_text(&a.bio_html),
+                intro_html: a.bio_html.clone(),
+                listing: Listing::Author(a.id),
+                feeds: None,
+                image,
+                kind: "author",
+            },
+        )
+        .await
+    })
     .await
 }
 
-pub async fn topics_index(State(state): State<AppState>) -> AppResult {
-    let topics = store::list_topics(state.db()).await?;
-    let items: Vec<minijinja::Value> = topics
-        .iter()
-        .map(|t| {
-            minijinja::context! {
-                url => format!("/topics/{}", t.slug),
-                name => t.name,
-                description => t.description,
-            }
-        })
-        .collect();
-    index_page(&state, "Topics", "/topics", items)
+pub async fn topics_index(State(state): State<AppState>, uri: Uri) -> AppResult {
+    super::shared::serve(&state, &uri, 1, Audience::Everyone, || async {
+        let topics = store::list_topics(state.db()).await?;
+        let items: Vec<minijinja::Value> = topics
+            .iter()
+            .map(|t| {
+                minijinja::context! {
+                    url => format!("/topics/{}", t.slug),
+                    name => t.name,
+                    description => t.description,
+                }
+            })
+            .collect();
+        index_page(&state, "Topics", "/topics", items)
+    })
+    .await
 }
 
-pub async fn authors_index(State(state): State<AppState>) -> AppResult {
+pub async fn authors_index(State(state): State<AppState>, uri: Uri) -> AppResult {
+    super::shared::serve(&state, &uri, 1, Audience::Everyone, || async {
     let authors = store::list_authors(state.db()).await?;
     let items: Vec<minijinja::Value> = authors
         .iter()
@@ -235,6 +257,8 @@ pub async fn authors_index(State(state): State<AppState>) -> AppResult {
         })
         .collect();
     index_page(&state, "Authors", "/authors", items)
+    })
+    .await
 }
 
 fn index_page(
@@ -339,20 +363,23 @@ pub async fn search(
     Ok(html(state.theme().render("search.html", ctx)?))
 }
 
-pub async fn page(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult {
-    let p = store::find_page(state.db(), &slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let ctx = minijinja::context! {
-        site => view::site(&state),
-        title => p.title,
-        canonical => state.config().base_url.join(&format!("/pages/{}", p.slug)),
-        page => minijinja::context! {
+pub async fn page(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri) -> AppResult {
+    super::shared::serve(&state, &uri, 1, Audience::Everyone, || async {
+        let p = store::find_page(state.db(), &slug)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let ctx = minijinja::context! {
+            site => view::site(&state),
             title => p.title,
-            version => p.version,
-            updated => view::date(&state, p.updated_at),
-            body_html => minijinja::Value::from_safe_string(p.body_html.clone()),
-        },
-    };
-    Ok(html(state.theme().render("page.html", ctx)?))
+            canonical => state.config().base_url.join(&format!("/pages/{}", p.slug)),
+            page => minijinja::context! {
+                title => p.title,
+                version => p.version,
+                updated => view::date(&state, p.updated_at),
+                body_html => minijinja::Value::from_safe_string(p.body_html.clone()),
+            },
+        };
+        Ok(html(state.theme().render("page.html", ctx)?))
+    })
+    .await
 }

@@ -16,6 +16,7 @@
 mod article;
 mod feeds;
 mod lists;
+mod shared;
 pub mod view;
 
 use crate::app::AppState;
@@ -120,7 +121,18 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn robots(State(state): State<AppState>) -> Response {
+async fn robots(State(state): State<AppState>, uri: axum::http::Uri) -> AppResult {
+    shared::serve(
+        &state,
+        &uri,
+        1,
+        crate::cache::Audience::Everyone,
+        || async { Ok(robots_txt(&state)) },
+    )
+    .await
+}
+
+fn robots_txt(state: &AppState) -> Response {
     let base = &state.config().base_url;
     let body = format!(
         "User-agent: *\nDisallow: /admin\nDisallow: /account\nDisallow: /search\n\n\

@@ -5,7 +5,7 @@ use crate::harness::{Fixture, TestApp};
 use masthead_core::content::{AccessLevel, ArticleStatus, ContentType, Slug};
 use masthead_store::content::NewArticle;
 
-fn scheduled(slug: &str, at: i64) -> NewArticle {
+pub(crate) fn scheduled(slug: &str, at: i64) -> NewArticle {
     NewArticle {
         slug: Slug::parse_article(slug).unwrap_or_else(|e| panic!("{e}")),
         headline: format!("Scheduled {slug}"),

@@ -16,6 +16,7 @@ mod jobs;
 mod leak;
 mod newsletters;
 mod newsroom;
+mod page_cache;
 mod security;
 mod site;
 mod smtp;
