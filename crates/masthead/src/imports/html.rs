@@ -2,13 +2,9 @@
 //! and links of a body (before it goes through the sanitizer), read a
 //! tag's attributes. Pure functions, no I/O.
 
-/// Escapes text for an attribute or element content.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// Escapes text for an attribute or element content (the templates' own
+/// escaping).
+pub use crate::templates::escape_html as escape;
 
 /// The attributes of an opening tag (a shortcode's or an HTML element's): `key="v"`, `key='v'`, `key=v`.
 pub fn parse_attrs(s: &str) -> Vec<(String, String)> {

@@ -35,6 +35,12 @@ pub fn routes() -> Vec<Route> {
         Route::new("/healthz", get(healthz), NoText),
         Route::new("/robots.txt", get(robots), NoText),
         Route::new("/static/style.css", get(stylesheet), NoText),
+        Route::new("/favicon.svg", get(favicon), NoText),
+        Route::new(
+            "/favicon.ico",
+            get(|| async { axum::response::Redirect::permanent("/favicon.svg") }),
+            NoText,
+        ),
         Route::new("/media/{name}", get(media), NoText)
             .streams()
             .cors(),
@@ -141,6 +147,42 @@ fn robots_txt(state: &AppState) -> Response {
         base.join("/news-sitemap.xml")
     );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// The publication's icon: its initial on its accent colour (the theme's
+/// ink when none is set), drawn as SVG.
+async fn favicon(State(state): State<AppState>) -> Response {
+    let settings = state.settings().get();
+    let p = &settings.publication;
+    let initial: String = p
+        .name
+        .trim_start_matches("The ")
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .unwrap_or('M')
+        .to_uppercase()
+        .collect();
+    // Accent colours are validated as `#rrggbb` when set.
+    let fill = if p.accent_colour.is_empty() {
+        "#1a1a1a"
+    } else {
+        p.accent_colour.as_str()
+    };
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">\
+         <rect width=\"32\" height=\"32\" rx=\"6\" fill=\"{fill}\"/>\
+         <text x=\"16\" y=\"23\" font-family=\"Georgia, serif\" font-size=\"20\" \
+         font-weight=\"bold\" text-anchor=\"middle\" fill=\"#ffffff\">{}</text></svg>\n",
+        crate::templates::escape_html(&initial)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response()
 }
 
 /// The theme's stylesheet, with the publication's accent colour (light

@@ -166,6 +166,9 @@ async fn every_response_carries_the_security_headers(app: TestApp) {
             "{path}: {csp}"
         );
         assert!(csp.contains("frame-ancestors 'none'"));
+        // Nothing on the page connects anywhere; audit tools may read
+        // robots.txt from the page's own origin.
+        assert!(csp.contains("connect-src 'self'"), "{path}: {csp}");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
     }
@@ -445,4 +448,22 @@ async fn media_files_answer_cors_and_text_routes_do_not(app: TestApp) {
             route.path
         );
     }
+}
+
+// Issue 15: a favicon, so no browser logs a 404 for it.
+both!(the_site_has_an_icon, Fixture::Demo);
+async fn the_site_has_an_icon(app: TestApp) {
+    let home = app.get_text("/", 200).await;
+    assert!(home.contains("<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">"));
+    let icon = app.get("/favicon.svg").await;
+    assert_eq!(icon.status().as_u16(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    let svg = icon.text().await.unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains(">H</text>"),
+        "{svg}"
+    );
+    let old = app.get("/favicon.ico").await;
+    assert_eq!(old.status().as_u16(), 308);
+    assert_eq!(old.headers()["location"], "/favicon.svg");
 }
