@@ -1,9 +1,9 @@
 //! Articles, topics, authors and pages.
 //!
 //! Reader-facing queries only ever see published articles whose publish time
-//! has come (`VISIBLE`). An article's body is read in exactly one place,
-//! [`find_body`], which takes the access decision: no other query here
-//! selects `article_blocks`.
+//! has come (`VISIBLE`). An article's body is read in exactly two places,
+//! [`find_body`] and [`find_bodies`] (a feed's articles in one query), which
+//! take the access decision: no other query here selects `article_blocks`.
 
 use crate::db::{get_opt_u32, get_u32};
 use crate::settings::{bump_counter, CONTENT};
@@ -825,6 +825,48 @@ pub async fn find_body(db: &Db, article: &ArticleFacts, decision: Decision) -> R
     })
 }
 
+/// The bodies of several articles, each cut by its own decision, in one
+/// query (a feed's items).
+pub async fn find_bodies(db: &Db, articles: &[(ArticleFacts, Decision)]) -> Result<Vec<Body>> {
+    let cut: Vec<(i64, i64)> = articles
+        .iter()
+        .map(|(a, d)| (a.id, i64::from(d.visible_blocks(a.block_count))))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let mut blocks: HashMap<i64, Vec<String>> = HashMap::new();
+    if !cut.is_empty() {
+        let terms = (0..cut.len())
+            .map(|i| {
+                format!(
+                    "(article_id = ${} AND position < ${})",
+                    2 * i + 1,
+                    2 * i + 2
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql =
+            format!("SELECT article_id, html FROM article_blocks WHERE {terms} ORDER BY article_id, position");
+        let mut q = sqlx::query(&sql);
+        for (id, n) in &cut {
+            q = q.bind(*id).bind(*n);
+        }
+        for r in q.fetch_all(db.reader()).await? {
+            blocks
+                .entry(r.try_get("article_id")?)
+                .or_default()
+                .push(r.try_get("html")?);
+        }
+    }
+    Ok(articles
+        .iter()
+        .map(|(a, _)| Body {
+            blocks: blocks.get(&a.id).cloned().unwrap_or_default(),
+            total: a.block_count,
+        })
+        .collect())
+}
+
 async fn article_from_row(db: &Db, row: &AnyRow) -> Result<Article> {
     let id: i64 = row.try_get("id")?;
     let lead = lead_from_row(row)?;
@@ -977,16 +1019,20 @@ pub async fn load_media(db: &Db, mut ids: Vec<i64>) -> Result<HashMap<i64, Media
 
 /// The articles pinned to a front page, in slot order (visible ones only).
 pub async fn list_pinned(db: &Db, page: &str, now: i64) -> Result<Vec<ArticleSummary>> {
+    let rows = pinned_rows(db, page, now).await?;
+    summaries_from_rows(db, &rows).await
+}
+
+async fn pinned_rows(db: &Db, page: &str, now: i64) -> Result<Vec<AnyRow>> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM front_slots f JOIN articles a ON a.id = f.article_id \
          WHERE f.page = $2 AND {VISIBLE} ORDER BY f.position"
     );
-    let rows = sqlx::query(&sql)
+    Ok(sqlx::query(&sql)
         .bind(now)
         .bind(page)
         .fetch_all(db.reader())
-        .await?;
-    summaries_from_rows(db, &rows).await
+        .await?)
 }
 
 /// The article ids pinned to a front page, by slot.
@@ -1044,17 +1090,14 @@ pub enum Listing {
     Digest(i64),
 }
 
-/// A page of visible articles, newest first. Returns up to `limit` rows and
-/// whether more exist (one extra row is fetched rather than counting).
-///
-/// (`fix_digest` below fixes a digest's list for `Listing::Digest`.)
-pub async fn list_articles(
+/// The rows of a page of a listing (see `list_articles`).
+async fn listing_rows(
     db: &Db,
     listing: Listing,
     now: i64,
     offset: u64,
     limit: u32,
-) -> Result<(Vec<ArticleSummary>, bool)> {
+) -> Result<(Vec<AnyRow>, bool)> {
     // Topic and author pages walk the link table's (id, published_at)
     // index; the visibility check still reads the article itself.
     let (from, filter, order) = match listing {
@@ -1100,10 +1143,120 @@ pub async fn list_articles(
         Listing::Topic(id) | Listing::Author(id) | Listing::Digest(id) => q.bind(id),
         Listing::PublishedBetween(since, until) => q.bind(since).bind(until),
     };
-    let rows = q.fetch_all(db.reader()).await?;
+    let mut rows = q.fetch_all(db.reader()).await?;
     let more = rows.len() > limit as usize;
-    let rows = &rows[..rows.len().min(limit as usize)];
-    Ok((summaries_from_rows(db, rows).await?, more))
+    rows.truncate(limit as usize);
+    Ok((rows, more))
+}
+
+/// A page of visible articles, newest first. Returns up to `limit` rows and
+/// whether more exist (one extra row is fetched rather than counting).
+///
+/// (`fix_digest` below fixes a digest's list for `Listing::Digest`.)
+pub async fn list_articles(
+    db: &Db,
+    listing: Listing,
+    now: i64,
+    offset: u64,
+    limit: u32,
+) -> Result<(Vec<ArticleSummary>, bool)> {
+    let (rows, more) = listing_rows(db, listing, now, offset, limit).await?;
+    Ok((summaries_from_rows(db, &rows).await?, more))
+}
+
+/// A front page's articles: those pinned to `front` (when asked) and a
+/// page of the listing, in four queries.
+pub async fn list_front(
+    db: &Db,
+    listing: Listing,
+    front: Option<&str>,
+    now: i64,
+    offset: u64,
+    limit: u32,
+) -> Result<Front> {
+    let (rows, more) = listing_rows(db, listing, now, offset, limit).await?;
+    let pinned = match front {
+        Some(page) => pinned_rows(db, page, now).await?,
+        None => Vec::new(),
+    };
+    let mut parts = summaries_of(db, &[&pinned, &rows]).await?.into_iter();
+    Ok(Front {
+        pinned: parts.next().unwrap_or_default(),
+        items: parts.next().unwrap_or_default(),
+        more,
+        sections: Vec::new(),
+    })
+}
+
+/// What the home page lists: on its first page the pinned articles and
+/// the newest `per_section` of each content type beside the newest
+/// articles; five queries whatever the number of sections.
+pub async fn list_home(
+    db: &Db,
+    now: i64,
+    offset: u64,
+    limit: u32,
+    per_section: u32,
+) -> Result<Front> {
+    let first = offset == 0;
+    let (rows, more) = listing_rows(db, Listing::All, now, offset, limit).await?;
+    let (pinned, sections) = if first {
+        // Each branch walks the (content_type, published_at) index.
+        let branches = ContentType::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                format!(
+                    "SELECT * FROM (SELECT {SUMMARY_COLUMNS} FROM articles a WHERE {VISIBLE} \
+                     AND a.content_type = ${} ORDER BY a.published_at DESC, a.id DESC LIMIT $2) AS s{i}",
+                    i + 3
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut q = sqlx::query(&branches)
+            .bind(now)
+            .bind(i64::from(per_section));
+        for t in ContentType::ALL {
+            q = q.bind(t.as_str());
+        }
+        (
+            pinned_rows(db, "home", now).await?,
+            q.fetch_all(db.reader()).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut parts = summaries_of(db, &[&pinned, &rows, &sections])
+        .await?
+        .into_iter();
+    let pinned = parts.next().unwrap_or_default();
+    let items = parts.next().unwrap_or_default();
+    let mut by_type: Vec<(ContentType, Vec<ArticleSummary>)> = Vec::new();
+    for a in parts.next().unwrap_or_default() {
+        match by_type.iter_mut().find(|(t, _)| *t == a.content_type) {
+            Some((_, list)) => list.push(a),
+            None => by_type.push((a.content_type, vec![a])),
+        }
+    }
+    // In the order of `ContentType::ALL`, whatever order the rows came in.
+    by_type.sort_by_key(|(t, _)| ContentType::ALL.iter().position(|x| x == t));
+    Ok(Front {
+        pinned,
+        items,
+        more,
+        sections: by_type,
+    })
+}
+
+/// A front page's articles (`list_front`, `list_home`).
+#[derive(Debug, Default)]
+pub struct Front {
+    pub pinned: Vec<ArticleSummary>,
+    pub items: Vec<ArticleSummary>,
+    pub more: bool,
+    /// The home page's sections: each content type's newest, in order.
+    pub sections: Vec<(ContentType, Vec<ArticleSummary>)>,
 }
 
 /// Visible articles sharing a topic with `article`, newest first.
@@ -1143,6 +1296,17 @@ pub async fn list_related(
     }
     let rows = q.fetch_all(db.reader()).await?;
     summaries_from_rows(db, &rows).await
+}
+
+/// Summaries of several sets of rows with one media and one authors
+/// query for all of them.
+async fn summaries_of(db: &Db, sets: &[&[AnyRow]]) -> Result<Vec<Vec<ArticleSummary>>> {
+    let all: Vec<AnyRow> = sets.iter().flat_map(|s| s.iter().cloned()).collect();
+    let mut flat = summaries_from_rows(db, &all).await?.into_iter();
+    Ok(sets
+        .iter()
+        .map(|set| flat.by_ref().take(set.len()).collect())
+        .collect())
 }
 
 async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSummary>> {
@@ -1192,7 +1356,8 @@ async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSumm
                 published_at: r.try_get::<Option<i64>, _>("published_at")?.map(ts),
                 updated_at: ts(r.try_get("updated_at")?),
                 lead_image: attach_media(lead, &media),
-                authors: authors.remove(&id).unwrap_or_default(),
+                // An article may be in more than one of the sets.
+                authors: authors.get(&id).cloned().unwrap_or_default(),
             })
         })
         .collect()

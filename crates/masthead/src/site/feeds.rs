@@ -40,25 +40,37 @@ fn xml_response(content_type: &'static str, body: String) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// The body a feed may carry for an article, through the access gate.
-async fn feed_body(
+/// The bodies a feed may carry for its articles, each through the access
+/// gate, in one query.
+async fn feed_bodies(
     state: &AppState,
     viewer: &Viewer,
-    a: &ArticleSummary,
-) -> Result<String, AppError> {
-    let facts = a.facts();
-    let decision = reader::decision(state, viewer, &facts);
-    let body = store::find_body(state.db(), &facts, decision).await?;
-    let mut html = body.blocks.join("\n");
-    if !body.is_complete() {
-        let url = state.config().base_url.join(&format!("/{}", a.slug));
-        let _ = write!(
-            html,
-            "\n<p><a href=\"{}\">Continue reading on the site</a></p>",
-            xml(&url)
-        );
-    }
-    Ok(html)
+    items: &[ArticleSummary],
+) -> Result<Vec<String>, AppError> {
+    let asked: Vec<_> = items
+        .iter()
+        .map(|a| {
+            let facts = a.facts();
+            (facts, reader::decision(state, viewer, &facts))
+        })
+        .collect();
+    let bodies = store::find_bodies(state.db(), &asked).await?;
+    Ok(items
+        .iter()
+        .zip(bodies)
+        .map(|(a, body)| {
+            let mut html = body.blocks.join("\n");
+            if !body.is_complete() {
+                let url = state.config().base_url.join(&format!("/{}", a.slug));
+                let _ = write!(
+                    html,
+                    "\n<p><a href=\"{}\">Continue reading on the site</a></p>",
+                    xml(&url)
+                );
+            }
+            html
+        })
+        .collect())
 }
 
 struct FeedInfo {
@@ -103,9 +115,9 @@ async fn build_rss(state: &AppState, viewer: &Viewer, f: FeedInfo) -> AppResult 
             rfc2822(first.updated_at)
         );
     }
-    for a in &items {
+    let bodies = feed_bodies(state, viewer, &items).await?;
+    for (a, body) in items.iter().zip(bodies) {
         let url = base.join(&format!("/{}", a.slug));
-        let body = feed_body(state, viewer, a).await?;
         out.push_str("<item>\n");
         let _ = writeln!(out, "<title>{}</title>", xml(&a.headline));
         let _ = writeln!(out, "<link>{}</link>", xml(&url));
@@ -154,9 +166,9 @@ async fn build_atom(state: &AppState, viewer: &Viewer, f: FeedInfo) -> AppResult
         .max()
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let _ = writeln!(out, "<updated>{}</updated>", rfc3339(updated));
-    for a in &items {
+    let bodies = feed_bodies(state, viewer, &items).await?;
+    for (a, body) in items.iter().zip(bodies) {
         let url = base.join(&format!("/{}", a.slug));
-        let body = feed_body(state, viewer, a).await?;
         out.push_str("<entry>\n");
         let _ = writeln!(out, "<title>{}</title>", xml(&a.headline));
         let _ = writeln!(out, "<id>{}</id>", xml(&url));

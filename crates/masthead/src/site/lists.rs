@@ -35,29 +35,23 @@ pub async fn home(State(state): State<AppState>, uri: Uri) -> AppResult {
 }
 
 async fn render_home(state: &AppState, page: u32) -> AppResult {
-    let db = state.db();
-    let now = state.now();
-    let (mut latest, more) =
-        store::list_articles(db, Listing::All, now, offset(page), PER_PAGE).await?;
-    if page > 1 && latest.is_empty() {
+    let front = store::list_home(state.db(), state.now(), offset(page), PER_PAGE, 4).await?;
+    if page > 1 && front.items.is_empty() {
         return Err(AppError::NotFound);
     }
-    if page == 1 {
-        latest = pinned_first(store::list_pinned(db, "home", now).await?, latest);
-    }
-    let mut sections = Vec::new();
-    if page == 1 {
-        for t in ContentType::ALL {
-            let (items, _) = store::list_articles(db, Listing::ContentType(*t), now, 0, 4).await?;
-            if !items.is_empty() {
-                sections.push(minijinja::context! {
-                    title => t.section_title(),
-                    url => format!("/sections/{}", t.as_str()),
-                    items => items.iter().map(|a| view::card(state, a)).collect::<Vec<Card>>(),
-                });
+    let more = front.more;
+    let latest = pinned_first(front.pinned, front.items);
+    let sections: Vec<minijinja::Value> = front
+        .sections
+        .iter()
+        .map(|(t, items)| {
+            minijinja::context! {
+                title => t.section_title(),
+                url => format!("/sections/{}", t.as_str()),
+                items => items.iter().map(|a| view::card(state, a)).collect::<Vec<Card>>(),
             }
-        }
-    }
+        })
+        .collect();
     let site = view::site(state);
     let canonical = state.config().base_url.join("/");
     let ctx = minijinja::context! {
@@ -105,20 +99,35 @@ struct ListPage<'a> {
 }
 
 async fn render_list(state: &AppState, page: u32, p: ListPage<'_>) -> AppResult {
-    let (mut items, more) =
-        store::list_articles(state.db(), p.listing, state.now(), offset(page), PER_PAGE).await?;
-    if page > 1 && items.is_empty() {
+    // A section's front: its pinned lead and featured articles first.
+    let front_page = match (page, p.listing) {
+        (1, Listing::ContentType(t)) => Some(format!("section:{}", t.as_str())),
+        _ => None,
+    };
+    let front = store::list_front(
+        state.db(),
+        p.listing,
+        front_page.as_deref(),
+        state.now(),
+        offset(page),
+        PER_PAGE,
+    )
+    .await?;
+    if page > 1 && front.items.is_empty() {
         return Err(AppError::NotFound);
     }
-    // A section's front: its pinned lead and featured articles first.
-    if let (1, Listing::ContentType(t)) = (page, p.listing) {
-        let pinned =
-            store::list_pinned(state.db(), &format!("section:{}", t.as_str()), state.now()).await?;
-        items = pinned_first(
-            pinned.into_iter().filter(|a| a.content_type == t).collect(),
-            items,
-        );
-    }
+    let more = front.more;
+    let items = match p.listing {
+        Listing::ContentType(t) => pinned_first(
+            front
+                .pinned
+                .into_iter()
+                .filter(|a| a.content_type == t)
+                .collect(),
+            front.items,
+        ),
+        _ => front.items,
+    };
     let canonical = state.config().base_url.join(&if page > 1 {
         format!("{}?page={page}", p.path)
     } else {

@@ -232,3 +232,61 @@ async fn a_scheduled_article_appears_everywhere_at_its_time(app: TestApp) {
         assert!(body.contains("night-buses-return"), "{p} at its time");
     }
 }
+
+// The home page's lists in one go (`list_home`) are exactly what one
+// listing per section would give, authors included when an article is in
+// two of the lists; a feed's bodies in one query (`find_bodies`) are each
+// cut by their own decision.
+both!(
+    the_home_page_lists_match_one_listing_per_section,
+    Fixture::Demo
+);
+async fn the_home_page_lists_match_one_listing_per_section(app: TestApp) {
+    use masthead_core::content::ContentType;
+    use masthead_store::content::{self as store, Listing};
+    let db = app.state.db();
+    let now = app.state.now();
+    let front = store::list_home(db, now, 0, 20, 4).await.unwrap();
+    let ids = |v: &[masthead_core::content::ArticleSummary]| {
+        v.iter()
+            .map(|a| (a.id, a.authors.len()))
+            .collect::<Vec<_>>()
+    };
+    let mut expected = Vec::new();
+    for t in ContentType::ALL {
+        let (items, _) = store::list_articles(db, Listing::ContentType(*t), now, 0, 4)
+            .await
+            .unwrap();
+        if !items.is_empty() {
+            expected.push((*t, ids(&items)));
+        }
+    }
+    let got: Vec<_> = front.sections.iter().map(|(t, v)| (*t, ids(v))).collect();
+    assert_eq!(got, expected);
+    let (latest, more) = store::list_articles(db, Listing::All, now, 0, 20)
+        .await
+        .unwrap();
+    assert_eq!((ids(&front.items), front.more), (ids(&latest), more));
+    assert!(front.items.iter().all(|a| !a.authors.is_empty()));
+    let second = store::list_home(db, now, 20, 20, 4).await.unwrap();
+    assert!(second.sections.is_empty() && second.pinned.is_empty());
+
+    let decisions = [
+        masthead_core::Decision::Full,
+        masthead_core::Decision::Preview { blocks: 1 },
+        masthead_core::Decision::Preview { blocks: 0 },
+    ];
+    let asked: Vec<_> = latest
+        .iter()
+        .take(3)
+        .zip(decisions)
+        .map(|(a, d)| (a.facts(), d))
+        .collect();
+    let bodies = store::find_bodies(db, &asked).await.unwrap();
+    for ((facts, d), body) in asked.iter().zip(&bodies) {
+        let one = store::find_body(db, facts, *d).await.unwrap();
+        assert_eq!(one.blocks, body.blocks);
+    }
+    assert_eq!(bodies[1].blocks.len(), 1);
+    assert!(bodies[2].blocks.is_empty());
+}
