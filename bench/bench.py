@@ -9,7 +9,9 @@ Part 2, memory and cold start.
 Part 3, every reader page type (article, home, section, topic, author,
 RSS feed, sitemap, search), cookieless and as a signed-in member, each
 beside nginx serving that page's own bytes.
-Part 4, the paywall's reader states beside nginx.
+Part 4, cached pages while an article is saved once a second; the
+paywall's reader states beside nginx; a 10-minute soak of mixed traffic
+with the resident memory sampled every 30 s.
 Part 5, scale: uncached render latency (no page cache, one connection) of
 the article, home, section, topic, author, feed and search pages with
 1,000 and 100,000 generated articles, on SQLite and on PostgreSQL.
@@ -24,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -330,6 +333,99 @@ def part_pages(binary, work, warm, secs):
     print()
 
 
+def demo_paths(base):
+    """Every reader page type of the demo, for mixed traffic."""
+    home = wait_http(base + "/", 30).decode()
+    articles = sorted(set(re.findall(r'class="card-headline"><a href="(/[a-z0-9-]+)"', home)))
+    topics = sorted(set(re.findall(r'href="(/topics/[a-z0-9-]+)"', wait_http(base + "/topics", 10).decode())))
+    authors = sorted(set(re.findall(r'href="(/authors/[a-z0-9-]+)"', wait_http(base + "/authors", 10).decode())))
+    return articles + topics + authors + [
+        "/", "/?page=2", "/sections/news", "/sections/analysis", "/feeds/rss.xml", "/feeds/atom.xml",
+        "/sitemap.xml", "/sitemaps/articles-1.xml", "/news-sitemap.xml", "/robots.txt",
+        "/search?q=harbour", "/search?q=council",
+    ]
+
+
+def part_churn(binary, work, warm, secs):
+    """Cached pages while an article readers see is saved once a second
+    (a Markdown import from another process: the server drops its caches
+    when it sees the content counter move), beside nginx."""
+    data = os.path.join(work, "demo-data")
+    print("== Cached pages with one article save per second vs nginx (wrk -t2 -c64) ==")
+    m = Masthead(binary, data)
+    wait_http(m.base + "/", 30)
+    md = os.path.join(work, "churn")
+    os.makedirs(md, exist_ok=True)
+    stop = []
+
+    def saver():
+        n = 0
+        while not stop:
+            n += 1
+            with open(os.path.join(md, "churn.md"), "w") as f:
+                f.write('+++\ntype = "article"\nslug = "churn-desk-update"\nheadline = "Desk update"\n'
+                        f'content_type = "news"\npublished_at = "2026-11-01T00:00:00Z"\n+++\nRevision {n}.\n')
+            t = time.monotonic()
+            subprocess.run([binary, "--data-dir", data, "import", md], capture_output=True,
+                           env=dict(os.environ, MASTHEAD_LOG="warn"))
+            saves.append(n)
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - t)))
+
+    saves = []
+    rows = []
+    thread = threading.Thread(target=saver, daemon=True)
+    thread.start()
+    try:
+        for name, path in (("home", "/"), ("topic", "/topics/transit"), ("rss feed", "/feeds/rss.xml")):
+            st, h, body = fetch(m.base + path)
+            ng, ng_url = nginx_serving(body, work, h.get("Content-Type") or "text/html")
+            try:
+                mh, nx = paired(m.base + path, ng_url, warm, secs, ROUNDS)
+            finally:
+                ng.terminate()
+                ng.wait()
+            rows.append((name, mh, nx))
+    finally:
+        stop.append(True)
+        thread.join(timeout=30)
+        m.stop()
+    print(f"{len(saves)} saves during the run; {ROUNDS} alternating runs of {secs}s per side, medians")
+    for name, mh, nx in rows:
+        print(f"{name:9} {mh['rps']:>8.0f} req/s (p99 {mh['p99']:.2f} ms) vs nginx {nx['rps']:>8.0f}: "
+              f"{mh['rps'] / nx['rps']:.2f}x (target >= 0.7)")
+    print()
+
+
+def part_soak(binary, work, seconds, slice_secs):
+    """Mixed cookieless traffic over every page type for `seconds`, the
+    server's resident memory sampled after each slice."""
+    data = os.path.join(work, "demo-data")
+    print(f"== Soak: {seconds}s of mixed traffic over every page type (wrk -t2 -c32) ==")
+    m = Masthead(binary, data)
+    try:
+        paths = demo_paths(m.base)
+        pf = os.path.join(work, "paths-soak.txt")
+        with open(pf, "w") as f:
+            f.write("\n".join(paths) + "\n")
+        lua = os.path.join(work, "paths.lua")
+        with open(lua, "w") as f:
+            f.write(LUA)
+        samples = []
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            r = wrk(m.base + "/", slice_secs, connections=32, paths_file=pf, lua=lua)
+            samples.append((rss_mb(m.proc.pid), r["rps"]))
+    finally:
+        m.stop()
+    first, last = samples[0][0], samples[-1][0]
+    low, high = min(s for s, _ in samples), max(s for s, _ in samples)
+    print(f"{len(paths)} paths; resident memory by slice (MB): " + " ".join(f"{s:.1f}" for s, _ in samples))
+    print(f"req/s by slice: " + " ".join(f"{r:.0f}" for _, r in samples))
+    print(f"first {first:.1f} MB, last {last:.1f} MB, range {low:.1f}-{high:.1f} MB: "
+          f"last/first {last / first:.2f} (target within 0.90-1.10), max {high:.1f} MB (target <= 60)")
+    print()
+
+
 ROUNDS = 3
 METERED = "/council-approves-harbour-seawall-plan"
 OTHER_METERED = "/bus-network-redesign-approved"
@@ -493,6 +589,7 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="two-second run with small sizes (CI)")
     ap.add_argument("--bin", default=os.environ.get("MASTHEAD_BIN"))
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--skip-soak", action="store_true", help="no 10-minute soak")
     ap.add_argument("--backends", default="sqlite,postgres")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
@@ -509,13 +606,18 @@ def main():
             ROUNDS = 1
             part_throughput(binary, work, warm=1, secs=2)
             part_pages(binary, work, warm=1, secs=1)
+            part_churn(binary, work, warm=1, secs=2)
             part_access(binary, work, warm=1, secs=2)
+            part_soak(binary, work, 6, 2)
             if not args.skip_scale:
                 part_scale(binary, work, (50, 200), 1, args.backends.split(","))
         else:
             part_throughput(binary, work, warm=5, secs=8)
             part_pages(binary, work, warm=2, secs=5)
+            part_churn(binary, work, warm=2, secs=5)
             part_access(binary, work, warm=3, secs=6)
+            if not args.skip_soak:
+                part_soak(binary, work, 600, 30)
             if not args.skip_scale:
                 part_scale(binary, work, (1000, 100000), 10, args.backends.split(","))
     finally:
