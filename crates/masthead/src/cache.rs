@@ -224,6 +224,10 @@ struct Maps {
 
 pub struct RenderCache {
     maps: Mutex<Maps>,
+    /// Shared pages being rendered now: the first reader to miss renders,
+    /// the others wait for it instead of rendering the same page at once
+    /// (the moment after a change drops every page).
+    rendering: Mutex<HashMap<SharedKey, Arc<tokio::sync::Mutex<()>>>>,
     /// The newest content counter seen by this process.
     content_version: AtomicI64,
 }
@@ -244,7 +248,32 @@ impl RenderCache {
                 content_version: 0,
             }),
             content_version: AtomicI64::new(0),
+            rendering: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Claims the render of `key`: `Ok` for the one reader who renders it
+    /// (the claim ends when the guard drops), `Err` with the lock to wait
+    /// on for everyone else.
+    pub fn claim(&self, key: &SharedKey) -> Result<RenderClaim<'_>, Arc<tokio::sync::Mutex<()>>> {
+        let mut map = match self.rendering.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(busy) = map.get(key) {
+            return Err(busy.clone());
+        }
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        let Ok(guard) = lock.clone().try_lock_owned() else {
+            // A lock made just now is free; never reached.
+            return Err(lock);
+        };
+        map.insert(key.clone(), lock);
+        Ok(RenderClaim {
+            cache: self,
+            key: key.clone(),
+            _guard: guard,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Maps> {
@@ -334,6 +363,24 @@ impl RenderCache {
     }
 }
 
+/// The right to render one shared page; waiting readers go on when it
+/// drops.
+pub struct RenderClaim<'a> {
+    cache: &'a RenderCache,
+    key: SharedKey,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for RenderClaim<'_> {
+    fn drop(&mut self) {
+        let mut map = match self.cache.rendering.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        map.remove(&self.key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,6 +439,24 @@ mod tests {
         assert!(cache.find_shared(&entitled).is_none());
         cache.insert_shared(1, entitled.clone(), page(100));
         assert!(cache.find_shared(&entitled).is_some());
+    }
+
+    #[test]
+    fn one_reader_renders_a_page_the_others_wait() {
+        let cache = RenderCache::new(DEFAULT_BUDGET);
+        let first = cache.claim(&key("/", 1));
+        assert!(first.is_ok());
+        let Err(busy) = cache.claim(&key("/", 1)) else {
+            panic!("the page is being rendered: a second claim must wait");
+        };
+        assert!(busy.try_lock().is_err(), "a waiter waits");
+        assert!(
+            cache.claim(&key("/", 2)).is_ok(),
+            "another page is not held up"
+        );
+        drop(first);
+        assert!(busy.try_lock().is_ok(), "the waiter goes on");
+        assert!(cache.claim(&key("/", 1)).is_ok());
     }
 
     #[test]

@@ -390,10 +390,11 @@ pub fn origin_of(base: &str) -> &str {
 
 /// Finishes every response. See the module docs.
 pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
+    let log = state.config().log_requests;
+    // The clock is read only for the request log.
+    let started = log.then(Instant::now);
     let id = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
     let method = req.method().clone();
-    let log = state.config().log_requests;
     // Keep only what the response needs from the request: cloning the
     // whole header map would cost more than serving a cached page.
     let path = if log {
@@ -529,7 +530,7 @@ pub async fn finish(State(state): State<AppState>, req: Request, next: Next) -> 
             method = %method,
             path = %loggable_path(&path),
             status = res.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
+            micros = started.map_or(0, |t| t.elapsed().as_micros() as u64),
             "request"
         );
     }

@@ -6,6 +6,7 @@
 
 use crate::app::AppState;
 use axum::routing::MethodRouter;
+use std::collections::HashMap;
 
 /// What a route's answers can carry. The leak suite requests every route
 /// marked `Text` as every kind of reader; a route cannot be added without
@@ -121,9 +122,12 @@ impl Route {
 /// request path is (the router's own matching happens after).
 #[derive(Default)]
 pub struct RouteTable {
-    /// (segments, rank, declaration); the rank has one bit per literal
-    /// segment, the first segment highest, so literals win from the left
-    /// as the router's matching does.
+    /// Routes without parameters, by their path: a request for one of
+    /// them is a single lookup (a literal route always wins).
+    exact: HashMap<String, RouteInfo>,
+    /// The routes with parameters: (segments, rank, declaration); the rank
+    /// has one bit per literal segment, the first segment highest, so
+    /// literals win from the left as the router's matching does.
     routes: Vec<(Vec<Segment>, u64, RouteInfo)>,
 }
 
@@ -146,9 +150,16 @@ impl RouteTable {
         {
             panic!("{} carries article text and cannot answer CORS", r.path);
         }
+        let exact = routes
+            .iter()
+            .filter(|r| !segments(r.path).contains(&Segment::Param))
+            .map(|r| (r.path.to_string(), r.info))
+            .collect();
         RouteTable {
+            exact,
             routes: routes
                 .iter()
+                .filter(|r| segments(r.path).contains(&Segment::Param))
                 .map(|r| {
                     let segs = segments(r.path);
                     let rank =
@@ -172,6 +183,9 @@ impl RouteTable {
     /// It runs for every request, the article view too: one pass over the
     /// table, no allocation.
     pub fn find(&self, path: &str) -> Option<RouteInfo> {
+        if let Some(info) = self.exact.get(path) {
+            return Some(*info);
+        }
         let count = path.split('/').skip(1).count();
         self.routes
             .iter()

@@ -18,6 +18,9 @@ use masthead_core::access::ReaderKind;
 use std::future::Future;
 use std::sync::Arc;
 
+/// How long a reader waits for another's render of the same page.
+const WAIT_FOR_RENDER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The most a rendered page is read into memory (the finisher's own bound).
 const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -65,6 +68,19 @@ where
     if let Some(found) = state.cache().find_shared(&key) {
         return Ok(cached_response(found));
     }
+    // One render per page at a time: the others wait for it (at most a
+    // few seconds), then take what it kept, or render it themselves when
+    // it kept nothing (an error page).
+    let _claim = match state.cache().claim(&key) {
+        Ok(claim) => Some(claim),
+        Err(busy) => {
+            let _ = tokio::time::timeout(WAIT_FOR_RENDER, busy.lock()).await;
+            if let Some(found) = state.cache().find_shared(&key) {
+                return Ok(cached_response(found));
+            }
+            None
+        }
+    };
     // Read before rendering: a write during the render keeps the page out.
     let version = state.cache().content_version();
     let res = render().await?;
