@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::content::markdown;
 use masthead_core::content::{AccessLevel, ArticleStatus, ContentType};
 use masthead_store::content::{NewArticle, NewAuthor, NewLead, NewPage, NewTopic};
-use masthead_store::imports::{self as store, ArticleImport, Origin};
+use masthead_store::imports::{self as store, Origin};
 use masthead_store::newsroom::Actor;
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
@@ -811,50 +811,19 @@ pub async fn run_with(
         };
         match store::import_article(db, origin, &new, seo, &old, opts.force, now).await {
             Ok(done) => {
-                if done.slug() != slug.as_str() && matches!(done, ArticleImport::Created { .. }) {
-                    report.partly(
-                        "post",
-                        &post.id,
-                        &title,
-                        format!(
-                            "the slug {:?} is taken here; imported as {:?}",
-                            slug.as_str(),
-                            done.slug()
-                        ),
-                    );
-                }
-                if let (
-                    ArticleImport::Created { id, .. } | ArticleImport::Updated { id, .. },
-                    Some(uuid),
-                ) = (&done, post.uuid.as_deref())
-                {
+                let written = report.post_done(&post.id, &title, slug.as_str(), &done);
+                if let (Some(id), Some(uuid)) = (written, post.uuid.as_deref()) {
                     let alias = Origin {
                         source: SOURCE,
                         kind: "post_uuid",
                         source_id: uuid,
                     };
-                    store::remember_alias(db, alias, *id, now).await?;
+                    store::remember_alias(db, alias, id, now).await?;
                 }
-                let live = post.featured && status == ArticleStatus::Published;
-                let c = &mut report.articles;
-                match done {
-                    ArticleImport::Created { id, .. } => {
-                        c.created += 1;
-                        if live {
-                            featured.push(id);
-                        }
-                    }
-                    ArticleImport::Updated { id, .. } => {
-                        c.updated += 1;
-                        if live {
-                            featured.push(id);
-                        }
-                    }
-                    ArticleImport::Unchanged { .. } => c.unchanged += 1,
-                    ArticleImport::Conflict { slug, .. } => {
-                        c.conflicts += 1;
-                        report.partly("post", &post.id, &title, format!("/{slug} was edited in the newsroom since its import; kept as it is (--force overwrites it)"));
-                    }
+                if let (Some(id), true) =
+                    (written, post.featured && status == ArticleStatus::Published)
+                {
+                    featured.push(id);
                 }
             }
             Err(e) => report.skip("post", &post.id, &title, e.to_string()),
@@ -936,16 +905,7 @@ pub async fn run_with(
     }
 
     if !opts.dry_run {
-        let detail = report.summary();
-        let name = opts
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let audit = actor.audit("import.ghost", "file", &name, &detail);
-        masthead_store::newsroom::record(db, &audit, now).await?;
-        masthead_store::analyze(db).await?;
-        state.refresh_counters().await?;
+        super::finish_run(state, actor, "import.ghost", &opts.file, &report).await?;
     }
     Ok(report)
 }

@@ -185,6 +185,43 @@ impl Report {
         out
     }
 
+    /// Counts one imported post and notes what the report's reader needs
+    /// (its slug taken here, a newsroom edit kept); the article's id when
+    /// it was written (created or updated).
+    pub fn post_done(
+        &mut self,
+        source_id: &str,
+        title: &str,
+        wanted_slug: &str,
+        done: &masthead_store::imports::ArticleImport,
+    ) -> Option<i64> {
+        use masthead_store::imports::ArticleImport;
+        if let ArticleImport::Created { id, slug } = done {
+            self.articles.created += 1;
+            if slug != wanted_slug {
+                self.partly(
+                    "post",
+                    source_id,
+                    title,
+                    format!("the slug {wanted_slug:?} is taken here; imported as {slug:?}"),
+                );
+            }
+            return Some(*id);
+        }
+        match done {
+            ArticleImport::Updated { id, .. } => {
+                self.articles.updated += 1;
+                return Some(*id);
+            }
+            ArticleImport::Conflict { slug, .. } => {
+                self.articles.conflicts += 1;
+                self.partly("post", source_id, title, format!("/{slug} was edited in the newsroom since its import; kept as it is (--force overwrites it)"));
+            }
+            _ => self.articles.unchanged += 1,
+        }
+        None
+    }
+
     pub fn skip(&mut self, kind: &str, source_id: &str, title: &str, reason: impl Into<String>) {
         self.skipped.push(Note {
             kind: kind.into(),
@@ -263,6 +300,28 @@ pub fn count(c: &mut Counts, existed: bool) {
     } else {
         c.created += 1;
     }
+}
+
+/// Ends a run that wrote: its audit entry with the counts, fresh planner
+/// statistics, the caches told.
+pub async fn finish_run(
+    state: &crate::app::AppState,
+    actor: masthead_store::newsroom::Actor<'_>,
+    action: &str,
+    file: &std::path::Path,
+    report: &Report,
+) -> anyhow::Result<()> {
+    let db = state.db();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let detail = report.summary();
+    let audit = actor.audit(action, "file", &name, &detail);
+    masthead_store::newsroom::record(db, &audit, state.now()).await?;
+    masthead_store::analyze(db).await?;
+    state.refresh_counters().await?;
+    Ok(())
 }
 
 #[cfg(test)]

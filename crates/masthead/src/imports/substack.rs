@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::content::markdown;
 use masthead_core::content::{AccessLevel, ArticleStatus, ContentType};
 use masthead_store::content::NewArticle;
-use masthead_store::imports::{self as store, ArticleImport, ImportedMember, Origin};
+use masthead_store::imports::{self as store, ImportedMember, Origin};
 use masthead_store::newsroom::Actor;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -476,29 +476,7 @@ pub async fn run_with(
         let old = vec![format!("/p/{slug}")];
         match store::import_article(db, origin, &new, seo, &old, opts.force, now).await {
             Ok(done) => {
-                if done.slug() != new_slug.as_str() && matches!(done, ArticleImport::Created { .. })
-                {
-                    report.partly(
-                        "post",
-                        &post_id,
-                        &title,
-                        format!(
-                            "the slug {:?} is taken here; imported as {:?}",
-                            new_slug.as_str(),
-                            done.slug()
-                        ),
-                    );
-                }
-                let c = &mut report.articles;
-                match done {
-                    ArticleImport::Created { .. } => c.created += 1,
-                    ArticleImport::Updated { .. } => c.updated += 1,
-                    ArticleImport::Unchanged { .. } => c.unchanged += 1,
-                    ArticleImport::Conflict { slug, .. } => {
-                        c.conflicts += 1;
-                        report.partly("post", &post_id, &title, format!("/{slug} was edited in the newsroom since its import; kept as it is (--force overwrites it)"));
-                    }
-                }
+                report.post_done(&post_id, &title, new_slug.as_str(), &done);
             }
             Err(e) => report.skip("post", &post_id, &title, e.to_string()),
         }
@@ -568,16 +546,7 @@ pub async fn run_with(
     }
 
     if !opts.dry_run {
-        let detail = report.summary();
-        let name = opts
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let audit = actor.audit("import.substack", "file", &name, &detail);
-        masthead_store::newsroom::record(db, &audit, now).await?;
-        masthead_store::analyze(db).await?;
-        state.refresh_counters().await?;
+        super::finish_run(state, actor, "import.substack", &opts.file, &report).await?;
     }
     Ok(report)
 }

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::content::markdown;
 use masthead_core::content::{AccessLevel, ArticleStatus, ContentType};
 use masthead_store::content::{NewArticle, NewAuthor, NewLead, NewPage, NewTopic};
-use masthead_store::imports::{self as store, ArticleImport, Origin};
+use masthead_store::imports::{self as store, Origin};
 use masthead_store::newsroom::Actor;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -561,42 +561,13 @@ pub async fn run_with(
         };
         match store::import_article(db, origin, &new, seo, &old_paths, opts.force, now).await {
             Ok(done) => {
-                if done.slug() != slug.as_str()
-                    && !matches!(
-                        done,
-                        ArticleImport::Unchanged { .. } | ArticleImport::Updated { .. }
-                    )
+                let written = run
+                    .report
+                    .post_done(&item.post_id, &title, slug.as_str(), &done);
+                if let (Some(id), true) =
+                    (written, item.sticky && status == ArticleStatus::Published)
                 {
-                    run.report.partly(
-                        "post",
-                        &item.post_id,
-                        &title,
-                        format!(
-                            "the slug {:?} is taken here; imported as {:?}",
-                            slug.as_str(),
-                            done.slug()
-                        ),
-                    );
-                }
-                let c = &mut run.report.articles;
-                match done {
-                    ArticleImport::Created { id, .. } => {
-                        c.created += 1;
-                        if item.sticky && status == ArticleStatus::Published {
-                            sticky.push(id);
-                        }
-                    }
-                    ArticleImport::Updated { id, .. } => {
-                        c.updated += 1;
-                        if item.sticky && status == ArticleStatus::Published {
-                            sticky.push(id);
-                        }
-                    }
-                    ArticleImport::Unchanged { .. } => c.unchanged += 1,
-                    ArticleImport::Conflict { slug, .. } => {
-                        c.conflicts += 1;
-                        run.report.partly("post", &item.post_id, &title, format!("/{slug} was edited in the newsroom since its import; kept as it is (--force overwrites it)"));
-                    }
+                    sticky.push(id);
                 }
             }
             Err(e) => run
@@ -621,16 +592,7 @@ pub async fn run_with(
             let audit = actor.audit("front.save", "front", "home", &detail);
             masthead_store::content::set_front_slots(db, "home", &ids, &audit, now).await?;
         }
-        let detail = run.report.summary();
-        let name = opts
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let audit = actor.audit("import.wordpress", "file", &name, &detail);
-        masthead_store::newsroom::record(db, &audit, now).await?;
-        masthead_store::analyze(db).await?;
-        state.refresh_counters().await?;
+        super::finish_run(state, actor, "import.wordpress", &opts.file, &run.report).await?;
     }
     Ok(run.report)
 }
