@@ -278,7 +278,7 @@ pub(crate) async fn upsert_article_in(
                     .execute(&mut **tx)
                     .await?;
             }
-            sqlx::query("DELETE FROM article_search WHERE article_id = $1")
+            sqlx::query(delete_search(backend))
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
@@ -1363,6 +1363,15 @@ async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSumm
         .collect()
 }
 
+/// Deletes an article's search row: by rowid on SQLite (see
+/// `list_stale_search`), by the indexed key on PostgreSQL.
+fn delete_search(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "DELETE FROM article_search WHERE rowid = $1",
+        Backend::Postgres => "DELETE FROM article_search WHERE article_id = $1",
+    }
+}
+
 async fn insert_search(
     tx: &mut Tx,
     backend: Backend,
@@ -1402,11 +1411,22 @@ pub async fn list_stale_search(
     after: i64,
     limit: i64,
 ) -> Result<Vec<i64>> {
-    let rows = sqlx::query(
-        "SELECT a.id FROM articles a WHERE a.id > $2 AND NOT EXISTS \
-         (SELECT 1 FROM article_search s WHERE s.article_id = a.id AND s.fingerprint = $1) \
-         ORDER BY a.id LIMIT $3",
-    )
+    // SQLite's FTS5 table is found by rowid (its only index), which is the
+    // article's id; its `article_id` column is unindexed, and looking a row
+    // up by it reads the whole table.
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT a.id FROM articles a WHERE a.id > $2 AND NOT EXISTS \
+             (SELECT 1 FROM article_search s WHERE s.rowid = a.id AND s.fingerprint = $1) \
+             ORDER BY a.id LIMIT $3"
+        }
+        Backend::Postgres => {
+            "SELECT a.id FROM articles a WHERE a.id > $2 AND NOT EXISTS \
+             (SELECT 1 FROM article_search s WHERE s.article_id = a.id AND s.fingerprint = $1) \
+             ORDER BY a.id LIMIT $3"
+        }
+    };
+    let rows = sqlx::query(sql)
     .bind(fingerprint)
     .bind(after)
     .bind(limit)
@@ -1422,7 +1442,7 @@ pub async fn set_search_text(db: &Db, id: i64, t: &SearchText) -> Result<()> {
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM article_search WHERE article_id = $1")
+    sqlx::query(delete_search(db.backend()))
         .bind(id)
         .execute(&mut *tx)
         .await?;
