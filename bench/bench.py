@@ -591,7 +591,13 @@ def main():
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--skip-soak", action="store_true", help="no 10-minute soak")
     ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--only", help="comma-separated parts to run: throughput, pages, churn, access, soak, scale")
     args = ap.parse_args()
+    parts = set(args.only.split(",")) if args.only else {"throughput", "pages", "churn", "access", "soak", "scale"}
+    if args.skip_soak:
+        parts.discard("soak")
+    if args.skip_scale:
+        parts.discard("scale")
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is not installed (apt-get install wrk nginx-light)")
@@ -604,22 +610,20 @@ def main():
     try:
         if args.smoke:
             ROUNDS = 1
-            part_throughput(binary, work, warm=1, secs=2)
-            part_pages(binary, work, warm=1, secs=1)
-            part_churn(binary, work, warm=1, secs=2)
-            part_access(binary, work, warm=1, secs=2)
-            part_soak(binary, work, 6, 2)
-            if not args.skip_scale:
-                part_scale(binary, work, (50, 200), 1, args.backends.split(","))
-        else:
-            part_throughput(binary, work, warm=5, secs=8)
-            part_pages(binary, work, warm=2, secs=5)
-            part_churn(binary, work, warm=2, secs=5)
-            part_access(binary, work, warm=3, secs=6)
-            if not args.skip_soak:
-                part_soak(binary, work, 600, 30)
-            if not args.skip_scale:
-                part_scale(binary, work, (1000, 100000), 10, args.backends.split(","))
+        small = args.smoke
+        if "throughput" in parts:
+            part_throughput(binary, work, warm=1 if small else 5, secs=2 if small else 8)
+        if "pages" in parts:
+            part_pages(binary, work, warm=1 if small else 2, secs=1 if small else 5)
+        if "churn" in parts:
+            part_churn(binary, work, warm=1 if small else 2, secs=2 if small else 5)
+        if "access" in parts:
+            part_access(binary, work, warm=1 if small else 3, secs=2 if small else 6)
+        if "soak" in parts:
+            part_soak(binary, work, *((6, 2) if small else (600, 30)))
+        if "scale" in parts:
+            sizes, secs = ((50, 200), 1) if small else ((1000, 100000), 10)
+            part_scale(binary, work, sizes, secs, args.backends.split(","))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

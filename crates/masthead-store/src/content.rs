@@ -19,9 +19,9 @@ use sqlx::Row;
 use std::collections::HashMap;
 
 /// The reader-visibility predicate on `articles a`, with the time as `$1`.
-const VISIBLE: &str = "a.status = 'published' AND a.published_at <= $1";
+pub(crate) const VISIBLE: &str = "a.status = 'published' AND a.published_at <= $1";
 
-const SUMMARY_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.content_type, \
+pub(crate) const SUMMARY_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.content_type, \
      a.access_level, a.preview_blocks, a.block_count, a.published_at, a.updated_at, \
      a.lead_media_id, a.lead_alt, a.lead_caption, a.lead_credit";
 
@@ -961,7 +961,7 @@ fn parse_access(row: &AnyRow) -> Result<AccessLevel> {
     AccessLevel::parse(&s).map_err(|e| corrupt("access_level", e))
 }
 
-fn placeholders(from: usize, n: usize) -> String {
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -1309,7 +1309,7 @@ async fn summaries_of(db: &Db, sets: &[&[AnyRow]]) -> Result<Vec<Vec<ArticleSumm
         .collect())
 }
 
-async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSummary>> {
+pub(crate) async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ArticleSummary>> {
     let mut leads = Vec::with_capacity(rows.len());
     let mut ids = Vec::with_capacity(rows.len());
     for r in rows {
@@ -1427,11 +1427,11 @@ pub async fn list_stale_search(
         }
     };
     let rows = sqlx::query(sql)
-    .bind(fingerprint)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
+        .bind(fingerprint)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db.reader())
+        .await?;
     rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 

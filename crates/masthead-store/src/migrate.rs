@@ -115,6 +115,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_imports.sql"),
         postgres: include_str!("../migrations/postgres/0017_imports.sql"),
     },
+    Migration {
+        version: 18,
+        name: "api",
+        sqlite: include_str!("../migrations/sqlite/0018_api.sql"),
+        postgres: include_str!("../migrations/postgres/0018_api.sql"),
+    },
 ];
 
 /// Brings the schema up to date. Safe to run from several processes at

@@ -43,6 +43,11 @@ struct Inner {
     search_fingerprint: std::sync::Mutex<String>,
     clock: crate::clock::Clock,
     route_table: crate::http::RouteTable,
+    /// The Content API keys in effect (reloaded when an integration
+    /// changes, on every node through the settings counter).
+    api_keys: RwLock<Arc<std::collections::HashSet<String>>>,
+    /// Seals the Admin API secrets at rest.
+    sealer: crate::api::keys::Sealer,
 }
 
 /// The purpose name of the anonymous meter's signing keys.
@@ -108,6 +113,11 @@ impl AppState {
             rand::random::<u32>()
         );
         let cache = RenderCache::new(config.page_cache_bytes);
+        let sealer = crate::api::keys::Sealer::load(&config.data_dir)?;
+        let api_keys = masthead_store::api::active_content_keys(&db)
+            .await?
+            .into_iter()
+            .collect();
         let state = AppState(Arc::new(Inner {
             config,
             db,
@@ -128,6 +138,8 @@ impl AppState {
             search_fingerprint: Default::default(),
             clock: Default::default(),
             route_table: crate::http::RouteTable::new(&routes()),
+            api_keys: RwLock::new(Arc::new(api_keys)),
+            sealer,
         }));
         state.refresh_counters().await?;
         Ok(state)
@@ -253,8 +265,10 @@ impl AppState {
                 Ok(mut g) => *g = ring,
                 Err(p) => *p.into_inner() = ring,
             }
-            // Credentials set in the newsroom bump it as well.
+            // Credentials set in the newsroom bump it as well, and so do
+            // the API's integrations.
             self.reload_integrations().await?;
+            self.reload_api_keys().await?;
         }
         self.check_search_index().await
     }
@@ -301,6 +315,34 @@ impl AppState {
     }
 
     /// The route table's declarations, for the response finisher.
+    pub fn sealer(&self) -> &crate::api::keys::Sealer {
+        &self.0.sealer
+    }
+
+    /// Whether `key` is a Content API key in effect.
+    pub fn content_key_valid(&self, key: &str) -> bool {
+        let keys = match self.0.api_keys.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        keys.contains(key)
+    }
+
+    /// Reloads the Content API keys (after an integration changed).
+    pub async fn reload_api_keys(&self) -> anyhow::Result<()> {
+        let keys = Arc::new(
+            masthead_store::api::active_content_keys(self.db())
+                .await?
+                .into_iter()
+                .collect(),
+        );
+        match self.0.api_keys.write() {
+            Ok(mut g) => *g = keys,
+            Err(p) => *p.into_inner() = keys,
+        }
+        Ok(())
+    }
+
     pub fn route_table(&self) -> &crate::http::RouteTable {
         &self.0.route_table
     }
@@ -319,6 +361,7 @@ pub fn routes() -> Vec<crate::http::Route> {
         .chain(crate::billing::account::routes())
         .chain(crate::newsletters::web::routes())
         .chain(crate::newsroom::routes())
+        .chain(crate::api::routes())
         .collect()
 }
 

@@ -115,6 +115,11 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Integrations: the keys of the Ghost-compatible Content and Admin APIs
+    Integrations {
+        #[command(subcommand)]
+        action: IntegrationsAction,
+    },
     /// Manage reader accounts
     Members {
         #[command(subcommand)]
@@ -261,6 +266,29 @@ enum StaffAction {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum IntegrationsAction {
+    /// Create an integration and print its Content and Admin API keys
+    /// (the Admin key is shown this once)
+    Add {
+        name: String,
+        /// What the Admin API may do: administrator, editor, author or contributor
+        #[arg(long, default_value = "editor")]
+        role: String,
+    },
+    /// List integrations with their Content API keys
+    List,
+    /// Replace an integration's Content API key (`content`) or Admin API
+    /// key (`admin`); the old one stops working at once
+    Rotate {
+        id: i64,
+        /// content or admin
+        which: String,
+    },
+    /// Revoke an integration: both keys stop working at once
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -475,6 +503,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Integrations { action } => {
+            let config = Config::build(file, over)?;
+            let state = AppState::build(config).await?;
+            integrations(&state, action).await
         }
         Command::Keys {
             action: KeysAction::Rotate { purpose },
@@ -997,4 +1030,45 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     stop.await?;
     tracing::info!("shutting down: finishing requests in flight");
     server.stop().await
+}
+
+async fn integrations(state: &AppState, action: IntegrationsAction) -> anyhow::Result<ExitCode> {
+    use crate::api::keys;
+    let operator = masthead_store::newsroom::Actor::OPERATOR;
+    match action {
+        IntegrationsAction::Add { name, role } => {
+            let made = keys::add(state, operator, &name, &role).await?;
+            println!("integration {} created", made.id);
+            println!("Content API key: {}", made.content_key);
+            println!("Admin API key:   {}  (shown this once)", made.admin_key);
+            println!("API URL:         {}", state.config().base_url.as_str());
+        }
+        IntegrationsAction::List => {
+            for i in masthead_store::api::list_integrations(state.db()).await? {
+                let status = if i.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\tcontent key {}\tadmin key id {}",
+                    i.id, i.name, i.role, status, i.content_key, i.admin_key_id
+                );
+            }
+        }
+        IntegrationsAction::Rotate { id, which } => {
+            let which = match which.as_str() {
+                "content" => keys::Which::Content,
+                "admin" => keys::Which::Admin,
+                other => anyhow::bail!("rotate content or admin, not {other:?}"),
+            };
+            let key = keys::rotate(state, operator, id, which).await?;
+            println!("new key: {key}");
+        }
+        IntegrationsAction::Revoke { id } => {
+            keys::revoke(state, operator, id).await?;
+            println!("integration {id} revoked");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

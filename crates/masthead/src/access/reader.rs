@@ -312,6 +312,25 @@ pub fn decision(state: &AppState, viewer: &Viewer, article: &ArticleFacts) -> De
     .decision
 }
 
+/// The decision for a reader nobody knows, whoever asks: the Content API
+/// is anonymous by design (its key ships in front-end code) and spends no
+/// meter, so a metered, registered or subscriber article shows its preview.
+pub fn anonymous_decision(state: &AppState, article: &ArticleFacts) -> Decision {
+    let policy = &state.settings().get().publication.policy;
+    decide(
+        article,
+        &Reader {
+            kind: ReaderKind::Anonymous,
+            entitled: false,
+            unlocked: false,
+            counted: &[],
+        },
+        policy,
+        Channel::Other,
+    )
+    .decision
+}
+
 /// The decision on the article page for a reader without a member session
 /// (anonymous, or staff): the meter is the cookie's, no I/O.
 pub fn anonymous_outcome(

@@ -545,6 +545,11 @@ fn cors_preflight() -> Response {
         [
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
             (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD"),
+            // Ghost's clients send Accept-Version, which needs a preflight.
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Accept-Version, Content-Type",
+            ),
             (header::ACCESS_CONTROL_MAX_AGE, "86400"),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],

@@ -16,7 +16,7 @@
 mod article;
 mod feeds;
 mod lists;
-mod shared;
+pub(crate) mod shared;
 pub mod view;
 
 use crate::app::AppState;

@@ -26,7 +26,7 @@ const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A response whose bytes (or a compressed form) the finisher sends from
 /// the cached page.
-pub(super) fn cached_response(page: Arc<CachedPage>) -> Response {
+pub(crate) fn cached_response(page: Arc<CachedPage>) -> Response {
     let mut res = Response::new(axum::body::Body::empty());
     // Room for every header the finisher adds: one allocation, no regrowth.
     res.headers_mut().reserve(16);
@@ -65,6 +65,20 @@ where
         audience,
         settings_version: state.settings().get().version,
     };
+    serve_key(state, key, render).await
+}
+
+/// Serves the answer kept under `key`, or renders it with `render` and
+/// keeps it (a 200 without a cookie only). The Content API keys its
+/// answers by every parameter that shapes them.
+pub(crate) async fn serve_key<Fut>(
+    state: &AppState,
+    key: SharedKey,
+    render: impl FnOnce() -> Fut,
+) -> AppResult
+where
+    Fut: Future<Output = AppResult>,
+{
     if let Some(found) = state.cache().find_shared(&key) {
         return Ok(cached_response(found));
     }

@@ -8,6 +8,7 @@ mod harness;
 mod access;
 mod accounts;
 mod billing;
+mod content_api;
 mod editor;
 mod ghost;
 mod http;
