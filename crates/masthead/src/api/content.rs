@@ -743,8 +743,38 @@ struct Common<'a> {
     meta_description: &'a str,
 }
 
+/// Site-relative links and images made absolute, as Ghost writes them: a
+/// front end on another origin shows the html as it is. (The html is the
+/// sanitizer's output: attributes are double-quoted.)
+fn absolute_urls(html: &str, base: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 256);
+    let mut rest = html;
+    while let Some(at) = rest.find("=\"/") {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        let attr_start = head.rfind(|c: char| c.is_whitespace()).map_or(0, |i| i + 1);
+        let attr = &head[attr_start..];
+        if matches!(attr, "href" | "src" | "srcset") && !tail[2..].starts_with("//") {
+            out.push_str("=\"");
+            out.push_str(base);
+            rest = &tail[2..];
+            if attr == "srcset" {
+                // Each candidate after the first: ", /media/…".
+                let end = rest.find('"').unwrap_or(rest.len());
+                out.push_str(&rest[..end].replace(", /", &format!(", {base}/")));
+                rest = &rest[end..];
+            }
+        } else {
+            out.push_str("=\"/");
+            rest = &tail[3..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn article_common(state: &AppState, c: Common<'_>, opts: &Options) -> Value {
-    let html = c.body.blocks.join("\n");
+    let html = absolute_urls(&c.body.blocks.join("\n"), state.config().base_url.as_str());
     let plain = crate::content::markdown::plain_text(&html);
     let words = plain.split_whitespace().count();
     let images = html.matches("<img").count();
@@ -1040,6 +1070,20 @@ mod tests {
                 .limit,
             100
         );
+    }
+
+    #[test]
+    fn site_links_and_images_become_absolute() {
+        let base = "https://news.example";
+        assert_eq!(
+            absolute_urls(
+                r#"<p><a href="/story" rel="x">s</a> <a href="https://elsewhere.example/">e</a> <a href="//cdn.example/x">c</a> <img src="/media/a.jpg" srcset="/media/a-400.jpg 400w, /media/a-800.jpg 800w" alt="/not-a-url"></p>"#,
+                base
+            ),
+            r#"<p><a href="https://news.example/story" rel="x">s</a> <a href="https://elsewhere.example/">e</a> <a href="//cdn.example/x">c</a> <img src="https://news.example/media/a.jpg" srcset="https://news.example/media/a-400.jpg 400w, https://news.example/media/a-800.jpg 800w" alt="/not-a-url"></p>"#
+        );
+        assert_eq!(absolute_urls("no links", base), "no links");
+        assert_eq!(absolute_urls("x=\"/", base), "x=\"/");
     }
 
     #[test]
