@@ -333,6 +333,44 @@ def part_pages(binary, work, warm, secs):
     print()
 
 
+def part_api(binary, work, warm, secs):
+    """The Content API's posts browse (limit 15, tags and authors
+    included), as Ghost's clients ask it, beside nginx serving the same
+    bytes."""
+    data = os.path.join(work, "demo-data")
+    print("== Content API posts browse vs nginx serving the same bytes (wrk -t2 -c64) ==")
+    m = Masthead(binary, data)
+    wait_http(m.base + "/", 30)
+    out = subprocess.run([binary, "--data-dir", data, "integrations", "add", "Bench"],
+                         check=True, capture_output=True, text=True,
+                         env=dict(os.environ, MASTHEAD_LOG="warn")).stdout
+    key = re.search(r"Content API key: ([0-9a-f]{26})", out).group(1)
+    path = f"/ghost/api/content/posts/?key={key}&limit=15&include=tags,authors"
+    deadline = time.monotonic() + 10
+    while True:
+        st, h, body = fetch(m.base + path)
+        if st == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if st != 200:
+        raise SystemExit(f"{path} answered {st}")
+    ng, ng_url = nginx_serving(body, work, "application/json; charset=utf-8")
+    try:
+        mh, nx = paired(m.base + path, ng_url, warm, secs, ROUNDS)
+    finally:
+        ng.terminate()
+        ng.wait()
+        mem = rss_mb(m.proc.pid)
+        m.stop()
+    ratio = mh["rps"] / nx["rps"]
+    print(f"{warm}s warm-up, {ROUNDS} alternating runs of {secs}s per side, medians; {len(body)} bytes")
+    print(f"{'':10} {'req/s':>8} {'p50':>6} {'p99':>6}")
+    print(f"{'masthead':10} {mh['rps']:>8.0f} {mh['p50']:>6.2f} {mh['p99']:>6.2f}")
+    print(f"{'nginx':10} {nx['rps']:>8.0f} {nx['p50']:>6.2f} {nx['p99']:>6.2f}")
+    print(f"ratio {ratio:.2f}x (target >= 0.5); resident memory after: {mem:.1f} MB")
+    print()
+
+
 def demo_paths(base):
     """Every reader page type of the demo, for mixed traffic."""
     home = wait_http(base + "/", 30).decode()
@@ -591,9 +629,9 @@ def main():
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--skip-soak", action="store_true", help="no 10-minute soak")
     ap.add_argument("--backends", default="sqlite,postgres")
-    ap.add_argument("--only", help="comma-separated parts to run: throughput, pages, churn, access, soak, scale")
+    ap.add_argument("--only", help="comma-separated parts to run: throughput, pages, churn, api, access, soak, scale")
     args = ap.parse_args()
-    parts = set(args.only.split(",")) if args.only else {"throughput", "pages", "churn", "access", "soak", "scale"}
+    parts = set(args.only.split(",")) if args.only else {"throughput", "pages", "churn", "api", "access", "soak", "scale"}
     if args.skip_soak:
         parts.discard("soak")
     if args.skip_scale:
@@ -617,6 +655,8 @@ def main():
             part_pages(binary, work, warm=1 if small else 2, secs=1 if small else 5)
         if "churn" in parts:
             part_churn(binary, work, warm=1 if small else 2, secs=2 if small else 5)
+        if "api" in parts:
+            part_api(binary, work, warm=1 if small else 3, secs=2 if small else 6)
         if "access" in parts:
             part_access(binary, work, warm=1 if small else 3, secs=2 if small else 6)
         if "soak" in parts:

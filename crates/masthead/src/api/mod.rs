@@ -5,6 +5,7 @@
 
 pub mod content;
 pub mod keys;
+pub mod openapi;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -134,5 +135,20 @@ pub fn json(value: &serde_json::Value) -> Response {
 }
 
 pub fn routes() -> Vec<crate::http::Route> {
-    content::routes()
+    let mut routes = content::routes();
+    routes.push(
+        crate::http::Route::new(
+            "/ghost/api/openapi.json",
+            axum::routing::get(openapi_json),
+            crate::http::Carries::NoText,
+        )
+        .cors(),
+    );
+    routes
+}
+
+async fn openapi_json(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+) -> Response {
+    json(&openapi::document(state.config().base_url.as_str()))
 }

@@ -522,3 +522,46 @@ async fn posts_imported_from_ghost_keep_their_ids(app: TestApp) {
     assert_eq!(status, 200);
     assert_eq!(again["posts"][0]["slug"], "harbour-dredging-begins");
 }
+
+// The OpenAPI description names every Content API route the router has,
+// and no other.
+both!(the_openapi_description_matches_the_routes, Fixture::Demo);
+async fn the_openapi_description_matches_the_routes(app: TestApp) {
+    let (status, doc, _) = api(&app, "/ghost/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let described: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let key = key(&app).await;
+    for path in &described {
+        // Each described path answers (a read of something that exists).
+        let concrete = path
+            .replace("{id}", "0123456789abcdef01234567")
+            .replace("{slug}", "transit");
+        let (status, v, _) = api(&app, &format!("{concrete}?key={key}")).await;
+        // A read may find nothing (404 in Ghost's shape); a browse answers.
+        let read = path.contains('{');
+        assert!(
+            status == 200 || read && status == 404 && error_type(&v) == "NotFoundError",
+            "{path}: {status} {v}"
+        );
+    }
+    // Every Content API route pattern is described for each resource it
+    // serves.
+    let patterns: Vec<&str> = masthead::app::routes()
+        .iter()
+        .map(|r| r.path)
+        .filter(|p| p.starts_with("/ghost/api/content/"))
+        .collect();
+    assert_eq!(patterns.len(), 3, "{patterns:?}");
+    for (resource, reads) in masthead::api::openapi::CONTENT_RESOURCES {
+        for p in &patterns {
+            let path = p.replace("{resource}", resource);
+            let is_read = p.contains("{id}") || p.contains("{slug}");
+            assert_eq!(described.contains(&path), !is_read || *reads, "{path}");
+        }
+        // A resource that is not described is not answered.
+    }
+    let (status, _, _) = api(&app, &format!("/ghost/api/content/newsletters/?key={key}")).await;
+    assert_eq!(status, 404, "only described resources answer");
+    assert_eq!(described.len(), 6 + 4 * 2);
+}
