@@ -339,7 +339,7 @@ def part_api(binary, work, warm, secs):
     bytes."""
     data = os.path.join(work, "demo-data")
     print("== Content API posts browse vs nginx serving the same bytes (wrk -t2 -c64) ==")
-    m = Masthead(binary, data)
+    m = Masthead(binary, data, demo=True)
     wait_http(m.base + "/", 30)
     out = subprocess.run([binary, "--data-dir", data, "integrations", "add", "Bench"],
                          check=True, capture_output=True, text=True,

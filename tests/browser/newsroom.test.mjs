@@ -150,7 +150,7 @@ test('no serious or critical accessibility violations on the staff pages (axe-co
     await tab.getByLabel('Email address').fill('admin@newsroom.example');
     await tab.getByLabel('Password').fill('another newsroom password');
     await navigation(tab, () => tab.getByRole('button', { name: 'Log in' }).click());
-    for (const path of ['/admin', '/admin/articles', '/admin/articles/new', '/admin/members', '/admin/plans', '/admin/newsletters', '/admin/staff', '/admin/settings', '/admin/audit', '/admin/front', '/admin/topics', '/admin/pages', '/admin/media', '/admin/account', '/admin/articles/1']) {
+    for (const path of ['/admin', '/admin/articles', '/admin/articles/new', '/admin/members', '/admin/plans', '/admin/newsletters', '/admin/staff', '/admin/settings', '/admin/audit', '/admin/integrations', '/admin/front', '/admin/topics', '/admin/pages', '/admin/media', '/admin/account', '/admin/articles/1']) {
       await tab.goto(server.url(path));
       await runAxe(t, tab, path);
     }

@@ -66,6 +66,7 @@ const TEMPLATES: &[(&str, &str)] = builtin!(
     "admin/dashboard_article.html",
     "admin/revision.html",
     "admin/account.html",
+    "admin/integrations.html",
     "preview.html",
 );
 

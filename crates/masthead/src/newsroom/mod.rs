@@ -16,6 +16,7 @@ pub mod charts;
 pub mod dashboard;
 pub mod front;
 pub mod imports;
+pub mod integrations;
 pub mod media;
 pub mod members;
 pub mod pages;
@@ -156,6 +157,18 @@ pub fn routes() -> Vec<Route> {
         Route::new("/admin/staff/invite", post(staff::invite), NoText).private(),
         Route::new("/admin/staff/{id}/{what}", post(staff::change), NoText).private(),
         Route::new("/admin/audit", get(audit), NoText).private(),
+        Route::new(
+            "/admin/integrations",
+            get(integrations::list).post(integrations::add),
+            NoText,
+        )
+        .private(),
+        Route::new(
+            "/admin/integrations/{id}/{what}",
+            post(integrations::change),
+            NoText,
+        )
+        .private(),
         Route::new(
             "/admin/import",
             get(imports::show)
@@ -317,6 +330,11 @@ pub fn page(
         ("/admin/pages", "Pages", Action::Settings),
         ("/admin/settings", "Settings", Action::Settings),
         ("/admin/import", "Import", Action::Import),
+        (
+            "/admin/integrations",
+            "API integrations",
+            Action::Integrations,
+        ),
         ("/admin/audit", "Audit log", Action::AuditLog),
         ("/admin/account", "Your account", Action::WriteOwnDraft),
     ]

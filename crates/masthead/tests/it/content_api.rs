@@ -565,3 +565,158 @@ async fn the_openapi_description_matches_the_routes(app: TestApp) {
     assert_eq!(status, 404, "only described resources answer");
     assert_eq!(described.len(), 6 + 4 * 2);
 }
+
+// Administrators make, rotate and revoke integrations in the newsroom;
+// the keys work at once; nobody else may.
+both!(
+    administrators_manage_integrations_in_the_newsroom,
+    Fixture::Demo
+);
+async fn administrators_manage_integrations_in_the_newsroom(app: TestApp) {
+    let (mut admin, csrf) = crate::harness::staff_browser(&app, "administrator").await;
+    let page = admin.page("/admin/integrations").await;
+    assert!(page.contains("No integrations yet"));
+    let res = admin
+        .post(
+            "/admin/integrations",
+            &[
+                ("csrf", &csrf),
+                ("name", "Next.js site"),
+                ("role", "editor"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "no-store",
+        "a page with a secret is kept nowhere"
+    );
+    let html = res.text().await.unwrap();
+    let grab = |html: &str, id: &str| {
+        let start = html
+            .find(&format!("id=\"{id}\">"))
+            .map(|i| i + id.len() + 6)?;
+        Some(html[start..start + html[start..].find('<')?].to_string())
+    };
+    let content = grab(&html, "shown-content-key").unwrap();
+    let admin_key = grab(&html, "shown-admin-key").unwrap();
+    assert!(masthead_core::api::is_hex(&content, 26), "{content}");
+    assert!(admin_key.len() == 24 + 1 + 64 && admin_key.contains(':'));
+    // The Admin secret is shown this once: the list shows only its id.
+    let again = admin.page("/admin/integrations").await;
+    assert!(
+        again.contains(&content),
+        "the Content key is public by design"
+    );
+    assert!(
+        !again.contains(&admin_key[25..]),
+        "the Admin secret is never shown again"
+    );
+    let stored = masthead_store::api::list_integrations(app.state.db())
+        .await
+        .unwrap();
+    assert!(
+        !stored[0].admin_secret_sealed.contains(&admin_key[25..]),
+        "the secret is sealed at rest"
+    );
+    assert_eq!(
+        app.state
+            .sealer()
+            .open(&stored[0].admin_secret_sealed)
+            .as_deref(),
+        Some(&admin_key[25..])
+    );
+    let browse = |k: &str| format!("/ghost/api/content/posts/?key={k}&limit=1");
+    assert_eq!(api(&app, &browse(&content)).await.0, 200);
+
+    // Rotating the Content key: the old one stops, the new one works.
+    let id = stored[0].id;
+    let res = admin
+        .post(
+            &format!("/admin/integrations/{id}/rotate-content"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let html = res.text().await.unwrap();
+    let rotated = grab(&html, "shown-content-key").unwrap();
+    assert_ne!(rotated, content);
+    assert_eq!(api(&app, &browse(&content)).await.0, 401);
+    assert_eq!(api(&app, &browse(&rotated)).await.0, 200);
+    let res = admin
+        .post(
+            &format!("/admin/integrations/{id}/rotate-admin"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let html = res.text().await.unwrap();
+    assert_ne!(grab(&html, "shown-admin-key").unwrap(), admin_key);
+
+    // Without the form's token, or as an editor, nothing changes.
+    assert_eq!(
+        admin
+            .post_status(
+                &format!("/admin/integrations/{id}/revoke"),
+                &[("csrf", "forged")]
+            )
+            .await,
+        403
+    );
+    assert_eq!(api(&app, &browse(&rotated)).await.0, 200);
+    let (mut editor, editor_csrf) = crate::harness::staff_browser(&app, "editor").await;
+    assert_eq!(
+        editor.get("/admin/integrations").await.status().as_u16(),
+        403
+    );
+    assert_eq!(
+        editor
+            .post_status(
+                "/admin/integrations",
+                &[("csrf", &editor_csrf), ("name", "Sneaky")]
+            )
+            .await,
+        403
+    );
+    assert_eq!(
+        editor
+            .post_status(
+                &format!("/admin/integrations/{id}/revoke"),
+                &[("csrf", &editor_csrf)]
+            )
+            .await,
+        403
+    );
+    // Revoked: its key stops at once, and it cannot be changed again.
+    let res = admin
+        .post(
+            &format!("/admin/integrations/{id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(api(&app, &browse(&rotated)).await.0, 401);
+    assert_eq!(
+        admin
+            .post_status(
+                &format!("/admin/integrations/{id}/rotate-content"),
+                &[("csrf", &csrf)]
+            )
+            .await,
+        409
+    );
+    assert_eq!(
+        admin
+            .post_status("/admin/integrations", &[("csrf", &csrf), ("name", "")])
+            .await,
+        422
+    );
+    let entries = masthead_store::newsroom::list_audit(app.state.db(), 20)
+        .await
+        .unwrap();
+    assert!(entries.iter().any(
+        |e| e.action == "integration.add" && e.staff_email == "administrator@newsroom.example"
+    ));
+    // The audit log holds no key.
+    let log = format!("{entries:?}");
+    assert!(!log.contains(&rotated) && !log.contains(&admin_key[25..]));
+}
