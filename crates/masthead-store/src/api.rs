@@ -179,6 +179,19 @@ pub async fn change_integration(
     crate::commit(tx).await
 }
 
+/// The integration an Admin API key id belongs to, when it is in effect.
+pub async fn find_by_admin_key(db: &Db, key_id: &str) -> Result<Option<Integration>> {
+    let sql = format!(
+        "SELECT {INTEGRATION_COLUMNS} FROM api_integrations WHERE admin_key_id = $1 AND revoked_at IS NULL"
+    );
+    sqlx::query(&sql)
+        .bind(key_id)
+        .fetch_optional(db.reader())
+        .await?
+        .map(|r| integration_from_row(&r))
+        .transpose()
+}
+
 /// The Content API keys in effect.
 pub async fn active_content_keys(db: &Db) -> Result<Vec<String>> {
     sqlx::query("SELECT content_key FROM api_integrations WHERE revoked_at IS NULL")
@@ -851,6 +864,9 @@ fn bind_all<'q>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiPost {
     pub summary: ArticleSummary,
+    pub status: masthead_core::ArticleStatus,
+    /// Moves on every save (the Admin API's collision check reads it).
+    pub revision: i64,
     pub dateline: String,
     pub created_at: i64,
     pub seo_title: String,
@@ -861,6 +877,9 @@ pub struct ApiPost {
 
 /// One page of what a query asks.
 pub struct Browse<'a> {
+    /// Published posts only (the Content API), or every post (the Admin
+    /// API, which is staff).
+    pub all_statuses: bool,
     pub filter: Option<&'a Compiled>,
     pub order: &'a str,
     pub limit: u32,
@@ -875,7 +894,8 @@ pub async fn browse_posts(db: &Db, b: &Browse<'_>) -> Result<(Vec<ApiPost>, u64)
         .map(|c| format!(" AND {}", c.sql))
         .unwrap_or_default();
     let binds: &[Bind] = b.filter.map_or(&[], |c| &c.binds);
-    let count_sql = format!("SELECT COUNT(*) AS n FROM articles a WHERE {VISIBLE}{filter}");
+    let visible = if b.all_statuses { ANY_STATUS } else { VISIBLE };
+    let count_sql = format!("SELECT COUNT(*) AS n FROM articles a WHERE {visible}{filter}");
     // The count's placeholders start at $2, like the page's (which binds
     // limit and offset as $2 and $3 and starts the filter at $4).
     let count_sql = renumber(&count_sql, binds.len(), 2);
@@ -885,8 +905,8 @@ pub async fn browse_posts(db: &Db, b: &Browse<'_>) -> Result<(Vec<ApiPost>, u64)
         .await?
         .try_get("n")?;
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, a.dateline, a.created_at, a.seo_title, a.seo_description \
-         FROM articles a WHERE {VISIBLE}{filter} ORDER BY {} LIMIT $2 OFFSET $3",
+        "SELECT {SUMMARY_COLUMNS}, a.dateline, a.created_at, a.seo_title, a.seo_description, a.status, a.revision \
+         FROM articles a WHERE {visible}{filter} ORDER BY {} LIMIT $2 OFFSET $3",
         b.order
     );
     let offset = i64::from(b.page.saturating_sub(1)) * i64::from(b.limit);
@@ -925,15 +945,24 @@ fn renumber(sql: &str, n: usize, from: usize) -> String {
     out
 }
 
-/// One published post by its id or slug.
-pub async fn read_post(db: &Db, by: By<'_>, now: i64) -> Result<Option<ApiPost>> {
+/// Every article, whatever its status (`$1` is bound but matches all).
+const ANY_STATUS: &str = "(a.id > 0 OR $1 = 0)";
+
+/// One published post (or, with `all_statuses`, any) by its id or slug.
+pub async fn read_post(
+    db: &Db,
+    by: By<'_>,
+    now: i64,
+    all_statuses: bool,
+) -> Result<Option<ApiPost>> {
+    let visible = if all_statuses { ANY_STATUS } else { VISIBLE };
     let (cond, value) = match by {
         By::Id(id) => ("a.id = $2", Bind::Int(id)),
         By::Slug(s) => ("a.slug = $2", Bind::Text(s.to_string())),
     };
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, a.dateline, a.created_at, a.seo_title, a.seo_description \
-         FROM articles a WHERE {VISIBLE} AND {cond}"
+        "SELECT {SUMMARY_COLUMNS}, a.dateline, a.created_at, a.seo_title, a.seo_description, a.status, a.revision \
+         FROM articles a WHERE {visible} AND {cond}"
     );
     let binds = [value];
     let rows = bind_all(sqlx::query(&sql).bind(now), &binds)
@@ -990,7 +1019,11 @@ async fn posts_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ApiPost>> {
     rows.iter()
         .zip(summaries)
         .map(|(r, summary)| {
+            let status: String = r.try_get("status")?;
             Ok(ApiPost {
+                status: masthead_core::ArticleStatus::parse(&status)
+                    .map_err(|e| StoreError::Corrupt(format!("status: {e}")))?,
+                revision: r.try_get("revision")?,
                 dateline: r.try_get("dateline")?,
                 created_at: r.try_get("created_at")?,
                 seo_title: r.try_get("seo_title")?,

@@ -1365,7 +1365,7 @@ pub(crate) async fn summaries_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<
 
 /// Deletes an article's search row: by rowid on SQLite (see
 /// `list_stale_search`), by the indexed key on PostgreSQL.
-fn delete_search(backend: Backend) -> &'static str {
+pub(crate) fn delete_search(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "DELETE FROM article_search WHERE rowid = $1",
         Backend::Postgres => "DELETE FROM article_search WHERE article_id = $1",

@@ -456,7 +456,7 @@ pub async fn insert_revision(
         article_id,
         kind,
         article_revision,
-        staff,
+        (Some(staff.0), staff.1),
         snapshot,
         now,
     )
@@ -471,7 +471,7 @@ async fn insert_revision_in(
     article_id: i64,
     kind: &str,
     article_revision: i64,
-    staff: (i64, &str),
+    staff: (Option<i64>, &str),
     snapshot: &str,
     now: i64,
 ) -> Result<i64> {
@@ -559,7 +559,9 @@ pub async fn article_revision(db: &Db, article_id: i64) -> Result<Option<i64>> {
 /// Who saves, and the editor's fields as a version keeps them.
 #[derive(Debug, Clone)]
 pub struct Saver<'a> {
-    pub staff_id: i64,
+    /// The staff member; `None` for an API integration (whose name and
+    /// `integration:ID` stand in the history and the audit log).
+    pub staff_id: Option<i64>,
     pub staff_name: &'a str,
     pub staff_email: &'a str,
     /// The editor's form as JSON (the version's snapshot).
@@ -579,7 +581,7 @@ pub enum SaveRefused {
 
 fn audit_of<'a>(who: &'a Saver<'a>, action: &'a str, slug: &'a str, detail: &'a str) -> Audit<'a> {
     Audit {
-        staff_id: Some(who.staff_id),
+        staff_id: who.staff_id,
         staff_email: who.staff_email,
         action,
         object_type: "article",
@@ -704,4 +706,48 @@ pub async fn save_article(
     .await?;
     crate::commit(tx).await?;
     Ok(Ok(()))
+}
+
+/// Deletes an article with everything that hangs off it (blocks, links,
+/// versions, corrections and front-page places cascade; its search row,
+/// ids and import records are removed here), audited. Readers' caches
+/// drop when it was published. `false` when there was no such article.
+pub async fn delete_article(db: &Db, id: i64, who: &Saver<'_>, now: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let Some(row) = sqlx::query("SELECT slug, status FROM articles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let slug: String = row.try_get("slug")?;
+    let status: String = row.try_get("status")?;
+    sqlx::query(crate::content::delete_search(db.backend()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM import_items WHERE object_id = $1 AND kind IN ('post', 'post_uuid')")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM api_ids WHERE kind = 'post' AND object_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM articles WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        &audit_of(who, "article.delete", &slug, &status),
+        now,
+    )
+    .await?;
+    if status != "draft" {
+        crate::settings::bump_counter(&mut tx, crate::settings::CONTENT).await?;
+    }
+    crate::commit(tx).await?;
+    Ok(true)
 }

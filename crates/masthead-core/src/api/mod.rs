@@ -2,6 +2,7 @@
 //! formats, the filter language (`nql`), `limit`/`page`/`order` and the
 //! pagination block exactly as Ghost computes it.
 
+pub mod jwt;
 pub mod nql;
 
 /// Ghost's default page size.
@@ -149,10 +150,29 @@ pub fn reading_time(words: usize, images: usize) -> u32 {
 
 /// A time as Ghost writes it: `2024-05-17T08:30:00.000+00:00`.
 pub fn ghost_time(unix: i64) -> String {
+    ghost_time_ms(unix, 0)
+}
+
+/// A time with milliseconds: a post's `updated_at` carries its revision
+/// (mod 1000) there, so two saves in one second still differ and Ghost's
+/// collision check (the client sends back the `updated_at` it read) sees
+/// every save.
+pub fn ghost_time_ms(unix: i64, ms: i64) -> String {
     match jiff::Timestamp::from_second(unix) {
-        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%S.000+00:00").to_string(),
+        Ok(t) => format!(
+            "{}.{:03}+00:00",
+            t.strftime("%Y-%m-%dT%H:%M:%S"),
+            ms.rem_euclid(1000)
+        ),
         Err(_) => "1970-01-01T00:00:00.000+00:00".into(),
     }
+}
+
+/// The (seconds, milliseconds) of an ISO 8601 time a client sent back.
+pub fn parse_ms(text: &str) -> Option<(i64, i64)> {
+    let t: jiff::Timestamp = text.trim().parse().ok()?;
+    let ms = t.as_millisecond();
+    Some((ms.div_euclid(1000), ms.rem_euclid(1000)))
 }
 
 /// Ghost's `visibility` for an access level as the policy resolves it:
@@ -232,6 +252,19 @@ mod tests {
         assert!(!is_object_id("5DDC9141C35E7700383B2937"));
         assert!(is_hex("22444f78447824223cefc48062", 26));
         assert_eq!(ghost_time(1_715_934_600), "2024-05-17T08:30:00.000+00:00");
+        assert_eq!(
+            ghost_time_ms(1_715_934_600, 1042),
+            "2024-05-17T08:30:00.042+00:00"
+        );
+        assert_eq!(
+            parse_ms("2024-05-17T08:30:00.042+00:00"),
+            Some((1_715_934_600, 42))
+        );
+        assert_eq!(
+            parse_ms("2024-05-17T10:30:00.042+02:00"),
+            Some((1_715_934_600, 42))
+        );
+        assert_eq!(parse_ms("yesterday"), None);
         assert_eq!(reading_time(0, 0), 0);
         assert_eq!(reading_time(10, 0), 1);
         assert_eq!(reading_time(2750, 0), 10);

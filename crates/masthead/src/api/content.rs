@@ -116,7 +116,7 @@ async fn read_slug_v(
 
 /// The resources the Content API answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resource {
+pub(super) enum Resource {
     Posts,
     Pages,
     Tags,
@@ -126,7 +126,7 @@ enum Resource {
 }
 
 impl Resource {
-    fn parse(s: &str) -> Option<Resource> {
+    pub(super) fn parse(s: &str) -> Option<Resource> {
         Some(match s {
             "posts" => Resource::Posts,
             "pages" => Resource::Pages,
@@ -160,7 +160,7 @@ impl Resource {
         }
     }
 
-    fn kind(self) -> Option<Kind> {
+    pub(super) fn kind(self) -> Option<Kind> {
         match self {
             Resource::Posts => Some(Kind::Post),
             Resource::Pages => Some(Kind::Page),
@@ -173,15 +173,15 @@ impl Resource {
 
 /// The parameters that shape an answer, checked.
 #[derive(Debug, Default)]
-struct Options {
-    filter: Option<nql::Expr>,
-    filter_text: String,
-    fields: Vec<String>,
-    include: Vec<String>,
-    formats: Vec<String>,
-    limit: u32,
-    page: u32,
-    order: Vec<OrderBy>,
+pub(super) struct Options {
+    pub(super) filter: Option<nql::Expr>,
+    pub(super) filter_text: String,
+    pub(super) fields: Vec<String>,
+    pub(super) include: Vec<String>,
+    pub(super) formats: Vec<String>,
+    pub(super) limit: u32,
+    pub(super) page: u32,
+    pub(super) order: Vec<OrderBy>,
     order_text: String,
 }
 
@@ -219,7 +219,10 @@ impl Options {
     }
 }
 
-fn parse_options(resource: Resource, params: &[(String, String)]) -> Result<Options, ApiError> {
+pub(super) fn parse_options(
+    resource: Resource,
+    params: &[(String, String)],
+) -> Result<Options, ApiError> {
     let get = |name: &str| {
         params
             .iter()
@@ -409,6 +412,7 @@ async fn render(
         .map(|k| store::compile_order(k, &opts.order))
         .unwrap_or_default();
     let b = Browse {
+        all_statuses: false,
         filter: compiled,
         order: &order,
         limit: opts.limit,
@@ -420,13 +424,13 @@ async fn render(
         Resource::Posts => {
             let (posts, total) = match by {
                 Some(by) => {
-                    let p = store::read_post(db, by, now).await?;
+                    let p = store::read_post(db, by, now, false).await?;
                     let n = u64::from(p.is_some());
                     (p.into_iter().collect(), n)
                 }
                 None => store::browse_posts(db, &b).await?,
             };
-            (posts_json(state, &posts, opts, now).await?, total)
+            (posts_json(state, &posts, opts, now, false).await?, total)
         }
         Resource::Pages => {
             let (pages, total) = match by {
@@ -530,11 +534,14 @@ fn opt_text(s: &str) -> Value {
     }
 }
 
-async fn posts_json(
+/// Post objects. `staff` (the Admin API) reads every body whole and adds
+/// the status; otherwise every body goes through the anonymous decision.
+pub(super) async fn posts_json(
     state: &AppState,
     posts: &[ApiPost],
     opts: &Options,
     now: i64,
+    staff: bool,
 ) -> Result<Vec<Value>, ApiError> {
     let db = state.db();
     let ids = ids_of(
@@ -549,7 +556,12 @@ async fn posts_json(
         .iter()
         .map(|p| {
             let facts = p.summary.facts();
-            (facts, anonymous_decision(state, &facts))
+            let decision = if staff {
+                masthead_core::Decision::Full
+            } else {
+                anonymous_decision(state, &facts)
+            };
+            (facts, decision)
         })
         .collect();
     let bodies = masthead_store::content::find_bodies(db, &asked).await?;
@@ -609,6 +621,7 @@ async fn posts_json(
                 url_path: format!("/{}", s.slug),
                 created_at: p.created_at,
                 updated_at: s.updated_at.as_second(),
+                updated_ms: p.revision,
                 published_at: s.published_at.map(|t| t.as_second()),
                 custom_excerpt: &s.standfirst,
                 featured: p.featured,
@@ -634,6 +647,11 @@ async fn posts_json(
                 None => {
                     map.insert("masthead_photo_credit".into(), Value::Null);
                 }
+            }
+            if staff {
+                map.insert("status".into(), json!(p.status.as_str()));
+                map.insert("lexical".into(), Value::Null);
+                map.insert("mobiledoc".into(), Value::Null);
             }
             map.insert("masthead_standfirst".into(), json!(s.standfirst));
             map.insert("masthead_dateline".into(), json!(p.dateline));
@@ -699,6 +717,7 @@ async fn pages_json(
                     url_path: format!("/pages/{}", p.slug),
                     created_at: p.created_at,
                     updated_at: p.updated_at,
+                    updated_ms: 0,
                     published_at: Some(p.created_at),
                     custom_excerpt: "",
                     featured: false,
@@ -733,6 +752,8 @@ struct Common<'a> {
     url_path: String,
     created_at: i64,
     updated_at: i64,
+    /// The milliseconds of `updated_at` (a post's revision).
+    updated_ms: i64,
     published_at: Option<i64>,
     custom_excerpt: &'a str,
     featured: bool,
@@ -809,7 +830,10 @@ fn article_common(state: &AppState, c: Common<'_>, opts: &Options) -> Value {
     put("featured", json!(c.featured));
     put("visibility", json!(c.visibility));
     put("created_at", json!(rules::ghost_time(c.created_at)));
-    put("updated_at", json!(rules::ghost_time(c.updated_at)));
+    put(
+        "updated_at",
+        json!(rules::ghost_time_ms(c.updated_at, c.updated_ms)),
+    );
     put(
         "published_at",
         c.published_at

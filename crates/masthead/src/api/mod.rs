@@ -3,6 +3,7 @@
 //! (`@tryghost/content-api`, headless front ends) work with the URL and key
 //! changed.
 
+pub mod admin;
 pub mod content;
 pub mod keys;
 pub mod openapi;
@@ -136,6 +137,7 @@ pub fn json(value: &serde_json::Value) -> Response {
 
 pub fn routes() -> Vec<crate::http::Route> {
     let mut routes = content::routes();
+    routes.extend(admin::routes());
     routes.push(
         crate::http::Route::new(
             "/ghost/api/openapi.json",

@@ -408,7 +408,7 @@ pub async fn create(
 /// Who saves, for the store's use cases.
 fn saver<'a>(user: &'a StaffUser, snapshot: &'a str) -> masthead_store::newsroom::Saver<'a> {
     masthead_store::newsroom::Saver {
-        staff_id: user.id,
+        staff_id: Some(user.id),
         staff_name: &user.name,
         staff_email: &user.email,
         snapshot,

@@ -7,6 +7,7 @@ mod harness;
 
 mod access;
 mod accounts;
+mod admin_api;
 mod billing;
 mod content_api;
 mod editor;
