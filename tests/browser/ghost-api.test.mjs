@@ -1,8 +1,10 @@
-// Ghost's official Content API client (@tryghost/content-api, pinned in
-// package.json) against one demo server: every endpoint it has that
-// Masthead implements, in the versions clients configure, with the key of
-// an integration made by `masthead integrations add`. A gated post comes
-// back with `access: false` and only its preview.
+// Ghost's official API clients (@tryghost/content-api and
+// @tryghost/admin-api, pinned in package.json) against one demo server:
+// every endpoint they have that Masthead implements, in the versions
+// clients configure, with the keys of an integration made by `masthead
+// integrations add`. A gated post comes back from the Content API with
+// `access: false` and only its preview; a post written through the Admin
+// API shows on the site once published.
 //
 // Run through tests/browser/run (it sets MASTHEAD_BIN). Nothing here is
 // ever skipped.
@@ -11,6 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import GhostAdminAPI from '@tryghost/admin-api';
 import GhostContentAPI from '@tryghost/content-api';
 import { startServer } from './server.mjs';
 
@@ -19,6 +22,7 @@ const PAST_PREVIEW = 'The biggest gains are in Northgate';
 
 let server;
 let key;
+let adminKey;
 
 /** `masthead integrations add`, against the running server's data directory. */
 async function addIntegration(name) {
@@ -37,7 +41,7 @@ function client(version = 'v5.0', k = key) {
 
 before(async () => {
   server = await startServer();
-  ({ content: key } = await addIntegration('Ghost clients'));
+  ({ content: key, admin: adminKey } = await addIntegration('Ghost clients'));
   // The server learns of the new key within a second (the settings
   // counter it polls).
   const deadline = Date.now() + 10_000;
@@ -147,4 +151,55 @@ test('errors come back in Ghost’s shape', async () => {
     assert.equal(e.name, 'BadRequestError');
     return true;
   });
+});
+
+function admin(version = 'v5.0') {
+  return new GhostAdminAPI({ url: server.origin, key: adminKey, version });
+}
+
+test('the Admin API client writes a post from html, publishes, edits and deletes it', async () => {
+  const api = admin();
+  const site = await api.site.read();
+  assert.equal(site.title, 'The Harbour Ledger');
+  const drafts = await api.posts.browse({ filter: 'status:draft', limit: 'all' });
+  assert.ok(drafts.length > 0 && drafts.every((p) => p.status === 'draft'));
+  const made = await api.posts.add(
+    { title: 'Pier lights switched back on', html: '<p>The lights are back.</p><script>alert(1)</script>', tags: ['Pier works'] },
+    { source: 'html' },
+  );
+  assert.equal(made.status, 'draft');
+  assert.ok(!made.html.includes('script'));
+  assert.deepEqual(made.tags.map((t) => t.slug), ['pier-works']);
+  const published = await api.posts.edit({ id: made.id, updated_at: made.updated_at, status: 'published', visibility: 'public' });
+  assert.equal(published.status, 'published');
+  // The reader site and the Content API have it.
+  const page = await fetch(server.url(`/${published.slug}`));
+  assert.equal(page.status, 200);
+  assert.ok((await page.text()).includes('The lights are back.'));
+  const read = await client().posts.read({ id: made.id });
+  assert.equal(read.access, true);
+  // An edit from a stale copy is Ghost's collision error and changes nothing.
+  await assert.rejects(api.posts.edit({ id: made.id, updated_at: made.updated_at, title: 'Overwritten' }), (e) => {
+    assert.equal(e.name, 'UpdateCollisionError');
+    return true;
+  });
+  const edited = await api.posts.edit(
+    { id: made.id, updated_at: published.updated_at, title: 'Pier lights back on', html: '<p>The lights are on again.</p>' },
+    { source: 'html' },
+  );
+  assert.equal(edited.title, 'Pier lights back on');
+  assert.ok(edited.html.includes('on again'));
+  assert.equal((await api.posts.read({ id: made.id })).title, 'Pier lights back on');
+  await api.posts.delete({ id: made.id });
+  await assert.rejects(api.posts.read({ id: made.id }), (e) => e.name === 'NotFoundError');
+  assert.equal((await fetch(server.url(`/${published.slug}`))).status, 404);
+});
+
+test('the Admin API client under older versions, and a wrong key', async () => {
+  for (const version of ['v4', 'v5.0', 'canary']) {
+    const posts = await admin(version).posts.browse({ limit: 2 });
+    assert.equal(posts.length, 2, `version ${version}`);
+  }
+  const wrong = new GhostAdminAPI({ url: server.origin, key: `${'0'.repeat(24)}:${'1'.repeat(64)}`, version: 'v5.0' });
+  await assert.rejects(wrong.posts.browse(), (e) => e.name === 'UnauthorizedError');
 });
