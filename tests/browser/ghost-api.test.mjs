@@ -15,6 +15,9 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import GhostAdminAPI from '@tryghost/admin-api';
 import GhostContentAPI from '@tryghost/content-api';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { png } from './png.mjs';
 import { startServer } from './server.mjs';
 
 /** Text of the demo's subscribers-only analysis, past its preview. */
@@ -202,4 +205,34 @@ test('the Admin API client under older versions, and a wrong key', async () => {
   }
   const wrong = new GhostAdminAPI({ url: server.origin, key: `${'0'.repeat(24)}:${'1'.repeat(64)}`, version: 'v5.0' });
   await assert.rejects(wrong.posts.browse(), (e) => e.name === 'UnauthorizedError');
+});
+
+test('the Admin API client uploads an image and leads a post with it', async () => {
+  const api = admin();
+  const file = join(server.dataDir, 'upload-test.png');
+  await writeFile(file, png(800, 500));
+  const image = await api.images.upload({ file, ref: 'lead' });
+  assert.equal(image.ref, 'lead');
+  assert.ok(image.url.startsWith(`${server.origin}/media/`));
+  assert.equal((await fetch(image.url)).status, 200);
+  const post = await api.posts.add(
+    { title: 'Dusk on the pier', html: '<p>Quiet evening.</p>', feature_image: image.url, feature_image_alt: 'The pier at dusk' },
+    { source: 'html' },
+  );
+  assert.equal(post.feature_image, image.url);
+  const text = join(server.dataDir, 'notes.txt');
+  await writeFile(text, 'not an image');
+  await assert.rejects(api.images.upload({ file: text }), (e) => e.name === 'UnsupportedMediaTypeError');
+});
+
+test('the Admin API client adds, edits and deletes a tag', async () => {
+  const api = admin();
+  const tag = await api.tags.add({ name: 'Lifeboat station', description: 'The crew and their calls.' });
+  assert.equal(tag.slug, 'lifeboat-station');
+  const edited = await api.tags.edit({ id: tag.id, name: 'Lifeboat station news' });
+  assert.equal(edited.name, 'Lifeboat station news');
+  assert.equal((await api.tags.read({ slug: 'lifeboat-station' })).id, tag.id);
+  assert.equal((await fetch(server.url('/topics/lifeboat-station'))).status, 200);
+  await api.tags.delete({ id: tag.id });
+  await assert.rejects(api.tags.read({ id: tag.id }), (e) => e.name === 'NotFoundError');
 });

@@ -1840,6 +1840,50 @@ pub async fn fix_digest(db: &Db, send_id: i64, since: i64, now: i64) -> Result<b
     Ok(claimed == 1)
 }
 
+/// Deletes a topic: its links to articles go with it (the articles stay),
+/// and its API ids and import records; audited. Readers' caches drop.
+/// `false` when there was no such topic.
+pub async fn delete_topic(
+    db: &Db,
+    id: i64,
+    audit: &crate::newsroom::Audit<'_>,
+    now: i64,
+) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let Some(row) = sqlx::query("SELECT slug FROM topics WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let slug: String = row.try_get("slug")?;
+    sqlx::query("DELETE FROM api_ids WHERE kind = 'tag' AND object_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM import_items WHERE object_id = $1 AND kind IN ('tag', 'term')")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM topics WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    crate::newsroom::audit(
+        &mut tx,
+        &crate::newsroom::Audit {
+            object_id: &slug,
+            ..*audit
+        },
+        now,
+    )
+    .await?;
+    crate::settings::bump_counter(&mut tx, crate::settings::CONTENT).await?;
+    crate::commit(tx).await?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::search_words;

@@ -6,9 +6,11 @@
 //! `no-store`. The integration's role applies (`newsroom::allowed`).
 //!
 //! Implemented: `site`; `posts` browse, read, add (`?source=html`), edit
-//! (`updated_at` required, a stale one is Ghost's 409), delete.
+//! (`updated_at` required, a stale one is Ghost's 409), delete;
+//! `images/upload` into the media library; `tags` browse, read, add,
+//! edit (name and description), delete.
 
-use super::content::{parse_options, posts_json, Resource};
+use super::content::{ids_of, parse_options, posts_json, term_json, Resource};
 use super::{ApiError, ErrorType};
 use crate::app::AppState;
 use crate::http::{Carries, Route};
@@ -30,7 +32,24 @@ const VERSIONS: &[&str] = &["v2", "v3", "v4", "canary"];
 
 pub fn routes() -> Vec<Route> {
     let r = |path: &'static str, h| Route::new(path, h, Carries::StaffText).machine();
+    let upload = || {
+        axum::routing::post(upload_image).layer(axum::extract::DefaultBodyLimit::max(
+            crate::newsroom::media::UPLOAD_BODY_LIMIT,
+        ))
+    };
+    let upload_v = || {
+        axum::routing::post(upload_image_v).layer(axum::extract::DefaultBodyLimit::max(
+            crate::newsroom::media::UPLOAD_BODY_LIMIT,
+        ))
+    };
     vec![
+        Route::new("/ghost/api/admin/images/upload/", upload(), Carries::NoText).machine(),
+        Route::new(
+            "/ghost/api/{version}/admin/images/upload/",
+            upload_v(),
+            Carries::NoText,
+        )
+        .machine(),
         Route::new("/ghost/api/admin/site/", get(site), Carries::NoText).cors(),
         Route::new(
             "/ghost/api/{version}/admin/site/",
@@ -413,12 +432,13 @@ async fn delete_v(
     )
 }
 
-fn posts_only(resource: &str) -> Result<(), ApiError> {
+/// The resources the Admin API answers here.
+fn resource_of(resource: &str) -> Result<Resource, ApiError> {
     match Resource::parse(resource) {
-        Some(Resource::Posts) => Ok(()),
+        Some(r @ (Resource::Posts | Resource::Tags)) => Ok(r),
         _ => Err(
             ApiError::new(ErrorType::NotFound, "Resource not found").context(format!(
-                "The Admin API here answers posts and site; not {resource:?} yet."
+                "The Admin API here answers posts, tags, images and site; not {resource:?} yet."
             )),
         ),
     }
@@ -459,9 +479,12 @@ async fn read(
 ) -> Result<Response, ApiError> {
     check_version(version)?;
     let caller = authenticate(state, headers, version).await?;
-    posts_only(resource)?;
+    let resource = resource_of(resource)?;
     caller.may(Action::WriteOwnDraft)?;
     let params = query_params(q)?;
+    if resource == Resource::Tags {
+        return read_tags(state, &params, target).await;
+    }
     let opts = parse_options(Resource::Posts, &params)?;
     let now = state.now();
     let db = state.db();
@@ -510,6 +533,212 @@ async fn read(
         StatusCode::OK,
         &json!({ "posts": items, "meta": { "pagination": pagination } }),
     ))
+}
+
+async fn tag_id(state: &AppState, id: &str) -> Result<i64, ApiError> {
+    let found = if rules::is_object_id(id) {
+        store::find_by_ghost_id(state.db(), Kind::Tag, id).await?
+    } else {
+        None
+    };
+    found.ok_or_else(|| ApiError::not_found("tag"))
+}
+
+async fn read_tags(
+    state: &AppState,
+    params: &[(String, String)],
+    target: Target,
+) -> Result<Response, ApiError> {
+    let opts = parse_options(Resource::Tags, params)?;
+    let now = state.now();
+    let db = state.db();
+    let policy = state.settings().get().publication.policy.clone();
+    let compiled = match &opts.filter {
+        Some(f) => Some(
+            store::compile_filter(Kind::Tag, f, &policy, now, 4).map_err(|m| {
+                ApiError::new(ErrorType::BadRequest, "Error parsing filter")
+                    .context(m)
+                    .property("filter")
+            })?,
+        ),
+        None => None,
+    };
+    let (terms, total, reading) = match target {
+        Target::Browse => {
+            let order = store::compile_order(Kind::Tag, &opts.order);
+            let b = Browse {
+                all_statuses: true,
+                filter: compiled.as_ref(),
+                order: &order,
+                limit: opts.limit,
+                page: opts.page,
+                now,
+            };
+            let (t, n) = store::browse_terms(db, Kind::Tag, &b).await?;
+            (t, n, false)
+        }
+        Target::Id(id) => {
+            let object = tag_id(state, &id).await?;
+            let t = store::read_term(db, Kind::Tag, By::Id(object), now).await?;
+            (t.into_iter().collect::<Vec<_>>(), 1, true)
+        }
+        Target::Slug(slug) => {
+            let t = store::read_term(db, Kind::Tag, By::Slug(&slug), now).await?;
+            (t.into_iter().collect::<Vec<_>>(), 1, true)
+        }
+    };
+    let ids = ids_of(state, Kind::Tag, terms.iter().map(|t| t.id).collect(), now).await?;
+    let with_count = opts.include.iter().any(|i| i == "count.posts");
+    let items: Vec<Value> = terms
+        .iter()
+        .map(|t| term_json(state, Kind::Tag, t, &ids, with_count))
+        .collect();
+    if reading {
+        if items.is_empty() {
+            return Err(ApiError::not_found("tag"));
+        }
+        return Ok(no_store(StatusCode::OK, &json!({ "tags": items })));
+    }
+    let pagination = rules::pagination(opts.page, opts.limit, total);
+    Ok(no_store(
+        StatusCode::OK,
+        &json!({ "tags": items, "meta": { "pagination": pagination } }),
+    ))
+}
+
+/// The first object of `{"tags": [ … ]}`.
+fn tag_of(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorType::BadRequest, format!("the body is not JSON: {e}")))?;
+    match v.get("tags").and_then(|p| p.get(0)) {
+        Some(Value::Object(m)) => Ok(m.clone()),
+        _ => Err(validation(
+            "No tags found in the request: send {\"tags\": [{…}]}.",
+        )),
+    }
+}
+
+async fn tag_answer(state: &AppState, id: i64, status: StatusCode) -> Result<Response, ApiError> {
+    let now = state.now();
+    let t = store::read_term(state.db(), Kind::Tag, By::Id(id), now)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tag"))?;
+    let ids = ids_of(state, Kind::Tag, vec![id], now).await?;
+    Ok(no_store(
+        status,
+        &json!({ "tags": [term_json(state, Kind::Tag, &t, &ids, false)] }),
+    ))
+}
+
+async fn write_tags(
+    state: &AppState,
+    caller: &Caller,
+    id: Option<&str>,
+    what: Write<'_>,
+) -> Result<Response, ApiError> {
+    caller.may(Action::TopicsAndAuthors)?;
+    let db = state.db();
+    let now = state.now();
+    let who = caller.email();
+    let body = match what {
+        Write::Delete => {
+            let object = tag_id(state, id.unwrap_or("")).await?;
+            let audit = masthead_store::newsroom::Audit {
+                staff_id: None,
+                staff_email: &who,
+                action: "topic.delete",
+                object_type: "topic",
+                object_id: "",
+                detail: "by the Admin API",
+            };
+            if !masthead_store::content::delete_topic(db, object, &audit, now).await? {
+                return Err(ApiError::not_found("tag"));
+            }
+            state.refresh_counters().await.map_err(ApiError::internal)?;
+            let mut res = StatusCode::NO_CONTENT.into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return Ok(res);
+        }
+        Write::Add(body) | Write::Edit(body) => body,
+    };
+    let t = tag_of(body)?;
+    let editing = match (&what, id) {
+        (Write::Edit(_), Some(id)) => {
+            let object = tag_id(state, id).await?;
+            store::read_term(db, Kind::Tag, By::Id(object), now).await?
+        }
+        _ => None,
+    };
+    let name = match (text(&t, "name"), &editing) {
+        (Some(n), _) if !n.trim().is_empty() => n.trim().chars().take(120).collect::<String>(),
+        (None, Some(e)) => e.name.clone(),
+        _ => return Err(validation("Value in [tags.name] cannot be blank.").property("name")),
+    };
+    if name.starts_with('#') {
+        return Err(validation(
+            "internal tags (a name starting with #) are not kept here: topics are public",
+        )
+        .property("name"));
+    }
+    let slug = match (text(&t, "slug").map(str::trim), &editing) {
+        (Some(s), Some(e)) if !s.is_empty() && s != e.slug => {
+            return Err(validation(
+                "a tag's slug cannot change here (its page's address would break)",
+            )
+            .property("slug"))
+        }
+        (_, Some(e)) => Slug::parse(&e.slug).map_err(|e| ApiError::internal(e.to_string()))?,
+        (Some(s), None) if !s.is_empty() => Slug::from_title(s)
+            .ok_or_else(|| validation(format!("{s:?} is not a usable slug")).property("slug"))?,
+        (_, None) => Slug::from_title(&name)
+            .ok_or_else(|| validation(format!("{name:?} makes no slug")).property("name"))?,
+    };
+    if editing.is_none()
+        && masthead_store::content::find_topic_id(db, slug.as_str())
+            .await?
+            .is_some()
+    {
+        return Err(
+            validation(format!("a tag with the slug {:?} exists", slug.as_str())).property("slug"),
+        );
+    }
+    let description = match (text(&t, "description"), &editing) {
+        (Some(d), _) => d.trim().chars().take(500).collect::<String>(),
+        (None, Some(e)) => e.description.clone(),
+        (None, None) => String::new(),
+    };
+    let action = if editing.is_some() {
+        "topic.save"
+    } else {
+        "topic.add"
+    };
+    let audit = masthead_store::newsroom::Audit {
+        staff_id: None,
+        staff_email: &who,
+        action,
+        object_type: "topic",
+        object_id: slug.as_str(),
+        detail: "by the Admin API",
+    };
+    let id = masthead_store::content::upsert_topic(
+        db,
+        &masthead_store::content::NewTopic {
+            slug: &slug,
+            name: &name,
+            description: &description,
+        },
+        Some(&audit),
+        now,
+    )
+    .await?;
+    state.refresh_counters().await.map_err(ApiError::internal)?;
+    let status = if editing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    tag_answer(state, id, status).await
 }
 
 /// The Admin API may also filter by status (it sees drafts).
@@ -574,6 +803,158 @@ fn compile_admin_filter(
     }
 }
 
+// --------------------------------------------------------------- images
+
+async fn upload_image(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: axum::extract::Request,
+) -> Response {
+    finish(upload(&state, &headers, None, req).await)
+}
+
+async fn upload_image_v(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(version): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    finish(upload(&state, &headers, Some(&version), req).await)
+}
+
+/// `images/upload`: one image (`file`) into the media library, through
+/// the same checks and processing as the newsroom's uploads; answers
+/// `{"images": [{"url", "ref"}]}`.
+async fn upload(
+    state: &AppState,
+    headers: &HeaderMap,
+    version: Option<&str>,
+    req: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    use crate::media::{MediaError, MAX_UPLOAD_BYTES};
+    use axum::extract::FromRequest;
+    check_version(version)?;
+    let caller = authenticate(state, headers, version).await?;
+    caller.may(Action::WriteOwnDraft)?;
+    let too_large = || {
+        ApiError::new(
+            ErrorType::TooLarge,
+            format!(
+                "The image is larger than {} MB.",
+                MAX_UPLOAD_BYTES / 1024 / 1024
+            ),
+        )
+    };
+    let mut multipart = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorType::BadRequest,
+                "Send the image as multipart/form-data.",
+            )
+        })?;
+    let (mut file, mut reference) = (None, None);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => {
+                return Err(ApiError::new(
+                    ErrorType::BadRequest,
+                    format!("the form was malformed: {e}"),
+                ))
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name: String = field
+            .file_name()
+            .unwrap_or("image")
+            .chars()
+            .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+            .take(200)
+            .collect();
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => {
+                return Err(ApiError::new(
+                    ErrorType::BadRequest,
+                    format!("the form was malformed: {e}"),
+                ))
+            }
+        };
+        match name.as_str() {
+            "file" => {
+                if bytes.len() > MAX_UPLOAD_BYTES {
+                    return Err(too_large());
+                }
+                file = Some((file_name, bytes.to_vec()));
+            }
+            "ref" => {
+                reference = Some(
+                    String::from_utf8_lossy(&bytes)
+                        .chars()
+                        .take(500)
+                        .collect::<String>(),
+                )
+            }
+            _ => {}
+        }
+    }
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return Err(validation("Please select an image.").property("file"));
+    };
+    let email = caller.email();
+    let described = masthead_store::media::Described {
+        words: ("", "", ""),
+        by: masthead_store::newsroom::Actor {
+            staff_id: None,
+            email: &email,
+        },
+        name: &name,
+    };
+    let db = state.db();
+    let stored = crate::content::import::store_image(
+        db,
+        state.media(),
+        state.processor(),
+        bytes,
+        &name,
+        Some(&described),
+    )
+    .await;
+    let (_, hash) = match stored {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(match e.downcast_ref::<MediaError>() {
+                Some(MediaError::TooLarge) => too_large(),
+                Some(
+                    m @ (MediaError::Svg
+                    | MediaError::Heic
+                    | MediaError::Unsupported
+                    | MediaError::Decode(_)),
+                ) => {
+                    ApiError::new(ErrorType::UnsupportedMediaType, format!("{m}")).property("file")
+                }
+                Some(m @ MediaError::Limits) => validation(format!("{m}")).property("file"),
+                _ => ApiError::internal(format!("{e:#}")),
+            })
+        }
+    };
+    let media = masthead_store::media::find_media_by_hash(db, &hash)
+        .await?
+        .ok_or_else(|| ApiError::internal("an uploaded image has no row"))?;
+    let url = state
+        .config()
+        .base_url
+        .join(&format!("/media/{}.{}", media.hash, media.ext));
+    Ok(no_store(
+        StatusCode::CREATED,
+        &json!({"images": [{"url": url, "ref": reference}]}),
+    ))
+}
+
 // --------------------------------------------------------------- writes
 
 enum Write<'a> {
@@ -627,8 +1008,11 @@ async fn write(
 ) -> Result<Response, ApiError> {
     check_version(version)?;
     let caller = authenticate(state, headers, version).await?;
-    posts_only(resource)?;
+    let resource = resource_of(resource)?;
     let params = query_params(q)?;
+    if resource == Resource::Tags {
+        return write_tags(state, &caller, id, what).await;
+    }
     let source_html = params.iter().any(|(k, v)| k == "source" && v == "html");
     let now = state.now();
     let snapshot = "{}";

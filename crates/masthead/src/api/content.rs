@@ -485,7 +485,7 @@ async fn render(
 }
 
 /// Ids for objects, made once where missing.
-async fn ids_of(
+pub(super) async fn ids_of(
     state: &AppState,
     kind: Kind,
     objects: Vec<i64>,
@@ -869,7 +869,7 @@ fn article_common(state: &AppState, c: Common<'_>, opts: &Options) -> Value {
     Value::Object(map)
 }
 
-fn term_json(
+pub(super) fn term_json(
     state: &AppState,
     kind: Kind,
     t: &ApiTerm,

@@ -21,6 +21,8 @@ pub enum ErrorType {
     Validation,
     UpdateCollision,
     TooManyRequests,
+    UnsupportedMediaType,
+    TooLarge,
     Internal,
 }
 
@@ -34,6 +36,8 @@ impl ErrorType {
             ErrorType::Validation => "ValidationError",
             ErrorType::UpdateCollision => "UpdateCollisionError",
             ErrorType::TooManyRequests => "TooManyRequestsError",
+            ErrorType::UnsupportedMediaType => "UnsupportedMediaTypeError",
+            ErrorType::TooLarge => "RequestEntityTooLargeError",
             ErrorType::Internal => "InternalServerError",
         }
     }
@@ -47,6 +51,8 @@ impl ErrorType {
             ErrorType::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorType::UpdateCollision => StatusCode::CONFLICT,
             ErrorType::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorType::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -401,3 +401,222 @@ async fn an_integrations_role_applies(app: TestApp) {
         "an author cannot delete another's post"
     );
 }
+
+both!(images_are_uploaded_into_the_media_library, Fixture::Demo);
+async fn images_are_uploaded_into_the_media_library(app: TestApp) {
+    let k = admin_key(&app, "author").await;
+    let upload = |bytes: Vec<u8>, name: &'static str, auth: Option<String>| {
+        // multipart/form-data as Ghost's client sends it.
+        let boundary = "----masthead-test-boundary";
+        let mut body = Vec::new();
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(&bytes);
+        for (k, v) in [("purpose", "image"), ("ref", "lead-photo")] {
+            body.extend_from_slice(
+                format!(
+                    "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = app
+            .client
+            .post(app.url("/ghost/api/admin/images/upload/"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if let Some(t) = auth {
+            req = req.header("authorization", format!("Ghost {t}"));
+        }
+        req.send()
+    };
+    let res = upload(
+        crate::wordpress::png(640, 480, 90),
+        "pier.png",
+        Some(token(&k, "/admin/")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let v: Value = res.json().await.unwrap();
+    let url = v["images"][0]["url"].as_str().unwrap().to_string();
+    assert_eq!(v["images"][0]["ref"], "lead-photo");
+    assert!(url.starts_with(&format!("{}/media/", app.base)), "{url}");
+    let image = app.client.get(&url).send().await.unwrap();
+    assert_eq!(image.status().as_u16(), 200);
+    // The pipeline keeps the original or a re-encoded copy: an image either way.
+    assert!(image.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("image/"));
+    // It can lead a post written next.
+    let (status, made) = call(
+        &app,
+        reqwest::Method::POST,
+        "/ghost/api/admin/posts/?source=html",
+        Some(&token(&k, "/admin/")),
+        Some(json!({"posts": [{"title": "Pier at dusk", "html": "<p>Quiet.</p>", "feature_image": url, "feature_image_alt": "The pier under an orange sky"}]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["posts"][0]["feature_image"], url.as_str());
+    assert_eq!(
+        made["posts"][0]["feature_image_alt"],
+        "The pier under an orange sky"
+    );
+    // Not an image, an SVG, no token: refused, nothing stored.
+    let before = masthead_store::media::list_media(app.state.db(), 100_000)
+        .await
+        .unwrap()
+        .len();
+    let res = upload(
+        b"just some text".to_vec(),
+        "notes.txt",
+        Some(token(&k, "/admin/")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status().as_u16(), 415);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(kind(&v), "UnsupportedMediaTypeError");
+    let svg =
+        br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#.to_vec();
+    assert_eq!(
+        upload(svg, "x.svg", Some(token(&k, "/admin/")))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        415
+    );
+    assert_eq!(
+        upload(crate::wordpress::png(10, 10, 1), "a.png", None)
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    assert_eq!(
+        masthead_store::media::list_media(app.state.db(), 100_000)
+            .await
+            .unwrap()
+            .len(),
+        before
+    );
+}
+
+both!(tags_are_managed_through_the_admin_api, Fixture::Demo);
+async fn tags_are_managed_through_the_admin_api(app: TestApp) {
+    use reqwest::Method;
+    let k = admin_key(&app, "editor").await;
+    let t = || token(&k, "/admin/");
+    let (status, made) = call(
+        &app,
+        Method::POST,
+        "/ghost/api/admin/tags/",
+        Some(&t()),
+        Some(
+            json!({"tags": [{"name": "Harbour works", "description": "Dredging, piers, walls."}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let tag = &made["tags"][0];
+    assert_eq!(tag["slug"], "harbour-works");
+    let id = tag["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get("/topics/harbour-works").await.status().as_u16(),
+        200
+    );
+    for (body, why) in [
+        (json!({"tags": [{"name": "Harbour works"}]}), "a taken slug"),
+        (json!({"tags": [{"name": "#internal"}]}), "an internal tag"),
+        (json!({"tags": [{"name": " "}]}), "no name"),
+        (json!({"nothing": []}), "no tags"),
+    ] {
+        let (status, v) = call(
+            &app,
+            Method::POST,
+            "/ghost/api/admin/tags/",
+            Some(&t()),
+            Some(body),
+        )
+        .await;
+        assert_eq!((status, kind(&v)), (422, "ValidationError"), "{why}");
+    }
+    let (status, edited) = call(
+        &app,
+        Method::PUT,
+        &format!("/ghost/api/admin/tags/{id}/"),
+        Some(&t()),
+        Some(json!({"tags": [{"name": "Harbour and pier works"}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["tags"][0]["name"], "Harbour and pier works");
+    assert_eq!(edited["tags"][0]["id"], id.as_str());
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &format!("/ghost/api/admin/tags/{id}/"),
+        Some(&t()),
+        Some(json!({"tags": [{"slug": "moved"}]})),
+    )
+    .await;
+    assert_eq!(status, 422, "a slug does not move");
+    let (_, list) = call(
+        &app,
+        Method::GET,
+        "/ghost/api/admin/tags/?include=count.posts&limit=all",
+        Some(&t()),
+        None,
+    )
+    .await;
+    assert!(list["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["slug"] == "harbour-works"));
+    // A tag in use: deleting it unlinks its articles, which stay.
+    let (_, transit) = call(
+        &app,
+        Method::GET,
+        "/ghost/api/admin/tags/slug/transit/",
+        Some(&t()),
+        None,
+    )
+    .await;
+    let transit_id = transit["tags"][0]["id"].as_str().unwrap().to_string();
+    let res = app
+        .client
+        .delete(app.url(&format!("/ghost/api/admin/tags/{transit_id}/")))
+        .header("authorization", format!("Ghost {}", t()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    app.state.refresh_counters().await.unwrap();
+    assert_eq!(app.get("/topics/transit").await.status().as_u16(), 404);
+    assert_eq!(
+        app.get("/bus-network-redesign-approved")
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    // A contributor may not manage tags.
+    let c = admin_key(&app, "contributor").await;
+    let (status, v) = call(
+        &app,
+        Method::POST,
+        "/ghost/api/admin/tags/",
+        Some(&token(&c, "/admin/")),
+        Some(json!({"tags": [{"name": "Nope"}]})),
+    )
+    .await;
+    assert_eq!((status, kind(&v)), (403, "NoPermissionError"));
+}

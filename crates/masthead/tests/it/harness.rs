@@ -168,6 +168,14 @@ async fn template(backend: Backend, fixture: Fixture) -> (PathBuf, Option<String
                     .await
                     .unwrap_or_else(|e| panic!("building the template: {e:#}"));
                 seed(&state, fixture).await;
+                // Every write into the main file before it is copied: a
+                // copy of the file alone would miss what is still in the
+                // WAL (the demo's settings, written last, went missing
+                // for the first tests that copied a fresh template).
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(state.db().writer())
+                    .await
+                    .unwrap_or_else(|e| panic!("checkpointing the template: {e}"));
                 state.db().close().await;
             }
             Backend::Postgres => {
