@@ -1,4 +1,4 @@
-//! An OpenAPI 3 description of what the Ghost-compatible API implements,
+//! An OpenAPI 3 description of what the Ghost-compatible APIs implement,
 //! served at `/ghost/api/openapi.json`. It is made from the same list of
 //! resources the handlers answer, and a test checks it against the route
 //! table.
@@ -62,6 +62,94 @@ fn answer(resource: &str, description: &str) -> Value {
     })
 }
 
+/// The Admin API's resources: (name, the methods on the collection, the
+/// methods on one object by id, reads by slug).
+pub const ADMIN_RESOURCES: &[(&str, &[&str], &[&str], bool)] = &[
+    ("posts", &["get", "post"], &["get", "put", "delete"], true),
+    ("tags", &["get", "post"], &["get", "put", "delete"], true),
+];
+
+fn admin_operation(resource: &str, method: &str, by: Option<&str>) -> Value {
+    let what = match (method, by) {
+        ("get", None) => format!("Browse {resource} (staff: every status, whole bodies)"),
+        ("get", Some(b)) => format!("Read one of {resource} by {b}"),
+        ("post", _) => format!("Add to {resource} (posts: ?source=html)"),
+        ("put", _) => format!("Edit one of {resource} (posts: updated_at required)"),
+        _ => format!("Delete one of {resource}"),
+    };
+    let mut parameters = vec![json!({
+        "name": "Authorization", "in": "header", "required": true,
+        "description": "Ghost <JWT>: HS256 over the Admin API key's hex-decoded secret, kid = the key's id, aud = /admin/, at most 5 minutes.",
+        "schema": {"type": "string"},
+    })];
+    if let Some(b) = by {
+        parameters
+            .push(json!({"name": b, "in": "path", "required": true, "schema": {"type": "string"}}));
+    }
+    let ok = match method {
+        "post" => "201",
+        "delete" => "204",
+        _ => "200",
+    };
+    let mut responses = json!({"401": errors(), "403": errors(), "404": errors(), "422": errors()});
+    if let Some(map) = responses.as_object_mut() {
+        map.insert(
+            ok.into(),
+            if ok == "204" {
+                json!({"description": "Deleted"})
+            } else {
+                answer(resource, "The objects")
+            },
+        );
+        if method == "put" {
+            map.insert("409".into(), errors());
+        }
+    }
+    json!({"summary": what, "parameters": parameters, "responses": responses})
+}
+
+fn admin_paths(paths: &mut Map<String, Value>) {
+    for (resource, collection, object, slugs) in ADMIN_RESOURCES {
+        let ops = |methods: &[&str], by: Option<&str>| {
+            Value::Object(
+                methods
+                    .iter()
+                    .map(|m| (m.to_string(), admin_operation(resource, m, by)))
+                    .collect(),
+            )
+        };
+        paths.insert(
+            format!("/ghost/api/admin/{resource}/"),
+            ops(collection, None),
+        );
+        paths.insert(
+            format!("/ghost/api/admin/{resource}/{{id}}/"),
+            ops(object, Some("id")),
+        );
+        if *slugs {
+            paths.insert(
+                format!("/ghost/api/admin/{resource}/slug/{{slug}}/"),
+                ops(&["get"], Some("slug")),
+            );
+        }
+    }
+    paths.insert(
+        "/ghost/api/admin/images/upload/".into(),
+        json!({"post": {
+            "summary": "Upload an image (multipart: file, purpose, ref) into the media library",
+            "parameters": [{"name": "Authorization", "in": "header", "required": true, "schema": {"type": "string"}}],
+            "responses": {"201": answer("images", "The image's url and ref"), "401": errors(), "403": errors(), "413": errors(), "415": errors(), "422": errors()},
+        }}),
+    );
+    paths.insert(
+        "/ghost/api/admin/site/".into(),
+        json!({"get": {
+            "summary": "The site's title, description, logo, icon, accent colour, URL and version (no token needed)",
+            "responses": {"200": answer("site", "The site")},
+        }}),
+    );
+}
+
 fn errors() -> Value {
     json!({"$ref": "#/components/responses/Error"})
 }
@@ -100,12 +188,13 @@ pub fn document(base_url: &str) -> Value {
             }
         }
     }
+    admin_paths(&mut paths);
     json!({
         "openapi": "3.0.3",
         "info": {
-            "title": "Masthead: Ghost-compatible Content API",
+            "title": "Masthead: Ghost-compatible Content and Admin APIs",
             "version": "1.0.0",
-            "description": "The parts of Ghost's Content API Masthead implements. The same paths answer under /ghost/api/{v2,v3,v4,canary}/content/. Every post is decided as for an anonymous reader: a gated post carries access: false and its preview only.",
+            "description": "The parts of Ghost's Content and Admin APIs Masthead implements. The same paths answer under /ghost/api/{v2,v3,v4,canary}/. Every Content API post is decided as for an anonymous reader: a gated post carries access: false and its preview only. The Admin API is staff: it reads whole bodies.",
         },
         "servers": [{"url": base_url}],
         "paths": paths,
