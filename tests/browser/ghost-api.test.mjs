@@ -30,7 +30,7 @@ let adminKey;
 /** `masthead integrations add`, against the running server's data directory. */
 async function addIntegration(name) {
   const { stdout } = await promisify(execFile)(process.env.MASTHEAD_BIN,
-    ['--data-dir', server.dataDir, 'integrations', 'add', name],
+    ['--data-dir', server.dataDir, 'integrations', 'add', name, '--role', 'administrator'],
     { cwd: server.dataDir, env: { ...process.env, MASTHEAD_LOG: 'warn' } });
   const content = /Content API key: ([0-9a-f]{26})/.exec(stdout);
   const admin = /Admin API key:\s+([0-9a-f]{24}:[0-9a-f]{64})/.exec(stdout);
@@ -235,4 +235,18 @@ test('the Admin API client adds, edits and deletes a tag', async () => {
   assert.equal((await fetch(server.url('/topics/lifeboat-station'))).status, 200);
   await api.tags.delete({ id: tag.id });
   await assert.rejects(api.tags.read({ id: tag.id }), (e) => e.name === 'NotFoundError');
+});
+
+test('the Admin API client adds and edits a page', async () => {
+  const api = admin();
+  const page = await api.pages.add({ title: 'How we fund our journalism', html: '<p>Readers pay for it.</p>' }, { source: 'html' });
+  assert.equal(page.slug, 'how-we-fund-our-journalism');
+  const edited = await api.pages.edit(
+    { id: page.id, updated_at: page.updated_at, html: '<p>Readers pay for it, and nobody else.</p>' },
+    { source: 'html' },
+  );
+  assert.ok(edited.html.includes('nobody else'));
+  const site = await fetch(server.url('/pages/how-we-fund-our-journalism'));
+  assert.ok((await site.text()).includes('nobody else'));
+  assert.ok((await client().pages.browse({ limit: 'all' })).some((p) => p.id === page.id));
 });

@@ -1042,6 +1042,8 @@ async fn posts_from_rows(db: &Db, rows: &[AnyRow]) -> Result<Vec<ApiPost>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiPage {
     pub id: i64,
+    /// Moves on every change (the Admin API's collision check reads it).
+    pub version: i64,
     pub slug: String,
     pub title: String,
     pub body_html: String,
@@ -1075,7 +1077,7 @@ pub async fn browse_pages(db: &Db, b: &Browse<'_>) -> Result<(Vec<ApiPage>, u64)
         .await?
         .try_get("n")?;
     let sql = format!(
-        "SELECT p.id, p.slug, v.title, v.body_html, f.created_at, p.updated_at {PAGE_FROM}{filter} \
+        "SELECT p.id, p.slug, v.title, v.body_html, f.created_at, p.updated_at, p.current_version {PAGE_FROM}{filter} \
          ORDER BY {} LIMIT $2 OFFSET $3",
         page_sql(b.order)
     );
@@ -1096,7 +1098,7 @@ pub async fn read_page(db: &Db, by: By<'_>) -> Result<Option<ApiPage>> {
         By::Slug(s) => ("p.slug = $1", Bind::Text(s.to_string())),
     };
     let sql = format!(
-        "SELECT p.id, p.slug, v.title, v.body_html, f.created_at, p.updated_at {PAGE_FROM} WHERE {cond}"
+        "SELECT p.id, p.slug, v.title, v.body_html, f.created_at, p.updated_at, p.current_version {PAGE_FROM} WHERE {cond}"
     );
     let binds = [value];
     let row = bind_all(sqlx::query(&sql), &binds)
@@ -1108,6 +1110,7 @@ pub async fn read_page(db: &Db, by: By<'_>) -> Result<Option<ApiPage>> {
 fn page_from_row(r: &AnyRow) -> Result<ApiPage> {
     Ok(ApiPage {
         id: r.try_get("id")?,
+        version: r.try_get("current_version")?,
         slug: r.try_get("slug")?,
         title: r.try_get("title")?,
         body_html: r.try_get("body_html")?,

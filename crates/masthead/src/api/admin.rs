@@ -8,9 +8,10 @@
 //! Implemented: `site`; `posts` browse, read, add (`?source=html`), edit
 //! (`updated_at` required, a stale one is Ghost's 409), delete;
 //! `images/upload` into the media library; `tags` browse, read, add,
-//! edit (name and description), delete.
+//! edit (name and description), delete; `pages` browse, read, add, edit
+//! (each change a new version; not deleted: consent records name them).
 
-use super::content::{ids_of, parse_options, posts_json, term_json, Resource};
+use super::content::{ids_of, pages_json, parse_options, posts_json, term_json, Resource};
 use super::{ApiError, ErrorType};
 use crate::app::AppState;
 use crate::http::{Carries, Route};
@@ -435,10 +436,10 @@ async fn delete_v(
 /// The resources the Admin API answers here.
 fn resource_of(resource: &str) -> Result<Resource, ApiError> {
     match Resource::parse(resource) {
-        Some(r @ (Resource::Posts | Resource::Tags)) => Ok(r),
+        Some(r @ (Resource::Posts | Resource::Pages | Resource::Tags)) => Ok(r),
         _ => Err(
             ApiError::new(ErrorType::NotFound, "Resource not found").context(format!(
-                "The Admin API here answers posts, tags, images and site; not {resource:?} yet."
+                "The Admin API here answers posts, pages, tags, images and site; not {resource:?} yet."
             )),
         ),
     }
@@ -484,6 +485,9 @@ async fn read(
     let params = query_params(q)?;
     if resource == Resource::Tags {
         return read_tags(state, &params, target).await;
+    }
+    if resource == Resource::Pages {
+        return read_pages(state, &params, target).await;
     }
     let opts = parse_options(Resource::Posts, &params)?;
     let now = state.now();
@@ -739,6 +743,200 @@ async fn write_tags(
         StatusCode::CREATED
     };
     tag_answer(state, id, status).await
+}
+
+async fn page_id(state: &AppState, id: &str) -> Result<i64, ApiError> {
+    let found = if rules::is_object_id(id) {
+        store::find_by_ghost_id(state.db(), Kind::Page, id).await?
+    } else {
+        None
+    };
+    found.ok_or_else(|| ApiError::not_found("page"))
+}
+
+async fn read_pages(
+    state: &AppState,
+    params: &[(String, String)],
+    target: Target,
+) -> Result<Response, ApiError> {
+    let opts = parse_options(Resource::Pages, params)?;
+    let now = state.now();
+    let db = state.db();
+    let policy = state.settings().get().publication.policy.clone();
+    let compiled = match &opts.filter {
+        Some(f) => Some(
+            store::compile_filter(Kind::Page, f, &policy, now, 4).map_err(|m| {
+                ApiError::new(ErrorType::BadRequest, "Error parsing filter")
+                    .context(m)
+                    .property("filter")
+            })?,
+        ),
+        None => None,
+    };
+    let (pages, total, reading) = match target {
+        Target::Browse => {
+            let order = store::compile_order(Kind::Page, &opts.order);
+            let b = Browse {
+                all_statuses: true,
+                filter: compiled.as_ref(),
+                order: &order,
+                limit: opts.limit,
+                page: opts.page,
+                now,
+            };
+            let (p, n) = store::browse_pages(db, &b).await?;
+            (p, n, false)
+        }
+        Target::Id(id) => {
+            let object = page_id(state, &id).await?;
+            let p = store::read_page(db, By::Id(object)).await?;
+            (p.into_iter().collect::<Vec<_>>(), 1, true)
+        }
+        Target::Slug(slug) => {
+            let p = store::read_page(db, By::Slug(&slug)).await?;
+            (p.into_iter().collect::<Vec<_>>(), 1, true)
+        }
+    };
+    let items = pages_json(state, &pages, &opts, now).await?;
+    if reading {
+        if items.is_empty() {
+            return Err(ApiError::not_found("page"));
+        }
+        return Ok(no_store(StatusCode::OK, &json!({ "pages": items })));
+    }
+    let pagination = rules::pagination(opts.page, opts.limit, total);
+    Ok(no_store(
+        StatusCode::OK,
+        &json!({ "pages": items, "meta": { "pagination": pagination } }),
+    ))
+}
+
+/// Pages: add and edit (a new version each time, as the newsroom's page
+/// editor makes; the Terms and Privacy versions readers consented to stay
+/// on record). Pages are not deleted here: readers' consent records name
+/// them.
+async fn write_pages(
+    state: &AppState,
+    caller: &Caller,
+    id: Option<&str>,
+    source_html: bool,
+    what: Write<'_>,
+) -> Result<Response, ApiError> {
+    caller.may(Action::Settings)?;
+    let db = state.db();
+    let now = state.now();
+    let body = match what {
+        Write::Delete => {
+            return Err(validation(
+                "pages are not deleted here: readers' consent records name the Terms and Privacy versions they accepted",
+            ))
+        }
+        Write::Add(body) | Write::Edit(body) => body,
+    };
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorType::BadRequest, format!("the body is not JSON: {e}")))?;
+    let Some(Value::Object(p)) = v.get("pages").and_then(|p| p.get(0)).cloned() else {
+        return Err(validation(
+            "No pages found in the request: send {\"pages\": [{…}]}.",
+        ));
+    };
+    let current = match (&what, id) {
+        (Write::Edit(_), Some(id)) => {
+            let object = page_id(state, id).await?;
+            let Some(c) = store::read_page(db, By::Id(object)).await? else {
+                return Err(ApiError::not_found("page"));
+            };
+            let Some(given) = text(&p, "updated_at") else {
+                return Err(
+                    validation("updated_at is required to edit a page").property("updated_at")
+                );
+            };
+            let Some((secs, ms)) = rules::parse_ms(given) else {
+                return Err(validation(format!("updated_at is not a date: {given:?}"))
+                    .property("updated_at"));
+            };
+            if secs != c.updated_at || ms != c.version.rem_euclid(1000) {
+                return Err(ApiError::new(
+                    ErrorType::UpdateCollision,
+                    "Saving failed! Someone else is editing this page.",
+                ));
+            }
+            Some(c)
+        }
+        _ => None,
+    };
+    let title = match (text(&p, "title"), &current) {
+        (Some(t), _) if !t.trim().is_empty() => t.trim().chars().take(300).collect::<String>(),
+        (None, Some(c)) => c.title.clone(),
+        _ => return Err(validation("Value in [pages.title] cannot be blank.").property("title")),
+    };
+    let slug = match (text(&p, "slug").map(str::trim), &current) {
+        (Some(s), Some(c)) if !s.is_empty() && s != c.slug => {
+            return Err(validation("a page's slug cannot change here").property("slug"))
+        }
+        (_, Some(c)) => Slug::parse(&c.slug).map_err(|e| ApiError::internal(e.to_string()))?,
+        (Some(s), None) if !s.is_empty() => Slug::from_title(s)
+            .ok_or_else(|| validation(format!("{s:?} is not a usable slug")).property("slug"))?,
+        (_, None) => Slug::from_title(&title)
+            .ok_or_else(|| validation(format!("{title:?} makes no slug")).property("title"))?,
+    };
+    if current.is_none()
+        && store::read_page(db, By::Slug(slug.as_str()))
+            .await?
+            .is_some()
+    {
+        return Err(
+            validation(format!("a page with the slug {:?} exists", slug.as_str())).property("slug"),
+        );
+    }
+    let html = match (text(&p, "html"), source_html, &current) {
+        (Some(h), true, _) => {
+            if h.len() > 2 * 1024 * 1024 {
+                return Err(validation("the html is larger than 2 MB").property("html"));
+            }
+            crate::content::markdown::sanitize(h)
+        }
+        (Some(_), false, _) => {
+            return Err(
+                validation("Masthead reads a page's html: send it with ?source=html")
+                    .property("html"),
+            )
+        }
+        (None, _, Some(c)) => c.body_html.clone(),
+        (None, _, None) => {
+            return Err(validation("a page needs its html (with ?source=html)").property("html"))
+        }
+    };
+    let who = caller.email();
+    let actor = masthead_store::newsroom::Actor {
+        staff_id: None,
+        email: &who,
+    };
+    let (id, _, _) = masthead_store::content::upsert_page(
+        db,
+        &masthead_store::content::NewPage {
+            slug: &slug,
+            title: &title,
+            body_html: &html,
+            body_markdown: None,
+            source_hash: None,
+        },
+        Some(actor),
+        now,
+    )
+    .await?;
+    state.refresh_counters().await.map_err(ApiError::internal)?;
+    let page = store::read_page(db, By::Id(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("page"))?;
+    let opts = parse_options(Resource::Pages, &[])?;
+    let items = pages_json(state, &[page], &opts, now).await?;
+    let status = if current.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(no_store(status, &json!({ "pages": items })))
 }
 
 /// The Admin API may also filter by status (it sees drafts).
@@ -1014,6 +1212,9 @@ async fn write(
         return write_tags(state, &caller, id, what).await;
     }
     let source_html = params.iter().any(|(k, v)| k == "source" && v == "html");
+    if resource == Resource::Pages {
+        return write_pages(state, &caller, id, source_html, what).await;
+    }
     let now = state.now();
     let snapshot = "{}";
     let name = caller.name();

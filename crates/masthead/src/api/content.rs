@@ -692,7 +692,7 @@ pub(super) async fn posts_json(
     Ok(out)
 }
 
-async fn pages_json(
+pub(super) async fn pages_json(
     state: &AppState,
     pages: &[ApiPage],
     opts: &Options,
@@ -717,7 +717,7 @@ async fn pages_json(
                     url_path: format!("/pages/{}", p.slug),
                     created_at: p.created_at,
                     updated_at: p.updated_at,
-                    updated_ms: 0,
+                    updated_ms: p.version,
                     published_at: Some(p.created_at),
                     custom_excerpt: "",
                     featured: false,

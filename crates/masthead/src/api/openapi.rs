@@ -67,6 +67,7 @@ fn answer(resource: &str, description: &str) -> Value {
 pub const ADMIN_RESOURCES: &[(&str, &[&str], &[&str], bool)] = &[
     ("posts", &["get", "post"], &["get", "put", "delete"], true),
     ("tags", &["get", "post"], &["get", "put", "delete"], true),
+    ("pages", &["get", "post"], &["get", "put"], true),
 ];
 
 fn admin_operation(resource: &str, method: &str, by: Option<&str>) -> Value {

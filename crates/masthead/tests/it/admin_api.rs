@@ -620,3 +620,87 @@ async fn tags_are_managed_through_the_admin_api(app: TestApp) {
     .await;
     assert_eq!((status, kind(&v)), (403, "NoPermissionError"));
 }
+
+both!(pages_are_written_through_the_admin_api, Fixture::Demo);
+async fn pages_are_written_through_the_admin_api(app: TestApp) {
+    use reqwest::Method;
+    let k = admin_key(&app, "administrator").await;
+    let t = || token(&k, "/admin/");
+    let (status, list) = call(
+        &app,
+        Method::GET,
+        "/ghost/api/admin/pages/",
+        Some(&t()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(list["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["slug"] == "terms"));
+    let (status, made) = call(
+        &app,
+        Method::POST,
+        "/ghost/api/admin/pages/?source=html",
+        Some(&t()),
+        Some(json!({"pages": [{"title": "Corrections policy", "html": "<p>We correct errors openly.</p><script>x()</script>"}]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let page = &made["pages"][0];
+    assert_eq!(page["slug"], "corrections-policy");
+    assert!(!page["html"].as_str().unwrap().contains("script"));
+    let text = app.get_text("/pages/corrections-policy", 200).await;
+    assert!(text.contains("We correct errors openly."));
+    let id = page["id"].as_str().unwrap().to_string();
+    let read_at = page["updated_at"].as_str().unwrap().to_string();
+    let (status, edited) = call(
+        &app,
+        Method::PUT,
+        &format!("/ghost/api/admin/pages/{id}/?source=html"),
+        Some(&t()),
+        Some(json!({"pages": [{"updated_at": read_at, "html": "<p>We correct every error openly, at the foot of the article.</p>"}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    app.state.refresh_counters().await.unwrap();
+    assert!(app
+        .get_text("/pages/corrections-policy", 200)
+        .await
+        .contains("at the foot of the article"));
+    // A second edit from the first read is a collision.
+    let (status, v) = call(
+        &app,
+        Method::PUT,
+        &format!("/ghost/api/admin/pages/{id}/"),
+        Some(&t()),
+        Some(json!({"pages": [{"updated_at": read_at, "title": "Stale"}]})),
+    )
+    .await;
+    assert_eq!((status, kind(&v)), (409, "UpdateCollisionError"));
+    let res = app
+        .client
+        .delete(app.url(&format!("/ghost/api/admin/pages/{id}/")))
+        .header("authorization", format!("Ghost {}", t()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        422,
+        "pages are not deleted (consent records name them)"
+    );
+    // Pages are the administrators' (as in the newsroom).
+    let e = admin_key(&app, "editor").await;
+    let (status, v) = call(
+        &app,
+        Method::POST,
+        "/ghost/api/admin/pages/?source=html",
+        Some(&token(&e, "/admin/")),
+        Some(json!({"pages": [{"title": "Nope", "html": "<p>x</p>"}]})),
+    )
+    .await;
+    assert_eq!((status, kind(&v)), (403, "NoPermissionError"));
+}
