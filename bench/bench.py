@@ -280,7 +280,8 @@ def part_pages(binary, work, warm, secs):
     gets), alternating, medians."""
     data = os.path.join(work, "demo-data")
     print("== Every reader page type vs nginx serving its own bytes (wrk -t2 -c64) ==")
-    m = Masthead(binary, data)
+    # Seeds the demo when this part runs alone (--only pages).
+    m = Masthead(binary, data, demo=True)
     home = wait_http(m.base + "/", 30).decode()
     article = first_article(home)
     author = re.search(r'href="(/authors/[a-z0-9-]+)"', wait_http(m.base + "/authors", 10).decode())
