@@ -266,7 +266,6 @@ pub async fn ensure_ids(
     kind: Kind,
     objects: &[i64],
     fresh: &mut (dyn FnMut() -> Ids + Send),
-    now: i64,
 ) -> Result<HashMap<i64, Ids>> {
     let mut found = stored_ids(db, kind, objects).await?;
     let missing: Vec<i64> = objects
@@ -277,7 +276,6 @@ pub async fn ensure_ids(
     if missing.is_empty() {
         return Ok(found);
     }
-    let _ = now;
     let mut tx = db.begin().await?;
     let mut imported: HashMap<i64, (Option<String>, Option<String>)> = HashMap::new();
     for chunk in missing.chunks(500) {
@@ -564,18 +562,18 @@ impl Compiler<'_> {
         // The test's positive form, then negated when the operator is.
         let positive =
             match field {
-                Field::Text(col) => self.compare_text(col, t)?,
+                Field::Text(col) => self.compare_text_expr(col, t)?,
                 Field::Time(col) => self.compare_time(col, t)?,
                 Field::ApiId(kind, col, key) => {
                     only_equality(t)?;
-                    let inner = self.compare_text(col, t)?;
+                    let inner = self.compare_text_expr(col, t)?;
                     format!(
                         "{key} IN (SELECT object_id FROM api_ids WHERE kind = '{}' AND {inner})",
                         kind.as_str()
                     )
                 }
                 Field::Linked(from, col) => {
-                    let inner = self.compare_text(col, t)?;
+                    let inner = self.compare_text_expr(col, t)?;
                     format!("EXISTS (SELECT 1 {from} AND {inner})")
                 }
                 Field::First(from) => {
@@ -639,10 +637,6 @@ impl Compiler<'_> {
         } else {
             positive
         })
-    }
-
-    fn compare_text(&mut self, col: &str, t: &Test) -> std::result::Result<String, String> {
-        self.compare_text_expr(col, t)
     }
 
     fn compare_text_expr(&mut self, col: &str, t: &Test) -> std::result::Result<String, String> {

@@ -591,7 +591,7 @@ async fn read_tags(
             (t.into_iter().collect::<Vec<_>>(), 1, true)
         }
     };
-    let ids = ids_of(state, Kind::Tag, terms.iter().map(|t| t.id).collect(), now).await?;
+    let ids = ids_of(state, Kind::Tag, terms.iter().map(|t| t.id).collect()).await?;
     let with_count = opts.include.iter().any(|i| i == "count.posts");
     let items: Vec<Value> = terms
         .iter()
@@ -627,7 +627,7 @@ async fn tag_answer(state: &AppState, id: i64, status: StatusCode) -> Result<Res
     let t = store::read_term(state.db(), Kind::Tag, By::Id(id), now)
         .await?
         .ok_or_else(|| ApiError::not_found("tag"))?;
-    let ids = ids_of(state, Kind::Tag, vec![id], now).await?;
+    let ids = ids_of(state, Kind::Tag, vec![id]).await?;
     Ok(no_store(
         status,
         &json!({ "tags": [term_json(state, Kind::Tag, &t, &ids, false)] }),
@@ -797,7 +797,7 @@ async fn read_pages(
             (p.into_iter().collect::<Vec<_>>(), 1, true)
         }
     };
-    let items = pages_json(state, &pages, &opts, now).await?;
+    let items = pages_json(state, &pages, &opts).await?;
     if reading {
         if items.is_empty() {
             return Err(ApiError::not_found("page"));
@@ -930,7 +930,7 @@ async fn write_pages(
         .await?
         .ok_or_else(|| ApiError::not_found("page"))?;
     let opts = parse_options(Resource::Pages, &[])?;
-    let items = pages_json(state, &[page], &opts, now).await?;
+    let items = pages_json(state, &[page], &opts).await?;
     let status = if current.is_some() {
         StatusCode::OK
     } else {

@@ -441,7 +441,7 @@ async fn render(
                 }
                 None => store::browse_pages(db, &b).await?,
             };
-            (pages_json(state, &pages, opts, now).await?, total)
+            (pages_json(state, &pages, opts).await?, total)
         }
         Resource::Tags | Resource::Authors => {
             let kind = if resource == Resource::Tags {
@@ -457,7 +457,7 @@ async fn render(
                 }
                 None => store::browse_terms(db, kind, &b).await?,
             };
-            let ids = ids_of(state, kind, terms.iter().map(|t| t.id).collect(), now).await?;
+            let ids = ids_of(state, kind, terms.iter().map(|t| t.id).collect()).await?;
             let items = terms
                 .iter()
                 .map(|t| term_json(state, kind, t, &ids, opts.include("count.posts")))
@@ -466,7 +466,7 @@ async fn render(
             (items, total)
         }
         Resource::Tiers => {
-            let tiers = tiers_json(state, opts, now).await?;
+            let tiers = tiers_json(state, opts).await?;
             let n = tiers.len() as u64;
             (tiers, n)
         }
@@ -489,12 +489,11 @@ pub(super) async fn ids_of(
     state: &AppState,
     kind: Kind,
     objects: Vec<i64>,
-    now: i64,
 ) -> Result<HashMap<i64, Ids>, ApiError> {
     if objects.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(store::ensure_ids(state.db(), kind, &objects, &mut super::keys::fresh_ids, now).await?)
+    Ok(store::ensure_ids(state.db(), kind, &objects, &mut super::keys::fresh_ids).await?)
 }
 
 fn id_of(ids: &HashMap<i64, Ids>, object: i64) -> (Value, Value) {
@@ -548,7 +547,6 @@ pub(super) async fn posts_json(
         state,
         Kind::Post,
         posts.iter().map(|p| p.summary.id).collect(),
-        now,
     )
     .await?;
     // Every body through the one gate, as an anonymous reader.
@@ -572,7 +570,7 @@ pub(super) async fn posts_json(
             .iter()
             .flat_map(|p| p.topics.iter().map(|t| t.id))
             .collect();
-        ids_of(state, Kind::Tag, wanted, now).await?
+        ids_of(state, Kind::Tag, wanted).await?
     } else {
         HashMap::new()
     };
@@ -584,7 +582,7 @@ pub(super) async fn posts_json(
         wanted.sort_unstable();
         wanted.dedup();
         let terms = store::terms_by_ids(db, Kind::Author, &wanted, now).await?;
-        let ids = ids_of(state, Kind::Author, wanted, now).await?;
+        let ids = ids_of(state, Kind::Author, wanted).await?;
         let by_id: HashMap<i64, ApiTerm> = terms.into_iter().map(|t| (t.id, t)).collect();
         (by_id, ids)
     } else {
@@ -696,9 +694,8 @@ pub(super) async fn pages_json(
     state: &AppState,
     pages: &[ApiPage],
     opts: &Options,
-    now: i64,
 ) -> Result<Vec<Value>, ApiError> {
-    let ids = ids_of(state, Kind::Page, pages.iter().map(|p| p.id).collect(), now).await?;
+    let ids = ids_of(state, Kind::Page, pages.iter().map(|p| p.id).collect()).await?;
     Ok(pages
         .iter()
         .map(|p| {
@@ -926,17 +923,11 @@ pub(super) fn term_json(
 
 /// Ghost's tiers: the free tier, and one paid tier made of the active
 /// monthly and annual plans in the currency of the first active plan.
-async fn tiers_json(state: &AppState, opts: &Options, now: i64) -> Result<Vec<Value>, ApiError> {
+async fn tiers_json(state: &AppState, opts: &Options) -> Result<Vec<Value>, ApiError> {
     use masthead_core::billing::Interval;
     let plans = masthead_store::offers::list_active_plans(state.db()).await?;
-    let ids = store::ensure_ids(
-        state.db(),
-        Kind::Tier,
-        &[0, 1],
-        &mut super::keys::fresh_ids,
-        now,
-    )
-    .await?;
+    let ids =
+        store::ensure_ids(state.db(), Kind::Tier, &[0, 1], &mut super::keys::fresh_ids).await?;
     let settings = state.settings().get();
     let name = &settings.publication.name;
     let (free_id, _) = id_of(&ids, 0);

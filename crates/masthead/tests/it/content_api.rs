@@ -326,6 +326,15 @@ async fn filters_select_as_ghosts_do(app: TestApp) {
         assert_eq!(error_type(&v), "BadRequestError", "{bad}");
         assert_eq!(headers["access-control-allow-origin"], "*");
     }
+    // Bounded: a query string past 8 KB, a filter past 4 KB.
+    let huge = format!(
+        "/ghost/api/content/posts/?key={key}&pad={}",
+        "x".repeat(9000)
+    );
+    let (status, v, _) = api(&app, &huge).await;
+    assert_eq!((status, error_type(&v)), (400, "BadRequestError"));
+    let long = browse(&format!("title:'{}'", "y".repeat(4100)));
+    assert_eq!(api(&app, &long).await.0, 400);
     let deep = format!("{}tag:a{}", "(".repeat(20), ")".repeat(20));
     assert_eq!(api(&app, &browse(&deep)).await.0, 400);
     let (status, v, _) = api(
